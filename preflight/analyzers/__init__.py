@@ -1,0 +1,27 @@
+"""The analyzers: one module per concern, each with one entry point.
+
+An analyzer is ``analyze(media: Media, policy: Policy) -> list[Check]``. It gets one decoded
+source (never a file), returns the checks it owns for that source, and returns none for a
+role it does not apply to. Adding a check means adding a module and listing it here.
+"""
+
+from collections.abc import Callable
+
+from preflight.analyzers import decodable, duration, faces, loudness, resolution, scene_cuts, speech, streams
+from preflight.media import Media
+from preflight.policy import Policy
+from preflight.report import Check
+
+Analyzer = Callable[[Media, Policy], list[Check]]
+
+# Report order: the container first, then the picture, then the sound.
+ANALYZERS: dict[str, Analyzer] = {
+    "duration": duration.analyze,
+    "streams": streams.analyze,
+    "decodable": decodable.analyze,
+    "resolution": resolution.analyze,
+    "faces": faces.analyze,
+    "scene_cuts": scene_cuts.analyze,
+    "speech": speech.analyze,
+    "loudness": loudness.analyze,
+}

@@ -1,0 +1,66 @@
+"""decodable: the file decodes end to end, not just its header.
+
+Measured on the decode pass every other analyzer reads from: ffmpeg's exit status, the errors it
+reported, and how far into the file the pictures and the sound reach compared with the
+duration the header claims. A truncated upload or a broken export shows as a decode that stops
+early; the server would fail on it late. Errors in a decode that still reached the end (a few
+damaged frames) only warn: players and Mosaic's decoder conceal them.
+"""
+
+from preflight.media import Media, Role
+from preflight.policy import Policy
+from preflight.report import Check, Span, Status
+
+# Containers round their duration and the last frame lasts 1/fps: allow that much shortfall.
+_SLACK_S = 0.25
+_SLACK_RATIO = 0.98
+
+
+def analyze(media: Media, policy: Policy) -> list[Check]:
+    status = media.status()
+    p = media.probe
+    source = str(p.path)
+    fix = "re-export or re-download the file; it is damaged or incomplete"
+
+    if media.role is Role.IMAGE:
+        ok = status.returncode == 0 and len(media.rgb) == 1
+        return [Check(id="decodable", source=source, status=Status.PASS if ok else Status.FAIL,
+                      value="decoded" if ok else "failed", limit="decodes",
+                      message="the image decodes" if ok else _why("the image does not decode", status.errors),
+                      fix=None if ok else fix)]
+
+    expected = p.media_duration or 0.0
+    if status.seconds_limit:
+        expected = min(expected, status.seconds_limit)
+    reached = []  # (what, seconds decoded)
+    if media.grey is not None:
+        times = media.grey.times
+        step = 1.0 / p.video.fps if p.video.fps else 0.0
+        reached.append(("picture", float(times[-1]) + step if len(times) else 0.0))
+    audio = media.audio()
+    if audio is not None:
+        reached.append(("sound", audio.duration))
+    short = [(what, secs) for what, secs in reached if secs < expected * _SLACK_RATIO - _SLACK_S]
+    value = round(min((secs for _, secs in reached), default=0.0), 2)
+    limit = f"decodes to the end ({expected:.1f} s)"
+    scope = f" (first {status.seconds_limit:g} s checked)" if status.seconds_limit else ""
+
+    if status.returncode != 0 or short or not reached:
+        if short:
+            what, secs = short[0]
+            message = f"the {what} stops at {secs:.1f} s of {expected:.1f} s"
+            spans = [Span(start=round(secs, 2), end=round(expected, 2))]
+        else:
+            message, spans = "ffmpeg could not decode it", []
+        return [Check(id="decodable", source=source, status=Status.FAIL, value=value, unit="s", limit=limit,
+                      spans=spans, message=_why(message, status.errors), fix=fix)]
+    if status.errors:
+        return [Check(id="decodable", source=source, status=Status.WARN, value=value, unit="s", limit=limit,
+                      message=_why(f"decodes to the end with {len(status.errors)} error(s){scope}", status.errors),
+                      fix="re-export the file to repair the damaged frames")]
+    return [Check(id="decodable", source=source, status=Status.PASS, value=value, unit="s", limit=limit,
+                  message=f"decodes cleanly to {value:.1f} s{scope}")]
+
+
+def _why(message: str, errors: list[str]) -> str:
+    return f"{message}: {errors[0]}" if errors else message

@@ -1,0 +1,102 @@
+"""faces and face_size: exactly one face, big enough, on the sampled frames or the image.
+
+faces counts the faces BlazeFace full-range finds on each sampled frame (``faces.sample_fps`` a
+second). Mosaic wants one person only: a second face in 10% of the frames, or for half a second
+in a row, means someone else is in the shot (a short run is enough: a person walking through
+behind the speaker); no face in more than 20% of frames means the speaker leaves the frame or
+turns away. The margins absorb the detector's misses on single frames (blinks, motion blur).
+An image must show exactly one face.
+
+face_size is the face box height over the frame height, the median over frames with one face:
+under 0.15 the face is a few dozen pixels tall in a 360p sample and the avatar loses detail.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from preflight.features.faces import FaceTrack, face_track
+from preflight.media import Media, Role
+from preflight.policy import FaceLimits, Policy
+from preflight.report import Check, Span, Status
+
+
+def analyze(media: Media, policy: Policy) -> list[Check]:
+    if media.role is Role.AUDIO:
+        return []
+    limits = policy.faces
+    track = face_track(media, limits.min_confidence)
+    source = str(media.probe.path)
+    counts = track.counts
+    if len(counts) == 0:
+        return [Check(id="faces", source=source, status=Status.SKIPPED, value=None, message="no frames decoded")]
+    if media.role is Role.IMAGE:
+        faces = _image_faces(source, int(counts[0]))
+    else:
+        faces = _video_faces(source, track, limits, media.sample_fps or limits.sample_fps)
+    return [faces, _face_size(source, track, limits)]
+
+
+def _image_faces(source: str, n: int) -> Check:
+    if n == 1:
+        return Check(id="faces", source=source, status=Status.PASS, value=1, unit="faces", limit="exactly 1",
+                     message="one face")
+    message = "no face found" if n == 0 else f"{n} faces"
+    fix = ("use a photo of the person facing the camera, face clearly visible" if n == 0
+           else "crop the photo to the one person, or use a photo of them alone")
+    return Check(id="faces", source=source, status=Status.FAIL, value=n, unit="faces", limit="exactly 1",
+                 message=message, fix=fix)
+
+
+def _video_faces(source: str, track: FaceTrack, limits: FaceLimits, fps: float) -> Check:
+    counts = track.counts
+    n = len(counts)
+    multi, none = counts >= 2, counts == 0
+    multi_ratio, none_ratio = multi.mean(), none.mean()
+    longest_multi = _longest_run(multi) / fps
+    gap = 1.0 / fps
+    multi_spans = Span.merge(track.times[multi], gap)
+    none_spans = Span.merge(track.times[none], gap)
+    limit = (f"2+ faces in < {limits.multi_max_ratio:.0%} of frames and < {limits.multi_max_run_s:g} s in a row; "
+             f"no face in <= {limits.none_max_ratio:.0%}")
+    parts = [f"one face in {np.mean(counts == 1):.0%} of {n} frames"]
+    if multi.any():
+        parts.append(f"2+ faces in {multi_ratio:.0%} (up to {counts.max()}, longest run {longest_multi:.1f} s)")
+    if none.any():
+        parts.append(f"no face in {none_ratio:.0%}")
+    message = "; ".join(parts)
+
+    too_many = multi_ratio >= limits.multi_max_ratio or longest_multi >= limits.multi_max_run_s
+    too_few = none_ratio > limits.none_max_ratio
+    if too_many:
+        fix = "use footage with only the speaker in frame, or crop the other person out"
+    elif too_few:
+        fix = "keep the speaker's face in frame and turned to the camera for the whole clip"
+    else:
+        fix = None
+    spans = (multi_spans if too_many else []) + (none_spans if too_few else [])
+    return Check(id="faces", source=source, status=Status.FAIL if fix else Status.PASS,
+                 value=round(float(np.mean(counts == 1)), 3), unit="share of frames with one face",
+                 limit=limit, spans=sorted(spans, key=lambda s: s.start), message=message, fix=fix)
+
+
+def _face_size(source: str, track: FaceTrack, limits: FaceLimits) -> Check:
+    heights = [f[0].height / track.frame_height for f in track.faces if len(f) == 1]
+    limit = f">= {limits.size_warn_below:g} of the frame height"
+    if not heights:
+        return Check(id="face_size", source=source, status=Status.SKIPPED, value=None, limit=limit,
+                     message="no frame with exactly one face to measure")
+    size = float(np.median(heights))
+    small = size < limits.size_warn_below
+    return Check(id="face_size", source=source, status=Status.WARN if small else Status.PASS, value=round(size, 3),
+                 unit="face height / frame height", limit=limit,
+                 message=f"the face is {size:.0%} of the frame height",
+                 fix="move the camera closer or crop so the head fills about a third of the frame" if small else None)
+
+
+def _longest_run(mask: np.ndarray) -> int:
+    best = run = 0
+    for m in mask:
+        run = run + 1 if m else 0
+        best = max(best, run)
+    return best

@@ -1,0 +1,53 @@
+"""loudness and clipping: is the voice loud enough and free of distortion.
+
+loudness is the RMS level of the speech (pydub's dBFS over the VAD's speech spans, the whole
+audio when the VAD hears none): below -35 dBFS the voice sits near the noise floor of most
+recordings and the avatar's voice comes out thin. clipping is the share of samples at or past
+``clip_level`` of full scale; more than 0.1% means audible distortion. Samples are read after
+the resampling to 16 kHz mono, which rounds the flat tops of clipped waves but keeps them near
+full scale. Both only warn: the voice may still be usable.
+"""
+
+import numpy as np
+from pydub import AudioSegment
+
+from preflight.features.vad import speech_activity
+from preflight.media import Media, Role
+from preflight.policy import Policy
+from preflight.report import Check, Status
+
+SILENCE_DBFS = -99.0  # what digital silence reports, instead of minus infinity
+
+
+def analyze(media: Media, policy: Policy) -> list[Check]:
+    if media.role is Role.IMAGE:
+        return []
+    audio = media.audio()
+    if audio is None:
+        return []  # the speech check already says why there is nothing to hear
+    limits = policy.loudness
+    source = str(media.probe.path)
+    activity = speech_activity(media, policy.speech.threshold)
+    spans = activity.spans if activity and activity.spans else [(0.0, audio.duration)]
+    speech = np.concatenate([audio.samples[int(a * audio.rate) : int(b * audio.rate)] for a, b in spans])
+
+    level = _dbfs(speech, audio.rate)
+    quiet = level < limits.quiet_below_dbfs
+    loudness = Check(id="loudness", source=source, status=Status.WARN if quiet else Status.PASS,
+                     value=round(level, 1), unit="dBFS", limit=f">= {limits.quiet_below_dbfs:g} dBFS",
+                     message=("digital silence" if level <= SILENCE_DBFS else f"speech at {level:.1f} dBFS RMS"),
+                     fix="record closer to the microphone or raise the gain (normalise to about -20 dBFS)" if quiet else None)
+
+    clipped = float(np.mean(np.abs(audio.samples) >= limits.clip_level)) if len(audio.samples) else 0.0
+    distorted = clipped > limits.clip_max_ratio
+    clipping = Check(id="clipping", source=source, status=Status.WARN if distorted else Status.PASS,
+                     value=round(clipped, 5), unit="share of samples", limit=f"<= {limits.clip_max_ratio:.1%} clipped",
+                     message=f"{clipped:.2%} of samples at full scale",
+                     fix="record again with the input gain lower; clipping cannot be undone" if distorted else None)
+    return [loudness, clipping]
+
+
+def _dbfs(samples: np.ndarray, rate: int) -> float:
+    pcm = (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2").tobytes()
+    level = AudioSegment(data=pcm, sample_width=2, frame_rate=rate, channels=1).dBFS
+    return max(level, SILENCE_DBFS)

@@ -1,0 +1,27 @@
+"""resolution: the short side of the picture, in pixels, as displayed.
+
+An avatar is rendered at up to 1080p; below 480 px the face is too soft to learn from, below
+240 px it is unusable.
+"""
+
+from preflight.media import Media, Role
+from preflight.policy import Policy
+from preflight.report import Check, Status
+
+
+def analyze(media: Media, policy: Policy) -> list[Check]:
+    if media.role is Role.AUDIO:
+        return []
+    limits = policy.resolution
+    v = media.probe.video
+    short = min(v.width, v.height)
+    if short < limits.fail_below:
+        status = Status.FAIL
+    elif short < limits.warn_below:
+        status = Status.WARN
+    else:
+        status = Status.PASS
+    fix = None if status is Status.PASS else f"use a source of at least {limits.warn_below} px on the short side (720p or 1080p)"
+    return [Check(id="resolution", source=str(media.probe.path), status=status, value=short, unit="px",
+                  limit=f"short side >= {limits.warn_below} px (fail < {limits.fail_below})",
+                  message=f"{v.width}x{v.height}", fix=fix)]

@@ -1,0 +1,71 @@
+"""scene_cuts: hard cuts and fades, from every frame of the video at 96 px, in grey.
+
+The change between two frames is their mean absolute grey-level difference (0-255). A cut is a
+frame whose change stands out from the changes around it: at least ``adaptive_ratio`` times the
+mean change within ``window_s`` on either side, and at least ``min_change`` in absolute terms.
+Comparing with the neighbourhood rather than a fixed level is what PySceneDetect's
+AdaptiveDetector does (B. Castellano, PySceneDetect, https://scenedetect.com); it tells a jump cut
+in a static talking-head shot (a small but sudden change) from a speaker moving (steady change)
+and from a hand-held camera. A fade shows as frames going dark (mean grey <= ``dark_level``)
+after the clip has started: it warns, since Mosaic wants one continuous take.
+
+Weak spots: a cut between two nearly identical framings, or inside fast motion, can hide; a
+camera flash can look like a cut.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from preflight.media import Media, Role
+from preflight.policy import Policy
+from preflight.report import Check, Span, Status
+
+
+def analyze(media: Media, policy: Policy) -> list[Check]:
+    if media.role is not Role.VIDEO:
+        return []
+    limits = policy.scene_cuts
+    source = str(media.probe.path)
+    frames = media.grey.array().astype(np.float32)
+    times = media.grey.times
+    limit = f"no cut (change >= {limits.adaptive_ratio:g}x its neighbourhood and >= {limits.min_change:g})"
+    if len(frames) < 3:
+        return [Check(id="scene_cuts", source=source, status=Status.SKIPPED, value=None, limit=limit,
+                      message="too few frames to compare")]
+
+    change = np.abs(np.diff(frames, axis=0)).mean(axis=(1, 2))  # change[i]: frame i -> i + 1
+    fps = (len(times) - 1) / max(times[-1] - times[0], 1e-6)
+    k = max(2, round(limits.window_s * fps))
+    ratio = _neighbourhood_ratio(change, k)
+    is_cut = (change >= limits.min_change) & (ratio >= limits.adaptive_ratio)
+    cuts = [(float(times[i + 1]), float(change[i]), float(ratio[i])) for i in np.flatnonzero(is_cut)]
+
+    brightness = frames.mean(axis=(1, 2))
+    dark = brightness <= limits.dark_level
+    started = np.maximum.accumulate(~dark)  # a clip may open on black; only going dark later counts
+    fades = Span.merge(times[dark & started], gap=2.0 / fps)
+
+    if cuts:
+        listed = ", ".join(f"{t:.2f} s (change {c:.0f}, {r:.1f}x)" for t, c, r in cuts[:5])
+        return [Check(id="scene_cuts", source=source, status=Status.FAIL, value=len(cuts), unit="cuts",
+                      limit=limit, spans=[Span(start=round(t, 3), end=round(t, 3)) for t, _, _ in cuts],
+                      message=f"{len(cuts)} cut(s) at {listed}",
+                      fix="use one continuous take; trim to the longest stretch between the cuts")]
+    if fades:
+        return [Check(id="scene_cuts", source=source, status=Status.WARN, value=0, unit="cuts", limit=limit,
+                      spans=fades, message=f"no hard cut, but the picture goes dark ({len(fades)} fade(s))",
+                      fix="trim the fade; the avatar needs the face visible throughout")]
+    return [Check(id="scene_cuts", source=source, status=Status.PASS, value=0, unit="cuts", limit=limit,
+                  message=f"one continuous shot (largest change {change.max():.1f}, {ratio.max():.1f}x)")]
+
+
+def _neighbourhood_ratio(change: np.ndarray, k: int) -> np.ndarray:
+    """change[i] over the mean of change[i-k..i+k] without i itself (fewer at the edges)."""
+    padded = np.concatenate([[0.0], np.cumsum(change)])
+    n = len(change)
+    idx = np.arange(n)
+    lo, hi = np.maximum(idx - k, 0), np.minimum(idx + k + 1, n)
+    total = padded[hi] - padded[lo] - change
+    count = np.maximum(hi - lo - 1, 1)
+    return change / np.maximum(total / count, 0.5)

@@ -1,0 +1,37 @@
+"""speech: how much of the audio is someone speaking, from Silero VAD.
+
+Mosaic learns the voice and the lip movement from speech; a clip that is mostly silence,
+breathing or background gives it too little. The ratio is the VAD's speech time over the whole
+audio; at least half must be speech (normal phrasing with pauses reaches 60-90%).
+Weak spots: singing and some music score as speech (the music check catches those); whispered
+or very distant speech can score as silence.
+"""
+
+from preflight.features.vad import speech_activity
+from preflight.media import Media, Role
+from preflight.policy import Policy
+from preflight.report import Check, Span, Status
+
+
+def analyze(media: Media, policy: Policy) -> list[Check]:
+    if media.role is Role.IMAGE:
+        return []
+    limits = policy.speech
+    source = str(media.probe.path)
+    limit = f">= {limits.min_ratio:.0%} of the clip"
+    activity = speech_activity(media, limits.threshold)
+    if activity is None:
+        if media.separate_audio:
+            return []
+        return [Check(id="speech", source=source, status=Status.SKIPPED, value=None, limit=limit,
+                      message="no audio to listen to")]
+    ratio = activity.ratio
+    message = f"speech in {ratio:.0%} of the clip ({activity.speech_seconds:.1f} s of {activity.duration:.1f} s)"
+    if ratio >= limits.min_ratio:
+        return [Check(id="speech", source=source, status=Status.PASS, value=round(ratio, 3), unit="share of time",
+                      limit=limit, message=message)]
+    silent = [Span(start=a, end=b) for a, b in activity.gaps(at_least=0.5)]
+    fix = ("record the person speaking to the camera for most of the clip"
+           if ratio > 0 else "the audio has no speech: record the person speaking, or check the right track was exported")
+    return [Check(id="speech", source=source, status=Status.FAIL, value=round(ratio, 3), unit="share of time",
+                  limit=limit, spans=silent, message=message, fix=fix)]

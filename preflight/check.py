@@ -1,0 +1,99 @@
+"""Checking one source set: probe the sources, decode each once, run every analyzer, judge."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+
+from preflight.media import Media, Probe, Role, decode
+from preflight.policy import Policy, load_policy
+from preflight.report import Check, Report, SourceInfo, Status
+from preflight.sources import PathArg, source_set
+
+# A mediapipe graph error was seen to hang a process at 0% CPU; no source set of 15 s needs
+# more than a few seconds, so a minute and a half means something is stuck.
+ANALYSIS_TIMEOUT_S = 90.0
+
+
+def check(
+    *files: PathArg,
+    video: PathArg | None = None,
+    image: PathArg | None = None,
+    audio: PathArg | None = None,
+    policy: Policy | None = None,
+    timeout: float = ANALYSIS_TIMEOUT_S,
+) -> Report:
+    """Check one source set and return its report.
+
+    ``files`` have their roles inferred from their streams; ``video``, ``image`` and ``audio``
+    name them. Raises :class:`~preflight.errors.InputError` when a source cannot be read at all
+    and :class:`~preflight.errors.UsageError` for a malformed set.
+    """
+    policy = policy or load_policy()
+    probes = source_set(files, video=video, image=image, audio=audio)
+    separate_voice = any(p.role is Role.AUDIO for p in probes)
+    media = [
+        decode(p, sample_fps=policy.faces.sample_fps, with_audio=not (p.role is Role.VIDEO and separate_voice))
+        for p in probes
+    ]
+    try:
+        checks = _analyze(media, policy, timeout)
+    finally:
+        for m in media:
+            m.close()
+    return Report.judge([_info(p) for p in probes], checks, policy)
+
+
+def _analyze(media: list[Media], policy: Policy, timeout: float) -> list[Check]:
+    # Imported once the decoders run: loading the analyzers' libraries overlaps the decoding.
+    from preflight.analyzers import ANALYZERS
+
+    jobs = [_Job(name, run, m, policy) for m in media for name, run in ANALYZERS.items()]
+    for job in jobs:
+        job.thread.start()
+    deadline = time.monotonic() + timeout
+    checks: list[Check] = []
+    for job in jobs:
+        job.thread.join(max(0.0, deadline - time.monotonic()))
+        checks += job.outcome(timeout)
+    return checks
+
+
+class _Job:
+    """One analyzer on one source, in a daemon thread so a hung library cannot hold the process."""
+
+    def __init__(self, name: str, run, media: Media, policy: Policy) -> None:
+        self.name, self.media = name, media
+        self.result: list[Check] | None = None
+        self.error: BaseException | None = None
+
+        def target() -> None:
+            try:
+                self.result = run(media, policy)
+            except Exception as exc:  # noqa: BLE001 - becomes an `error` check, never a crash
+                self.error = exc
+
+        self.thread = threading.Thread(target=target, name=f"analyzer-{name}", daemon=True)
+
+    def outcome(self, timeout: float) -> list[Check]:
+        if self.result is not None:
+            return self.result
+        if self.error is not None:
+            message = f"the {self.name} analysis broke: {type(self.error).__name__}: {self.error}"
+        else:
+            message = f"the {self.name} analysis did not finish within {timeout:g} s"
+        return [Check(id=self.name, source=str(self.media.probe.path), status=Status.ERROR, value=None,
+                      message=message, fix="try again; if it persists, report it with the file attached")]
+
+
+def _info(p: Probe) -> SourceInfo:
+    return SourceInfo(
+        path=str(p.path),
+        role=p.role.value,
+        format=p.format_name,
+        duration=round(p.media_duration, 3) if p.media_duration is not None else None,
+        width=p.video.width if p.video and p.role is not Role.AUDIO else None,
+        height=p.video.height if p.video and p.role is not Role.AUDIO else None,
+        has_audio=p.audio is not None,
+    )

@@ -1,0 +1,220 @@
+"""One decode pass per file: a single ffmpeg process feeds every analyzer.
+
+For a video, one ``filter_complex`` splits the picture into small grey frames (every frame, for
+cut detection) and RGB frames sampled a few times a second (faces), and the same process writes
+the audio as 16 kHz mono float32. Each output has its own pipe (stdout and two ``os.pipe()`` fds
+handed to the child) and its own reader thread, so the three fill at once and analyzers can
+start on the first frames while ffmpeg is still reading the file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import threading
+from dataclasses import dataclass, field
+from collections.abc import Callable
+from typing import BinaryIO, TypeVar
+
+import ffmpeg
+import numpy as np
+
+from preflight.media.probe import Probe, Role, require_tool
+from preflight.media.stream import AUDIO_RATE, Audio, FrameSeq
+
+GREY_LONG_SIDE = 96  # px: plenty for frame-difference cut detection, ~0.3% of a 1080p frame's pixels
+RGB_LONG_SIDE = 640  # px: BlazeFace sees 128-256 px inputs; 640 keeps small second faces findable
+IMAGE_LONG_SIDE = 1280
+# Anything past the first minute cannot change the verdict (the duration check has failed by then)
+# and would only cost memory; the decodable check says when it looked at less than the whole file.
+MAX_DECODE_SECONDS = 60.0
+
+T = TypeVar("T")
+_PTS_TIME = re.compile(rb"pts_time:\s*(-?[0-9.]+)")
+
+
+@dataclass
+class DecodeStatus:
+    """How the decode pass ended."""
+
+    returncode: int
+    errors: list[str] = field(default_factory=list)  # ffmpeg's error lines, in order
+    seconds_limit: float | None = None  # set when only the first seconds were decoded
+
+
+class Media:
+    """One source, decoded once. Fields fill while ffmpeg runs; accessors wait when they must."""
+
+    def __init__(self, probe: Probe, *, grey: FrameSeq | None, rgb: FrameSeq | None, separate_audio: bool) -> None:
+        self.probe = probe
+        self.grey = grey  # every frame, grey, GREY_LONG_SIDE px: for scene cuts
+        self.rgb = rgb  # sampled frames (video) or the image itself, RGB: for faces
+        self.separate_audio = separate_audio  # the source set's voice comes from another file
+        self.sample_fps: float | None = None
+        self._audio: Audio | None = None
+        self._status: DecodeStatus | None = None
+        self._finished = threading.Event()
+        self._process: subprocess.Popen | None = None
+        self._memo: dict[str, tuple[threading.Lock, list]] = {}
+        self._memo_lock = threading.Lock()
+
+    @property
+    def role(self) -> Role:
+        return self.probe.role
+
+    def audio(self) -> Audio | None:
+        """The decoded audio, or None when this source has none (or it was not decoded)."""
+        self._finished.wait()
+        return self._audio
+
+    def status(self) -> DecodeStatus:
+        self._finished.wait()
+        assert self._status is not None
+        return self._status
+
+    def shared(self, key: str, compute: Callable[[], T]) -> T:
+        """``compute()`` once for this source, whichever analyzer asks first; others wait for it."""
+        with self._memo_lock:
+            lock, box = self._memo.setdefault(key, (threading.Lock(), []))
+        with lock:
+            if not box:
+                box.append(compute())
+        return box[0]
+
+    def close(self) -> None:
+        """Stop the decoder if it still runs (an analysis gave up or was interrupted)."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+
+    def _finish(self, audio: Audio | None, status: DecodeStatus) -> None:
+        self._audio, self._status = audio, status
+        self._finished.set()
+
+
+def decode(probe: Probe, *, sample_fps: float, with_audio: bool = True) -> Media:
+    """Start decoding ``probe.path`` in the background and return its :class:`Media` at once.
+
+    ``sample_fps`` is the rate of the RGB frames for a video; ``with_audio`` False skips the
+    file's own audio (when the source set has a separate voice audio).
+    """
+    ffmpeg_bin = require_tool("ffmpeg")
+    source = ffmpeg.input(str(probe.path))
+    video, audio_stream = probe.video, probe.audio if with_audio else None
+    outputs: list[tuple[ffmpeg.nodes.OutputStream, str]] = []  # (output, what it carries)
+    grey = rgb = None
+    limited = None
+
+    if probe.role is Role.IMAGE:
+        w, h = _fit(video.width, video.height, IMAGE_LONG_SIDE)
+        rgb = FrameSeq(w, h, 3)
+        picture = source[str(video.index)].filter("scale", w, h).filter("format", "rgb24")
+        outputs.append((picture, "rgb"))
+    elif probe.role is Role.VIDEO:
+        gw, gh = _fit(video.width, video.height, GREY_LONG_SIDE)
+        w, h = _fit(video.width, video.height, RGB_LONG_SIDE)
+        grey, rgb = FrameSeq(gw, gh, 1), FrameSeq(w, h, 3)
+        split = source[str(video.index)].split()
+        outputs.append((split[0].filter("scale", gw, gh, flags="area").filter("format", "gray").filter("showinfo"), "grey"))
+        outputs.append((split[1].filter("fps", sample_fps).filter("scale", w, h, flags="fast_bilinear").filter("format", "rgb24"), "rgb"))
+    if audio_stream is not None:
+        outputs.append((source[str(audio_stream.index)], "audio"))
+    if (probe.media_duration or 0) > MAX_DECODE_SECONDS:
+        limited = MAX_DECODE_SECONDS
+
+    media = Media(probe, grey=grey, rgb=rgb, separate_audio=not with_audio)
+    media.sample_fps = sample_fps if probe.role is Role.VIDEO else None
+
+    # stdout carries the first output; the others get pipes of their own, named pipe:<fd>.
+    pipes = [os.pipe() for _ in outputs[1:]]
+    targets = ["pipe:1"] + [f"pipe:{w}" for _, w in pipes]
+    nodes = []
+    for (stream, kind), target in zip(outputs, targets):
+        opts: dict[str, object] = {}
+        if kind == "audio":
+            opts = {"format": "f32le", "ac": 1, "ar": AUDIO_RATE}
+        else:
+            opts = {"format": "rawvideo"}
+            if kind == "grey":
+                opts["fps_mode"] = "passthrough"
+            if probe.role is Role.IMAGE:
+                opts["frames:v"] = 1
+        if limited:
+            opts["t"] = limited
+        nodes.append(ffmpeg.output(stream, target, **opts))
+    args = [ffmpeg_bin, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "level+info"]
+    args += ffmpeg.merge_outputs(*nodes).get_args()
+    proc = subprocess.Popen(
+        args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, pass_fds=[w for _, w in pipes], stdin=subprocess.DEVNULL
+    )
+    media._process = proc
+    for _, w in pipes:
+        os.close(w)
+    readers = [proc.stdout] + [os.fdopen(r, "rb") for r, _ in pipes]
+
+    audio_chunks: list[bytes] = []
+    threads = []
+    for (_, kind), reader in zip(outputs, readers):
+        if kind == "audio":
+            target = (_read_all, reader, audio_chunks)
+        else:
+            target = (_read_frames, reader, grey if kind == "grey" else rgb)
+        threads.append(threading.Thread(target=target[0], args=target[1:], daemon=True))
+    stderr_lines: list[bytes] = []
+    threads.append(threading.Thread(target=_read_lines, args=(proc.stderr, stderr_lines), daemon=True))
+    for t in threads:
+        t.start()
+
+    def finish() -> None:
+        for t in threads:
+            t.join()
+        code = proc.wait()
+        errors = [_clean(line) for line in stderr_lines if b"[error]" in line or b"[fatal]" in line]
+        if grey is not None:
+            times = [float(m.group(1)) for line in stderr_lines if b"showinfo" in line for m in [_PTS_TIME.search(line)] if m]
+            grey.finish(np.array(times), rate=video.fps or 25.0)
+        if rgb is not None:
+            rgb.finish(None, rate=sample_fps)
+        samples = np.frombuffer(b"".join(audio_chunks), dtype="<f4").astype(np.float32)
+        audio = Audio(samples) if audio_stream is not None else None
+        media._finish(audio, DecodeStatus(returncode=code, errors=errors, seconds_limit=limited))
+
+    threading.Thread(target=finish, daemon=True).start()
+    return media
+
+
+def _fit(width: int, height: int, long_side: int) -> tuple[int, int]:
+    """Scale (width, height) so the long side is at most ``long_side``; even sizes, aspect kept."""
+    scale = min(1.0, long_side / max(width, height))
+    return max(2, round(width * scale / 2) * 2), max(2, round(height * scale / 2) * 2)
+
+
+def _read_frames(pipe: BinaryIO, seq: FrameSeq) -> None:
+    size = seq.frame_bytes
+    shape = (seq.height, seq.width) if seq.channels == 1 else (seq.height, seq.width, seq.channels)
+    with pipe:
+        while True:
+            buf = bytearray(size)
+            view, got = memoryview(buf), 0
+            while got < size:
+                n = pipe.readinto(view[got:])
+                if not n:
+                    return
+                got += n
+            seq.push(np.frombuffer(buf, dtype=np.uint8).reshape(shape))
+
+
+def _read_all(pipe: BinaryIO, chunks: list[bytes]) -> None:
+    with pipe:
+        while chunk := pipe.read(1 << 16):
+            chunks.append(chunk)
+
+
+def _read_lines(pipe: BinaryIO, lines: list[bytes]) -> None:
+    with pipe:
+        lines.extend(pipe)
+
+
+def _clean(line: bytes) -> str:
+    text = line.decode("utf-8", "replace").strip()
+    return re.sub(r"^\[[^\]]*@ 0x[0-9a-f]+\] ", "", text).replace("[error] ", "").replace("[fatal] ", "")

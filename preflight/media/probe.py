@@ -1,0 +1,182 @@
+"""What a file holds, from ffprobe (through ffmpeg-python): its role, streams and duration."""
+
+from __future__ import annotations
+
+import enum
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import ffmpeg
+
+from preflight.errors import InputError, ToolMissing
+
+# ffprobe names still images by their demuxer: "image2" for a named file, "<codec>_pipe" otherwise.
+_IMAGE_FORMATS = {"image2", "png_pipe", "jpeg_pipe", "webp_pipe", "bmp_pipe", "tiff_pipe", "gif"}
+
+# An image this large costs gigabytes to decode and is no portrait photo; Mosaic's own image cap
+# is 50 MB. 8192 px covers every camera sensor sold today.
+MAX_IMAGE_SIDE = 8192
+
+
+class Role(str, enum.Enum):
+    """The part a source plays in an avatar: the talking video, the still image, the voice."""
+
+    VIDEO = "video"
+    IMAGE = "image"
+    AUDIO = "audio"
+
+
+@dataclass(frozen=True)
+class VideoStream:
+    index: int  # the stream's number in the file
+    codec: str
+    width: int  # as displayed, after the rotation a phone records
+    height: int
+    fps: float  # average frame rate
+    duration: float | None  # seconds
+
+
+@dataclass(frozen=True)
+class AudioStream:
+    index: int
+    codec: str
+    sample_rate: int
+    channels: int
+    duration: float | None
+
+
+@dataclass(frozen=True)
+class Probe:
+    path: Path
+    role: Role
+    format_name: str
+    size_bytes: int
+    duration: float | None  # the container's, seconds
+    video: VideoStream | None
+    audio: AudioStream | None
+
+    @property
+    def media_duration(self) -> float | None:
+        """Duration of the stream that matters for the role, else the container's."""
+        stream = self.audio if self.role is Role.AUDIO else self.video
+        if stream is not None and stream.duration:
+            return stream.duration
+        return self.duration
+
+
+def require_tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        raise ToolMissing(
+            f"{name} is not installed or not on PATH; install FFmpeg (e.g. `apt-get install ffmpeg`) and try again"
+        )
+    return path
+
+
+def probe(path: Path) -> Probe:
+    """Probe ``path`` and infer its role. Raises InputError when it is not readable media."""
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder; name a media file (or use `preflight batch` for folders)")
+    size = path.stat().st_size
+    if size == 0:
+        raise InputError(f"{path}: the file is empty (0 bytes)")
+    ffprobe = require_tool("ffprobe")
+    try:
+        info = ffmpeg.probe(str(path), cmd=ffprobe)
+    except ffmpeg.Error as exc:
+        reason = _last_line(exc.stderr) or "ffprobe could not read it"
+        raise InputError(f"{path}: not a readable video, image or audio file ({reason})") from None
+
+    fmt = info.get("format", {})
+    streams = info.get("streams", [])
+    video_info = next(
+        (s for s in streams if s.get("codec_type") == "video" and not s.get("disposition", {}).get("attached_pic")),
+        None,
+    )
+    audio_info = next((s for s in streams if s.get("codec_type") == "audio"), None)
+    format_name = fmt.get("format_name", "")
+
+    video = _video_stream(video_info) if video_info else None
+    audio = _audio_stream(audio_info) if audio_info else None
+    if video is not None and format_name in _IMAGE_FORMATS:
+        role = Role.IMAGE
+    elif video is not None:
+        role = Role.VIDEO
+    elif audio is not None:
+        role = Role.AUDIO
+    else:
+        raise InputError(f"{path}: holds no video, image or audio stream")
+
+    if video is not None and (video.width <= 0 or video.height <= 0):
+        raise InputError(f"{path}: the picture has no size; the file is damaged")
+    if role is Role.IMAGE and max(video.width, video.height) > MAX_IMAGE_SIDE:
+        raise InputError(
+            f"{path}: the image is {video.width}x{video.height} px; the largest accepted is "
+            f"{MAX_IMAGE_SIDE} px a side. Resize it (a portrait needs no more than about 2000 px)"
+        )
+    return Probe(
+        path=path,
+        role=role,
+        format_name=format_name,
+        size_bytes=size,
+        duration=_float(fmt.get("duration")),
+        video=video,
+        audio=audio,
+    )
+
+
+def _video_stream(s: dict) -> VideoStream:
+    width, height = int(s.get("width") or 0), int(s.get("height") or 0)
+    if _rotation(s) % 180 == 90:
+        width, height = height, width
+    return VideoStream(
+        index=int(s["index"]),
+        codec=s.get("codec_name", "?"),
+        width=width,
+        height=height,
+        fps=_rate(s.get("avg_frame_rate")) or _rate(s.get("r_frame_rate")) or 0.0,
+        duration=_float(s.get("duration")),
+    )
+
+
+def _audio_stream(s: dict) -> AudioStream:
+    return AudioStream(
+        index=int(s["index"]),
+        codec=s.get("codec_name", "?"),
+        sample_rate=int(s.get("sample_rate") or 0),
+        channels=int(s.get("channels") or 0),
+        duration=_float(s.get("duration")),
+    )
+
+
+def _rotation(s: dict) -> int:
+    for side in s.get("side_data_list", []):
+        if "rotation" in side:
+            return int(float(side["rotation"]))
+    return int(float(s.get("tags", {}).get("rotate", 0)))
+
+
+def _rate(text: str | None) -> float | None:
+    if not text or "/" not in text:
+        return _float(text)
+    num, den = text.split("/", 1)
+    try:
+        return float(num) / float(den) if float(den) else None
+    except ValueError:
+        return None
+
+
+def _float(text: object) -> float | None:
+    try:
+        value = float(text)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return value if value == value and value >= 0 else None
+
+
+def _last_line(stderr: bytes | None) -> str:
+    lines = (stderr or b"").decode("utf-8", "replace").strip().splitlines()
+    return lines[-1].strip() if lines else ""

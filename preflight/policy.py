@@ -1,0 +1,121 @@
+"""Every limit the checks hold media to, in one typed object.
+
+Defaults follow Mosaic's documented rules (DESIGN.md section 2), set where the labelled
+recordings in ``shared/media`` put them. Override any of them in ``preflight.toml``, in
+``[tool.preflight]`` of a ``pyproject.toml`` (the nearest one from the working directory up),
+or with ``--config FILE``::
+
+    [duration]
+    max_s = 12.0
+
+    [faces]
+    no_face_max_ratio = 0.1
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from preflight.errors import UsageError
+
+
+class _Limits(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DurationLimits(_Limits):
+    min_s: float = Field(4.0, gt=0, description="shortest accepted video or voice audio, seconds")
+    max_s: float = Field(15.0, gt=0, description="longest accepted video or voice audio, seconds")
+
+
+class ResolutionLimits(_Limits):
+    warn_below: int = Field(480, ge=1, description="short side in pixels below which a warning is given")
+    fail_below: int = Field(240, ge=1, description="short side in pixels below which the source fails")
+
+
+class FaceLimits(_Limits):
+    sample_fps: float = Field(5.0, gt=0, le=30, description="frames a second given to the face detector")
+    min_confidence: float = Field(0.5, gt=0, lt=1, description="detector score for a face to count")
+    multi_max_ratio: float = Field(0.10, ge=0, le=1, description="share of frames with 2+ faces at which it fails")
+    multi_max_run_s: float = Field(0.5, ge=0, description="a run of 2+ faces this long fails, seconds")
+    none_max_ratio: float = Field(0.20, ge=0, le=1, description="share of frames with no face above which it fails")
+    size_warn_below: float = Field(0.15, ge=0, le=1, description="face height / frame height below which it warns")
+
+
+class SceneCutLimits(_Limits):
+    adaptive_ratio: float = Field(
+        3.0, gt=1, description="a frame's change over the mean change around it that marks a cut"
+    )
+    min_change: float = Field(6.0, ge=0, description="smallest frame change (mean abs grey difference, 0-255) that can be a cut")
+    window_s: float = Field(0.25, gt=0, description="neighbourhood on each side the change is compared with, seconds")
+    dark_level: float = Field(16.0, ge=0, le=255, description="mean grey level at or below which a frame is a fade to black")
+
+
+class SpeechLimits(_Limits):
+    threshold: float = Field(0.5, gt=0, lt=1, description="VAD probability above which a 32 ms window is speech")
+    min_ratio: float = Field(0.5, ge=0, le=1, description="share of the clip that must be speech")
+
+
+class LoudnessLimits(_Limits):
+    quiet_below_dbfs: float = Field(-35.0, le=0, description="speech RMS level below which it warns, dBFS")
+    clip_level: float = Field(0.99, gt=0, le=1, description="sample magnitude that counts as clipped (1.0 = full scale)")
+    clip_max_ratio: float = Field(0.001, ge=0, le=1, description="share of clipped samples above which it warns")
+
+
+class Policy(_Limits):
+    """All limits. The report records the policy it was judged by."""
+
+    strict: bool = Field(False, description="warnings block like failures")
+    duration: DurationLimits = DurationLimits()
+    resolution: ResolutionLimits = ResolutionLimits()
+    faces: FaceLimits = FaceLimits()
+    scene_cuts: SceneCutLimits = SceneCutLimits()
+    speech: SpeechLimits = SpeechLimits()
+    loudness: LoudnessLimits = LoudnessLimits()
+
+
+def load_policy(config: Path | None = None, start: Path | None = None) -> Policy:
+    """The policy from ``config``, else the nearest ``preflight.toml`` or ``[tool.preflight]`` up from
+    ``start`` (default: the working directory), else the defaults."""
+    if config is not None:
+        return _from_file(config, pyproject=config.name == "pyproject.toml")
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "preflight.toml").is_file():
+            return _from_file(folder / "preflight.toml", pyproject=False)
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file() and _has_preflight_table(pyproject):
+            return _from_file(pyproject, pyproject=True)
+    return Policy()
+
+
+def _from_file(path: Path, *, pyproject: bool) -> Policy:
+    data = _read_toml(path)
+    if pyproject:
+        data = data.get("tool", {}).get("preflight", {})
+    try:
+        return Policy.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise UsageError(f"{path}: bad policy ({problems})") from None
+
+
+def _has_preflight_table(pyproject: Path) -> bool:
+    # Someone else's broken pyproject.toml on the way up is not ours to complain about.
+    try:
+        return "preflight" in _read_toml(pyproject).get("tool", {})
+    except UsageError:
+        return False
+
+
+def _read_toml(path: Path) -> dict:
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read the policy file ({exc.strerror})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{path}: not valid TOML ({exc})") from None

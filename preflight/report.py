@@ -1,0 +1,145 @@
+"""The report: checks, the verdict they add up to, and its renderings (terminal, JSON)."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from preflight.version import __version__
+
+
+class Status(str, enum.Enum):
+    PASS = "pass"
+    WARN = "warn"
+    FAIL = "fail"
+    SKIPPED = "skipped"  # the check does not apply, or could not run for a stated reason
+    ERROR = "error"  # the check itself broke; the source is not cleared
+
+
+class Span(BaseModel):
+    """Where a problem shows: seconds from the start; a single frame has start == end."""
+
+    model_config = ConfigDict(frozen=True)
+    start: float
+    end: float
+
+    @classmethod
+    def merge(cls, times: Iterable[float], gap: float) -> list[Span]:
+        """Runs of the given times (sorted) no further than ``gap`` apart, as spans."""
+        spans: list[Span] = []
+        for t in times:
+            if spans and t - spans[-1].end <= gap + 1e-6:
+                spans[-1] = cls(start=spans[-1].start, end=round(t, 3))
+            else:
+                spans.append(cls(start=round(t, 3), end=round(t, 3)))
+        return spans
+
+
+class Check(BaseModel):
+    """One measurement of one source against one limit."""
+
+    id: str = Field(description="check id, as in DESIGN.md section 2")
+    source: str = Field(description="the file the check looked at")
+    status: Status
+    value: float | int | str | None = Field(description="what was measured, in `unit`")
+    unit: str = ""
+    limit: str | None = Field(None, description="the limit it was held to, in words")
+    spans: list[Span] = Field(default_factory=list, description="where it happens")
+    message: str
+    fix: str | None = Field(None, description="what to do about it; absent when the check passed")
+
+
+class SourceInfo(BaseModel):
+    path: str
+    role: Literal["video", "image", "audio"]
+    format: str
+    duration: float | None
+    width: int | None = None
+    height: int | None = None
+    has_audio: bool
+
+
+class Report(BaseModel):
+    """The judgement of one source set."""
+
+    verdict: Literal["go", "no-go"]
+    warnings: int = Field(description="checks that warned")
+    strict: bool = Field(description="whether warnings blocked")
+    sources: list[SourceInfo]
+    checks: list[Check]
+    policy: dict[str, Any] = Field(description="the limits the checks were held to")
+    version: str = Field(description="preflight's version")
+
+    @classmethod
+    def judge(cls, sources: list[SourceInfo], checks: list[Check], policy: Any) -> Report:
+        """Sum the checks into a verdict: a failure or an error blocks; a warning only when strict."""
+        blocking = {Status.FAIL, Status.ERROR} | ({Status.WARN} if policy.strict else set())
+        return cls(
+            verdict="no-go" if any(c.status in blocking for c in checks) else "go",
+            warnings=sum(c.status is Status.WARN for c in checks),
+            strict=policy.strict,
+            sources=sources,
+            checks=checks,
+            policy=policy.model_dump(mode="json"),
+            version=__version__,
+        )
+
+    @property
+    def go(self) -> bool:
+        return self.verdict == "go"
+
+    @property
+    def headline(self) -> str:
+        if not self.go:
+            return "NO-GO"
+        return "GO with warnings" if self.warnings else "GO"
+
+    def to_json(self) -> str:
+        return self.model_dump_json(indent=2)
+
+
+_STYLE = {
+    Status.PASS: ("pass", "green"),
+    Status.WARN: ("warn", "yellow"),
+    Status.FAIL: ("FAIL", "bold red"),
+    Status.SKIPPED: ("skip", "dim"),
+    Status.ERROR: ("ERROR", "bold magenta"),
+}
+
+
+def render_terminal(report: Report, console: Console) -> None:
+    """The verdict line, then one row per check: status, measurement, limit, where, fix."""
+    colour = "green" if report.go and not report.warnings else ("yellow" if report.go else "red")
+    names = ", ".join(f"{s.path} ({s.role})" for s in report.sources)
+    console.print(Text.assemble((report.headline, f"bold {colour}"), "  ", (names, "bold")))
+    several = len(report.sources) > 1
+    table = Table(show_header=True, header_style="bold", expand=False, pad_edge=False, box=None)
+    table.add_column("", no_wrap=True)
+    table.add_column("check", no_wrap=True)
+    if several:
+        table.add_column("source", overflow="fold")
+    table.add_column("measured", overflow="fold")
+    table.add_column("limit", overflow="fold")
+    table.add_column("where", overflow="fold")
+    table.add_column("fix", overflow="fold")
+    for check in report.checks:
+        label, style = _STYLE[check.status]
+        row = [Text(label, style=style), check.id]
+        if several:
+            row.append(check.source.rsplit("/", 1)[-1])
+        row += [check.message, check.limit or "", format_spans(check.spans), check.fix or ""]
+        table.add_row(*row)
+    console.print(table)
+
+
+def format_spans(spans: list[Span], most: int = 4) -> str:
+    parts = [f"{s.start:.1f}s" if s.end == s.start else f"{s.start:.1f}-{s.end:.1f}s" for s in spans[:most]]
+    if len(spans) > most:
+        parts.append(f"+{len(spans) - most} more")
+    return ", ".join(parts)
