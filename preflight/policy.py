@@ -47,9 +47,11 @@ class FaceLimits(_Limits):
 
 class SceneCutLimits(_Limits):
     adaptive_ratio: float = Field(
-        3.0, gt=1, description="a frame's change over the mean change around it that marks a cut"
+        4.0, gt=1, description="a frame's change over the mean change around it that marks a cut"
     )
-    min_change: float = Field(6.0, ge=0, description="smallest frame change (mean abs grey difference, 0-255) that can be a cut")
+    min_change: float = Field(
+        8.0, ge=0, description="smallest frame change (grey and edge difference, 0-255) that can be a cut"
+    )
     window_s: float = Field(0.25, gt=0, description="neighbourhood on each side the change is compared with, seconds")
     dark_level: float = Field(16.0, ge=0, le=255, description="mean grey level at or below which a frame is a fade to black")
 

@@ -8,7 +8,6 @@ Reference: Bazarevsky et al., "BlazeFace: Sub-millisecond Neural Face Detection 
 
 from __future__ import annotations
 
-import atexit
 import threading
 from dataclasses import dataclass
 
@@ -84,6 +83,8 @@ def _get_detector():
                 min_detection_confidence=0.3,
             )
             _detector = vision.FaceDetector.create_from_options(options)
-            # Closed before interpreter teardown; mediapipe's own __del__ fails once modules are gone.
-            atexit.register(_detector.close)
+            # mediapipe closes its tasks through a thread pool that the interpreter shuts down
+            # before plain atexit handlers run (and its __del__ fails later still); threading's
+            # exit hooks run in reverse order, so this one runs before the pool goes.
+            threading._register_atexit(_detector.close)
         return _detector

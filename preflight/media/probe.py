@@ -87,7 +87,7 @@ def probe(path: Path) -> Probe:
     try:
         info = ffmpeg.probe(str(path), cmd=ffprobe)
     except ffmpeg.Error as exc:
-        reason = _last_line(exc.stderr) or "ffprobe could not read it"
+        reason = _last_line(exc.stderr).removeprefix(f"{path}: ") or "ffprobe could not read it"
         raise InputError(f"{path}: not a readable video, image or audio file ({reason})") from None
 
     fmt = info.get("format", {})
@@ -111,7 +111,11 @@ def probe(path: Path) -> Probe:
         raise InputError(f"{path}: holds no video, image or audio stream")
 
     if video is not None and (video.width <= 0 or video.height <= 0):
-        raise InputError(f"{path}: the picture has no size; the file is damaged")
+        # ffprobe reports 0x0 both for a damaged header and for sizes FFmpeg refuses to allocate.
+        raise InputError(
+            f"{path}: the picture's size cannot be read: the file is damaged or larger than FFmpeg decodes "
+            f"(keep images under {MAX_IMAGE_SIDE} px a side)"
+        )
     if role is Role.IMAGE and max(video.width, video.height) > MAX_IMAGE_SIDE:
         raise InputError(
             f"{path}: the image is {video.width}x{video.height} px; the largest accepted is "

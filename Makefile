@@ -1,0 +1,37 @@
+# Two entry points for a fresh machine: `make demo` and `make test`. Both bootstrap what they need.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+FIXTURES := fixtures/out/.done
+
+.PHONY: demo test bench fixtures ffmpeg clean
+
+demo: $(STAMP) $(FIXTURES)
+	@echo "== a good talking-head clip"; $(BIN)/preflight check fixtures/out/talking_head.mp4 || true
+	@echo; echo "== a clip with a hard cut"; $(BIN)/preflight check fixtures/out/cut.mp4 || true
+	@echo; echo "== an image and a voice audio as one source set"; $(BIN)/preflight check --image fixtures/out/face.png --audio fixtures/out/speech.wav || true
+	@echo; echo "== the same as JSON (first lines)"; $(BIN)/preflight check fixtures/out/no_audio.mp4 --format json | head -n 12 || true
+
+test: $(STAMP) $(FIXTURES)
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python bench/floor.py
+
+fixtures: $(FIXTURES)
+
+$(FIXTURES): $(STAMP) fixtures/make_fixtures.py
+	$(BIN)/python fixtures/make_fixtures.py
+
+ffmpeg:
+	@bash scripts/ensure-tools.sh
+
+$(STAMP): pyproject.toml | ffmpeg
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+clean:
+	rm -rf $(VENV) fixtures/out .pytest_cache
