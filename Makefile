@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 FIXTURES := fixtures/out/.done
 
-.PHONY: demo test bench fixtures ffmpeg clean
+.PHONY: demo test bench fixtures ffmpeg schema clean
 
 demo: $(STAMP) $(FIXTURES)
 	@echo "== a good talking-head clip"; $(BIN)/preflight check fixtures/out/talking_head.mp4 || true
@@ -35,3 +35,6 @@ $(STAMP): pyproject.toml | ffmpeg
 
 clean:
 	rm -rf $(VENV) fixtures/out .pytest_cache
+
+schema: $(STAMP)
+	$(BIN)/python -c "import json; from preflight.report import Report; print(json.dumps(Report.model_json_schema(mode='serialization'), indent=2))" > schema/report.schema.json

@@ -114,27 +114,32 @@ _STYLE = {
 
 
 def render_terminal(report: Report, console: Console) -> None:
-    """The verdict line, then one row per check: status, measurement, limit, where, fix."""
+    """The verdict line, then one row per check: status, check, what was measured. Rows that warn
+    or fail add the limit, where it happens and the fix on lines below; passing rows show the limit
+    in brackets. Problems come first."""
     colour = "green" if report.go and not report.warnings else ("yellow" if report.go else "red")
     names = ", ".join(f"{s.path} ({s.role})" for s in report.sources)
-    console.print(Text.assemble((report.headline, f"bold {colour}"), "  ", (names, "bold")))
+    console.print(Text.assemble((report.headline, f"bold {colour}"), "  ", names))
     several = len(report.sources) > 1
-    table = Table(show_header=True, header_style="bold", expand=False, pad_edge=False, box=None)
-    table.add_column("", no_wrap=True)
-    table.add_column("check", no_wrap=True)
-    if several:
-        table.add_column("source", overflow="fold")
-    table.add_column("measured", overflow="fold")
-    table.add_column("limit", overflow="fold")
-    table.add_column("where", overflow="fold")
-    table.add_column("fix", overflow="fold")
-    for check in report.checks:
+    order = {Status.FAIL: 0, Status.ERROR: 0, Status.WARN: 1, Status.SKIPPED: 2, Status.PASS: 3}
+    table = Table.grid(padding=(0, 2), pad_edge=True)
+    table.add_column(no_wrap=True)
+    table.add_column(no_wrap=True)
+    table.add_column(overflow="fold")
+    for check in sorted(report.checks, key=lambda c: order[c.status]):
         label, style = _STYLE[check.status]
-        row = [Text(label, style=style), check.id]
+        body = Text(check.message)
         if several:
-            row.append(check.source.rsplit("/", 1)[-1])
-        row += [check.message, check.limit or "", format_spans(check.spans), check.fix or ""]
-        table.add_row(*row)
+            body.append(f"  [{check.source.rsplit('/', 1)[-1]}]", style="dim")
+        if check.status in (Status.PASS, Status.SKIPPED):
+            if check.limit:
+                body.append(f"  ({check.limit})", style="dim")
+        else:
+            for name, text in (("limit", check.limit), ("where", format_spans(check.spans)), ("fix", check.fix)):
+                if text:
+                    body.append(f"\n{name:<6}", style="dim")
+                    body.append(text, style="bold" if name == "fix" else "")
+        table.add_row(Text(label, style=style), check.id, body)
     console.print(table)
 
 

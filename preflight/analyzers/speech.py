@@ -23,8 +23,10 @@ def analyze(media: Media, policy: Policy) -> list[Check]:
     if activity is None:
         if media.separate_audio:
             return []
-        return [Check(id="speech", source=source, status=Status.SKIPPED, value=None, limit=limit,
-                      message="no audio to listen to")]
+        # A video without sound and without a separate voice has no speech at all.
+        return [Check(id="speech", source=source, status=Status.FAIL, value=0.0, unit="share of time", limit=limit,
+                      message="no audio: no speech to hear",
+                      fix="use a clip with its sound, or give the voice as a separate audio (--audio voice.wav)")]
     ratio = activity.ratio
     message = f"speech in {ratio:.0%} of the clip ({activity.speech_seconds:.1f} s of {activity.duration:.1f} s)"
     if ratio >= limits.min_ratio:

@@ -1,0 +1,42 @@
+"""faces and face_size on generated video and images (a real face photo)."""
+
+from conftest import check_of
+
+from preflight.report import Status
+
+
+def test_one_face_passes(report_of):
+    for name in ("talking_head.mp4", "face.png"):
+        report = report_of(name)
+        assert check_of(report, "faces").status is Status.PASS
+        assert check_of(report, "face_size").status is Status.PASS
+
+
+def test_two_faces_fail_with_spans(report_of):
+    video = check_of(report_of("two_faces.mp4"), "faces")
+    assert video.status is Status.FAIL
+    assert video.spans and video.spans[0].end - video.spans[0].start > 5
+    image = check_of(report_of("two_faces.png"), "faces")
+    assert image.status is Status.FAIL and image.value == 2
+
+
+def test_no_face_fails(report_of):
+    image = check_of(report_of("no_face.png"), "faces")
+    assert image.status is Status.FAIL and image.value == 0
+
+
+def test_face_leaving_frame_fails(report_of):
+    # cut.mp4 shows the face for 4.5 s, then a photo without one for 4.5 s
+    faces = check_of(report_of("cut.mp4"), "faces")
+    assert faces.status is Status.FAIL
+    assert any(s.start >= 4.0 for s in faces.spans)
+
+
+def test_small_face_warns(report_of):
+    import preflight
+
+    policy = preflight.Policy.model_validate({"faces": {"size_warn_below": 0.9}})
+    from conftest import FIXTURES
+
+    report = preflight.check(FIXTURES / "face.png", policy=policy)
+    assert check_of(report, "face_size").status is Status.WARN

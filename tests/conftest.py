@@ -1,0 +1,86 @@
+"""Shared test fixtures: generated media (fixtures/out), the labelled real media (../shared/media)
+and a cache of reports so each file is analysed once per session."""
+
+from __future__ import annotations
+
+import csv
+import functools
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+import preflight
+from preflight.report import Report
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures" / "out"
+SHARED_MEDIA = ROOT.parent / "shared" / "media"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if not (FIXTURES / ".done").exists():
+        subprocess.run([sys.executable, str(ROOT / "fixtures" / "make_fixtures.py")], check=True)
+
+
+@pytest.fixture(scope="session")
+def fixture_path():
+    def path(name: str) -> Path:
+        p = FIXTURES / name
+        assert p.exists(), f"missing fixture {name}: run fixtures/make_fixtures.py"
+        return p
+
+    return path
+
+
+@functools.cache
+def _report(*files: str, **roles: str) -> Report:
+    return preflight.check(*files, policy=preflight.Policy(), **roles)
+
+
+@pytest.fixture(scope="session")
+def report_of():
+    """report_of("talking_head.mp4") or report_of(image="face.png", audio="speech.wav"): cached."""
+
+    def run(*names: str, **roles: str) -> Report:
+        files = tuple(str(FIXTURES / n) for n in names)
+        named = {role: str(FIXTURES / n) for role, n in roles.items()}
+        return _report(*files, **named)
+
+    return run
+
+
+def check_of(report: Report, check_id: str, source: str | None = None):
+    found = [c for c in report.checks if c.id == check_id and (source is None or c.source.endswith(source))]
+    assert len(found) == 1, f"expected one {check_id} check, got {[c.id for c in report.checks]}"
+    return found[0]
+
+
+@dataclass(frozen=True)
+class Label:
+    file: str
+    kind: str
+    verdict: str
+    must_flag: frozenset[str]
+
+
+def shared_labels() -> list[Label]:
+    labels = SHARED_MEDIA / "labels.csv"
+    if not labels.exists():
+        return []
+    with labels.open(newline="") as f:
+        return [
+            Label(row["file"], row["kind"], row["verdict"], frozenset(filter(None, row["must_flag"].split(";"))))
+            for row in csv.DictReader(f)
+        ]
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """The console script in a new process, as a user runs it."""
+    exe = Path(sys.executable).with_name("preflight")
+    return subprocess.run(
+        [str(exe), *args], capture_output=True, text=True, env={**os.environ, **(env or {})}, cwd=cwd, timeout=300
+    )

@@ -1,0 +1,46 @@
+"""One ffmpeg process yields grey frames, sampled RGB frames and 16 kHz audio together."""
+
+import numpy as np
+import pytest
+
+from preflight.media import Role, decode, probe
+
+
+def test_video_outputs(fixture_path):
+    media = decode(probe(fixture_path("talking_head.mp4")), sample_fps=5.0)
+    rgb = list(media.rgb)  # iterates while the decoder runs
+    assert len(rgb) == pytest.approx(45, abs=1)
+    assert rgb[0].shape == (360, 640, 3) and rgb[0].dtype == np.uint8
+    assert len(media.grey) == 225  # every frame of 9 s at 25 fps
+    assert media.grey.array().shape[1:] == (54, 96)
+    times = media.grey.times
+    assert times[0] == pytest.approx(0.0) and np.all(np.diff(times) > 0)
+    audio = media.audio()
+    assert audio.rate == 16000 and audio.duration == pytest.approx(9.0, abs=0.1)
+    assert media.status().returncode == 0 and not media.status().errors
+
+
+def test_separate_voice_skips_the_video_audio(fixture_path):
+    media = decode(probe(fixture_path("talking_head.mp4")), sample_fps=5.0, with_audio=False)
+    assert media.audio() is None and media.separate_audio
+
+
+def test_image_is_one_rgb_frame(fixture_path):
+    media = decode(probe(fixture_path("face.png")), sample_fps=5.0)
+    assert media.role is Role.IMAGE and media.grey is None
+    assert media.rgb.array().shape == (1, 512, 512, 3)
+
+
+def test_truncated_file_reports_errors(fixture_path):
+    p = probe(fixture_path("truncated.mp4"))
+    media = decode(p, sample_fps=5.0)
+    assert media.grey.times[-1] < p.media_duration * 0.8
+    assert media.status().errors
+
+
+def test_shared_computes_once(fixture_path):
+    media = decode(probe(fixture_path("speech.wav")), sample_fps=5.0)
+    calls = []
+    for _ in range(3):
+        assert media.shared("k", lambda: calls.append(1) or 42) == 42
+    assert calls == [1]

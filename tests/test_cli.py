@@ -1,0 +1,124 @@
+"""The console script, run as a user runs it: exit codes, output streams, bad input."""
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import run_cli
+
+pytestmark = pytest.mark.usefixtures("fixture_path")
+
+
+def test_go_clip_exits_0_with_verdict_line(fixture_path):
+    result = run_cli("check", str(fixture_path("talking_head.mp4")))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0].startswith("GO")
+    assert "scene_cuts" in result.stdout and "faces" in result.stdout
+    assert "Traceback" not in result.stderr and "INFO:" not in result.stderr
+
+
+def test_no_go_clip_exits_1_and_names_the_fix(fixture_path):
+    result = run_cli("check", str(fixture_path("cut.mp4")))
+    assert result.returncode == 1
+    assert result.stdout.startswith("NO-GO")
+    assert "continuous take" in result.stdout
+
+
+def test_json_is_the_only_thing_on_stdout(fixture_path):
+    result = run_cli("check", str(fixture_path("no_audio.mp4")), "--format", "json")
+    assert result.returncode == 1
+    report = json.loads(result.stdout)
+    assert report["verdict"] == "no-go"
+    assert {c["id"]: c["status"] for c in report["checks"]}["streams"] == "fail"
+
+
+def test_strict_turns_warnings_into_no_go(fixture_path):
+    clip = str(fixture_path("lowres.mp4"))
+    assert run_cli("check", clip).returncode == 0
+    strict = run_cli("check", clip, "--strict", "--format", "json")
+    assert strict.returncode == 1
+    assert json.loads(strict.stdout)["strict"] is True
+
+
+def test_image_and_audio_are_one_source_set(fixture_path):
+    result = run_cli("check", "--image", str(fixture_path("face.png")), "--audio", str(fixture_path("speech.wav")),
+                     "--format", "json")
+    assert result.returncode == 0, result.stdout
+    report = json.loads(result.stdout)
+    assert sorted(s["role"] for s in report["sources"]) == ["audio", "image"]
+
+
+def test_config_file_changes_the_limits(fixture_path, tmp_path):
+    config = tmp_path / "strict.toml"
+    config.write_text("[duration]\nmax_s = 6.0\n")
+    result = run_cli("check", str(fixture_path("talking_head.mp4")), "--config", str(config), "--format", "json")
+    assert result.returncode == 1
+    report = json.loads(result.stdout)
+    assert report["policy"]["duration"]["max_s"] == 6.0
+
+
+def test_preflight_toml_found_from_working_directory(fixture_path, tmp_path):
+    (tmp_path / "preflight.toml").write_text("[resolution]\nwarn_below = 100\n")
+    result = run_cli("check", str(fixture_path("lowres.mp4")), "--format", "json", cwd=tmp_path)
+    report = json.loads(result.stdout)
+    assert report["policy"]["resolution"]["warn_below"] == 100
+    assert result.returncode == 0 and report["warnings"] == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [
+        ("empty.mp4", "empty"),
+        ("text.mp4", "not a readable"),
+        ("truncated_header.mp4", "not a readable"),
+        ("huge.png", "8192"),
+    ],
+)
+def test_unreadable_input_is_one_line_and_exit_2(fixture_path, name, words):
+    result = run_cli("check", str(fixture_path(name)))
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and words in lines[0], result.stderr
+    assert result.stdout == ""
+
+
+def test_missing_file_and_directory_exit_2(tmp_path):
+    for target, words in ((tmp_path / "nope.mp4", "no such file"), (tmp_path, "folder")):
+        result = run_cli("check", str(target))
+        assert result.returncode == 2 and words in result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_bad_usage_exits_2(fixture_path):
+    assert run_cli("check").returncode == 2
+    assert run_cli("check", "--frobnicate").returncode == 2
+    two_videos = run_cli("check", str(fixture_path("talking_head.mp4")), str(fixture_path("cut.mp4")))
+    assert two_videos.returncode == 2 and "one of each role" in two_videos.stderr
+    wrong_role = run_cli("check", "--image", str(fixture_path("speech.wav")))
+    assert wrong_role.returncode == 2 and "given as the image" in wrong_role.stderr
+
+
+def test_bad_config_exits_2(fixture_path, tmp_path):
+    config = tmp_path / "bad.toml"
+    config.write_text("[duration]\nmax_seconds = 6\n")
+    result = run_cli("check", str(fixture_path("speech.wav")), "--config", str(config))
+    assert result.returncode == 2 and "max_seconds" in result.stderr
+
+
+def test_missing_ffmpeg_is_a_clear_error(fixture_path, tmp_path):
+    # A PATH with python's folder but without ffmpeg/ffprobe.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("env",):
+        os.symlink(shutil.which(tool), bin_dir / tool)
+    result = run_cli("check", str(fixture_path("talking_head.mp4")), env={"PATH": str(bin_dir)})
+    assert result.returncode == 2
+    assert "ffprobe is not installed" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_version():
+    result = run_cli("--version")
+    assert result.returncode == 0 and result.stdout.startswith("preflight ")

@@ -1,0 +1,51 @@
+"""Policy defaults and loading from preflight.toml, pyproject.toml and --config."""
+
+import pytest
+
+from preflight.errors import UsageError
+from preflight.policy import Policy, load_policy
+
+
+def test_defaults_follow_the_design():
+    p = Policy()
+    assert (p.duration.min_s, p.duration.max_s) == (4.0, 15.0)
+    assert (p.resolution.warn_below, p.resolution.fail_below) == (480, 240)
+    assert p.speech.min_ratio == 0.5 and p.faces.size_warn_below == 0.15
+
+
+def test_defaults_without_any_file(tmp_path):
+    assert load_policy(start=tmp_path) == Policy()
+
+
+def test_preflight_toml_in_a_parent(tmp_path):
+    (tmp_path / "preflight.toml").write_text("strict = true\n[speech]\nmin_ratio = 0.7\n")
+    child = tmp_path / "a" / "b"
+    child.mkdir(parents=True)
+    p = load_policy(start=child)
+    assert p.strict and p.speech.min_ratio == 0.7
+    assert p.duration == Policy().duration
+
+
+def test_pyproject_tool_table(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n[tool.preflight.duration]\nmax_s = 10\n')
+    assert load_policy(start=tmp_path).duration.max_s == 10
+
+
+def test_pyproject_without_our_table_is_ignored(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n')
+    assert load_policy(start=tmp_path) == Policy()
+
+
+@pytest.mark.parametrize(
+    "text", ["[duration]\nmax_seconds = 3\n", "[duration]\nmax_s = -1\n", "not toml [", "[speech]\nmin_ratio = 'x'\n"]
+)
+def test_bad_files_are_usage_errors(tmp_path, text):
+    config = tmp_path / "p.toml"
+    config.write_text(text)
+    with pytest.raises(UsageError):
+        load_policy(config)
+
+
+def test_missing_config_file(tmp_path):
+    with pytest.raises(UsageError, match="cannot read"):
+        load_policy(tmp_path / "absent.toml")

@@ -1,0 +1,46 @@
+"""The report's verdict rules and its published JSON Schema."""
+
+import json
+
+import jsonschema
+import pytest
+
+from conftest import ROOT
+
+from preflight.policy import Policy
+from preflight.report import Check, Report, Status
+
+SCHEMA = json.loads((ROOT / "schema" / "report.schema.json").read_text())
+
+
+def _checks(*statuses: Status) -> list[Check]:
+    return [Check(id=f"c{i}", source="x", status=s, value=None, message="m") for i, s in enumerate(statuses)]
+
+
+@pytest.mark.parametrize(
+    ("statuses", "strict", "verdict", "headline"),
+    [
+        ((Status.PASS, Status.SKIPPED), False, "go", "GO"),
+        ((Status.PASS, Status.WARN), False, "go", "GO with warnings"),
+        ((Status.PASS, Status.WARN), True, "no-go", "NO-GO"),
+        ((Status.PASS, Status.FAIL), False, "no-go", "NO-GO"),
+        ((Status.PASS, Status.ERROR), False, "no-go", "NO-GO"),
+    ],
+)
+def test_verdict(statuses, strict, verdict, headline):
+    report = Report.judge([], _checks(*statuses), Policy(strict=strict))
+    assert (report.verdict, report.headline) == (verdict, headline)
+
+
+def test_published_schema_is_current():
+    assert Report.model_json_schema(mode="serialization") == SCHEMA, "run `make schema`"
+
+
+@pytest.mark.parametrize("names", [("cut.mp4",), ("face.png",), ("speech.wav",), ("no_audio.mp4",)])
+def test_reports_validate_against_schema(report_of, names):
+    document = json.loads(report_of(*names).to_json())
+    jsonschema.validate(document, SCHEMA)
+    for key in ("verdict", "warnings", "sources", "checks", "policy", "version"):
+        assert key in document
+    for check in document["checks"]:
+        assert {"id", "source", "status", "value", "limit", "spans", "message", "fix"} <= check.keys()
