@@ -22,8 +22,8 @@ SHARED_MEDIA = ROOT.parent / "shared" / "media"
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    if not (FIXTURES / ".done").exists():
-        subprocess.run([sys.executable, str(ROOT / "fixtures" / "make_fixtures.py")], check=True)
+    # Makes only what is missing, so a fixture added to the script appears without a rebuild.
+    subprocess.run([sys.executable, str(ROOT / "fixtures" / "make_fixtures.py")], check=True)
 
 
 @pytest.fixture(scope="session")

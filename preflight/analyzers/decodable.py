@@ -29,27 +29,28 @@ def analyze(media: Media, policy: Policy) -> list[Check]:
                       message="the image decodes" if ok else _why("the image does not decode", status.errors),
                       fix=None if ok else fix)]
 
-    expected = p.media_duration or 0.0
-    if status.seconds_limit:
-        expected = min(expected, status.seconds_limit)
-    reached = []  # (what, seconds decoded)
+    cap = status.seconds_limit or float("inf")
+    reached = []  # (what, seconds decoded, seconds the header states for that stream)
     if media.grey is not None:
         times = media.grey.times
         step = 1.0 / p.video.fps if p.video.fps else 0.0
-        reached.append(("picture", float(times[-1]) + step if len(times) else 0.0))
+        stated = p.video.duration or p.duration or 0.0
+        reached.append(("picture", float(times[-1]) + step if len(times) else 0.0, min(stated, cap)))
     audio = media.audio()
     if audio is not None:
-        reached.append(("sound", audio.duration))
-    short = [(what, secs) for what, secs in reached if secs < expected * _SLACK_RATIO - _SLACK_S]
-    value = round(min((secs for _, secs in reached), default=0.0), 2)
-    limit = f"decodes to the end ({expected:.1f} s)"
+        stated = p.audio.duration or p.duration or 0.0
+        reached.append(("sound", audio.duration, min(stated, cap)))
+    short = [(what, secs, stated) for what, secs, stated in reached if secs < stated * _SLACK_RATIO - _SLACK_S]
+    expected = max((stated for _, _, stated in reached), default=0.0)
+    value = round(min((secs for _, secs, _ in reached), default=0.0), 2)
+    limit = "decodes to the end"
     scope = f" (first {status.seconds_limit:g} s checked)" if status.seconds_limit else ""
 
     if status.returncode != 0 or short or not reached:
         if short:
-            what, secs = short[0]
-            message = f"the {what} stops at {secs:.1f} s of {expected:.1f} s"
-            spans = [Span(start=round(secs, 2), end=round(expected, 2))]
+            what, secs, stated = short[0]
+            message = f"the {what} stops at {secs:.1f} s of the {stated:.1f} s its header states"
+            spans = [Span(start=round(secs, 2), end=round(stated, 2))]
         else:
             message, spans = "ffmpeg could not decode it", []
         return [Check(id="decodable", source=source, status=Status.FAIL, value=value, unit="s", limit=limit,
@@ -59,7 +60,7 @@ def analyze(media: Media, policy: Policy) -> list[Check]:
                       message=_why(f"decodes to the end with {len(status.errors)} error(s){scope}", status.errors),
                       fix="re-export the file to repair the damaged frames")]
     return [Check(id="decodable", source=source, status=Status.PASS, value=value, unit="s", limit=limit,
-                  message=f"decodes cleanly to {value:.1f} s{scope}")]
+                  message=f"decodes cleanly to {expected:.1f} s{scope}")]
 
 
 def _why(message: str, errors: list[str]) -> str:

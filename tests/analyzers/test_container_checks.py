@@ -1,5 +1,6 @@
 """duration, streams, decodable, resolution: both sides of each."""
 
+import pytest
 from conftest import check_of
 
 from preflight.report import Status
@@ -21,6 +22,10 @@ def test_streams(report_of):
     with_voice = report_of(video="no_audio.mp4", audio="speech.wav")
     assert check_of(with_voice, "streams").status is Status.PASS
     assert with_voice.verdict == "go"
+    short_sound = check_of(report_of("short_sound.mp4"), "streams")
+    assert short_sound.status is Status.WARN
+    assert short_sound.spans[0].start == pytest.approx(6.0, abs=0.1)
+    assert check_of(report_of("short_sound.mp4"), "decodable").status is Status.PASS
 
 
 def test_decodable(report_of):

@@ -1,0 +1,85 @@
+"""How much `preflight check` costs over decoding the file once.
+
+Makes a 15 s 1080p30 H.264 clip with AAC audio (a real face photo, moving, over film-like grain
+so the encoder has real work, and espeak-ng speech), then times, in the same run and each in a
+new process after one warm-up:
+
+    floor:      ffmpeg -i clip -f null -
+    preflight:  preflight check clip --format json
+
+and prints the medians and their ratio. Target: ratio <= 2.0.
+
+    .venv/bin/python bench/floor.py [--runs 5] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def make_clip(folder: Path) -> Path:
+    from skimage import data, io
+
+    face = folder / "face.png"
+    io.imsave(face, data.astronaut(), check_contrast=False)
+    speech = folder / "speech.wav"
+    text = ("Hello, my name is Ada. I am recording this clip to create my avatar. The light is good, "
+            "the room is quiet, and I am speaking clearly and calmly to the camera for fifteen seconds.")
+    subprocess.run(["espeak-ng", "-s", "140", "-w", str(speech), text], check=True)
+    clip = folder / "clip_1080p30.mp4"
+    subprocess.run(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-loop", "1", "-framerate", "30", "-i", str(face),
+         "-i", str(speech), "-t", "15",
+         "-vf", "scale=-2:1080,pad=1920:1080:(ow-iw)/2:0:color=0x405060,"
+                "zoompan=z='1.05+0.03*sin(on/20)':x='iw/2-(iw/zoom/2)+20*sin(on/13)':y='ih/2-(ih/zoom/2)':d=1:s=1920x1080:fps=30,"
+                "noise=alls=12:allf=t,format=yuv420p",
+         "-af", "apad", "-c:v", "libx264", "-preset", "medium", "-b:v", "8M", "-c:a", "aac", "-b:a", "128k",
+         "-t", "15", str(clip)],
+        check=True,
+    )
+    return clip
+
+
+def timed(cmd: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(cmd, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def median_time(cmd: list[str], runs: int) -> float:
+    timed(cmd)  # warm-up: page cache, numba/onnx caches, first-import compilation
+    return statistics.median(timed(cmd) for _ in range(runs))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--keep", type=Path, help="make the clip in this folder and keep it")
+    args = parser.parse_args()
+    preflight = shutil.which("preflight", path=str(Path(sys.executable).parent)) or "preflight"
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = args.keep or Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        clip = make_clip(folder)
+        floor = median_time(["ffmpeg", "-hide_banner", "-loglevel", "error", "-i", str(clip), "-f", "null", "-"],
+                            args.runs)
+        check = median_time([preflight, "check", str(clip), "--format", "json"], args.runs)
+    print(f"clip: 15 s 1920x1080 30 fps H.264 + AAC; {args.runs} runs each after one warm-up")
+    print(f"decode floor (ffmpeg -f null):  {floor:6.2f} s")
+    print(f"preflight check:                {check:6.2f} s")
+    print(f"ratio:                          {check / floor:6.2f}  (target <= 2.0)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
