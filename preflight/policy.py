@@ -61,6 +61,11 @@ class SpeechLimits(_Limits):
     min_ratio: float = Field(0.5, ge=0, le=1, description="share of the clip that must be speech")
 
 
+class NoiseLimits(_Limits):
+    warn_below_db: float = Field(20.0, description="voice over background (dB) below which it warns")
+    fail_below_db: float = Field(10.0, description="voice over background (dB) below which it fails")
+
+
 class LoudnessLimits(_Limits):
     quiet_below_dbfs: float = Field(-35.0, le=0, description="speech RMS level below which it warns, dBFS")
     clip_level: float = Field(0.99, gt=0, le=1, description="sample magnitude that counts as clipped (1.0 = full scale)")
@@ -76,6 +81,7 @@ class Policy(_Limits):
     faces: FaceLimits = FaceLimits()
     scene_cuts: SceneCutLimits = SceneCutLimits()
     speech: SpeechLimits = SpeechLimits()
+    noise: NoiseLimits = NoiseLimits()
     loudness: LoudnessLimits = LoudnessLimits()
 
 

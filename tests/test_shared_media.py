@@ -9,7 +9,7 @@ import preflight
 from preflight.report import Status
 
 # The checks this build has; labels naming others (music, av_sync, ...) wait for their analyzers.
-BUILT = {"duration", "streams", "decodable", "resolution", "faces", "face_size", "scene_cuts", "speech",
+BUILT = {"duration", "streams", "decodable", "resolution", "faces", "face_size", "scene_cuts", "speech", "noise",
          "loudness", "clipping"}
 LABELS = shared_labels()
 

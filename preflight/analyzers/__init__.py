@@ -7,7 +7,17 @@ role it does not apply to. Adding a check means adding a module and listing it h
 
 from collections.abc import Callable
 
-from preflight.analyzers import decodable, duration, faces, loudness, resolution, scene_cuts, speech, streams
+from preflight.analyzers import (
+    decodable,
+    duration,
+    faces,
+    loudness,
+    noise,
+    resolution,
+    scene_cuts,
+    speech,
+    streams,
+)
 from preflight.media import Media
 from preflight.policy import Policy
 from preflight.report import Check
@@ -23,5 +33,6 @@ ANALYZERS: dict[str, Analyzer] = {
     "faces": faces.analyze,
     "scene_cuts": scene_cuts.analyze,
     "speech": speech.analyze,
+    "noise": noise.analyze,
     "loudness": loudness.analyze,
 }
