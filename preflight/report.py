@@ -22,6 +22,13 @@ class Status(str, enum.Enum):
     ERROR = "error"  # the check itself broke; the source is not cleared
 
 
+def grade(value: float, *, warn_below: float, fail_below: float) -> Status:
+    """For a measure where more is better: FAIL under ``fail_below``, WARN under ``warn_below``."""
+    if value < fail_below:
+        return Status.FAIL
+    return Status.WARN if value < warn_below else Status.PASS
+
+
 class Span(BaseModel):
     """Where a problem shows: seconds from the start; a single frame has start == end."""
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from preflight.media import Media, Role
 from preflight.policy import Policy
-from preflight.report import Check, Status
+from preflight.report import Check, Status, grade
 
 _FRAME, _HOP = 512, 256  # samples at 16 kHz: 32 ms frames, 16 ms hop
 _SILENT_DBFS = -60.0  # loudest frames below this: there is nothing to measure against
@@ -40,12 +40,7 @@ def analyze(media: Media, policy: Policy) -> list[Check]:
                       message="no sound loud enough to measure")]
     voice, floor = float(np.percentile(energy, 95)), float(np.percentile(energy, 10))
     snr = voice - floor
-    if snr < limits.fail_below_db:
-        status = Status.FAIL
-    elif snr < limits.warn_below_db:
-        status = Status.WARN
-    else:
-        status = Status.PASS
+    status = grade(snr, warn_below=limits.warn_below_db, fail_below=limits.fail_below_db)
     fix = None if status is Status.PASS else (
         "record in a quieter place, closer to the microphone; remove background music or crowd sound"
     )

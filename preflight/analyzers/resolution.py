@@ -6,7 +6,7 @@ An avatar is rendered at up to 1080p; below 480 px the face is too soft to learn
 
 from preflight.media import Media, Role
 from preflight.policy import Policy
-from preflight.report import Check, Status
+from preflight.report import Check, Status, grade
 
 
 def analyze(media: Media, policy: Policy) -> list[Check]:
@@ -15,12 +15,7 @@ def analyze(media: Media, policy: Policy) -> list[Check]:
     limits = policy.resolution
     v = media.probe.video
     short = min(v.width, v.height)
-    if short < limits.fail_below:
-        status = Status.FAIL
-    elif short < limits.warn_below:
-        status = Status.WARN
-    else:
-        status = Status.PASS
+    status = grade(short, warn_below=limits.warn_below, fail_below=limits.fail_below)
     fix = None if status is Status.PASS else f"use a source of at least {limits.warn_below} px on the short side (720p or 1080p)"
     return [Check(id="resolution", source=str(media.probe.path), status=status, value=short, unit="px",
                   limit=f"short side >= {limits.warn_below} px (fail < {limits.fail_below})",
