@@ -62,8 +62,8 @@ class SpeechLimits(_Limits):
 
 
 class NoiseLimits(_Limits):
-    warn_below_db: float = Field(20.0, description="voice over background (dB) below which it warns")
-    fail_below_db: float = Field(10.0, description="voice over background (dB) below which it fails")
+    warn_below_db: float = Field(25.0, description="voice over background (dB) below which it warns")
+    fail_below_db: float = Field(20.0, description="voice over background (dB) below which it fails")
 
 
 class LoudnessLimits(_Limits):

@@ -7,9 +7,11 @@ that is always there: room tone, hiss, a crowd, a music bed. Their difference is
 no clean pauses, so it works on clips that are speech end to end, where a floor measured only
 between words cannot be found.
 
-Limits: below 20 dB the background is audible under the voice (warn); below 10 dB it competes
-with it (fail). On the labelled recordings clean speech scores 26-77 dB, speech over a party
-crowd 18.5 dB and speech over a music bed 10 dB.
+Limits: on the labelled recordings, clean speech (studio, radio, audiobook, a meeting room)
+scores 26-77 dB; speech over a party crowd 18.5 dB and over a music bed 10 dB, and both are
+no-go. The design's first guess (warn < 20, fail < 10 dB) let the party clip through, so the
+fail line is 20 dB, where background sound is plainly audible under the voice, and the warn
+line 25 dB, just under the noisiest clean recording.
 
 Weak spots: a clip that is speech without a single pause and very even loudness reads lower
 than it is; noise that comes and goes (a door, a cough) barely moves the 10th percentile.

@@ -12,9 +12,9 @@ def test_clean_speech_passes(report_of):
 
 def test_noise_under_speech_warns_then_fails(report_of):
     noisy = check_of(report_of("speech_noisy.wav"), "noise")
-    assert noisy.status is Status.WARN and 10 <= noisy.value < 20
+    assert noisy.status is Status.WARN and 20 <= noisy.value < 25
     drowned = check_of(report_of("speech_in_noise.wav"), "noise")
-    assert drowned.status is Status.FAIL and drowned.value < 10
+    assert drowned.status is Status.FAIL and drowned.value < 20
     assert report_of("speech_in_noise.wav").verdict == "no-go"
 
 
