@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable
 
 from preflight.media import Media, Probe, Role, decode
 from preflight.policy import Policy, load_policy
@@ -63,7 +63,7 @@ def _analyze(media: list[Media], policy: Policy, timeout: float) -> list[Check]:
 class _Job:
     """One analyzer on one source, in a daemon thread so a hung library cannot hold the process."""
 
-    def __init__(self, name: str, run, media: Media, policy: Policy) -> None:
+    def __init__(self, name: str, run: Callable[[Media, Policy], list[Check]], media: Media, policy: Policy) -> None:
         self.name, self.media = name, media
         self.result: list[Check] | None = None
         self.error: BaseException | None = None
