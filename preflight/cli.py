@@ -52,13 +52,13 @@ def _main(
 
 @app.command()
 def check(
-    files: Annotated[Optional[list[Path]], typer.Argument(help="Media files; their roles are inferred from their streams.", show_default=False)] = None,
-    video: Annotated[Optional[Path], typer.Option(help="The talking video.")] = None,
-    image: Annotated[Optional[Path], typer.Option(help="The character image.")] = None,
-    audio: Annotated[Optional[Path], typer.Option(help="The voice audio.")] = None,
+    files: Annotated[Optional[list[str]], typer.Argument(help="Media files; their roles are inferred from their streams.", show_default=False)] = None,
+    video: Annotated[Optional[str], typer.Option(help="The talking video.")] = None,
+    image: Annotated[Optional[str], typer.Option(help="The character image.")] = None,
+    audio: Annotated[Optional[str], typer.Option(help="The voice audio.")] = None,
     output: Annotated[Format, typer.Option("--format", help="text for people, json for programs.")] = Format.text,
     strict: Annotated[bool, typer.Option("--strict", help="Warnings block like failures.")] = False,
-    config: Annotated[Optional[Path], typer.Option(help="A policy TOML file (default: preflight.toml or [tool.preflight] found from here up).")] = None,
+    config: Annotated[Optional[Path], typer.Option(help="A policy TOML file (default: preflight.toml or \\[tool.preflight] in pyproject.toml, found from here up).")] = None,
 ) -> None:
     """Check one source set: a video, an image with a voice audio, or any one of them alone.
 

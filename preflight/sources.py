@@ -26,6 +26,9 @@ def source_set(
     A named role must fit the file, except that any file with sound can serve as the voice
     audio (its picture is then ignored).
     """
+    for given in (*files, video, image, audio):
+        if given is not None and str(given).lower().startswith(("http://", "https://", "http:/", "https:/")):
+            raise UsageError(f"{given}: URL sources are not supported by this version yet; download the file and check it")
     named = [(Path(p), role) for p, role in ((video, Role.VIDEO), (image, Role.IMAGE), (audio, Role.AUDIO)) if p]
     chosen: list[Probe] = []
     for path, role in named:

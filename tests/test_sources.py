@@ -30,3 +30,8 @@ def test_one_of_each_role(fixture_path):
 def test_nothing_given():
     with pytest.raises(UsageError):
         source_set()
+
+
+def test_urls_are_refused_clearly():
+    with pytest.raises(UsageError, match="URL"):
+        source_set(["https://example.com/clip.mp4"])
