@@ -66,6 +66,18 @@ class NoiseLimits(_Limits):
     fail_below_db: float = Field(20.0, description="voice over background (dB) below which it fails")
 
 
+class SingleSpeakerLimits(_Limits):
+    same_voice: float = Field(
+        0.67, gt=0, lt=1, description="voice-embedding similarity (cosine) under which two stretches of speech are different voices"
+    )
+    other_max_s: float = Field(1.0, ge=0, description="speech by anyone but the main voice above which it fails, seconds")
+
+
+class MusicLimits(_Limits):
+    probability: float = Field(0.5, gt=0, lt=1, description="detector probability above which music or singing is heard")
+    max_s: float = Field(1.0, ge=0, description="music or singing heard for longer than this fails, seconds")
+
+
 class LoudnessLimits(_Limits):
     quiet_below_dbfs: float = Field(-35.0, le=0, description="speech RMS level below which it warns, dBFS")
     clip_level: float = Field(0.99, gt=0, le=1, description="sample magnitude that counts as clipped (1.0 = full scale)")
@@ -81,6 +93,8 @@ class Policy(_Limits):
     faces: FaceLimits = FaceLimits()
     scene_cuts: SceneCutLimits = SceneCutLimits()
     speech: SpeechLimits = SpeechLimits()
+    single_speaker: SingleSpeakerLimits = SingleSpeakerLimits()
+    music: MusicLimits = MusicLimits()
     noise: NoiseLimits = NoiseLimits()
     loudness: LoudnessLimits = LoudnessLimits()
 

@@ -12,9 +12,11 @@ from preflight.analyzers import (
     duration,
     faces,
     loudness,
+    music,
     noise,
     resolution,
     scene_cuts,
+    single_speaker,
     speech,
     streams,
 )
@@ -33,6 +35,8 @@ ANALYZERS: dict[str, Analyzer] = {
     "faces": faces.analyze,
     "scene_cuts": scene_cuts.analyze,
     "speech": speech.analyze,
+    "single_speaker": single_speaker.analyze,
+    "music": music.analyze,
     "noise": noise.analyze,
     "loudness": loudness.analyze,
 }

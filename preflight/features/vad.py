@@ -10,12 +10,11 @@ Reference: Silero Team, "Silero VAD", https://github.com/snakers4/silero-vad (v5
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 import numpy as np
 
-from preflight.assets import model_path
+from preflight.features import onnx
 from preflight.media import Audio, Media
 
 WINDOW = 512  # samples at 16 kHz = 32 ms
@@ -23,9 +22,6 @@ CONTEXT = 64
 MIN_SILENCE_S = 0.100
 MIN_SPEECH_S = 0.250
 PAD_S = 0.030
-
-_session = None
-_session_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -63,7 +59,7 @@ def detect(audio: Audio, threshold: float) -> SpeechActivity:
 
 
 def probabilities(audio: Audio) -> np.ndarray:
-    session = _get_session()
+    model = onnx.session("silero_vad.onnx")
     x = np.clip(audio.samples, -1.0, 1.0).astype(np.float32)
     n = len(x) // WINDOW
     if n == 0:
@@ -74,7 +70,7 @@ def probabilities(audio: Audio) -> np.ndarray:
     out = np.empty(n, dtype=np.float32)
     for i in range(n):
         chunk = padded[i * WINDOW : i * WINDOW + CONTEXT + WINDOW][None, :]
-        prob, state = session.run(None, {"input": chunk, "state": state, "sr": sr})
+        prob, state = model.run(None, {"input": chunk, "state": state, "sr": sr})
         out[i] = prob[0, 0]
     return out
 
@@ -107,19 +103,3 @@ def _spans(probs: np.ndarray, threshold: float, duration: float) -> list[tuple[f
         else:
             merged.append([a, b])
     return [(round(a, 3), round(b, 3)) for a, b in merged]
-
-
-def _get_session():
-    global _session
-    with _session_lock:
-        if _session is None:
-            import onnxruntime  # loaded on first use: the CLI imports it while ffmpeg decodes
-
-            options = onnxruntime.SessionOptions()
-            options.intra_op_num_threads = 1
-            options.inter_op_num_threads = 1
-            options.log_severity_level = 3
-            _session = onnxruntime.InferenceSession(
-                str(model_path("silero_vad.onnx")), options, providers=["CPUExecutionProvider"]
-            )
-        return _session

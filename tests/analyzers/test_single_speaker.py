@@ -1,0 +1,52 @@
+"""single_speaker: one voice passes; two voices taking turns fail, with the second voice's spans."""
+
+import numpy as np
+from conftest import check_of
+
+import preflight
+from preflight.features import voices
+from preflight.media import Audio
+from preflight.features.vad import SpeechActivity
+from preflight.report import Status
+
+
+def test_one_voice_passes(report_of):
+    check = check_of(report_of("speech.wav"), "single_speaker")
+    assert check.status is Status.PASS and check.value >= 0.67
+
+
+def test_two_voices_fail_where_the_second_speaks(report_of):
+    check = check_of(report_of("two_voices.wav"), "single_speaker")
+    assert check.status is Status.FAIL and check.value < 0.67
+    # The man speaks first (about 5.2 s), the woman after: the minority voice is hers.
+    assert check.spans and 4.5 < check.spans[0].start < 6.0 and check.spans[-1].end > 10.0
+    assert sum(s.end - s.start for s in check.spans) > 1.0
+
+
+def test_second_voice_with_an_image_fails_the_set(report_of):
+    report = report_of(image="face.png", audio="two_voices.wav")
+    assert check_of(report, "single_speaker").status is Status.FAIL
+    assert report.verdict == "no-go"
+
+
+def test_too_little_speech_is_skipped_not_passed(report_of):
+    check = check_of(report_of("silence.wav"), "single_speaker")
+    assert check.status is Status.SKIPPED and "too little" in check.message
+
+
+def test_a_looser_limit_hears_one_voice(fixture_path):
+    policy = preflight.Policy.model_validate({"single_speaker": {"same_voice": 0.3}})
+    report = preflight.check(str(fixture_path("two_voices.wav")), policy=policy)
+    assert check_of(report, "single_speaker").status is Status.PASS
+
+
+def test_voices_are_ranked_by_speaking_time():
+    # Pure tones are not voices, but the grouping must still give voice 0 the most frames.
+    rate = 16_000
+    t = np.arange(rate * 6) / rate
+    low = 0.3 * np.sin(2 * np.pi * 150 * t[: rate * 4])
+    high = 0.3 * np.sign(np.sin(2 * np.pi * 1900 * t[: rate * 2]))
+    audio = Audio(np.concatenate([low, high]).astype(np.float32), rate)
+    found = voices.group(audio, SpeechActivity(np.ones(0), [(0.0, 6.0)], 6.0), same_voice=0.99)
+    assert found.count >= 2
+    assert found.seconds(0) == max(found.seconds(v) for v in range(found.count))
