@@ -5,8 +5,9 @@ Embeddings come from Resemblyzer's GE2E voice encoder (``models/voice_encoder.on
 layers over 40 mel bands, 256-d, L2-normalised): windows of one voice sit close together
 (cosine similarity 0.7-0.95 on the labelled recordings), windows of two voices further apart.
 The front end follows the encoder's training: the audio normalised to -30 dBFS over its speech,
-a librosa mel power spectrogram with 25 ms windows and a 10 ms hop. Only the VAD's speech frames
-enter the windows, which start every 0.4 s of speech.
+librosa's mel power spectrogram (40 bands, 25 ms windows, 10 ms hop; computed by
+:mod:`preflight.features.mel`). Only the VAD's speech frames enter the windows, which start
+every 0.4 s of speech.
 
 Windows are grouped by average-linkage agglomerative clustering on cosine distance, cut where
 the groups' mean similarity falls below ``same_voice``. Each speech frame takes the voice of the
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from preflight.features import onnx
+from preflight.features.mel import mel_power
 from preflight.features.vad import SpeechActivity, speech_activity
 from preflight.media import Audio, Media
 
@@ -84,15 +86,12 @@ def group(audio: Audio, activity: SpeechActivity, same_voice: float) -> Voices:
 
 def _mel_frames(audio: Audio, activity: SpeechActivity) -> np.ndarray:
     """Mel power spectrogram, (frames, 40), of the audio at -30 dBFS over its speech."""
-    import librosa  # loaded on first use: it pulls scipy
-
     x = np.clip(audio.samples, -1.0, 1.0).astype(np.float32)
     speech = np.concatenate([x[int(a * audio.rate) : int(b * audio.rate)] for a, b in activity.spans] or [x])
     level = float(np.sqrt(np.mean(speech.astype(np.float64) ** 2))) if len(speech) else 0.0
     if level > 0:
         x = x * (10 ** (TARGET_DBFS / 20) / level)
-    mel = librosa.feature.melspectrogram(y=x, sr=audio.rate, n_fft=400, hop_length=HOP, n_mels=40)
-    return mel.T
+    return mel_power(x, audio.rate, n_fft=400, hop=HOP, n_mels=40).T
 
 
 def _speech_frames(activity: SpeechActivity, n_frames: int) -> np.ndarray:
