@@ -18,6 +18,7 @@ test: $(STAMP) $(FIXTURES)
 
 bench: $(STAMP)
 	$(BIN)/python bench/floor.py
+	$(BIN)/python bench/audio.py
 
 fixtures: $(FIXTURES)
 
