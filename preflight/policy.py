@@ -56,6 +56,24 @@ class SceneCutLimits(_Limits):
     dark_level: float = Field(16.0, ge=0, le=255, description="mean grey level at or below which a frame is a fade to black")
 
 
+class MouthLimits(_Limits):
+    min_range: float = Field(
+        0.02, ge=0, description="lip opening (inner-lip gap / face height), 90th minus 10th percentile while speech is heard, below which it fails"
+    )
+
+
+class FrontalLimits(_Limits):
+    max_yaw: float = Field(30.0, gt=0, le=90, description="head turned left or right beyond this many degrees counts as turned away")
+    max_pitch: float = Field(25.0, gt=0, le=90, description="head tilted up or down beyond this many degrees counts as turned away")
+    warn_ratio: float = Field(0.3, ge=0, le=1, description="share of frames turned away above which it warns")
+
+
+class OverlayLimits(_Limits):
+    warn_area: float = Field(0.001, ge=0, le=1, description="share of the frame a static text-like mark must cover to warn")
+    fail_area: float = Field(0.01, ge=0, le=1, description="share of the frame static text-like marks must cover to fail")
+    min_presence: float = Field(0.9, gt=0, le=1, description="share of sampled frames an edge must be in, at the same pixel, to count as static")
+
+
 class SpeechLimits(_Limits):
     threshold: float = Field(0.5, gt=0, lt=1, description="VAD probability above which a 32 ms window is speech")
     min_ratio: float = Field(0.5, ge=0, le=1, description="share of the clip that must be speech")
@@ -92,6 +110,9 @@ class Policy(_Limits):
     resolution: ResolutionLimits = ResolutionLimits()
     faces: FaceLimits = FaceLimits()
     scene_cuts: SceneCutLimits = SceneCutLimits()
+    mouth_motion: MouthLimits = MouthLimits()
+    frontal: FrontalLimits = FrontalLimits()
+    overlay: OverlayLimits = OverlayLimits()
     speech: SpeechLimits = SpeechLimits()
     single_speaker: SingleSpeakerLimits = SingleSpeakerLimits()
     music: MusicLimits = MusicLimits()

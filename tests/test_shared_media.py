@@ -8,9 +8,9 @@ from conftest import SHARED_MEDIA, shared_labels
 import preflight
 from preflight.report import Status
 
-# The checks this build has; labels naming others (av_sync, overlay) wait for their analyzers.
+# The checks this build has; labels naming others (av_sync) wait for their analyzers.
 BUILT = {"duration", "streams", "decodable", "resolution", "faces", "face_size", "scene_cuts", "speech",
-         "single_speaker", "music", "noise", "loudness", "clipping"}
+         "single_speaker", "music", "noise", "loudness", "clipping", "mouth_motion", "frontal", "overlay"}
 LABELS = shared_labels()
 
 pytestmark = pytest.mark.skipif(not LABELS, reason=f"no labelled media at {SHARED_MEDIA}")

@@ -1,5 +1,6 @@
-"""Face boxes on the sampled RGB frames: mediapipe Tasks ``FaceDetector`` with BlazeFace
-full-range (``models/face_detection_full_range_sparse.tflite``).
+"""Faces on the sampled RGB frames: boxes from mediapipe Tasks ``FaceDetector`` with BlazeFace
+full-range (``models/face_detection_full_range_sparse.tflite``), then the lip opening and head
+pose of the largest face (:mod:`preflight.features.landmarks`), in one pass as frames arrive.
 
 Full-range, not short-range: on two people side by side the short-range model finds neither or
 only the nearer face, and counting faces is the point. Boxes are in pixels of the sampled frame.
@@ -14,7 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from preflight.assets import model_path
-from preflight.media import Media
+from preflight.features.landmarks import Landmarker
+from preflight.media import Media, Role
 
 _detector = None
 _create_lock = threading.Lock()
@@ -38,10 +40,19 @@ class FaceTrack:
     faces: list[list[Box]]
     frame_width: int
     frame_height: int
+    # The largest face's landmarks per frame; NaN where there is no face or it was not measured.
+    opening: np.ndarray  # inner-lip gap / face height
+    yaw: np.ndarray  # degrees
+    pitch: np.ndarray  # degrees
 
     @property
     def counts(self) -> np.ndarray:
         return np.array([len(f) for f in self.faces], dtype=int)
+
+    @property
+    def measured(self) -> np.ndarray:
+        """Frames whose largest face has landmarks."""
+        return ~np.isnan(self.opening)
 
 
 def face_track(media: Media, min_confidence: float) -> FaceTrack:
@@ -53,21 +64,32 @@ def _track(media: Media, min_confidence: float) -> FaceTrack:
     import mediapipe as mp  # loaded on first use: the CLI imports it while ffmpeg decodes
 
     detector = _get_detector()
+    landmarker = Landmarker(video=media.role is Role.VIDEO)
     frames = media.rgb
-    faces = []
-    for frame in frames:
-        image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(frame))
-        with _detect_lock:
-            result = detector.detect(image)
-        faces.append(
-            [
+    faces: list[list[Box]] = []
+    poses = []
+    try:
+        for i, frame in enumerate(frames):
+            image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(frame))
+            with _detect_lock:
+                result = detector.detect(image)
+            boxes = [
                 Box(d.bounding_box.origin_x, d.bounding_box.origin_y, d.bounding_box.width, d.bounding_box.height,
                     d.categories[0].score)
                 for d in result.detections
                 if d.categories and d.categories[0].score >= min_confidence
             ]
-        )
-    return FaceTrack(times=frames.times, faces=faces, frame_width=frames.width, frame_height=frames.height)
+            faces.append(boxes)
+            largest = max(boxes, key=lambda b: b.width * b.height, default=None)
+            # Frames arrive at the sampling rate; their times are known once decoding ends.
+            pose = landmarker.measure(frame, (largest.x, largest.y, largest.width, largest.height),
+                                      i / (media.sample_fps or 1.0)) if largest else None
+            poses.append((pose.opening, pose.yaw, pose.pitch) if pose else (np.nan,) * 3)
+    finally:
+        landmarker.close()
+    opening, yaw, pitch = (np.array(v, dtype=float) for v in zip(*poses)) if poses else (np.zeros(0),) * 3
+    return FaceTrack(times=frames.times, faces=faces, frame_width=frames.width, frame_height=frames.height,
+                     opening=opening, yaw=yaw, pitch=pitch)
 
 
 def _get_detector():

@@ -1,9 +1,9 @@
-"""Face landmarks on the sampled RGB frames: mediapipe Tasks ``FaceLandmarker``
-(``models/face_landmarker.task``, 478 points and the head's pose), VIDEO running mode.
+"""Face landmarks: mediapipe Tasks ``FaceLandmarker`` (``models/face_landmarker.task``, 478 points
+and the head's pose), run on a crop around a face box BlazeFace found.
 
-Each frame is cropped to a square around the largest face BlazeFace found there (twice the box),
-so faces too small for the landmarker's own short-range detector are still measured, and the
-landmark model sees the face at one scale whatever the frame size. From the points:
+The crop is a square twice the box's size, so faces too small for the landmarker's own
+short-range detector are still measured and the landmark model sees every face at one scale.
+From the points:
 
 - lip opening: inner-lip gap (points 13 and 14) over the face height (10 to 152), unitless;
   about 0 with the lips closed, 0.05-0.10 in open vowels.
@@ -16,74 +16,65 @@ GPUs", CVPR Workshops 2019.
 from __future__ import annotations
 
 import math
-import threading
 from dataclasses import dataclass
 
 import numpy as np
 
 from preflight.assets import model_path
-from preflight.features.faces import face_track
-from preflight.media import Media, Role
 
 CROP_SCALE = 2.0
 _UPPER_LIP, _LOWER_LIP, _FOREHEAD, _CHIN = 13, 14, 10, 152
 
-_lock = threading.Lock()  # a landmarker keeps per-stream state: one stream at a time
-
 
 @dataclass(frozen=True)
-class LandmarkTrack:
-    """Per sampled frame; NaN where no face was measured."""
-
-    times: np.ndarray  # seconds
-    opening: np.ndarray  # inner-lip gap / face height
-    yaw: np.ndarray  # degrees, + = the face turns to the image's left
-    pitch: np.ndarray  # degrees, + = the face tilts down
-
-    @property
-    def found(self) -> np.ndarray:
-        return ~np.isnan(self.opening)
+class Pose:
+    opening: float  # inner-lip gap / face height
+    yaw: float  # degrees, + = the face turns to the image's left
+    pitch: float  # degrees, + = the face tilts down
 
 
-def landmark_track(media: Media, min_confidence: float) -> LandmarkTrack:
-    """Landmarks of the main face on every sampled frame of ``media``; computed once per source."""
-    return media.shared(f"landmarks:{min_confidence}", lambda: _track(media, min_confidence))
+class Landmarker:
+    """One landmarker for one stream of frames (VIDEO mode tracks from frame to frame)."""
+
+    def __init__(self, *, video: bool) -> None:
+        from mediapipe.tasks.python import BaseOptions, vision
+
+        options = vision.FaceLandmarkerOptions(
+            base_options=BaseOptions(model_asset_path=str(model_path("face_landmarker.task"))),
+            running_mode=vision.RunningMode.VIDEO if video else vision.RunningMode.IMAGE,
+            num_faces=1,
+            output_facial_transformation_matrixes=True,
+        )
+        self._video = video
+        self._task = vision.FaceLandmarker.create_from_options(options)
+
+    def measure(self, frame: np.ndarray, box: tuple[float, float, float, float], time_s: float) -> Pose | None:
+        """The pose of the face in ``box`` (x, y, width, height in frame pixels), or None."""
+        import mediapipe as mp
+
+        image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(_crop(frame, box)))
+        if self._video:
+            result = self._task.detect_for_video(image, int(round(time_s * 1000)))
+        else:
+            result = self._task.detect(image)
+        if not result.face_landmarks:
+            return None
+        points = result.face_landmarks[0]
+        opening = _distance(points, _UPPER_LIP, _LOWER_LIP) / max(_distance(points, _FOREHEAD, _CHIN), 1e-6)
+        yaw, pitch = _angles(np.array(result.facial_transformation_matrixes[0]))
+        return Pose(opening=opening, yaw=yaw, pitch=pitch)
+
+    def close(self) -> None:
+        self._task.close()
 
 
-def _track(media: Media, min_confidence: float) -> LandmarkTrack:
-    import mediapipe as mp
-
-    faces = face_track(media, min_confidence)
-    n = len(faces.faces)
-    opening, yaw, pitch = (np.full(n, np.nan) for _ in range(3))
-    with _lock:
-        landmarker = _new_landmarker(video=media.role is Role.VIDEO)
-        try:
-            for i, (frame, boxes) in enumerate(zip(media.rgb, faces.faces)):
-                if not boxes:
-                    continue
-                crop = _crop(frame, max(boxes, key=lambda b: b.width * b.height))
-                image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(crop))
-                if media.role is Role.VIDEO:
-                    result = landmarker.detect_for_video(image, int(round(faces.times[i] * 1000)))
-                else:
-                    result = landmarker.detect(image)
-                if not result.face_landmarks:
-                    continue
-                points = result.face_landmarks[0]
-                opening[i] = _distance(points, _UPPER_LIP, _LOWER_LIP) / max(_distance(points, _FOREHEAD, _CHIN), 1e-6)
-                yaw[i], pitch[i] = _angles(np.array(result.facial_transformation_matrixes[0]))
-        finally:
-            landmarker.close()
-    return LandmarkTrack(times=faces.times, opening=opening, yaw=yaw, pitch=pitch)
-
-
-def _crop(frame: np.ndarray, box) -> np.ndarray:
-    h, w = frame.shape[:2]
-    side = CROP_SCALE * max(box.width, box.height)
-    cx, cy = box.x + box.width / 2, box.y + box.height / 2
+def _crop(frame: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
+    x, y, w, h = box
+    height, width = frame.shape[:2]
+    side = CROP_SCALE * max(w, h)
+    cx, cy = x + w / 2, y + h / 2
     x0, y0 = int(max(0, cx - side / 2)), int(max(0, cy - side / 2))
-    x1, y1 = int(min(w, cx + side / 2)), int(min(h, cy + side / 2))
+    x1, y1 = int(min(width, cx + side / 2)), int(min(height, cy + side / 2))
     return frame[y0:y1, x0:x1]
 
 
@@ -98,15 +89,3 @@ def _angles(matrix: np.ndarray) -> tuple[float, float]:
     yaw = math.degrees(math.atan2(r[0, 2], r[2, 2]))
     pitch = math.degrees(math.atan2(-r[1, 2], math.hypot(r[0, 2], r[2, 2])))
     return yaw, pitch
-
-
-def _new_landmarker(*, video: bool):
-    from mediapipe.tasks.python import BaseOptions, vision
-
-    options = vision.FaceLandmarkerOptions(
-        base_options=BaseOptions(model_asset_path=str(model_path("face_landmarker.task"))),
-        running_mode=vision.RunningMode.VIDEO if video else vision.RunningMode.IMAGE,
-        num_faces=1,
-        output_facial_transformation_matrixes=True,
-    )
-    return vision.FaceLandmarker.create_from_options(options)

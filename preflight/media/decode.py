@@ -115,7 +115,10 @@ def decode(probe: Probe, *, sample_fps: float, with_audio: bool = True) -> Media
         w, h = _fit(video.width, video.height, RGB_LONG_SIDE)
         grey, rgb = FrameSeq(gw, gh, 1), FrameSeq(w, h, 3)
         split = source[str(video.index)].split()
-        outputs.append((split[0].filter("scale", gw, gh, flags="area").filter("format", "gray").filter("showinfo"), "grey"))
+        # Area-averaging a full HD frame is the decode's costliest filter; a fast halving step to
+        # twice the size first keeps the averaging (no aliasing) at a quarter of the CPU.
+        grey_path = split[0].filter("scale", 2 * gw, 2 * gh, flags="fast_bilinear").filter("scale", gw, gh, flags="area")
+        outputs.append((grey_path.filter("format", "gray").filter("showinfo"), "grey"))
         outputs.append((split[1].filter("fps", sample_fps).filter("scale", w, h, flags="fast_bilinear").filter("format", "rgb24"), "rgb"))
     if audio_stream is not None:
         outputs.append((source[str(audio_stream.index)], "audio"))

@@ -1,0 +1,49 @@
+"""frontal: whether the person faces the camera.
+
+Mosaic builds the avatar facing the viewer; a profile or a head turned down to notes gives it a
+face it must guess. Yaw and pitch come from the face landmarker's head pose (see
+:mod:`preflight.features.landmarks`). A frame counts as turned away beyond 30 degrees of yaw or
+25 of pitch, where one ear or the underside of the chin shows and half the mouth hides; the
+check warns when that is the case in more than 30% of the measured frames (an image: when it
+is turned). It warns rather than fails: a turned head degrades the avatar, it does not break it.
+On the labelled talking heads the 90th percentile of |yaw| is 6-16 degrees.
+Weak spots: the pose is estimated from one camera; strong lens distortion or a face cut off by
+the frame edge bends it by several degrees.
+"""
+
+import numpy as np
+
+from preflight.features.faces import face_track
+from preflight.media import Media, Role
+from preflight.policy import Policy
+from preflight.report import Check, Span, Status
+
+
+def analyze(media: Media, policy: Policy) -> list[Check]:
+    if media.role is Role.AUDIO:
+        return []
+    limits = policy.frontal
+    source = str(media.probe.path)
+    limit = (f"turned beyond {limits.max_yaw:g} deg yaw / {limits.max_pitch:g} deg pitch "
+             f"in <= {limits.warn_ratio:.0%} of frames")
+    track = face_track(media, policy.faces.min_confidence)
+    found = track.measured
+    if not found.any():
+        return [Check(id="frontal", source=source, status=Status.SKIPPED, value=None, unit="share of frames",
+                      limit=limit, message="no face measured")]
+    yaw, pitch = track.yaw[found], track.pitch[found]
+    turned = (np.abs(yaw) > limits.max_yaw) | (np.abs(pitch) > limits.max_pitch)
+    ratio = float(turned.mean())
+    angles = f"median yaw {np.median(yaw):+.0f} deg, pitch {np.median(pitch):+.0f} deg"
+    if media.role is Role.IMAGE:
+        message = f"{'turned away' if turned[0] else 'facing the camera'} (yaw {yaw[0]:+.0f} deg, pitch {pitch[0]:+.0f} deg)"
+    else:
+        message = f"turned away in {ratio:.0%} of {len(yaw)} frames ({angles})"
+    if ratio <= limits.warn_ratio:
+        return [Check(id="frontal", source=source, status=Status.PASS, value=round(ratio, 3), unit="share of frames",
+                      limit=limit, message=message)]
+    gap = 1.0 / (media.sample_fps or policy.faces.sample_fps)
+    spans = Span.merge(track.times[found][turned], gap) if media.role is Role.VIDEO else []
+    return [Check(id="frontal", source=source, status=Status.WARN, value=round(ratio, 3), unit="share of frames",
+                  limit=limit, spans=spans, message=message,
+                  fix="have the person look into the lens, head level, for the whole clip")]
