@@ -9,7 +9,7 @@ from collections.abc import Callable
 from preflight.media import Media, Probe, Role, decode
 from preflight.policy import Policy, load_policy
 from preflight.report import Check, Report, SourceInfo, Status
-from preflight.sources import PathArg, source_set
+from preflight.sources import PathArg, local_copies, source_set
 
 # A mediapipe graph error was seen to hang a process at 0% CPU; no source set of 15 s needs
 # more than a few seconds, so a minute and a half means something is stuck.
@@ -27,11 +27,18 @@ def check(
     """Check one source set and return its report.
 
     ``files`` have their roles inferred from their streams; ``video``, ``image`` and ``audio``
-    name them. Raises :class:`~preflight.errors.InputError` when a source cannot be read at all
-    and :class:`~preflight.errors.UsageError` for a malformed set.
+    name them. Each is a path or an http(s) URL, which is downloaded for the check and deleted
+    after; the report names the URL. Raises :class:`~preflight.errors.InputError` when a source
+    cannot be read at all and :class:`~preflight.errors.UsageError` for a malformed set.
     """
     policy = policy or load_policy()
-    probes = source_set(files, video=video, image=image, audio=audio)
+    with local_copies(files, video=video, image=image, audio=audio) as local:
+        report = _check(source_set(local.files, video=local.video, image=local.image, audio=local.audio),
+                        policy, timeout)
+    return report.relabelled(local.origin)
+
+
+def _check(probes: list[Probe], policy: Policy, timeout: float) -> Report:
     separate_voice = any(p.role is Role.AUDIO for p in probes)
     media = [
         decode(p, sample_fps=policy.faces.sample_fps, with_audio=not (p.role is Role.VIDEO and separate_voice))

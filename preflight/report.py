@@ -107,6 +107,15 @@ class Report(BaseModel):
             return "NO-GO"
         return "GO with warnings" if self.warnings else "GO"
 
+    def relabelled(self, names: dict[str, str]) -> Report:
+        """The same report with sources renamed, e.g. a downloaded file's path to its URL."""
+        if not names:
+            return self
+        return self.model_copy(update={
+            "sources": [s.model_copy(update={"path": names.get(s.path, s.path)}) for s in self.sources],
+            "checks": [c.model_copy(update={"source": names.get(c.source, c.source)}) for c in self.checks],
+        })
+
     def to_json(self) -> str:
         return self.model_dump_json(indent=2)
 

@@ -1,17 +1,79 @@
-"""What the user named: files, with a role given (--video/--image/--audio) or inferred from
-their streams, gathered into one source set."""
+"""What the user named: files or URLs, with a role given (--video/--image/--audio) or inferred
+from their streams, gathered into one source set. URLs are fetched to temporary files first."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-from collections.abc import Sequence
+import hashlib
+import tempfile
+from collections.abc import Iterator, Sequence
 from os import PathLike
 from pathlib import Path
 
+from preflight.download import Limits, download, is_url
 from preflight.errors import UsageError
 from preflight.media import Probe, Role, probe
 
 PathArg = str | PathLike[str]
+
+# Mosaic's documented per-type limits, which also cap what a URL may make us download.
+MAX_BYTES = {Role.IMAGE: 50_000_000, Role.AUDIO: 500_000_000, Role.VIDEO: 5_000_000_000}
+
+
+@dataclasses.dataclass(frozen=True)
+class Local:
+    """The sources as local paths; ``origin`` maps a downloaded file's path back to its URL."""
+
+    files: list[PathArg]
+    video: PathArg | None
+    image: PathArg | None
+    audio: PathArg | None
+    origin: dict[str, str]
+
+
+@contextlib.contextmanager
+def local_copies(
+    files: Sequence[PathArg] = (),
+    *,
+    video: PathArg | None = None,
+    image: PathArg | None = None,
+    audio: PathArg | None = None,
+    limits: Limits | None = None,
+) -> Iterator[Local]:
+    """Download every URL among the sources into a temporary folder that lives for the block.
+
+    The size cap is the role's Mosaic limit (the largest for an unnamed role) unless ``limits``
+    is given.
+    """
+    named = {Role.VIDEO: video, Role.IMAGE: image, Role.AUDIO: audio}
+    if not any(is_url(x) for x in (*files, *named.values())):
+        yield Local(list(files), video, image, audio, {})
+        return
+    with tempfile.TemporaryDirectory(prefix="preflight-") as tmp:
+        origin: dict[str, str] = {}
+
+        def fetch(given: PathArg | None, role: Role | None) -> PathArg | None:
+            if not is_url(given):
+                return given
+            cap = limits or Limits(max_bytes=MAX_BYTES[role] if role else max(MAX_BYTES.values()))
+            folder = Path(tmp) / str(len(origin))  # one folder each: two URLs may end in the same name
+            folder.mkdir()
+            path = download(str(given), folder, cap)
+            origin[str(path)] = str(given)
+            return path
+
+        fetched = {role: fetch(given, role) for role, given in named.items()}
+        yield Local([fetch(f, None) for f in files], fetched[Role.VIDEO], fetched[Role.IMAGE],
+                    fetched[Role.AUDIO], origin)
+
+
+def sha256_of(path: PathArg) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def source_set(
@@ -26,9 +88,6 @@ def source_set(
     A named role must fit the file, except that any file with sound can serve as the voice
     audio (its picture is then ignored).
     """
-    for given in (*files, video, image, audio):
-        if given is not None and str(given).lower().startswith(("http://", "https://", "http:/", "https:/")):
-            raise UsageError(f"{given}: URL sources are not supported by this version yet; download the file and check it")
     named = [(Path(p), role) for p, role in ((video, Role.VIDEO), (image, Role.IMAGE), (audio, Role.AUDIO)) if p]
     chosen: list[Probe] = []
     for path, role in named:

@@ -1,10 +1,13 @@
-"""Source sets: roles named or inferred, one of each."""
+"""Source sets: roles named or inferred, one of each; URLs fetched for the check."""
+
+from pathlib import Path
 
 import pytest
 
+import preflight
 from preflight.errors import UsageError
 from preflight.media import Role
-from preflight.sources import source_set
+from preflight.sources import local_copies, source_set
 
 
 def test_inferred_roles(fixture_path):
@@ -32,6 +35,21 @@ def test_nothing_given():
         source_set()
 
 
-def test_urls_are_refused_clearly():
-    with pytest.raises(UsageError, match="URL"):
-        source_set(["https://example.com/clip.mp4"])
+def test_urls_are_downloaded_for_the_block_and_deleted_after(web):
+    with local_copies([f"{web.url}/files/speech.wav"], image=f"{web.url}/files/face.png") as local:
+        (audio,) = local.files
+        assert [p.role for p in source_set([audio], image=local.image)] == [Role.IMAGE, Role.AUDIO]
+        assert local.origin[str(audio)] == f"{web.url}/files/speech.wav"
+    assert not Path(audio).exists() and not Path(local.image).exists()
+
+
+def test_a_checked_url_is_named_by_its_url_in_the_report(web):
+    url = f"{web.url}/files/speech.wav"
+    report = preflight.check(url)
+    assert [s.path for s in report.sources] == [url]
+    assert {c.source for c in report.checks} == {url}
+
+
+def test_local_files_pass_through_untouched(fixture_path):
+    with local_copies([fixture_path("speech.wav")]) as local:
+        assert local.files == [fixture_path("speech.wav")] and local.origin == {}
