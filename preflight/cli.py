@@ -1,26 +1,33 @@
-"""The command line: ``preflight check``.
+"""The command line: ``preflight check``, ``create``, ``status`` and ``list``.
 
-Exit codes: 0 GO (warnings allowed), 1 NO-GO, 2 bad usage or unreadable input, 3 API failure.
+Exit codes: 0 GO (warnings allowed) or done, 1 NO-GO (nothing sent), 2 bad usage or unreadable
+input, 3 the Mosaic API or the avatar failed.
 """
 
 from __future__ import annotations
 
 import contextlib
 import enum
+import json
 import os
 import sys
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
-from preflight.errors import PreflightError
+from preflight.errors import PreflightError, RejectedSources
 from preflight.version import __version__
 
-EXIT_GO, EXIT_NO_GO, EXIT_USAGE = 0, 1, 2
+if TYPE_CHECKING:
+    from preflight.mosaic import Avatar
+    from preflight.policy import Policy
+
+EXIT_GO, EXIT_NO_GO, EXIT_USAGE, EXIT_API = 0, 1, 2, 3
 
 app = typer.Typer(
     help="Check source media for a Mosaic AI avatar before it is submitted.",
@@ -50,28 +57,30 @@ def _main(
     """Check source media for a Mosaic AI avatar before it is submitted."""
 
 
+Strict = Annotated[bool, typer.Option("--strict", help="Warnings block like failures.")]
+Config = Annotated[Optional[Path], typer.Option(help="A policy TOML file (default: preflight.toml or \\[tool.preflight] in pyproject.toml, found from here up).")]
+Output = Annotated[Format, typer.Option("--format", help="text for people, json for programs.")]
+
+
 @app.command()
 def check(
     files: Annotated[Optional[list[str]], typer.Argument(help="Media files; their roles are inferred from their streams.", show_default=False)] = None,
-    video: Annotated[Optional[str], typer.Option(help="The talking video.")] = None,
+    video: Annotated[Optional[str], typer.Option(help="The talking video (a path or an http(s) URL).")] = None,
     image: Annotated[Optional[str], typer.Option(help="The character image.")] = None,
     audio: Annotated[Optional[str], typer.Option(help="The voice audio.")] = None,
-    output: Annotated[Format, typer.Option("--format", help="text for people, json for programs.")] = Format.text,
-    strict: Annotated[bool, typer.Option("--strict", help="Warnings block like failures.")] = False,
-    config: Annotated[Optional[Path], typer.Option(help="A policy TOML file (default: preflight.toml or \\[tool.preflight] in pyproject.toml, found from here up).")] = None,
+    output: Output = Format.text,
+    strict: Strict = False,
+    config: Config = None,
 ) -> None:
     """Check one source set: a video, an image with a voice audio, or any one of them alone.
 
     Exit 0 GO, 1 NO-GO, 2 bad usage or unreadable input.
     """
     from preflight.check import check as run_check
-    from preflight.policy import load_policy
     from preflight.report import render_terminal
 
     with _errors_as_exit_codes():
-        policy = load_policy(config)
-        if strict:
-            policy = policy.model_copy(update={"strict": True})
+        policy = _policy(config, strict)
         with _quiet_native_stderr():
             report = run_check(*(files or []), video=video, image=image, audio=audio, policy=policy)
         if output is Format.json:
@@ -79,6 +88,139 @@ def check(
         else:
             render_terminal(report, Console(highlight=False))
     raise typer.Exit(EXIT_GO if report.go else EXIT_NO_GO)
+
+
+@app.command()
+def create(
+    name: Annotated[str, typer.Option(help="The avatar's name.", show_default=False)],
+    video: Annotated[Optional[str], typer.Option(help="The talking video: a path or an http(s) URL.")] = None,
+    image: Annotated[Optional[str], typer.Option(help="The character image: a path or a URL.")] = None,
+    audio: Annotated[Optional[str], typer.Option(help="The voice audio: a path or a URL.")] = None,
+    video_id: Annotated[Optional[str], typer.Option(help="A video already uploaded to Mosaic.")] = None,
+    image_id: Annotated[Optional[str], typer.Option(help="An image already uploaded to Mosaic.")] = None,
+    audio_id: Annotated[Optional[str], typer.Option(help="An audio already uploaded to Mosaic.")] = None,
+    wait: Annotated[bool, typer.Option("--wait", help="Wait until the avatar is ready or failed.")] = False,
+    timeout: Annotated[float, typer.Option(help="How long --wait waits, in seconds.")] = 900.0,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check, and print the requests it would send; send nothing.")] = False,
+    new: Annotated[bool, typer.Option("--new", help="Create another avatar even if these sources made one with this name.")] = False,
+    trust_asset_ids: Annotated[bool, typer.Option("--trust-asset-ids", help="Submit asset ids, which cannot be checked here.")] = False,
+    output: Output = Format.text,
+    strict: Strict = False,
+    config: Config = None,
+) -> None:
+    """Check the sources and, only if they are GO, upload them and create the avatar on Mosaic.
+
+    Needs MOSAIC_API_KEY (MOSAIC_BASE_URL to point elsewhere). Running it again for the same
+    media and name returns the avatar made the first time. Exit 0 created (or ready, with
+    --wait), 1 NO-GO (nothing sent), 2 bad usage or input, 3 the API or the avatar failed.
+    """
+    from preflight import submit
+
+    err = Console(stderr=True, highlight=False)
+    out = Console(highlight=False)
+    sources: dict[str, Any] = dict(video=video, image=image, audio=audio, video_id=video_id, image_id=image_id,
+                                   audio_id=audio_id, trust_asset_ids=trust_asset_ids)
+    with _errors_as_exit_codes(), _rejections_shown(output, out):
+        policy = _policy(config, strict)
+        with _quiet_native_stderr():
+            if dry_run:
+                plan = submit.plan_avatar(name, policy=policy, **sources)
+                _show(output, out, plan.report, requests=plan.requests)
+                return
+            with err.status("checking the sources", spinner="dots") as spinner:
+                def notify(line: str) -> None:
+                    err.print(line, style="dim", soft_wrap=True)
+                    spinner.update(line)
+
+                avatar = submit.create_avatar(name, policy=policy, wait=wait, wait_timeout=timeout, new=new,
+                                              notify=notify, **sources)
+        _show(output, out, None, avatar=avatar)
+
+
+@app.command()
+def status(
+    avatar_id: Annotated[str, typer.Argument(help="The avatar's id.", show_default=False)],
+    output: Output = Format.text,
+) -> None:
+    """Show one avatar's status. Exit 0 when it exists (3 when it failed), 3 on API errors."""
+    from preflight.ledger import Ledger
+    from preflight.mosaic import MosaicClient
+
+    with _errors_as_exit_codes():
+        with MosaicClient.from_env() as mosaic:
+            avatar = mosaic.get_avatar(avatar_id)
+            with Ledger() as ledger:
+                ledger.set_status(mosaic.base_url, avatar.id, avatar.status, avatar.status_message)
+        _show(output, Console(highlight=False), None, avatar=avatar)
+    raise typer.Exit(EXIT_API if avatar.status == "failed" else EXIT_GO)
+
+
+@app.command("list")
+def list_avatars(output: Output = Format.text) -> None:
+    """List the account's avatars."""
+    from rich.table import Table
+
+    from preflight.mosaic import MosaicClient
+
+    with _errors_as_exit_codes():
+        with MosaicClient.from_env() as mosaic:
+            avatars = mosaic.list_avatars()
+    if output is Format.json:
+        sys.stdout.write(json.dumps({"avatar_profiles": [a.model_dump(mode="json") for a in avatars]}, indent=2) + "\n")
+        return
+    table = Table("id", "name", "status", "message", box=None, pad_edge=False)
+    for a in avatars:
+        table.add_row(a.id, a.name or "", Text(a.status, style=_STATUS_STYLE.get(a.status, "")), a.status_message or "")
+    Console(highlight=False).print(table if avatars else "no avatars yet")
+
+
+_STATUS_STYLE = {"ready": "green", "failed": "red", "pending": "yellow", "processing": "yellow"}
+
+
+def _policy(config: Path | None, strict: bool) -> Policy:
+    from preflight.policy import load_policy
+
+    policy = load_policy(config)
+    return policy.model_copy(update={"strict": True}) if strict else policy
+
+
+def _show(output: Format, out: Console, report: Any, *, avatar: Avatar | None = None,
+          requests: list[str] | None = None) -> None:
+    """create's and status's results: JSON of everything there is, or the report and a few lines."""
+    from preflight.report import render_terminal
+
+    if output is Format.json:
+        whole: dict[str, Any] = {}
+        if report is not None:
+            whole["report"] = report.model_dump(mode="json")
+        if requests is not None:
+            whole["requests"] = requests
+        if avatar is not None:
+            whole["avatar"] = avatar.model_dump(mode="json")
+        sys.stdout.write(json.dumps(whole if report is not None else whole["avatar"], indent=2) + "\n")
+        return
+    if report is not None:
+        render_terminal(report, out)
+    if requests is not None:
+        out.print("\n[bold]dry run:[/] would send", markup=True)
+        for i, line in enumerate(requests, 1):
+            out.print(f"  {i}. {line}", soft_wrap=True)
+    if avatar is not None:
+        out.print(Text.assemble((avatar.status, f"bold {_STATUS_STYLE.get(avatar.status, '')}"), "  ",
+                                f"avatar {avatar.id}", f"  {avatar.name!r}" if avatar.name else ""))
+        for label, value in (("message", avatar.status_message), ("preview", avatar.video_preview_url)):
+            if value:
+                out.print(f"  {label}: {value}", soft_wrap=True)
+
+
+@contextlib.contextmanager
+def _rejections_shown(output: Format, out: Console) -> Iterator[None]:
+    """A NO-GO in create shows the report that refused it before the one-line error."""
+    try:
+        yield
+    except RejectedSources as exc:
+        _show(output, out, exc.report)
+        raise
 
 
 @contextlib.contextmanager

@@ -1,4 +1,15 @@
-"""The few exceptions preflight raises. Each message says what went wrong and what to do."""
+"""The few exceptions preflight raises. Each message says what went wrong and what to do.
+
+Each carries the exit code the command line ends with: 1 the sources were refused (NO-GO),
+2 bad usage or unreadable input, 3 the Mosaic API failed or the avatar did.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from preflight.report import Report
 
 
 class PreflightError(Exception):
@@ -8,12 +19,40 @@ class PreflightError(Exception):
 
 
 class UsageError(PreflightError):
-    """The command or call was malformed: wrong arguments, a bad policy file."""
+    """The command or call was malformed: wrong arguments, a bad policy file, a missing API key."""
 
 
 class InputError(PreflightError):
-    """A source cannot be read as media at all (missing, empty, not media, too large)."""
+    """A source cannot be read as media at all (missing, empty, not media, too large, a URL that
+    does not give a media file)."""
 
 
 class ToolMissing(PreflightError):
     """An external program preflight needs (ffmpeg, ffprobe) is not installed."""
+
+
+class RejectedSources(PreflightError):
+    """The sources did not pass the checks, so nothing was sent. ``report`` says why."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, report: Report) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+class MosaicError(PreflightError):
+    """The Mosaic API refused a request, failed, or could not be reached.
+
+    ``status_code`` is the HTTP status when there was a response, else None.
+    """
+
+    exit_code = 3
+
+    def __init__(self, message: str, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class AvatarFailed(MosaicError):
+    """Mosaic accepted the sources but the avatar ended ``failed``; the message is its status_message."""

@@ -84,3 +84,27 @@ def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = No
     return subprocess.run(
         [str(exe), *args], capture_output=True, text=True, env={**os.environ, **(env or {})}, cwd=cwd, timeout=300
     )
+
+
+@pytest.fixture
+def mosaic_api(monkeypatch, tmp_path):
+    """A fresh stand-in of the Mosaic API, reached through MOSAIC_BASE_URL as the real one would
+    be, with the key in MOSAIC_API_KEY and the ledger in a temporary PREFLIGHT_HOME."""
+    from standin import StandIn
+
+    server = StandIn(api_key="mk_live_5ecret_do_not_show").start()
+    monkeypatch.setenv("MOSAIC_API_KEY", server.api_key)
+    monkeypatch.setenv("MOSAIC_BASE_URL", server.url)
+    monkeypatch.setenv("PREFLIGHT_HOME", str(tmp_path / "home"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def web():
+    """A web server with the fixtures under /files/ and broken links beside them."""
+    from fileserver import FileServer
+
+    server = FileServer(FIXTURES).start()
+    yield server
+    server.stop()

@@ -1,0 +1,280 @@
+"""The gate: check a source set, and only when it is GO, upload it and create the avatar, once.
+
+    sources -> check -> (NO-GO: raise RejectedSources, nothing sent)
+            -> uploads (reused from the ledger when the same bytes went up before)
+            -> create (or the avatar the ledger already holds for this name and media)
+            -> wait (optional)
+
+Local files are uploaded; URLs are downloaded and checked, then sent as URLs; asset ids cannot be
+checked and are sent only on trust. The ledger is written before and after every step that
+changes something on the API, so a run that dies anywhere is resumed by the next one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from preflight.check import check
+from preflight.download import is_url
+from preflight.errors import MosaicError, RejectedSources, UsageError
+from preflight.ledger import Ledger
+from preflight.media import Role
+from preflight.mosaic import AssetKind, Avatar, MosaicClient
+from preflight.policy import Policy, load_policy
+from preflight.report import Check, Report, Status
+from preflight.sources import PathArg, local_copies, sha256_of
+
+Notify = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Source:
+    """One source of the set as given: a local file, a URL, or the id of an uploaded asset."""
+
+    role: Role
+    given: str
+    kind: str  # "file", "url" or "asset"
+    identity: str = ""  # what makes it the same media: "sha256:..." or "asset:..."
+
+    @property
+    def field(self) -> str:
+        """Its key in the create request's ``sources``."""
+        return f"{self.role.value}_{'id' if self.kind in ('file', 'asset') else 'url'}"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a create would do: the report the gate judged, and the requests, in order."""
+
+    name: str
+    report: Report
+    sources: list[Source]
+    requests: list[str]
+
+
+def create_avatar(
+    name: str,
+    *,
+    video: PathArg | None = None,
+    image: PathArg | None = None,
+    audio: PathArg | None = None,
+    video_id: str | None = None,
+    image_id: str | None = None,
+    audio_id: str | None = None,
+    wait: bool = False,
+    wait_timeout: float = 900.0,
+    policy: Policy | None = None,
+    new: bool = False,
+    trust_asset_ids: bool = False,
+    client: MosaicClient | None = None,
+    ledger: Ledger | None = None,
+    notify: Notify | None = None,
+) -> Avatar:
+    """Check the sources and, when they pass, create the avatar on Mosaic (once).
+
+    ``video``, ``image`` and ``audio`` are paths or http(s) URLs; ``*_id`` are ids of assets
+    already uploaded. Returns the avatar (ready, when ``wait``). Creating again with the same
+    name and media returns the avatar made the first time unless ``new``.
+
+    Raises :class:`RejectedSources` (with ``.report``) when the sources do not pass, nothing
+    having been sent; :class:`MosaicError` when the API fails, :class:`AvatarFailed` when the
+    avatar does; :class:`UsageError` for a malformed set or a missing API key.
+    """
+    say = notify or (lambda _: None)
+    own_client, own_ledger = client is None, ledger is None
+    client = client or MosaicClient.from_env()  # a missing key fails before minutes of checking
+    ledger = ledger or Ledger()
+    try:
+        plan = plan_avatar(name, video=video, image=image, audio=audio, video_id=video_id, image_id=image_id,
+                           audio_id=audio_id, policy=policy, trust_asset_ids=trust_asset_ids)
+        avatar = _submit(plan, client, ledger, new, say)
+        if wait and not avatar.finished:
+            say(f"waiting for avatar {avatar.id} to be ready")
+            avatar = client.wait(avatar.id, wait_timeout, on_poll=lambda a: _seen(ledger, client, a, say))
+        return avatar
+    finally:
+        if own_client:
+            client.close()
+        if own_ledger:
+            ledger.close()
+
+
+def plan_avatar(
+    name: str,
+    *,
+    video: PathArg | None = None,
+    image: PathArg | None = None,
+    audio: PathArg | None = None,
+    video_id: str | None = None,
+    image_id: str | None = None,
+    audio_id: str | None = None,
+    policy: Policy | None = None,
+    trust_asset_ids: bool = False,
+) -> Plan:
+    """Check the sources and say which requests a create would send; send nothing.
+
+    Raises :class:`RejectedSources` when they do not pass, or hold asset ids without
+    ``trust_asset_ids``.
+    """
+    if not name.strip():
+        raise UsageError("an avatar needs a name (--name)")
+    given = _gather({Role.VIDEO: (video, video_id), Role.IMAGE: (image, image_id), Role.AUDIO: (audio, audio_id)})
+    policy = policy or load_policy()
+    media = {s.role.value: s.given for s in given if s.kind != "asset"}
+    with local_copies(**media) as local:
+        paths = {Role.VIDEO: local.video, Role.IMAGE: local.image, Role.AUDIO: local.audio}
+        sources = [s if s.kind == "asset" else _identified(s, paths[s.role]) for s in given]
+        checks: list[Check] = []
+        infos = []
+        if media:
+            checked = check(video=local.video, image=local.image, audio=local.audio, policy=policy)
+            checks, infos = checked.checks, checked.sources
+    checks += [_unchecked(s, trust_asset_ids) for s in sources if s.kind == "asset"]
+    report = Report.judge(infos, checks, policy).relabelled(local.origin)
+    if not report.go:
+        raise RejectedSources("NO-GO: the sources did not pass the checks; nothing was sent", report)
+    if not trust_asset_ids and any(s.kind == "asset" for s in sources):
+        raise RejectedSources("asset ids cannot be checked here; nothing was sent. Check the original files, "
+                              "or pass --trust-asset-ids to submit them unchecked", report)
+    return Plan(name, report, sources, _requests(name, sources))
+
+
+def _gather(named: dict[Role, tuple[PathArg | None, str | None]]) -> list[Source]:
+    sources = []
+    for role, (media, asset) in named.items():
+        if media is not None and asset is not None:
+            raise UsageError(f"give the {role.value} as a file or URL, or as an asset id, not both")
+        if asset is not None:
+            sources.append(Source(role, asset, "asset", f"asset:{asset}"))
+        elif media is not None:
+            sources.append(Source(role, str(media), "url" if is_url(str(media)) else "file"))
+    roles = {s.role for s in sources}
+    if Role.VIDEO not in roles and not {Role.IMAGE, Role.AUDIO} <= roles:
+        raise UsageError("an avatar needs a video, or an image and a voice audio (or all three)")
+    return sources
+
+
+def _identified(source: Source, path: PathArg | None) -> Source:
+    assert path is not None
+    return Source(source.role, source.given, source.kind, f"sha256:{sha256_of(path)}")
+
+
+def _unchecked(source: Source, trusted: bool) -> Check:
+    return Check(
+        id="asset_id", source=f"{source.role.value}_id {source.given}", status=Status.SKIPPED, value=None,
+        message="an uploaded asset cannot be checked here without its bytes"
+        + ("; sent on trust (--trust-asset-ids)" if trusted else "; not sent without --trust-asset-ids"),
+    )
+
+
+def _requests(name: str, sources: list[Source]) -> list[str]:
+    steps = []
+    body: dict[str, str] = {}
+    for s in sources:
+        if s.kind == "file":
+            steps += [f"POST /uploads/{s.role.value}/get_upload_url",
+                      f"POST <signed upload URL>  multipart: the upload fields, then file={Path(s.given).name}",
+                      f"POST /uploads/{s.role.value}/finalize_upload  {{\"{s.field}\": <from get_upload_url>}}"]
+            body[s.field] = f"<{s.field} of {Path(s.given).name}>"
+        else:
+            body[s.field] = s.given
+    steps.append(f"POST /avatar-profiles/create  {json.dumps({'name': name, 'sources': body})}")
+    return steps
+
+
+def _key(plan: Plan) -> str:
+    return json.dumps({"name": plan.name, **{s.role.value: s.identity for s in plan.sources}}, sort_keys=True)
+
+
+def _submit(plan: Plan, client: MosaicClient, ledger: Ledger, new: bool, say: Notify) -> Avatar:
+    base, key = client.base_url, _key(plan)
+    record = None if new else ledger.avatar(base, key)
+    if record and record.avatar_id is None:
+        adopted = _find_lost_create(record.row, record.name, record.names_before, client, ledger, say)
+        if adopted is None:
+            ledger.drop_create(record.row)  # looked for and not there: this run creates it
+        record = dataclasses.replace(record, avatar_id=adopted)
+    if record and record.avatar_id:
+        try:
+            avatar = client.get_avatar(record.avatar_id)
+        except MosaicError as exc:
+            if exc.status_code != 404:
+                raise
+            say(f"avatar {record.avatar_id} from an earlier run is gone from Mosaic; creating it again")
+        else:
+            say(f"avatar {avatar.id} was already created from these sources with this name; "
+                "returning it (pass --new to create another)")
+            ledger.set_status(base, avatar.id, avatar.status, avatar.status_message)
+            return avatar
+    body = {s.field: _upload(s, client, ledger, say) if s.kind == "file" else s.given for s in plan.sources}
+    names_before = [a.id for a in client.list_avatars() if a.name == plan.name]
+    row = ledger.begin_create(base, key, plan.name, body, names_before)
+    say(f"creating avatar {plan.name!r}")
+    try:
+        avatar = client.create_avatar(plan.name, body)
+    except MosaicError as exc:
+        if exc.status_code is not None and exc.status_code < 500:
+            ledger.drop_create(row)
+            raise
+        # It may have been created: look now; a later run looks again before creating.
+        adopted = _find_lost_create(row, plan.name, names_before, client, ledger, say)
+        if adopted is None:
+            raise
+        return client.get_avatar(adopted)
+    ledger.finish_create(row, avatar.id, avatar.status, avatar.status_message)
+    return avatar
+
+
+def _find_lost_create(row: int, name: str, names_before: list[str], client: MosaicClient, ledger: Ledger,
+                      say: Notify) -> str | None:
+    """A create whose answer never came: adopt an avatar of that name that did not exist before it
+    and that no other create in the ledger claims. Returns its id, or None."""
+    taken = set(names_before) | ledger.known_ids(client.base_url)
+    candidates = [a for a in client.list_avatars() if a.name == name and a.id not in taken]
+    if not candidates:
+        return None
+    avatar = candidates[-1]
+    say(f"found avatar {avatar.id}, created by an earlier request whose answer was lost")
+    ledger.finish_create(row, avatar.id, avatar.status, avatar.status_message)
+    return avatar.id
+
+
+def _upload(source: Source, client: MosaicClient, ledger: Ledger, say: Notify) -> str:
+    kind: AssetKind = source.role.value  # type: ignore[assignment]
+    base, sha = client.base_url, source.identity.removeprefix("sha256:")
+    path = Path(source.given)
+    done = ledger.upload(base, kind, sha)
+    if done and done.state == "final":
+        say(f"{path.name}: uploaded before as {kind}_id {done.asset_id}; reusing it")
+        return done.asset_id
+    if done and done.state == "stored":
+        try:
+            client.finalize_upload(kind, done.asset_id)
+        except MosaicError as exc:
+            if exc.status_code != 404:
+                raise
+            say(f"{path.name}: the earlier upload expired; uploading again")
+        else:
+            ledger.record_upload(base, kind, sha, done.asset_id, "final")
+            return done.asset_id
+    say(f"{path.name}: uploading ({path.stat().st_size / 1e6:.1f} MB)")
+    target = client.get_upload_url(kind)
+    client.put_file(target, path)
+    ledger.record_upload(base, kind, sha, target.asset_id, "stored")
+    try:
+        client.finalize_upload(kind, target.asset_id)
+    except MosaicError as exc:
+        if exc.status_code is not None and exc.status_code < 500:
+            ledger.forget_upload(base, kind, sha)
+        raise
+    ledger.record_upload(base, kind, sha, target.asset_id, "final")
+    return target.asset_id
+
+
+def _seen(ledger: Ledger, client: MosaicClient, avatar: Avatar, say: Notify) -> None:
+    ledger.set_status(client.base_url, avatar.id, avatar.status, avatar.status_message)
+    say(f"avatar {avatar.id}: {avatar.status}")
