@@ -122,3 +122,66 @@ def test_missing_ffmpeg_is_a_clear_error(fixture_path, tmp_path):
 def test_version():
     result = run_cli("--version")
     assert result.returncode == 0 and result.stdout.startswith("preflight ")
+
+
+def _voice_set(fixture_path):
+    return ["--image", str(fixture_path("face.png")), "--audio", str(fixture_path("speech.wav"))]
+
+
+def test_create_prints_the_avatar_and_keeps_the_key_out_of_everything(mosaic_api, fixture_path):
+    result = run_cli("create", "--name", "Ada", *_voice_set(fixture_path))
+    assert result.returncode == 0, result.stderr
+    (avatar_id,) = mosaic_api.avatars
+    assert f"avatar {avatar_id}" in result.stdout and "pending" in result.stdout
+    assert "uploading" in result.stderr and "Traceback" not in result.stderr
+    listed = run_cli("list")
+    shown = run_cli("status", avatar_id, "--format", "json")
+    assert listed.returncode == 0 and avatar_id in listed.stdout and "Ada" in listed.stdout
+    assert shown.returncode == 0 and json.loads(shown.stdout)["id"] == avatar_id
+    for run in (result, listed, shown):
+        assert mosaic_api.api_key not in run.stdout + run.stderr
+
+
+def test_create_no_go_shows_the_report_sends_nothing_exits_1(mosaic_api, fixture_path):
+    result = run_cli("create", "--name", "Ada", "--video", str(fixture_path("cut.mp4")))
+    assert result.returncode == 1
+    assert result.stdout.startswith("NO-GO") and "nothing was sent" in result.stderr
+    assert mosaic_api.requests == []
+
+
+def test_create_without_a_key_is_one_line_exit_2(mosaic_api, fixture_path):
+    result = run_cli("create", "--name", "Ada", *_voice_set(fixture_path), env={"MOSAIC_API_KEY": ""})
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: MOSAIC_API_KEY is not set: export your Mosaic API key (mk_...) to submit avatars"
+    assert mosaic_api.requests == []
+
+
+def test_create_dry_run_needs_no_key_and_lists_the_requests(mosaic_api, fixture_path):
+    result = run_cli("create", "--name", "Ada", *_voice_set(fixture_path), "--dry-run", "--format", "json",
+                     env={"MOSAIC_API_KEY": ""})
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["report"]["verdict"] == "go" and out["requests"][-1].startswith("POST /avatar-profiles/create")
+    assert mosaic_api.requests == []
+
+
+def test_create_json_is_the_avatar(mosaic_api, fixture_path):
+    result = run_cli("create", "--name", "Ada", *_voice_set(fixture_path), "--format", "json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["id"] in mosaic_api.avatars
+
+
+def test_a_failed_avatar_exits_3_with_its_message(mosaic_api, fixture_path):
+    mosaic_api.avatars_fail = True
+    result = run_cli("create", "--name", "Ada", *_voice_set(fixture_path), "--wait")
+    assert result.returncode == 3
+    assert result.stderr.strip().splitlines()[-1].endswith("failed: no face could be tracked in the video")
+
+
+def test_an_api_error_exits_3_on_one_line_with_the_key_masked(mosaic_api, fixture_path):
+    mosaic_api.fault("POST /avatar-profiles/create", times=1, status=400, error="bad token {authorization}")
+    result = run_cli("create", "--name", "Ada", *_voice_set(fixture_path))
+    assert result.returncode == 3
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: POST") and "400 Bad Request: bad token Bearer mk_***" in last
+    assert mosaic_api.api_key not in result.stdout + result.stderr
