@@ -3,24 +3,42 @@
     >>> import preflight
     >>> report = preflight.check("clip.mp4")
     >>> report.verdict, [c.id for c in report.checks if c.status != "pass"]
+    >>> avatar = preflight.create_avatar("Ada", video="clip.mp4", wait=True)  # MOSAIC_API_KEY set
 """
 
 from preflight.check import check
-from preflight.errors import InputError, PreflightError, ToolMissing, UsageError
+from preflight.errors import (
+    AvatarFailed,
+    InputError,
+    MosaicError,
+    PreflightError,
+    RejectedSources,
+    ToolMissing,
+    UsageError,
+)
+from preflight.mosaic import Avatar, MosaicClient
 from preflight.policy import Policy, load_policy
 from preflight.report import Check, Report, Status
+from preflight.submit import create_avatar, plan_avatar
 from preflight.version import __version__
 
 __all__ = [
+    "Avatar",
+    "AvatarFailed",
     "Check",
     "InputError",
+    "MosaicClient",
+    "MosaicError",
     "Policy",
     "PreflightError",
+    "RejectedSources",
     "Report",
     "Status",
     "ToolMissing",
     "UsageError",
     "__version__",
     "check",
+    "create_avatar",
     "load_policy",
+    "plan_avatar",
 ]

@@ -64,7 +64,7 @@ Output = Annotated[Format, typer.Option("--format", help="text for people, json 
 
 @app.command()
 def check(
-    files: Annotated[Optional[list[str]], typer.Argument(help="Media files; their roles are inferred from their streams.", show_default=False)] = None,
+    files: Annotated[Optional[list[str]], typer.Argument(help="Media files or http(s) URLs; their roles are inferred from their streams.", show_default=False)] = None,
     video: Annotated[Optional[str], typer.Option(help="The talking video (a path or an http(s) URL).")] = None,
     image: Annotated[Optional[str], typer.Option(help="The character image.")] = None,
     audio: Annotated[Optional[str], typer.Option(help="The voice audio.")] = None,
