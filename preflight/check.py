@@ -5,11 +5,15 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from preflight.media import Media, Probe, Role, decode
 from preflight.policy import Policy, load_policy
 from preflight.report import Check, Report, SourceInfo, Status
 from preflight.sources import PathArg, local_copies, source_set
+
+if TYPE_CHECKING:
+    from preflight.evidence import Evidence
 
 # A mediapipe graph error was seen to hang a process at 0% CPU; no source set of 15 s needs
 # more than a few seconds, so a minute and a half means something is stuck.
@@ -31,25 +35,41 @@ def check(
     after; the report names the URL. Raises :class:`~preflight.errors.InputError` when a source
     cannot be read at all and :class:`~preflight.errors.UsageError` for a malformed set.
     """
+    return inspect(*files, video=video, image=image, audio=audio, policy=policy, timeout=timeout, evidence=False)[0]
+
+
+def inspect(
+    *files: PathArg,
+    video: PathArg | None = None,
+    image: PathArg | None = None,
+    audio: PathArg | None = None,
+    policy: Policy | None = None,
+    timeout: float = ANALYSIS_TIMEOUT_S,
+    evidence: bool = True,
+) -> tuple[Report, list[Evidence]]:
+    """:func:`check`, plus pictures of what the checks saw (for the HTML report), one per source."""
     policy = policy or load_policy()
     with local_copies(files, video=video, image=image, audio=audio) as local:
-        report = _check(source_set(local.files, video=local.video, image=local.image, audio=local.audio),
-                        policy, timeout)
-    return report.relabelled(local.origin)
+        probes = source_set(local.files, video=local.video, image=local.image, audio=local.audio)
+        separate_voice = any(p.role is Role.AUDIO for p in probes)
+        media = [
+            decode(p, sample_fps=policy.faces.sample_fps, with_audio=not (p.role is Role.VIDEO and separate_voice))
+            for p in probes
+        ]
+        try:
+            report = Report.judge([_info(p) for p in probes], _analyze(media, policy, timeout), policy)
+            pictures = []
+            # After an analyzer hung, a feature it holds may never come: no pictures then.
+            if evidence and not any(c.status is Status.ERROR for c in report.checks):
+                from preflight.evidence import gather
 
-
-def _check(probes: list[Probe], policy: Policy, timeout: float) -> Report:
-    separate_voice = any(p.role is Role.AUDIO for p in probes)
-    media = [
-        decode(p, sample_fps=policy.faces.sample_fps, with_audio=not (p.role is Role.VIDEO and separate_voice))
-        for p in probes
-    ]
-    try:
-        checks = _analyze(media, policy, timeout)
-    finally:
-        for m in media:
-            m.close()
-    return Report.judge([_info(p) for p in probes], checks, policy)
+                pictures = gather(media, report, policy)
+        finally:
+            for m in media:
+                m.close()
+    for e in pictures:
+        e.source = local.origin.get(e.source, e.source)
+    return report.relabelled(local.origin), pictures
 
 
 def _analyze(media: list[Media], policy: Policy, timeout: float) -> list[Check]:

@@ -4,6 +4,8 @@ It holds, per API base URL (the real API and a test stand-in are different world
 
 - ``uploads``: a file's sha256 and kind, the asset id Mosaic gave it, and how far its upload got
   (``stored`` in cloud storage, ``final`` once finalized). A finalized upload is reused.
+- ``checks``: batch results, keyed by the sources' content, the policy and the checker's
+  version (see :mod:`preflight.batch`): the report's JSON and its pictures, compressed.
 - ``avatars``: each create, keyed by the name and the sources' identities (content sha256, or the
   asset id given), with the avatar's id and last status. A row without an id is a create whose
   answer never came back (a crash, a dropped connection): the next run looks for it on the API
@@ -46,6 +48,12 @@ CREATE TABLE IF NOT EXISTS avatars (
     status_message TEXT,
     created REAL NOT NULL,
     updated REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS checks (
+    key TEXT PRIMARY KEY,
+    report TEXT NOT NULL,
+    evidence BLOB NOT NULL,
+    created REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS avatars_by_key ON avatars (base_url, key);
 CREATE UNIQUE INDEX IF NOT EXISTS avatars_by_id ON avatars (base_url, avatar_id);
@@ -113,6 +121,16 @@ class Ledger:
 
     def forget_upload(self, base_url: str, kind: str, sha256: str) -> None:
         self._write("DELETE FROM uploads WHERE base_url=? AND kind=? AND sha256=?", (base_url, kind, sha256))
+
+    # -- checked source sets -----------------------------------------------------------------
+
+    def checked(self, key: str) -> tuple[str, bytes] | None:
+        """The report JSON and the compressed evidence stored under ``key``."""
+        row = self._db.execute("SELECT report, evidence FROM checks WHERE key=?", (key,)).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def store_checked(self, key: str, report: str, evidence: bytes) -> None:
+        self._write("INSERT OR REPLACE INTO checks VALUES (?, ?, ?, ?)", (key, report, evidence, time.time()))
 
     # -- avatars -----------------------------------------------------------------------------
 

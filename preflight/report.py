@@ -75,6 +75,7 @@ class SourceInfo(BaseModel):
 class Report(BaseModel):
     """The judgement of one source set."""
 
+    name: str | None = Field(None, description="the source set's name, in a batch")
     verdict: Literal["go", "no-go"]
     warnings: int = Field(description="checks that warned")
     strict: bool = Field(description="whether warnings blocked")
@@ -84,10 +85,11 @@ class Report(BaseModel):
     version: str = Field(description="preflight's version")
 
     @classmethod
-    def judge(cls, sources: list[SourceInfo], checks: list[Check], policy: Any) -> Report:
+    def judge(cls, sources: list[SourceInfo], checks: list[Check], policy: Any, name: str | None = None) -> Report:
         """Sum the checks into a verdict: a failure or an error blocks; a warning only when strict."""
         blocking = {Status.FAIL, Status.ERROR} | ({Status.WARN} if policy.strict else set())
         return cls(
+            name=name,
             verdict="no-go" if any(c.status in blocking for c in checks) else "go",
             warnings=sum(c.status is Status.WARN for c in checks),
             strict=policy.strict,

@@ -91,7 +91,7 @@ def create_avatar(
     try:
         plan = plan_avatar(name, video=video, image=image, audio=audio, video_id=video_id, image_id=image_id,
                            audio_id=audio_id, policy=policy, trust_asset_ids=trust_asset_ids)
-        avatar = _submit(plan, client, ledger, new, say)
+        avatar = submit_plan(plan, client, ledger, new=new, trust_asset_ids=trust_asset_ids, notify=say)
         if wait and not avatar.finished:
             say(f"waiting for avatar {avatar.id} to be ready")
             avatar = client.wait(avatar.id, wait_timeout, on_poll=lambda a: _seen(ledger, client, a, say))
@@ -135,12 +135,33 @@ def plan_avatar(
             checks, infos = checked.checks, checked.sources
     checks += [_unchecked(s, trust_asset_ids) for s in sources if s.kind == "asset"]
     report = Report.judge(infos, checks, policy).relabelled(local.origin)
-    if not report.go:
-        raise RejectedSources("NO-GO: the sources did not pass the checks; nothing was sent", report)
-    if not trust_asset_ids and any(s.kind == "asset" for s in sources):
-        raise RejectedSources("asset ids cannot be checked here; nothing was sent. Check the original files, "
-                              "or pass --trust-asset-ids to submit them unchecked", report)
+    plan = Plan(name, report, sources, _requests(name, sources))
+    _gate(plan, trust_asset_ids)
+    return plan
+
+
+def plan_checked(name: str, report: Report, given: dict[str, str]) -> Plan:
+    """The plan for sources already checked (by a batch): ``given`` maps roles to paths or URLs;
+    files are identified by their bytes, URLs by themselves."""
+    sources = [Source(Role(role), value, "url" if is_url(value) else "file",
+                      f"url:{value}" if is_url(value) else f"sha256:{sha256_of(value)}")
+               for role, value in given.items()]
     return Plan(name, report, sources, _requests(name, sources))
+
+
+def submit_plan(plan: Plan, client: MosaicClient, ledger: Ledger, *, new: bool = False,
+                trust_asset_ids: bool = False, notify: Notify | None = None) -> Avatar:
+    """Upload and create for a plan whose report is GO; a NO-GO plan raises and sends nothing."""
+    _gate(plan, trust_asset_ids)
+    return _submit(plan, client, ledger, new, notify or (lambda _: None))
+
+
+def _gate(plan: Plan, trust_asset_ids: bool) -> None:
+    if not plan.report.go:
+        raise RejectedSources("NO-GO: the sources did not pass the checks; nothing was sent", plan.report)
+    if not trust_asset_ids and any(s.kind == "asset" for s in plan.sources):
+        raise RejectedSources("asset ids cannot be checked here; nothing was sent. Check the original files, "
+                              "or pass --trust-asset-ids to submit them unchecked", plan.report)
 
 
 def _gather(named: dict[Role, tuple[PathArg | None, str | None]]) -> list[Source]:

@@ -69,6 +69,10 @@ class FrameSeq:
         assert self._times is not None
         return self._times
 
+    def __getitem__(self, i: int) -> np.ndarray:
+        self.wait()
+        return self._frames[i]
+
     def __len__(self) -> int:
         self.wait()
         return len(self._frames)
