@@ -15,6 +15,7 @@ demo: $(STAMP) $(FIXTURES)
 	@echo; echo "== what \`create\` would send to Mosaic for a GO clip (dry run: no key, no request)"; $(BIN)/preflight create --name Demo --video fixtures/out/talking_head.mp4 --dry-run | tail -n 6 || true
 
 test: $(STAMP) $(FIXTURES)
+	@bash scripts/ensure-tools.sh --test
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)

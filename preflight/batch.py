@@ -184,11 +184,12 @@ def run(
     jobs: int,
     time_limit: float = TIME_LIMIT_S,
     ledger: Ledger | None = None,
+    use_cache: bool = True,
 ) -> Iterator[Result]:
     """Check every set; yield each result as it is known (cached ones first), in no fixed order.
 
-    With a ``ledger`` the cache is read and written. Closing the iterator (Ctrl-C included)
-    stops the workers.
+    With a ``ledger`` results are stored, and read back when ``use_cache``. Closing the
+    iterator (Ctrl-C included) stops the workers.
     """
     todo: list[tuple[SourceSet, str | None]] = []
     for s in sets:
@@ -197,7 +198,7 @@ def run(
                                     "put each avatar's files side by side under one name"))
             continue
         key = cache_key(s, policy) if ledger else None
-        hit = ledger.checked(key) if ledger and key else None
+        hit = ledger.checked(key) if ledger and key and use_cache else None
         if hit:
             report, evidence = hit
             yield Result(s, Report.model_validate_json(report), _unpack(evidence), cached=True)

@@ -20,7 +20,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from preflight.errors import PreflightError, RejectedSources
+from preflight.errors import MosaicError, PreflightError, RejectedSources, UsageError
 from preflight.version import __version__
 
 if TYPE_CHECKING:
@@ -172,6 +172,174 @@ def list_avatars(output: Output = Format.text) -> None:
     for a in avatars:
         table.add_row(a.id, a.name or "", Text(a.status, style=_STATUS_STYLE.get(a.status, "")), a.status_message or "")
     Console(highlight=False).print(table if avatars else "no avatars yet")
+
+
+@app.command()
+def batch(
+    target: Annotated[Path, typer.Argument(help="A folder of media, or a manifest .csv (name,video,image,audio).", show_default=False)],
+    jobs: Annotated[Optional[int], typer.Option(min=1, help="Worker processes (default: the number of cores).", show_default=False)] = None,
+    report: Annotated[Optional[Path], typer.Option("--report", help="Write one self-contained HTML report here.")] = None,
+    jsonl: Annotated[Optional[Path], typer.Option("--jsonl", help="Write one JSON report per line here, as each set finishes.")] = None,
+    submit: Annotated[bool, typer.Option("--submit", help="Create avatars for the GO sets (needs MOSAIC_API_KEY).")] = False,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Check every set again, even if unchanged.")] = False,
+    time_limit: Annotated[float, typer.Option(help="Seconds one set may take before it is stopped as an error.")] = 240.0,
+    strict: Strict = False,
+    config: Config = None,
+) -> None:
+    """Check every source set in a folder or manifest, in parallel; summarise, and optionally submit.
+
+    Exit 0 if every set is GO, 1 if any is NO-GO or could not be checked, 2 bad usage, 130 interrupted.
+    """
+    from preflight import batch as batches
+    from preflight.ledger import Ledger
+
+    err = Console(stderr=True, highlight=False)
+    out = Console(highlight=False)
+    results: list[batches.Result] = []
+    interrupted = False
+    with _errors_as_exit_codes():
+        policy = _policy(config, strict)
+        sets, skipped = batches.discover(target)
+        client = _client_for_submit() if submit else None
+        if not sets:
+            raise UsageError(f"{target}: no media found" + (f" ({len(skipped)} files skipped)" if skipped else ""))
+        workers = jobs or os.cpu_count() or 1
+        with Ledger() as ledger, _lines(jsonl) as write_line, _progress(err) as progress:
+            task = progress.add_task(f"checking {len(sets)} source sets", total=len(sets))
+            found = batches.run(sets, policy, jobs=workers, time_limit=time_limit, ledger=ledger, use_cache=not no_cache)
+            try:
+                for result in found:
+                    results.append(result)
+                    write_line(result.report.model_dump_json())
+                    progress.advance(task)
+            except KeyboardInterrupt:
+                interrupted = True
+            finally:
+                found.close()
+        _summary(out, results, skipped, len(sets), interrupted)
+        if report is not None:
+            from preflight.html import render
+
+            _write_atomically(report, render(results, skipped, str(target), interrupted))
+            err.print(f"report: {report}")
+        if submit and client is not None and not interrupted:
+            _submit_go(results, client, err, out)
+    if interrupted:
+        raise typer.Exit(130)
+    raise typer.Exit(EXIT_GO if results and all(r.report.go for r in results) else EXIT_NO_GO)
+
+
+def _client_for_submit() -> Any:
+    from preflight.mosaic import MosaicClient
+
+    return MosaicClient.from_env()  # before the checks: a missing key is known at once
+
+
+def _submit_go(results: list, client: Any, err: Console, out: Console) -> None:
+    from preflight.ledger import Ledger
+    from preflight.submit import plan_checked, submit_plan
+
+    go = [r for r in results if r.report.go]
+    failed = 0
+    with client, Ledger() as ledger:
+        for r in go:
+            try:
+                avatar = submit_plan(plan_checked(r.set.name, r.report, r.set.given), client, ledger,
+                                     notify=lambda line: err.print(line, style="dim", soft_wrap=True))
+            except PreflightError as exc:
+                failed += 1
+                out.print(Text.assemble(("not submitted", "bold red"), f"  {r.set.name}: {exc}"), soft_wrap=True)
+            else:
+                out.print(Text.assemble((avatar.status, f"bold {_STATUS_STYLE.get(avatar.status, '')}"),
+                                        f"  {r.set.name}: avatar {avatar.id}"))
+    if failed:
+        raise MosaicError(f"{failed} of {len(go)} GO sets could not be submitted")
+
+
+def _summary(out: Console, results: list, skipped: list, total: int, interrupted: bool) -> None:
+    from collections import Counter
+
+    from rich.table import Table
+
+    from preflight.report import Status
+
+    counts = Counter(r.outcome for r in results)
+    reasons = Counter(c.id for r in results if r.outcome == "no-go" for c in r.report.checks if c.status is Status.FAIL)
+    table = Table(box=None, pad_edge=False, show_header=False)
+    table.add_column(no_wrap=True)
+    table.add_column(justify="right")
+    table.add_column(style="dim")
+    table.add_row(Text("GO", style="bold green"), str(counts["go"]), "")
+    table.add_row(Text("GO with warnings", style="bold yellow"), str(counts["warn"]), "")
+    table.add_row(Text("NO-GO", style="bold red"), str(counts["no-go"]),
+                  ", ".join(f"{check} {n}" for check, n in reasons.most_common()))
+    table.add_row(Text("errors", style="bold magenta"), str(counts["error"]), "")
+    cached = sum(r.cached for r in results)
+    notes = [f"{len(results)} of {total} sets checked" + (" (interrupted)" if interrupted else "")]
+    if cached:
+        notes.append(f"{cached} from the cache")
+    if skipped:
+        notes.append(f"{len(skipped)} files skipped (not media)")
+    out.print(table)
+    out.print("; ".join(notes), style="dim")
+    for r in sorted((r for r in results if r.outcome in ("no-go", "error")), key=lambda r: r.set.name):
+        problems = [c for c in r.report.checks if c.status in (Status.FAIL, Status.ERROR)]
+        out.print(Text.assemble(("error " if r.outcome == "error" else "NO-GO ", "bold red"), r.set.name, ": ",
+                                "; ".join(f"{c.id}: {c.message}" for c in problems)), soft_wrap=True)
+
+
+@contextlib.contextmanager
+def _lines(path: Path | None) -> Iterator[Any]:
+    """One JSON report per line, each flushed as it is written, so an interrupted run keeps its lines."""
+    if path is None:
+        yield lambda line: None
+        return
+    try:
+        f = path.open("w", encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot write the results ({exc.strerror})") from None
+    with f:
+        def write(line: str) -> None:
+            f.write(line + "\n")
+            f.flush()
+
+        yield write
+
+
+@contextlib.contextmanager
+def _progress(err: Console) -> Iterator[Any]:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("[dim]{task.fields[rate]}"), TimeRemainingColumn()]
+    with Progress(*columns, console=err, transient=False) as progress:
+        yield _RatedProgress(progress)
+
+
+class _RatedProgress:
+    """rich's Progress, with the sets-per-second rate kept in a field for the rate column."""
+
+    def __init__(self, progress: Any) -> None:
+        self._progress = progress
+
+    def add_task(self, description: str, total: int) -> Any:
+        return self._progress.add_task(description, total=total, rate="")
+
+    def advance(self, task: Any) -> None:
+        self._progress.advance(task)
+        speed = self._progress.tasks[task].speed
+        self._progress.update(task, rate=f"{speed * 60:.1f} sets/min" if speed else "")
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """The whole file or none of it: written beside, then renamed over."""
+    temporary = path.with_name(f".{path.name}.partial")
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, path)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        raise UsageError(f"{path}: cannot write the report ({exc.strerror})") from None
 
 
 _STATUS_STYLE = {"ready": "green", "failed": "red", "pending": "yellow", "processing": "yellow"}

@@ -18,6 +18,8 @@ from preflight.evidence import Cut, Evidence, Picture, Wave
 from preflight.report import Check, Status, format_spans
 from preflight.version import __version__
 
+# Checks whose spans belong on the waveform; the others' spans mark frames of the strip.
+_AUDIO_CHECKS = {"speech", "single_speaker", "music", "noise", "loudness", "clipping"}
 _LABEL = {"go": "GO", "warn": "GO with warnings", "no-go": "NO-GO", "error": "error"}
 _ORDER = {"error": 0, "no-go": 1, "warn": 2, "go": 3}
 
@@ -41,7 +43,7 @@ ul.checks{margin:0 0 12px;padding-left:18px}ul.checks li{margin:4px 0}.fix{color
 .fail{color:var(--nogo);font-weight:600}.warning{color:var(--warn);font-weight:600}.errorc{color:var(--err);font-weight:600}
 .strip{display:flex;gap:4px;flex-wrap:wrap;margin:6px 0}
 figure{position:relative;margin:0}figure img{display:block;width:160px;border-radius:3px}
-figure svg{position:absolute;left:0;top:0;width:100%;height:100%}figcaption{font-size:11px;color:var(--dim)}
+figure.flagged img{outline:3px solid var(--nogo);outline-offset:-3px}figure svg{position:absolute;left:0;top:0;width:100%;height:100%}figcaption{font-size:11px;color:var(--dim)}
 .cuts{display:flex;gap:18px;flex-wrap:wrap;margin:6px 0}.cut{display:flex;gap:2px;align-items:flex-start}
 .wave{display:block;width:100%;max-width:820px;height:70px;background:#fafbfc;border:1px solid var(--line);border-radius:4px}
 .legend{font-size:12px;color:var(--dim)}.legend i{display:inline-block;width:10px;height:10px;margin:0 4px 0 10px;vertical-align:middle}
@@ -125,21 +127,23 @@ def _problem(check: Check) -> str:
 
 def _pictures(evidence: Evidence, problems: list[Check]) -> str:
     parts = [f"<h3>{escape(evidence.source)}</h3>"] if evidence.frames or evidence.wave else []
+    picture_spans = [s for c in problems if c.id not in _AUDIO_CHECKS for s in c.spans]
     if evidence.frames:
-        parts.append("<div class='strip'>" + "".join(_figure(p) for p in evidence.frames) + "</div>")
+        parts.append("<div class='strip'>" + "".join(
+            _figure(p, flagged=any(s.start - 0.1 <= p.time <= s.end + 0.1 for s in picture_spans))
+            for p in evidence.frames) + "</div>")
     if evidence.cuts:
         parts.append("<h3>cuts: the frames on both sides</h3><div class='cuts'>" + "".join(_cut(c) for c in evidence.cuts) + "</div>")
     if evidence.wave:
-        flagged = [s for c in problems for s in c.spans]
-        parts.append(_wave(evidence.wave, flagged))
+        parts.append(_wave(evidence.wave, [s for c in problems if c.id in _AUDIO_CHECKS for s in c.spans]))
     return "".join(parts)
 
 
-def _figure(picture: Picture, caption: str | None = None) -> str:
+def _figure(picture: Picture, caption: str | None = None, flagged: bool = False) -> str:
     boxes = "".join(f"<rect x='{x}' y='{y}' width='{w}' height='{h}' fill='none' stroke='#2da44e' "
                     f"stroke-width='2' vector-effect='non-scaling-stroke'/>"
                     for x, y, w, h in picture.boxes)
-    return (f"<figure><img alt='frame at {picture.time:.1f} s' src='data:image/jpeg;base64,{picture.jpeg}'>"
+    return (f"<figure{' class=flagged' if flagged else ''}><img alt='frame at {picture.time:.1f} s' src='data:image/jpeg;base64,{picture.jpeg}'>"
             f"<svg viewBox='0 0 1 1' preserveAspectRatio='none'>{boxes}</svg>"
             f"<figcaption>{escape(caption or f'{picture.time:.1f} s')}</figcaption></figure>")
 
@@ -164,5 +168,5 @@ def _wave(wave: Wave, flagged: list) -> str:
            f"{band(flagged, 0, 64, '#cf222e', 0.15)}{bars}</svg>")
     legend = ("<div class='legend'>0-" + f"{wave.duration:.1f} s" + "<i style='background:#2da44e'></i>speech"
               "<i style='background:#8250df'></i>music or singing<i style='background:#cf222e;opacity:.3'></i>"
-              "where a check failed or warned</div>")
+              "where an audio check failed or warned</div>")
     return svg + legend

@@ -1,0 +1,142 @@
+"""Batches: discovery and pairing, the worker pool (a bad file, a hung set), the cache, and the
+command line's exit codes, lines and interruption."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import run_cli
+from preflight.batch import SourceSet, discover, run
+from preflight.errors import UsageError
+from preflight.ledger import Ledger
+from preflight.policy import Policy
+
+
+def _touch(folder: Path, *names: str) -> None:
+    for name in names:
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(b"x")
+
+
+def test_pairing_rules(tmp_path):
+    _touch(tmp_path, "a.mp4", "b.png", "b.wav", "c.mp4", "c.wav", "d.png", "e.wav", "notes.txt", ".hidden.mp4",
+           "sub/f.MOV", "g.mp4", "g.mov", "h.mp4", "h.jpg", "README")
+    sets, skipped = discover(tmp_path)
+    found = {s.name: s for s in sets}
+    assert sorted(found) == ["a", "b", "c", "d", "e", "g", "h", "h (image)", "sub/f"]
+    assert found["a"].given == {"video": str(tmp_path / "a.mp4")}
+    assert found["b"].given == {"image": str(tmp_path / "b.png"), "audio": str(tmp_path / "b.wav")}
+    assert found["c"].given == {"video": str(tmp_path / "c.mp4"), "audio": str(tmp_path / "c.wav")}
+    assert found["sub/f"].given == {"video": str(tmp_path / "sub" / "f.MOV")}
+    assert "needs a voice audio" in found["d"].problem and "needs an image" in found["e"].problem
+    assert "share a name" in found["g"].problem
+    assert found["h"].problem is None and "needs a voice audio" in found["h (image)"].problem
+    assert {Path(s.path).name: s.reason for s in skipped} == {
+        "notes.txt": "not a media file (.txt)", "README": "not a media file (no extension)"}
+
+
+def test_manifest_rows(tmp_path):
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("name,video,image,audio\nAda,clips/ada.mp4,,\n,,face.png,https://example.com/v.wav\nEmpty,,face.png,\n")
+    sets, skipped = discover(manifest)
+    assert [s.name for s in sets] == ["Ada", "face", "Empty"] and skipped == []
+    assert sets[0].video == str(tmp_path / "clips" / "ada.mp4")
+    assert sets[1].audio == "https://example.com/v.wav" and sets[1].problem is None
+    assert sets[2].problem == "row 4 needs a video, or an image and an audio"
+
+
+@pytest.mark.parametrize("content", ["just,some,columns\n1,2,3\n", None])
+def test_a_bad_target_is_a_usage_error(tmp_path, content):
+    target = tmp_path / "m.csv"
+    if content is None:
+        target = tmp_path / "clip.mp4"
+        target.write_bytes(b"x")
+    else:
+        target.write_text(content)
+    with pytest.raises(UsageError):
+        discover(target)
+
+
+def test_a_corrupt_file_among_good_ones_is_one_error_row(fixture_path):
+    sets = [SourceSet("good", video=str(fixture_path("talking_head.mp4"))),
+            SourceSet("text", video=str(fixture_path("text.mp4"))),
+            SourceSet("voice", image=str(fixture_path("face.png")), audio=str(fixture_path("speech.wav"))),
+            SourceSet("cut", video=str(fixture_path("cut.mp4")))]
+    results = {r.set.name: r for r in run(sets, Policy(), jobs=2)}
+    assert {name: r.outcome for name, r in results.items()} == {"good": "go", "text": "error", "voice": "go", "cut": "no-go"}
+    assert "not a readable video" in results["text"].report.checks[0].message
+    assert results["good"].report.name == "good"
+    (cut,) = results["cut"].evidence
+    assert len(cut.frames) == 8 and len(cut.cuts) == 1 and cut.wave.speech
+
+
+def test_a_set_that_hangs_is_stopped_and_the_batch_goes_on(web, fixture_path):
+    sets = [SourceSet("stalls", video=f"{web.url}/stall"),
+            SourceSet("voice", image=str(fixture_path("face.png")), audio=str(fixture_path("speech.wav")))]
+    results = {r.set.name: r for r in run(sets, Policy(), jobs=1, time_limit=8)}
+    assert results["stalls"].outcome == "error"
+    assert "longer than 8 s" in results["stalls"].report.checks[0].message
+    assert results["voice"].outcome == "go"
+
+
+def test_an_unchanged_set_comes_from_the_cache_until_the_policy_changes(tmp_path, fixture_path):
+    sets = [SourceSet("voice", image=str(fixture_path("face.png")), audio=str(fixture_path("speech.wav")))]
+    with Ledger(tmp_path / "ledger.sqlite") as ledger:
+        (first,) = run(sets, Policy(), jobs=1, ledger=ledger)
+        (again,) = run(sets, Policy(), jobs=1, ledger=ledger)
+        (strict,) = run(sets, Policy(strict=True), jobs=1, ledger=ledger)
+        (forced,) = run(sets, Policy(), jobs=1, ledger=ledger, use_cache=False)
+    assert (first.cached, again.cached, strict.cached, forced.cached) == (False, True, False, False)
+    assert again.report == first.report and again.evidence == first.evidence
+
+
+def _folder(tmp_path: Path, fixture_path, names: dict[str, str]) -> Path:
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    for target, source in names.items():
+        shutil.copy(fixture_path(source), folder / target)
+    return folder
+
+
+def test_batch_command_exit_codes_lines_and_report(tmp_path, fixture_path):
+    folder = _folder(tmp_path, fixture_path, {"ada.png": "face.png", "ada.wav": "speech.wav", "bob.mp4": "talking_head.mp4"})
+    lines, html = tmp_path / "r.jsonl", tmp_path / "r.html"
+    env = {"PREFLIGHT_HOME": str(tmp_path / "home")}
+    result = run_cli("batch", str(folder), "--jobs", "2", "--jsonl", str(lines), "--report", str(html), env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    reports = [json.loads(line) for line in lines.read_text().splitlines()]
+    assert sorted(r["name"] for r in reports) == ["ada", "bob"] and all(r["verdict"] == "go" for r in reports)
+    assert "<html" in html.read_text()[:200]
+    (folder / "cut.mp4").write_bytes(fixture_path("cut.mp4").read_bytes())
+    again = run_cli("batch", str(folder), env=env)
+    assert again.returncode == 1 and "2 from the cache" in again.stdout and "NO-GO cut: " in again.stdout
+    assert run_cli("batch", str(tmp_path / "nowhere"), env=env).returncode == 2
+
+
+def test_ctrl_c_stops_cleanly_keeps_lines_and_the_rerun_resumes(tmp_path, fixture_path):
+    folder = _folder(tmp_path, fixture_path, {f"clip{i}.mp4": "talking_head.mp4" for i in range(6)})
+    for i in range(6):  # different bytes, so each is checked on its own
+        with (folder / f"clip{i}.mp4").open("ab") as f:
+            f.write(bytes([i]))
+    lines = tmp_path / "r.jsonl"
+    env = {**os.environ, "PREFLIGHT_HOME": str(tmp_path / "home")}
+    child = subprocess.Popen([str(Path(sys.executable).with_name("preflight")), "batch", str(folder), "--jobs", "1",
+                              "--jsonl", str(lines)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and (not lines.exists() or len(lines.read_text().splitlines()) < 2):
+        time.sleep(0.1)
+    child.send_signal(signal.SIGINT)
+    out, err = child.communicate(timeout=60)
+    assert child.returncode == 130, err
+    kept = [json.loads(line) for line in lines.read_text().splitlines()]
+    assert 2 <= len(kept) < 6 and "interrupted" in out and "Traceback" not in err
+    rerun = run_cli("batch", str(folder), "--jobs", "2", env={"PREFLIGHT_HOME": str(tmp_path / "home")})
+    assert rerun.returncode == 0
+    assert f"{len(kept)} from the cache" in rerun.stdout and "6 of 6 sets checked" in rerun.stdout
