@@ -21,6 +21,7 @@ test: $(STAMP) $(FIXTURES)
 bench: $(STAMP)
 	$(BIN)/python bench/floor.py
 	$(BIN)/python bench/audio.py
+	$(BIN)/python bench/batch.py
 
 fixtures: $(FIXTURES)
 
