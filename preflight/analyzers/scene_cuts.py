@@ -4,7 +4,9 @@ The change between two frames (0-255) is the mean of two parts, as in PySceneDet
 score: the mean absolute grey-level difference, and the share of pixels where the edge map
 (Canny, dilated by one pixel) differs, scaled to 255. Edges make a jump cut in one shot (the
 head shifts: its contours move) stand out from a blink or an exposure drift (brightness moves,
-contours stay). On the labelled clips a jump cut scores 5x its neighbourhood and a hard cut
+contours stay). Each frame's contrast is stretched before its edges are found, and changes into
+or out of a dark frame are left to the fade rule, so a fade to black is not taken for a cut. On
+the labelled clips a jump cut scores 5x its neighbourhood and a hard cut
 15-50x, while ordinary talking, blinking and nodding stay under 3x. A cut is a frame whose
 change stands out from the changes around it: at least ``adaptive_ratio`` times the
 mean change within ``window_s`` on either side, and at least ``min_change`` in absolute terms.
@@ -44,11 +46,11 @@ def analyze(media: Media, policy: Policy) -> list[Check]:
     fps = (len(times) - 1) / max(times[-1] - times[0], 1e-6)
     k = max(2, round(limits.window_s * fps))
     ratio = _neighbourhood_ratio(change, k)
-    is_cut = (change >= limits.min_change) & (ratio >= limits.adaptive_ratio)
-    cuts = [(float(times[i + 1]), float(change[i]), float(ratio[i])) for i in np.flatnonzero(is_cut)]
-
     brightness = frames.mean(axis=(1, 2), dtype=np.float32)
     dark = brightness <= limits.dark_level
+    is_cut = (change >= limits.min_change) & (ratio >= limits.adaptive_ratio) & ~(dark[:-1] | dark[1:])
+    cuts = [(float(times[i + 1]), float(change[i]), float(ratio[i])) for i in np.flatnonzero(is_cut)]
+
     started = np.maximum.accumulate(~dark)  # a clip may open on black; only going dark later counts
     fades = Span.merge(times[dark & started], gap=2.0 / fps)
 
@@ -69,9 +71,17 @@ def analyze(media: Media, policy: Policy) -> list[Check]:
 def _content_change(frames: np.ndarray) -> np.ndarray:
     grey = np.abs(np.diff(frames.astype(np.float32), axis=0)).mean(axis=(1, 2))
     kernel = np.ones((3, 3), np.uint8)
-    edges = np.stack([cv2.dilate(cv2.Canny(cv2.GaussianBlur(f, (3, 3), 0), 60, 120), kernel) > 0 for f in frames])
+    edges = np.stack([cv2.dilate(cv2.Canny(cv2.GaussianBlur(_stretched(f), (3, 3), 0), 60, 120), kernel) > 0
+                      for f in frames])
     edge = (edges[1:] != edges[:-1]).mean(axis=(1, 2)) * 255.0
     return (grey + edge) / 2.0
+
+
+def _stretched(frame: np.ndarray) -> np.ndarray:
+    """The frame scaled so its 99th percentile is 220. A fade dims every contour together, and
+    unstretched they all drop under Canny's fixed thresholds on one frame, which reads as a cut."""
+    gain = 220.0 / max(float(np.percentile(frame, 99)), 1.0)
+    return cv2.convertScaleAbs(frame, alpha=min(gain, 16.0)) if gain > 1.05 else frame
 
 
 def _neighbourhood_ratio(change: np.ndarray, k: int) -> np.ndarray:
