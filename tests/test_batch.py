@@ -140,3 +140,34 @@ def test_ctrl_c_stops_cleanly_keeps_lines_and_the_rerun_resumes(tmp_path, fixtur
     rerun = run_cli("batch", str(folder), "--jobs", "2", env={"PREFLIGHT_HOME": str(tmp_path / "home")})
     assert rerun.returncode == 0
     assert f"{len(kept)} from the cache" in rerun.stdout and "6 of 6 sets checked" in rerun.stdout
+
+
+def test_a_worker_that_dies_is_one_error_row_and_is_replaced(web, fixture_path):
+    import multiprocessing
+    import threading
+
+    sets = [SourceSet("dies", video=f"{web.url}/stall"),
+            SourceSet("voice", image=str(fixture_path("face.png")), audio=str(fixture_path("speech.wav")))]
+
+    def kill_the_worker():
+        time.sleep(3)  # it is then waiting on the stalled download
+        for child in multiprocessing.active_children():
+            os.kill(child.pid, signal.SIGKILL)
+
+    threading.Thread(target=kill_the_worker, daemon=True).start()
+    results = {r.set.name: r for r in run(sets, Policy(), jobs=1, time_limit=60)}
+    assert results["dies"].outcome == "error"
+    assert "crashed" in results["dies"].report.checks[0].message
+    assert results["voice"].outcome == "go"
+
+
+def test_submit_creates_avatars_for_the_go_sets_only(mosaic_api, tmp_path, fixture_path):
+    folder = _folder(tmp_path, fixture_path, {"ada.png": "face.png", "ada.wav": "speech.wav", "cut.mp4": "cut.mp4"})
+    result = run_cli("batch", str(folder), "--submit")
+    assert result.returncode == 1  # one set is NO-GO
+    (avatar,) = mosaic_api.avatars.values()
+    assert avatar["name"] == "ada" and sorted(avatar["sources"]) == ["audio_id", "image_id"]
+    assert f"ada: avatar {avatar['id']}" in result.stdout
+    assert mosaic_api.api_key not in result.stdout + result.stderr
+    again = run_cli("batch", str(folder), "--submit")
+    assert len(mosaic_api.avatars) == 1 and f"ada: avatar {avatar['id']}" in again.stdout
