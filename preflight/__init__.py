@@ -16,11 +16,21 @@ from preflight.errors import (
     ToolMissing,
     UsageError,
 )
-from preflight.mosaic import Avatar, MosaicClient
 from preflight.policy import Policy, load_policy
 from preflight.report import Check, Report, Status
-from preflight.submit import create_avatar, plan_avatar
 from preflight.version import __version__
+
+# The submission side (httpx, sqlite3) loads on first use, not for every `preflight check`.
+_LAZY = {"Avatar": "preflight.mosaic", "MosaicClient": "preflight.mosaic",
+         "create_avatar": "preflight.submit", "plan_avatar": "preflight.submit"}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'preflight' has no attribute {name!r}")
 
 __all__ = [
     "Avatar",

@@ -199,6 +199,8 @@ def batch(
     interrupted = False
     with _errors_as_exit_codes():
         policy = _policy(config, strict)
+        if report is not None and not report.parent.is_dir():
+            raise UsageError(f"{report}: its folder {report.parent} does not exist")
         sets, skipped = batches.discover(target)
         client = _client_for_submit() if submit else None
         if not sets:

@@ -11,11 +11,13 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
-import httpx
-
 from preflight.errors import InputError
+
+if TYPE_CHECKING:
+    import httpx
 
 # Content types a media file is served as; many stores send octet-stream, and a missing type is
 # left for the probe to judge.
@@ -55,6 +57,8 @@ def download(url: str, folder: Path, limits: Limits, transport: httpx.BaseTransp
 
 
 def _fetch(url: str, target: Path, limits: Limits, transport: httpx.BaseTransport | None) -> None:
+    import httpx  # loaded only when a URL is fetched
+
     timeout = httpx.Timeout(limits.read_s, connect=limits.connect_s)
     try:
         with httpx.Client(follow_redirects=True, max_redirects=limits.max_redirects, timeout=timeout,
