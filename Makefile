@@ -12,6 +12,10 @@ demo: $(STAMP) $(FIXTURES)
 	@echo; echo "== a clip with a hard cut"; $(BIN)/preflight check fixtures/out/cut.mp4 || true
 	@echo; echo "== an image and a voice audio as one source set"; $(BIN)/preflight check --image fixtures/out/face.png --audio fixtures/out/speech.wav || true
 	@echo; echo "== the same as JSON (first lines)"; $(BIN)/preflight check fixtures/out/no_audio.mp4 --format json | head -n 12 || true
+	@echo; echo "== a folder of three source sets, checked in parallel, with an HTML report"
+	@mkdir -p fixtures/out/demo && cp fixtures/out/talking_head.mp4 fixtures/out/cut.mp4 fixtures/out/demo/ \
+		&& cp fixtures/out/face.png fixtures/out/demo/ada.png && cp fixtures/out/speech.wav fixtures/out/demo/ada.wav
+	@$(BIN)/preflight batch fixtures/out/demo --report fixtures/out/demo-report.html || true
 	@echo; echo "== what \`create\` would send to Mosaic for a GO clip (dry run: no key, no request)"; $(BIN)/preflight create --name Demo --video fixtures/out/talking_head.mp4 --dry-run | tail -n 6 || true
 
 test: $(STAMP) $(FIXTURES)
