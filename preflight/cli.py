@@ -143,14 +143,14 @@ def status(
     output: Output = Format.text,
 ) -> None:
     """Show one avatar's status. Exit 0 when it exists (3 when it failed), 3 on API errors."""
-    from preflight.ledger import Ledger
     from preflight.mosaic import MosaicClient
 
     with _errors_as_exit_codes():
         with MosaicClient.from_env() as mosaic:
             avatar = mosaic.get_avatar(avatar_id)
-            with Ledger() as ledger:
-                ledger.set_status(mosaic.base_url, avatar.id, avatar.status, avatar.status_message)
+            with _ledger_if_possible(Console(stderr=True, highlight=False)) as ledger:
+                if ledger is not None:
+                    ledger.set_status(mosaic.base_url, avatar.id, avatar.status, avatar.status_message)
         _show(output, Console(highlight=False), None, avatar=avatar)
     raise typer.Exit(EXIT_API if avatar.status == "failed" else EXIT_GO)
 
@@ -191,7 +191,6 @@ def batch(
     Exit 0 if every set is GO, 1 if any is NO-GO or could not be checked, 2 bad usage, 130 interrupted.
     """
     from preflight import batch as batches
-    from preflight.ledger import Ledger
 
     err = Console(stderr=True, highlight=False)
     out = Console(highlight=False)
@@ -206,7 +205,7 @@ def batch(
         if not sets:
             raise UsageError(f"{target}: no media found" + (f" ({len(skipped)} files skipped)" if skipped else ""))
         workers = jobs or os.cpu_count() or 1
-        with Ledger() as ledger, _lines(jsonl) as write_line, _progress(err) as progress:
+        with _ledger_if_possible(err) as ledger, _lines(jsonl) as write_line, _progress(err) as progress:
             task = progress.add_task(f"checking {len(sets)} source sets", total=len(sets))
             found = batches.run(sets, policy, jobs=workers, time_limit=time_limit, ledger=ledger, use_cache=not no_cache)
             try:
@@ -288,6 +287,21 @@ def _summary(out: Console, results: list, skipped: list, total: int, interrupted
         problems = [c for c in r.report.checks if c.status in (Status.FAIL, Status.ERROR)]
         out.print(Text.assemble(("error " if r.outcome == "error" else "NO-GO ", "bold red"), r.set.name, ": ",
                                 "; ".join(f"{c.id}: {c.message}" for c in problems)), soft_wrap=True)
+
+
+@contextlib.contextmanager
+def _ledger_if_possible(err: Console) -> Iterator[Any]:
+    """The ledger, or None with a warning: a batch without its cache still checks."""
+    from preflight.ledger import Ledger
+
+    try:
+        ledger = Ledger()
+    except UsageError as exc:
+        err.print(f"[yellow]warning:[/] {exc}; going on without the ledger (no cache)", markup=True, soft_wrap=True)
+        yield None
+        return
+    with ledger:
+        yield ledger
 
 
 @contextlib.contextmanager

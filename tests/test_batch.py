@@ -171,3 +171,12 @@ def test_submit_creates_avatars_for_the_go_sets_only(mosaic_api, tmp_path, fixtu
     assert mosaic_api.api_key not in result.stdout + result.stderr
     again = run_cli("batch", str(folder), "--submit")
     assert len(mosaic_api.avatars) == 1 and f"ada: avatar {avatar['id']}" in again.stdout
+
+
+def test_without_a_writable_ledger_the_batch_still_checks(tmp_path, fixture_path):
+    folder = _folder(tmp_path, fixture_path, {"ada.png": "face.png", "ada.wav": "speech.wav"})
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    result = run_cli("batch", str(folder), env={"PREFLIGHT_HOME": str(blocker / "home")})
+    assert result.returncode == 0, result.stderr
+    assert "going on without the ledger (no cache)" in result.stderr and "1 of 1 sets checked" in result.stdout
