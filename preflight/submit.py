@@ -282,6 +282,8 @@ def _upload(source: Source, client: MosaicClient, ledger: Ledger, say: Notify) -
         else:
             ledger.record_upload(base, kind, sha, done.asset_id, "final")
             return done.asset_id
+    if sha256_of(path) != sha:
+        raise UsageError(f"{path}: the file changed after it was checked; nothing was uploaded. Check it again")
     say(f"{path.name}: uploading ({path.stat().st_size / 1e6:.1f} MB)")
     target = client.get_upload_url(kind)
     client.put_file(target, path)

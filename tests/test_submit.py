@@ -167,3 +167,18 @@ def test_a_failed_avatar_is_an_error_with_its_message(mosaic_api, fixture_path):
     mosaic_api.avatars_fail = True
     with pytest.raises(AvatarFailed, match="no face could be tracked"):
         create_avatar("Ada", wait=True, **_sources(fixture_path, **VOICE))
+
+
+def test_a_file_that_changes_after_its_check_is_not_uploaded(mosaic_api, fixture_path, tmp_path):
+    from preflight.errors import UsageError
+    from preflight.ledger import Ledger
+    from preflight.submit import submit_plan
+
+    image = tmp_path / "face.png"
+    image.write_bytes(fixture_path("face.png").read_bytes())
+    plan = plan_avatar("Ada", image=str(image), audio=str(fixture_path("speech.wav")))
+    with image.open("ab") as f:
+        f.write(b"swapped after the check")
+    with MosaicClient.from_env() as client, Ledger() as ledger, pytest.raises(UsageError, match="changed after it was checked"):
+        submit_plan(plan, client, ledger)
+    assert mosaic_api.calls("POST /storage/{id}") == [] and mosaic_api.avatars == {}
