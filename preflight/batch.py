@@ -44,6 +44,7 @@ AUDIO_EXT = {".wav", ".mp3", ".m4a", ".aac", ".flac", ".ogg", ".oga", ".opus", "
 TIME_LIMIT_S = 240.0
 
 Outcome = Literal["go", "warn", "no-go", "error"]
+_Task = tuple["SourceSet", "str | None"]  # a set and its cache key
 
 
 @dataclass(frozen=True)
@@ -191,7 +192,7 @@ def run(
     With a ``ledger`` results are stored, and read back when ``use_cache``. Closing the
     iterator (Ctrl-C included) stops the workers.
     """
-    todo: list[tuple[SourceSet, str | None]] = []
+    todo: list[_Task] = []
     for s in sets:
         if s.problem:
             yield Result(s, _single(s, "source_set", Status.FAIL, s.problem, policy,
@@ -207,7 +208,7 @@ def run(
     if not todo:
         return
     with _Pool(min(jobs, len(todo)), policy, time_limit) as pool:
-        for (s, key), outcome in pool.map([s for s, _ in todo], [k for _, k in todo]):
+        for (s, key), outcome in pool.map(todo):
             result = outcome if isinstance(outcome, Result) else Result(s, _single(s, "check", Status.ERROR, outcome, policy))
             if ledger and key and result.outcome != "error":
                 ledger.store_checked(key, result.report.model_dump_json(), _pack(result.evidence))
@@ -245,8 +246,9 @@ class _Pool:
         theirs.close()
         return _Worker(process, ours)
 
-    def map(self, sets: list[SourceSet], keys: list[str | None]) -> Iterator[tuple[tuple[SourceSet, str | None], Result | str]]:
-        waiting = list(zip(sets, keys))
+    def map(self, tasks: list[_Task]) -> Iterator[tuple[_Task, Result | str]]:
+        """Each task (a set and its cache key) with its result, or with why it has none."""
+        waiting = list(tasks)
         while waiting or any(w.task for w in self._workers):
             for worker in self._workers:
                 if worker.task is None and waiting:
@@ -289,10 +291,10 @@ class _Pool:
 class _Worker:
     process: Any
     conn: Any
-    task: tuple[SourceSet, str | None] | None = None
+    task: _Task | None = None
     started: float = 0.0
 
-    def give(self, task: tuple[SourceSet, str | None]) -> None:
+    def give(self, task: _Task) -> None:
         self.task, self.started = task, time.monotonic()
         self.conn.send(task[0])
 
