@@ -104,7 +104,7 @@ def _card(result: Result) -> str:
     parts = [
         f"<details class='set {outcome}' data-outcome='{outcome}'{opened}><summary>",
         f"<span class='badge {outcome}'>{_LABEL[outcome]}</span><span class='name'>{escape(result.set.name)}</span>",
-        f"<span class='why'>{escape(why)}{' · from the cache' if result.cached else ''}</span></summary><div class='body'>",
+        f"<span class='why'>{escape(why)} · {_took(result)}</span></summary><div class='body'>",
     ]
     if problems:
         parts.append("<ul class='checks'>" + "".join(_problem(c) for c in problems) + "</ul>")
@@ -112,6 +112,12 @@ def _card(result: Result) -> str:
         parts.append(_pictures(evidence, [c for c in problems if c.source == evidence.source]))
     parts.append("</div></details>")
     return "".join(parts)
+
+
+def _took(result: Result) -> str:
+    if result.cached:
+        return "from the cache"
+    return f"checked in {result.seconds:.1f} s" if result.seconds else "not checked"
 
 
 def _problem(check: Check) -> str:
