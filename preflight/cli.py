@@ -324,27 +324,15 @@ def _lines(path: Path | None) -> Iterator[Any]:
 
 @contextlib.contextmanager
 def _progress(err: Console) -> Iterator[Any]:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeRemainingColumn
 
-    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("[dim]{task.fields[rate]}"), TimeRemainingColumn()]
-    with Progress(*columns, console=err, transient=False) as progress:
-        yield _RatedProgress(progress)
+    class Rate(ProgressColumn):
+        def render(self, task: Any) -> Text:
+            return Text(f"{task.speed * 60:.1f} sets/min" if task.speed else "", style="dim")
 
-
-class _RatedProgress:
-    """rich's Progress, with the sets-per-second rate kept in a field for the rate column."""
-
-    def __init__(self, progress: Any) -> None:
-        self._progress = progress
-
-    def add_task(self, description: str, total: int) -> Any:
-        return self._progress.add_task(description, total=total, rate="")
-
-    def advance(self, task: Any) -> None:
-        self._progress.advance(task)
-        speed = self._progress.tasks[task].speed
-        self._progress.update(task, rate=f"{speed * 60:.1f} sets/min" if speed else "")
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), Rate(), TimeRemainingColumn(),
+                  console=err) as progress:
+        yield progress
 
 
 def _write_atomically(path: Path, text: str) -> None:
