@@ -251,10 +251,12 @@ def _submit_go(results: list, client: Any, err: Console, out: Console) -> None:
                 failed += 1
                 out.print(Text.assemble(("not submitted", "bold red"), f"  {r.set.name}: {exc}"), soft_wrap=True)
             else:
+                failed += avatar.status == "failed"
                 out.print(Text.assemble((avatar.status, f"bold {_STATUS_STYLE.get(avatar.status, '')}"),
-                                        f"  {r.set.name}: avatar {avatar.id}"))
+                                        f"  {r.set.name}: avatar {avatar.id}",
+                                        f" ({avatar.status_message})" if avatar.status_message else ""))
     if failed:
-        raise MosaicError(f"{failed} of {len(go)} GO sets could not be submitted")
+        raise MosaicError(f"{failed} of {len(go)} GO sets could not be submitted, or their avatar failed (see above)")
 
 
 def _summary(out: Console, results: list, skipped: list, total: int, interrupted: bool) -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from preflight.check import check
 from preflight.download import is_url
-from preflight.errors import MosaicError, RejectedSources, UsageError
+from preflight.errors import AvatarFailed, MosaicError, RejectedSources, UsageError
 from preflight.ledger import Ledger
 from preflight.media import Role
 from preflight.mosaic import AssetKind, Avatar, MosaicClient
@@ -92,6 +92,9 @@ def create_avatar(
         plan = plan_avatar(name, video=video, image=image, audio=audio, video_id=video_id, image_id=image_id,
                            audio_id=audio_id, policy=policy, trust_asset_ids=trust_asset_ids)
         avatar = submit_plan(plan, client, ledger, new=new, trust_asset_ids=trust_asset_ids, notify=say)
+        if avatar.status == "failed":  # made earlier from these sources, and it failed then
+            raise AvatarFailed(f"avatar {avatar.id} failed: {avatar.status_message or 'no reason given'}; "
+                               "pass --new to try these sources again")
         if wait and not avatar.finished:
             say(f"waiting for avatar {avatar.id} to be ready")
             avatar = client.wait(avatar.id, wait_timeout, on_poll=lambda a: _seen(ledger, client, a, say))

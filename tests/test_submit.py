@@ -163,10 +163,15 @@ def test_wait_follows_the_avatar_to_ready_and_the_ledger_records_it_without_the_
     assert all(mosaic_api.api_key.encode() not in f.read_bytes() for f in default_path().parent.iterdir())
 
 
-def test_a_failed_avatar_is_an_error_with_its_message(mosaic_api, fixture_path):
+def test_a_failed_avatar_is_an_error_with_its_message_also_when_met_again(mosaic_api, fixture_path):
     mosaic_api.avatars_fail = True
     with pytest.raises(AvatarFailed, match="no face could be tracked"):
         create_avatar("Ada", wait=True, **_sources(fixture_path, **VOICE))
+    with pytest.raises(AvatarFailed, match="no face could be tracked.*pass --new"):
+        create_avatar("Ada", **_sources(fixture_path, **VOICE))
+    assert len(mosaic_api.avatars) == 1
+    mosaic_api.avatars_fail = False
+    assert create_avatar("Ada", new=True, wait=True, **_sources(fixture_path, **VOICE)).status == "ready"
 
 
 def test_a_file_that_changes_after_its_check_is_not_uploaded(mosaic_api, fixture_path, tmp_path):
