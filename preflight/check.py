@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from preflight.media import Media, Probe, Role, decode
 from preflight.policy import Policy, load_policy
 from preflight.report import Check, Report, SourceInfo, Status
-from preflight.sources import PathArg, local_copies, source_set
+from preflight.sources import PathArg, local_copies, sha256_of, source_set
 
 if TYPE_CHECKING:
     from preflight.evidence import Evidence
@@ -123,4 +123,5 @@ def _info(p: Probe) -> SourceInfo:
         width=p.video.width if p.video and p.role is not Role.AUDIO else None,
         height=p.video.height if p.video and p.role is not Role.AUDIO else None,
         has_audio=p.audio is not None,
+        sha256=sha256_of(p.path),
     )

@@ -70,6 +70,7 @@ class SourceInfo(BaseModel):
     width: int | None = None
     height: int | None = None
     has_audio: bool
+    sha256: str | None = Field(None, description="of the bytes that were checked: what an upload must match")
 
 
 class Report(BaseModel):

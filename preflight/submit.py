@@ -26,7 +26,7 @@ from preflight.media import Role
 from preflight.mosaic import AssetKind, Avatar, MosaicClient
 from preflight.policy import Policy, load_policy
 from preflight.report import Check, Report, Status
-from preflight.sources import PathArg, local_copies, sha256_of
+from preflight.sources import PathArg, sha256_of
 
 Notify = Callable[[str], None]
 
@@ -128,26 +128,18 @@ def plan_avatar(
     given = _gather({Role.VIDEO: (video, video_id), Role.IMAGE: (image, image_id), Role.AUDIO: (audio, audio_id)})
     policy = policy or load_policy()
     media = {s.role.value: s.given for s in given if s.kind != "asset"}
-    with local_copies(**media) as local:
-        paths = {Role.VIDEO: local.video, Role.IMAGE: local.image, Role.AUDIO: local.audio}
-        sources = [s if s.kind == "asset" else _identified(s, paths[s.role]) for s in given]
-        checks: list[Check] = []
-        infos = []
-        if media:
-            checked = check(video=local.video, image=local.image, audio=local.audio, policy=policy)
-            checks, infos = checked.checks, checked.sources
-    checks += [_unchecked(s, trust_asset_ids) for s in sources if s.kind == "asset"]
-    report = Report.judge(infos, checks, policy).relabelled(local.origin)
+    checked = check(policy=policy, **media) if media else Report.judge([], [], policy)
+    checks = checked.checks + [_unchecked(s, trust_asset_ids) for s in given if s.kind == "asset"]
+    report = Report.judge(checked.sources, checks, policy)
+    sources = [s if s.kind == "asset" else _identified(s, report) for s in given]
     plan = Plan(name, report, sources, _requests(name, sources))
     _gate(plan, trust_asset_ids)
     return plan
 
 
 def plan_checked(name: str, report: Report, given: dict[str, str]) -> Plan:
-    """The plan for sources already checked (by a batch): ``given`` maps roles to paths or URLs;
-    files are identified by their bytes, URLs by themselves."""
-    sources = [Source(Role(role), value, "url" if is_url(value) else "file",
-                      f"url:{value}" if is_url(value) else f"sha256:{sha256_of(value)}")
+    """The plan for sources already checked (by a batch): ``given`` maps roles to paths or URLs."""
+    sources = [_identified(Source(Role(role), value, "url" if is_url(value) else "file"), report)
                for role, value in given.items()]
     return Plan(name, report, sources, _requests(name, sources))
 
@@ -182,9 +174,13 @@ def _gather(named: dict[Role, tuple[PathArg | None, str | None]]) -> list[Source
     return sources
 
 
-def _identified(source: Source, path: PathArg | None) -> Source:
-    assert path is not None
-    return Source(source.role, source.given, source.kind, f"sha256:{sha256_of(path)}")
+def _identified(source: Source, report: Report) -> Source:
+    """The source with the sha256 its check recorded: the same media is the same bytes, whether
+    they came from a file or a URL."""
+    found = [i.sha256 for i in report.sources if i.role == source.role.value and i.sha256]
+    if not found:
+        raise UsageError(f"{source.given}: no checked bytes recorded for it; check it again")
+    return Source(source.role, source.given, source.kind, f"sha256:{found[0]}")
 
 
 def _unchecked(source: Source, trusted: bool) -> Check:

@@ -1,5 +1,6 @@
 """Source sets: roles named or inferred, one of each; URLs fetched for the check."""
 
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -47,6 +48,7 @@ def test_a_checked_url_is_named_by_its_url_in_the_report(web):
     url = f"{web.url}/files/speech.wav"
     report = preflight.check(url)
     assert [s.path for s in report.sources] == [url]
+    assert report.sources[0].sha256 == hashlib.sha256((web.folder / "speech.wav").read_bytes()).hexdigest()
     assert {c.source for c in report.checks} == {url}
 
 

@@ -187,3 +187,9 @@ def test_a_file_that_changes_after_its_check_is_not_uploaded(mosaic_api, fixture
     with MosaicClient.from_env() as client, Ledger() as ledger, pytest.raises(UsageError, match="changed after it was checked"):
         submit_plan(plan, client, ledger)
     assert mosaic_api.calls("POST /storage/{id}") == [] and mosaic_api.avatars == {}
+
+
+def test_the_same_bytes_from_a_url_are_the_same_media(mosaic_api, web, fixture_path):
+    first = create_avatar("Ada", **_sources(fixture_path, **VOICE))
+    again = create_avatar("Ada", image=f"{web.url}/files/face.png", audio=str(fixture_path("speech.wav")))
+    assert again.id == first.id and len(mosaic_api.avatars) == 1
