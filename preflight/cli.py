@@ -69,6 +69,7 @@ def check(
     image: Annotated[Optional[str], typer.Option(help="The character image.")] = None,
     audio: Annotated[Optional[str], typer.Option(help="The voice audio.")] = None,
     output: Output = Format.text,
+    html: Annotated[Optional[Path], typer.Option("--report", help="Also write the report as an HTML page with pictures.")] = None,
     strict: Strict = False,
     config: Config = None,
 ) -> None:
@@ -76,13 +77,22 @@ def check(
 
     Exit 0 GO, 1 NO-GO, 2 bad usage or unreadable input.
     """
-    from preflight.check import check as run_check
+    from preflight.check import inspect
     from preflight.report import render_terminal
 
     with _errors_as_exit_codes():
         policy = _policy(config, strict)
+        if html is not None and not html.parent.is_dir():
+            raise UsageError(f"{html}: its folder {html.parent} does not exist")
         with _quiet_native_stderr():
-            report = run_check(*(files or []), video=video, image=image, audio=audio, policy=policy)
+            report, evidence = inspect(*(files or []), video=video, image=image, audio=audio, policy=policy,
+                                       evidence=html is not None)
+        if html is not None:
+            from preflight.batch import Result, SourceSet
+            from preflight.html import render
+
+            name = " + ".join(Path(s.path).name for s in report.sources)
+            _write_atomically(html, render([Result(SourceSet(name), report, evidence)], [], name))
         if output is Format.json:
             sys.stdout.write(report.to_json() + "\n")
         else:

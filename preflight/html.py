@@ -1,4 +1,4 @@
-"""The batch report as one self-contained HTML page: the summary first, then one card per source
+"""The report of a batch (or of one check) as one self-contained HTML page: the summary first, then one card per source
 set with its verdict, what failed in words, and pictures of it (the frame strip with face boxes,
 the frames on both sides of each cut, the waveform with speech and music spans).
 
@@ -75,7 +75,8 @@ def render(results: Sequence[Result], skipped: Sequence[Skipped], title: str, in
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
         "<meta name='viewport' content='width=device-width,initial-scale=1'>",
         f"<title>preflight: {escape(title)}</title><style>{_CSS}</style></head><body>",
-        f"<header><h1>preflight batch: {escape(title)}</h1><div class='meta'>{len(results)} source sets"
+        f"<header><h1>preflight: {escape(title)}</h1><div class='meta'>{len(results)} source "
+        f"set{'' if len(results) == 1 else 's'}"
         f"{' (interrupted: the rest were not checked)' if interrupted else ''} · {when} · preflight {__version__}</div></header>",
         "<section id='summary'>",
     ]

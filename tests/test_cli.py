@@ -185,3 +185,12 @@ def test_an_api_error_exits_3_on_one_line_with_the_key_masked(mosaic_api, fixtur
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("error: POST") and "400 Bad Request: bad token Bearer mk_***" in last
     assert mosaic_api.api_key not in result.stdout + result.stderr
+
+
+def test_check_can_write_an_html_page_with_pictures(fixture_path, tmp_path):
+    page = tmp_path / "cut.html"
+    result = run_cli("check", str(fixture_path("cut.mp4")), "--report", str(page))
+    assert result.returncode == 1
+    html = page.read_text()
+    assert "cuts: the frames on both sides" in html and html.count("data:image/jpeg;base64,") >= 10
+    assert run_cli("check", str(fixture_path("cut.mp4")), "--report", str(tmp_path / "no" / "x.html")).returncode == 2
