@@ -74,7 +74,7 @@ class Result:
     report: Report
     evidence: list[Evidence] = field(default_factory=list)
     cached: bool = False
-    seconds: float = 0.0  # wall time of the check, 0 when none ran
+    seconds: float = 0.0  # wall time of the check; 0 when none ran (cached, refused, crashed)
 
     @property
     def outcome(self) -> Outcome:

@@ -11,6 +11,7 @@ import enum
 import json
 import os
 import sys
+import time
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
@@ -84,6 +85,7 @@ def check(
         policy = _policy(config, strict)
         if html is not None and not html.parent.is_dir():
             raise UsageError(f"{html}: its folder {html.parent} does not exist")
+        started = time.monotonic()
         with _quiet_native_stderr():
             report, evidence = inspect(*(files or []), video=video, image=image, audio=audio, policy=policy,
                                        evidence=html is not None)
@@ -92,7 +94,8 @@ def check(
             from preflight.html import render
 
             name = " + ".join(Path(s.path).name for s in report.sources)
-            _write_atomically(html, render([Result(SourceSet(name), report, evidence)], [], name))
+            took = time.monotonic() - started
+            _write_atomically(html, render([Result(SourceSet(name), report, evidence, seconds=took)], [], name))
         if output is Format.json:
             sys.stdout.write(report.to_json() + "\n")
         else:

@@ -88,7 +88,7 @@ def render(results: Sequence[Result], skipped: Sequence[Skipped], title: str, in
             f"<span>{escape(check)} <b>{n}</b></span>" for check, n in reasons.most_common()) + "</div>")
     parts.append("<main>")
     for result in sorted(results, key=lambda r: (_ORDER[r.outcome], r.set.name)):
-        parts.append(_card(result))
+        parts.append(_card(result, opened=result.outcome != "go" or len(results) == 1))
     if skipped:
         parts.append(f"<h3>Skipped files ({len(skipped)})</h3><ul class='skipped'>")
         parts += [f"<li>{escape(s.path)}: {escape(s.reason)}</li>" for s in skipped]
@@ -97,15 +97,14 @@ def render(results: Sequence[Result], skipped: Sequence[Skipped], title: str, in
     return "".join(parts)
 
 
-def _card(result: Result) -> str:
+def _card(result: Result, opened: bool) -> str:
     outcome = result.outcome
     problems = [c for c in result.report.checks if c.status in (Status.FAIL, Status.ERROR, Status.WARN)]
     why = ", ".join(dict.fromkeys(c.id for c in problems)) or "all checks pass"
-    opened = " open" if outcome != "go" else ""
     parts = [
-        f"<details class='set {outcome}' data-outcome='{outcome}'{opened}><summary>",
+        f"<details class='set {outcome}' data-outcome='{outcome}'{' open' if opened else ''}><summary>",
         f"<span class='badge {outcome}'>{_LABEL[outcome]}</span><span class='name'>{escape(result.set.name)}</span>",
-        f"<span class='why'>{escape(why)} · {_took(result)}</span></summary><div class='body'>",
+        f"<span class='why'>{escape(' · '.join(filter(None, (why, _took(result)))))}</span></summary><div class='body'>",
     ]
     if problems:
         parts.append("<ul class='checks'>" + "".join(_problem(c) for c in problems) + "</ul>")
@@ -118,7 +117,7 @@ def _card(result: Result) -> str:
 def _took(result: Result) -> str:
     if result.cached:
         return "from the cache"
-    return f"checked in {result.seconds:.1f} s" if result.seconds else "not checked"
+    return f"checked in {result.seconds:.1f} s" if result.seconds else ""
 
 
 def _problem(check: Check) -> str:
