@@ -34,7 +34,7 @@ def make_speech(folder: Path) -> Path:
             "Thank you for listening to me today.")
     raw, out = folder / "raw.wav", folder / "speech15.wav"
     subprocess.run(["espeak-ng", "-s", "130", "-w", str(raw), text], check=True)
-    subprocess.run(["sox", str(raw), "-r", "16000", "-c", "1", str(out), "trim", "0", "15", "pad", "0", "15",
+    subprocess.run(["sox", "-R", str(raw), "-r", "16000", "-c", "1", str(out), "trim", "0", "15", "pad", "0", "15",
                     "trim", "0", "15"], check=True)
     return out
 
