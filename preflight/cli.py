@@ -138,7 +138,7 @@ def create(
         with _quiet_native_stderr():
             if dry_run:
                 plan = submit.plan_avatar(name, policy=policy, **sources)
-                _show(output, out, plan.report, requests=plan.requests)
+                _show(output, out, plan.report, requests=_dry_run(plan))
                 return
             with err.status("checking the sources", spinner="dots") as spinner:
                 def notify(line: str) -> None:
@@ -241,6 +241,18 @@ def batch(
     if interrupted:
         raise typer.Exit(130)
     raise typer.Exit(EXIT_GO if results and all(r.report.go for r in results) else EXIT_NO_GO)
+
+
+def _dry_run(plan: Any) -> list[str]:
+    """The plan's requests, minus what an existing ledger already holds (none is created)."""
+    from preflight.ledger import Ledger, default_path
+    from preflight.mosaic import DEFAULT_BASE_URL
+
+    base_url = (os.environ.get("MOSAIC_BASE_URL", "").strip() or DEFAULT_BASE_URL).rstrip("/")
+    if not default_path().exists():
+        return plan.requests()
+    with Ledger() as ledger:
+        return plan.requests(ledger, base_url)
 
 
 def _client_for_submit() -> Any:

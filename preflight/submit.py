@@ -23,7 +23,7 @@ from preflight.download import is_url
 from preflight.errors import AvatarFailed, MosaicError, RejectedSources, UsageError
 from preflight.ledger import Ledger
 from preflight.media import Role
-from preflight.mosaic import AssetKind, Avatar, MosaicClient
+from preflight.mosaic import DEFAULT_BASE_URL, AssetKind, Avatar, MosaicClient
 from preflight.policy import Policy, load_policy
 from preflight.report import Check, Report, Status
 from preflight.sources import PathArg, sha256_of
@@ -48,12 +48,36 @@ class Source:
 
 @dataclass(frozen=True)
 class Plan:
-    """What a create would do: the report the gate judged, and the requests, in order."""
+    """What a create would send: the sources, and the report the gate judged them by."""
 
     name: str
     report: Report
     sources: list[Source]
-    requests: list[str]
+
+    def requests(self, ledger: Ledger | None = None, base_url: str = DEFAULT_BASE_URL) -> list[str]:
+        """The requests a create would send, in order; with a ledger, leaving out what it already
+        holds for ``base_url`` (finalized uploads, an avatar made from these sources)."""
+        made = ledger.avatar(base_url, _key(self)) if ledger else None
+        if made and made.avatar_id:
+            return [f"GET /avatar-profiles/{made.avatar_id}  (made earlier from these sources; --new creates another)"]
+        steps = []
+        body: dict[str, str] = {}
+        for s in self.sources:
+            if s.kind != "file":
+                body[s.field] = s.given
+                continue
+            name, kind = Path(s.given).name, s.role.value
+            done = ledger.upload(base_url, kind, s.identity.removeprefix("sha256:")) if ledger else None
+            if done and done.state == "final":
+                body[s.field] = done.asset_id  # uploaded before: reused
+                continue
+            steps += [f"POST /uploads/{kind}/get_upload_url",
+                      f"POST <signed upload URL>  multipart: the upload fields, then file={name}",
+                      f"POST /uploads/{kind}/finalize_upload  {{\"{s.field}\": <from get_upload_url>}}"]
+            body[s.field] = f"<{s.field} of {name}>"
+        steps.append("GET /avatar-profiles  (the avatars already named so, to know this one again if its answer is lost)")
+        steps.append(f"POST /avatar-profiles/create  {json.dumps({'name': self.name, 'sources': body})}")
+        return steps
 
 
 def create_avatar(
@@ -132,7 +156,7 @@ def plan_avatar(
     checks = checked.checks + [_unchecked(s, trust_asset_ids) for s in given if s.kind == "asset"]
     report = Report.judge(checked.sources, checks, policy)
     sources = [s if s.kind == "asset" else _identified(s, report) for s in given]
-    plan = Plan(name, report, sources, _requests(name, sources))
+    plan = Plan(name, report, sources)
     _gate(plan, trust_asset_ids)
     return plan
 
@@ -141,7 +165,7 @@ def plan_checked(name: str, report: Report, given: dict[str, str]) -> Plan:
     """The plan for sources already checked (by a batch): ``given`` maps roles to paths or URLs."""
     sources = [_identified(Source(Role(role), value, "url" if is_url(value) else "file"), report)
                for role, value in given.items()]
-    return Plan(name, report, sources, _requests(name, sources))
+    return Plan(name, report, sources)
 
 
 def submit_plan(plan: Plan, client: MosaicClient, ledger: Ledger, *, new: bool = False,
@@ -189,21 +213,6 @@ def _unchecked(source: Source, trusted: bool) -> Check:
         message="an uploaded asset cannot be checked here without its bytes"
         + ("; sent on trust (--trust-asset-ids)" if trusted else "; not sent without --trust-asset-ids"),
     )
-
-
-def _requests(name: str, sources: list[Source]) -> list[str]:
-    steps = []
-    body: dict[str, str] = {}
-    for s in sources:
-        if s.kind == "file":
-            steps += [f"POST /uploads/{s.role.value}/get_upload_url",
-                      f"POST <signed upload URL>  multipart: the upload fields, then file={Path(s.given).name}",
-                      f"POST /uploads/{s.role.value}/finalize_upload  {{\"{s.field}\": <from get_upload_url>}}"]
-            body[s.field] = f"<{s.field} of {Path(s.given).name}>"
-        else:
-            body[s.field] = s.given
-    steps.append(f"POST /avatar-profiles/create  {json.dumps({'name': name, 'sources': body})}")
-    return steps
 
 
 def _key(plan: Plan) -> str:

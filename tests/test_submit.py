@@ -1,6 +1,7 @@
 """The gate against the stand-in API: NO-GO sends nothing; GO uploads and creates once; re-runs,
 crashes and lost answers never make a second avatar."""
 
+import json
 import os
 import signal
 import sqlite3
@@ -95,9 +96,25 @@ def test_asset_ids_are_sent_only_on_trust(mosaic_api, fixture_path):
 def test_dry_run_sends_nothing_and_lists_the_requests(mosaic_api, fixture_path):
     plan = plan_avatar("Ada", **_sources(fixture_path, **VOICE))
     assert plan.report.go and mosaic_api.requests == []
-    assert [r.split()[1] for r in plan.requests] == [
+    assert [r.split()[1] for r in plan.requests()] == [
         "/uploads/image/get_upload_url", "<signed", "/uploads/image/finalize_upload",
-        "/uploads/audio/get_upload_url", "<signed", "/uploads/audio/finalize_upload", "/avatar-profiles/create"]
+        "/uploads/audio/get_upload_url", "<signed", "/uploads/audio/finalize_upload", "/avatar-profiles",
+        "/avatar-profiles/create"]
+
+
+def test_dry_run_leaves_out_what_the_ledger_holds(mosaic_api, fixture_path):
+    from preflight.ledger import Ledger
+
+    made = create_avatar("Ada", **_sources(fixture_path, **VOICE))
+    with Ledger() as ledger:
+        same = plan_avatar("Ada", **_sources(fixture_path, **VOICE)).requests(ledger, mosaic_api.url)
+        other = plan_avatar("Grace", **_sources(fixture_path, **VOICE)).requests(ledger, mosaic_api.url)
+        elsewhere = plan_avatar("Ada", **_sources(fixture_path, **VOICE)).requests(ledger, "https://api.mosaic.so")
+    assert same == [f"GET /avatar-profiles/{made.id}  (made earlier from these sources; --new creates another)"]
+    sent = mosaic_api.avatars[made.id]["sources"]
+    assert [r.split()[1] for r in other] == ["/avatar-profiles", "/avatar-profiles/create"]
+    assert json.loads(other[-1].split("  ", 1)[1]) == {"name": "Grace", "sources": sent}
+    assert len(elsewhere) == 8  # another API: nothing known there
 
 
 def test_a_failed_finalize_is_forgotten_and_the_next_run_uploads_again(mosaic_api, fixture_path):
