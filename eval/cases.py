@@ -1,0 +1,359 @@
+"""Generated evaluation cases, composed from ../shared/media only, reproducibly (fixed seeds).
+
+Each family puts a known fault, at a known strength, into real recordings that are labelled
+good, or checks that a harmless change (a pause, a hiss far under the voice) is not taken for
+one. The output folder gets a ``labels.csv`` in the shared set's format (file, kind, verdict,
+must_flag, notes) plus a ``truth`` column (the true SNR in dB, the music level, ...), so
+``eval/score.py`` scores it the same way:
+
+    .venv/bin/python eval/cases.py eval/out/cases            # every family
+    .venv/bin/python eval/cases.py eval/out/cases --only noise,voices
+    .venv/bin/python eval/score.py eval/out/cases
+
+Families:
+
+- ``noise``: clean speech with real background sound at 0, 5, 10, 20 and 30 dB SNR. The SNR is
+  the speech's active level (power over the clean speech's VAD spans) over the noise's mean
+  power. Backgrounds: the street ambience of ``vid_crowd_facenet``; the party crowd, the rumble
+  and the hum recovered from the shared noisy mixes by subtracting their clean originals
+  (they are sample-aligned; the residual holds the noise and both AAC encoders' errors, about
+  20 dB under the noise); and two seeded synthetic ones, tape-like hiss (white noise, high
+  shelf) and mains hum (50 Hz and its harmonics). 0 and 5 dB are no-go, 10 dB a flag, 20 and
+  30 dB go.
+- ``music``: clean speech over real music (the waltz and the instrumental bed recovered from
+  the shared mixes, the piano of ``vid_music_nospeech_lp_s18``, the song of
+  ``aud_song_demucs``) at 10 and 20 dB under the speech, and speech followed by a 2.5 s music
+  sting: no-go.
+- ``padding``: clean speech with 0.5-2 s of digital silence after or before it: go.
+- ``voices``: two real speakers taking turns of 1, 2 and 3 s; the same two in the left and
+  right channel of a stereo file (turns, and both at once); and one speaker in both channels or
+  in one channel only (go).
+- ``edges``: a good video whose first or last frame comes from another clip (a stray frame an
+  editor left): go (a warning is fine); and the same other clip's frames spliced in the middle:
+  no-go scene_cuts. A container that runs 15.1 s around a 15.0 s video: no-go duration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared" / "media"
+RATE = 16_000
+
+# Clean single-speaker speech labelled go in the shared set (audio files and the talking heads' sound).
+SPEECH = ["audio_good_radio31.wav", "aud_libri_116-288045-0000.flac", "aud_ljspeech_LJ050-0131.wav",
+          "aud_german1_dreamtalk.wav", "aud_kimk_w2lg.mp3", "audio_meeting_one_speaker.wav",
+          "good_obama_a.mp4", "good_katie.mp4"]
+# (name, noisy mix, its clean original): the mix minus the original is the noise.
+RECOVERED = {"party": ("noisy_party_aoc.mp4", "good_aoc.mp4"), "rumble": ("noise_rumble_snr5_obama.mp4", "good_obama_a.mp4"),
+             "hum": ("noise_hum_snr10_may.mp4", "good_may5s.mp4"), "waltz": ("music_waltz_demo3.mp4", "good_demo3_b.mp4"),
+             "bed": ("music_bed_aoc.mp4", "good_aoc.mp4")}
+
+
+@dataclass
+class Case:
+    file: str
+    kind: str
+    verdict: str
+    must_flag: str
+    notes: str
+    truth: str = ""
+
+
+FAMILIES: dict[str, Callable[[Path], list[Case]]] = {}
+
+
+def family(fn: Callable[[Path], list[Case]]) -> Callable[[Path], list[Case]]:
+    FAMILIES[fn.__name__] = fn
+    return fn
+
+
+# -- audio helpers -----------------------------------------------------------------------------
+
+def load(name: str, channels: int = 1) -> np.ndarray:
+    """A shared file's sound as float32 at 16 kHz: (samples,) or (channels, samples)."""
+    raw = subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(SHARED / name), "-f", "f32le", "-ac", str(channels),
+                          "-ar", str(RATE), "-"], capture_output=True, check=True).stdout
+    x = np.frombuffer(raw, np.float32)
+    return x if channels == 1 else x.reshape(-1, channels).T.copy()
+
+
+def save(x: np.ndarray, out: Path) -> None:
+    """16-bit WAV; (samples,) is mono, (channels, samples) stereo. Never clips silently."""
+    x = np.atleast_2d(x)
+    peak = float(np.abs(x).max())
+    if peak > 0.99:
+        x = x * (0.99 / peak)
+    pcm = (x.T * 32767).round().astype("<i2").tobytes()
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-f", "s16le", "-ar", str(RATE), "-ac", str(x.shape[0]),
+                    "-i", "-", str(out)], input=pcm, check=True)
+
+
+def active_power(speech: np.ndarray) -> float:
+    """Mean power over the speech's VAD spans (the active speech level, as in ITU-T P.56)."""
+    from preflight.features.vad import detect
+    from preflight.media import Audio
+
+    spans = detect(Audio(speech.astype(np.float32)), 0.5).spans
+    parts = [speech[int(a * RATE):int(b * RATE)] for a, b in spans] or [speech]
+    return float(np.mean(np.concatenate(parts).astype(np.float64) ** 2))
+
+
+def fit(noise: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` samples of ``noise``: a random stretch, looped with a short cross-fade if too short."""
+    if len(noise) < n:
+        fade = RATE // 20
+        ramp = np.linspace(0, 1, fade, dtype=np.float32)
+        out = noise.copy()
+        while len(out) < n:
+            out = np.concatenate([out[:-fade], out[-fade:] * (1 - ramp) + noise[:fade] * ramp, noise[fade:]])
+        noise = out
+    start = int(rng.integers(0, len(noise) - n + 1))
+    return noise[start:start + n]
+
+
+def recovered(name: str) -> np.ndarray:
+    mix, clean = (load(f) for f in RECOVERED[name])
+    n = min(len(mix), len(clean))
+    mix, clean = mix[:n], clean[:n]
+    gain = float(np.dot(mix, clean) / np.dot(clean, clean))  # the mixer may have scaled the voice
+    return (mix - gain * clean).astype(np.float32)
+
+
+def hiss(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Tape-like hiss: white noise tilted up about 6 dB/octave above 2 kHz (a first-difference mix)."""
+    white = rng.standard_normal(n + 1).astype(np.float32)
+    return (0.5 * white[1:] + 0.5 * np.diff(white)).astype(np.float32)
+
+
+def mains_hum(n: int, rng: np.random.Generator) -> np.ndarray:
+    t = np.arange(n) / RATE
+    phase = rng.uniform(0, 2 * np.pi, 8)
+    return sum((0.7 ** k) * np.sin(2 * np.pi * 50 * (k + 1) * t + phase[k]) for k in range(8)).astype(np.float32)
+
+
+def noises(rng: np.random.Generator) -> dict[str, Callable[[int], np.ndarray]]:
+    street = load("vid_crowd_facenet.mp4")
+    party, rumble, hum = recovered("party"), recovered("rumble"), recovered("hum")
+    return {
+        "street": lambda n: fit(street, n, rng), "party": lambda n: fit(party, n, rng),
+        "rumble": lambda n: fit(rumble, n, rng), "hum": lambda n: fit(hum, n, rng),
+        "hiss": lambda n: hiss(n, rng), "mains": lambda n: mains_hum(n, rng),
+    }
+
+
+def stem(name: str) -> str:
+    return Path(name).stem.replace("audio_good_", "").replace("aud_", "").replace("good_", "")[:14]
+
+
+# -- families ----------------------------------------------------------------------------------
+
+@family
+def noise(out: Path) -> list[Case]:
+    rng = np.random.default_rng(12)
+    sources = noises(rng)
+    cases = []
+    for speaker in SPEECH:
+        speech = load(speaker)
+        level = active_power(speech)
+        for kind, make in sources.items():
+            background = make(len(speech))
+            background = background / np.sqrt(np.mean(background.astype(np.float64) ** 2))
+            for snr in (0, 5, 10, 20, 30):
+                mix = speech + background * np.sqrt(level / 10 ** (snr / 10))
+                name = f"noise_{stem(speaker)}_{kind}_snr{snr}.wav"
+                save(mix, out / name)
+                verdict = "no-go" if snr <= 5 else ("flag" if snr == 10 else "go")
+                cases.append(Case(name, "audio", verdict, "noise" if snr <= 10 else "",
+                                  f"{speaker} with {kind} at {snr} dB SNR", truth=str(snr)))
+    return cases
+
+
+@family
+def music(out: Path) -> list[Case]:
+    rng = np.random.default_rng(7)
+    beds = {"waltz": recovered("waltz"), "bed": recovered("bed"), "piano": load("vid_music_nospeech_lp_s18.mp4"),
+            "song": load("aud_song_demucs.mp3")}
+    cases = []
+    for speaker in SPEECH:
+        speech = load(speaker)
+        level = active_power(speech)
+        for kind, bed in beds.items():
+            part = fit(bed, len(speech), rng)
+            part = part / np.sqrt(np.mean(part.astype(np.float64) ** 2))
+            for under in (10, 20):
+                name = f"music_{stem(speaker)}_{kind}_{under}db.wav"
+                save(speech + part * np.sqrt(level / 10 ** (under / 10)), out / name)
+                cases.append(Case(name, "audio", "no-go", "music", f"{speaker} over {kind} {under} dB under the voice",
+                                  truth=str(-under)))
+        sting = fit(beds["song"], int(2.5 * RATE), rng)
+        sting = sting / np.sqrt(np.mean(sting.astype(np.float64) ** 2)) * np.sqrt(level) * 0.5
+        name = f"music_{stem(speaker)}_sting.wav"
+        save(np.concatenate([speech, sting]), out / name)
+        cases.append(Case(name, "audio", "no-go", "music", f"{speaker} then a 2.5 s music sting", truth="sting"))
+    return cases
+
+
+@family
+def padding(out: Path) -> list[Case]:
+    cases = []
+    for speaker in SPEECH[:6]:
+        speech = load(speaker)
+        for where in ("after", "before"):
+            for pad in (0.5, 1.0, 2.0):
+                if (len(speech) / RATE) / (len(speech) / RATE + pad) < 0.75:
+                    continue
+                silence = np.zeros(int(pad * RATE), np.float32)
+                joined = np.concatenate([speech, silence] if where == "after" else [silence, speech])
+                name = f"pad_{stem(speaker)}_{where}_{pad:g}s.wav"
+                save(joined, out / name)
+                cases.append(Case(name, "audio", "go", "", f"{speaker} with {pad:g} s of digital silence {where}"))
+    return cases
+
+
+# Pairs of different real speakers (the first is the main voice).
+PAIRS = [("aud_libri_116-288045-0000.flac", "aud_german1_dreamtalk.wav"), ("aud_kimk_w2lg.mp3", "aud_ljspeech_LJ050-0131.wav"),
+         ("audio_good_radio31.wav", "aud_libri_198-209-0000.ogg"), ("good_obama_a.mp4", "good_demo3_b.mp4"),
+         ("good_katie.mp4", "good_may5s.mp4"), ("audio_good_deyu.wav", "aud_joyvasa_004.wav")]
+
+
+def turns(a: np.ndarray, b: np.ndarray, turn_s: float, total_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """Alternating turns of ``turn_s`` (A first), each voice's track apart (silent while the other talks)."""
+    n, step = int(total_s * RATE), int(turn_s * RATE)
+    left, right = np.zeros(n, np.float32), np.zeros(n, np.float32)
+    pa = pb = 0
+    for i, start in enumerate(range(0, n, step)):
+        end = min(n, start + step)
+        if i % 2 == 0:
+            left[start:end] = a[pa:pa + end - start][: end - start]
+            pa += end - start
+        else:
+            right[start:end] = b[pb:pb + end - start][: end - start]
+            pb += end - start
+    return left, right
+
+
+@family
+def voices(out: Path) -> list[Case]:
+    cases = []
+    for first, second in PAIRS:
+        a, b = load(first), load(second)
+        b = b * np.sqrt(active_power(a) / active_power(b))  # equal loudness: the voices, not the levels, differ
+        pair = f"{stem(first)}+{stem(second)}"
+        for turn in (1.0, 2.0, 3.0):
+            left, right = turns(a, b, turn, min(12.0, 1.9 * min(len(a), len(b)) / RATE))
+            name = f"turns_{pair}_{turn:g}s.wav"
+            save(left + right, out / name)
+            cases.append(Case(name, "audio", "no-go", "single_speaker", f"{first} and {second} in turns of {turn:g} s"))
+            if turn == 2.0:
+                name = f"stereo_turns_{pair}.wav"
+                save(np.stack([left, right]), out / name)
+                cases.append(Case(name, "audio", "no-go", "single_speaker", f"turns of 2 s, one voice per channel"))
+        n = min(len(a), len(b), 10 * RATE)
+        name = f"stereo_both_{pair}.wav"
+        save(np.stack([a[:n], b[:n]]), out / name)
+        cases.append(Case(name, "audio", "no-go", "single_speaker", f"{first} left and {second} right, at once"))
+        name = f"stereo_same_{stem(first)}.wav"
+        save(np.stack([a, a * 0.8]), out / name)
+        cases.append(Case(name, "audio", "go", "", f"{first} in both channels"))
+        name = f"stereo_left_{stem(first)}.wav"
+        save(np.stack([a, np.zeros_like(a)]), out / name)
+        cases.append(Case(name, "audio", "go", "", f"{first} in the left channel, the right silent"))
+    return cases
+
+
+def ffmpeg(*args: str | Path) -> None:
+    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", *map(str, args)], check=True)
+
+
+@family
+def edges(out: Path) -> list[Case]:
+    cases = []
+    clips = ["good_aoc.mp4", "good_katie.mp4", "good_obama_a.mp4", "good_demo3_a.mp4", "good_may5s.mp4"]
+    for i, clip in enumerate(clips):
+        other = clips[(i + 1) % len(clips)]
+        src = SHARED / clip
+        # the other clip scaled to this one's size; 1 or 2 of its frames at an edge, or 1 s in the middle
+        probe = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+                                "stream=width,height,r_frame_rate", "-of", "csv=p=0", str(src)],
+                               capture_output=True, text=True, check=True).stdout.strip().split(",")
+        w, h, rate = probe[0], probe[1], probe[2]
+        fit_other = f"[1:v]scale={w}:{h},setsar=1,fps={rate},format=yuv420p"
+        base = f"[0:v]setsar=1,fps={rate},format=yuv420p"
+        for where, frames in (("first", 1), ("first", 2), ("last", 1)):
+            name = f"edge_{stem(clip)}_{where}{frames}.mp4"
+            if where == "first":
+                graph = (f"{fit_other},trim=start_frame=20:end_frame={20 + frames},setpts=PTS-STARTPTS[o];"
+                         f"{base},trim=start_frame={frames},setpts=PTS-STARTPTS[m];[o][m]concat=n=2:v=1[v]")
+            else:
+                graph = (f"{fit_other},trim=start_frame=20:end_frame={20 + frames},setpts=PTS-STARTPTS[o];"
+                         f"{base},trim=end_frame=1000,setpts=PTS-STARTPTS[m];[m][o]concat=n=2:v=1[v0];"
+                         f"[v0]trim=start_frame={frames},setpts=PTS-STARTPTS[v]")
+            ffmpeg("-i", src, "-i", SHARED / other, "-filter_complex", graph, "-map", "[v]", "-map", "0:a",
+                   "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-c:a", "aac", "-shortest", out / name)
+            cases.append(Case(name, "video", "go", "", f"{clip} with {frames} stray frame(s) of {other} as its {where}"))
+        name = f"midcut_{stem(clip)}.mp4"
+        graph = (f"{base},split[a][b];[a]trim=0:2,setpts=PTS-STARTPTS[p];[b]trim=3,setpts=PTS-STARTPTS[q];"
+                 f"{fit_other},trim=0:1,setpts=PTS-STARTPTS[o];[p][o][q]concat=n=3:v=1[v]")
+        ffmpeg("-i", src, "-i", SHARED / other, "-filter_complex", graph, "-map", "[v]", "-map", "0:a",
+               "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-c:a", "aac", "-shortest", out / name)
+        cases.append(Case(name, "video", "no-go", "scene_cuts", f"{clip} with 1 s of {other} at 2 s"))
+    # 15.0 s of picture in a container that runs 15.1 s (its sound is longer)
+    name = "dur_container_15p1.mp4"
+    ffmpeg("-i", SHARED / "vid_long15_vasa_l2.mp4", "-f", "lavfi", "-i", "anullsrc=r=16000:cl=mono",
+           "-filter_complex", "[0:v]trim=end=15.0,setpts=PTS-STARTPTS[v];[0:a]apad,atrim=end=15.1[a]", "-map", "[v]", "-map", "[a]",
+           "-c:v", "libx264", "-preset", "veryfast", "-c:a", "aac", out / name)
+    cases.append(Case(name, "video", "no-go", "duration", "15.0 s of picture, 15.1 s of sound and container"))
+    return cases
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--only", help="comma-separated families: " + ", ".join(FAMILIES))
+    args = parser.parse_args()
+    if not (SHARED / "labels.csv").exists():
+        print(f"no labelled media at {SHARED}", file=sys.stderr)
+        return 2
+    chosen = args.only.split(",") if args.only else list(FAMILIES)
+    unknown = set(chosen) - set(FAMILIES)
+    if unknown:
+        print(f"unknown families: {', '.join(sorted(unknown))}", file=sys.stderr)
+        return 2
+    args.out.mkdir(parents=True, exist_ok=True)
+    labels = args.out / "labels.csv"
+    kept = []
+    if labels.exists():  # other families' rows stay
+        with labels.open(newline="") as f:
+            kept = [r for r in csv.DictReader(f) if r["file"].split("_")[0] not in _prefixes(chosen)]
+    rows = list(kept)
+    for name in chosen:
+        made = FAMILIES[name](args.out)
+        rows += [vars(c) for c in made]
+        print(f"{name}: {len(made)} cases", file=sys.stderr)
+    with labels.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=["file", "kind", "verdict", "must_flag", "notes", "truth"])
+        writer.writeheader()
+        writer.writerows(rows)
+    return 0
+
+
+def _prefixes(families: list[str]) -> set[str]:
+    return {p for name in families for p in PREFIXES[name]}
+
+
+PREFIXES = {"noise": {"noise"}, "music": {"music"}, "padding": {"pad"}, "voices": {"turns", "stereo"},
+            "edges": {"edge", "midcut", "dur"}}
+
+
+if __name__ == "__main__":
+    sys.exit(main())
