@@ -54,6 +54,10 @@ class SceneCutLimits(_Limits):
     )
     window_s: float = Field(0.25, gt=0, description="neighbourhood on each side the change is compared with, seconds")
     dark_level: float = Field(16.0, ge=0, le=255, description="mean grey level at or below which a frame is a fade to black")
+    edge_frames: int = Field(2, ge=0, description="a cut leaving at most this many frames at the start or end warns (stray frames), not fails")
+    repeat_below: float = Field(
+        1.0, ge=0, description="a frame within this mean grey difference (0-255) of the last distinct one is a repeat, and skipped"
+    )
 
 
 class MouthLimits(_Limits):

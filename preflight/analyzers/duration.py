@@ -1,7 +1,11 @@
 """duration: how long a video or voice audio runs, from the probe.
 
 Mosaic accepts 4 to 15 seconds of video or voice: less gives the model too little of the
-person, more is refused. Images have no duration and get no check.
+person, more is refused. A file states several lengths: the container's and each stream's, and
+they differ by a frame or an audio packet (a 15.0 s picture in a 15.1 s container is common).
+Mosaic may read any of them, so the check holds the longest of the container and the streams
+the avatar uses to the maximum, and the shortest to the minimum, and names the one it judged.
+Images have no duration and get no check.
 """
 
 from preflight.media import Media, Role
@@ -13,18 +17,31 @@ def analyze(media: Media, policy: Policy) -> list[Check]:
     if media.role is Role.IMAGE:
         return []
     limits = policy.duration
-    seconds = media.probe.media_duration
-    source = str(media.probe.path)
+    p = media.probe
+    source = str(p.path)
     limit = f"{limits.min_s:g}-{limits.max_s:g} s"
-    if seconds is None:
+    stated = {"the container": p.duration}
+    if media.role is Role.VIDEO:
+        stated["the video stream"] = p.video.duration
+    if p.audio is not None and not media.separate_audio:
+        stated["the audio stream"] = p.audio.duration
+    known = {what: s for what, s in stated.items() if s}
+    if not known:
         return [Check(id="duration", source=source, status=Status.FAIL, value=None, unit="s", limit=limit,
                       message="the file states no duration",
                       fix="re-export it as MP4 (video) or WAV (audio) so the length is recorded")]
-    if seconds < limits.min_s:
+    longest = max(known, key=known.__getitem__)
+    shortest = min(known, key=known.__getitem__)
+    if known[longest] > limits.max_s:
+        what, seconds = longest, known[longest]
+        status, fix = Status.FAIL, f"trim it to under {limits.max_s:g} s, keeping the cleanest stretch of speech"
+    elif known[shortest] < limits.min_s:
+        what, seconds = shortest, known[shortest]
         status, fix = Status.FAIL, f"use a recording of at least {limits.min_s:g} s"
-    elif seconds > limits.max_s:
-        status, fix = Status.FAIL, f"trim it to at most {limits.max_s:g} s, keeping the cleanest stretch of speech"
     else:
+        what, seconds = longest, known[longest]
         status, fix = Status.PASS, None
-    return [Check(id="duration", source=source, status=status, value=round(seconds, 2), unit="s", limit=limit,
-                  message=f"{seconds:.1f} s long", fix=fix)]
+    others = ", ".join(f"{w.removeprefix('the ')} {s:.2f} s" for w, s in known.items() if w != what)
+    message = f"{seconds:.2f} s long ({what}" + (f"; {others})" if others else ")")
+    return [Check(id="duration", source=source, status=status, value=round(seconds, 3), unit="s", limit=limit,
+                  message=message, fix=fix)]

@@ -16,6 +16,11 @@ in a static talking-head shot (a small but sudden change) from a speaker moving 
 and from a hand-held camera. A fade shows as frames going dark (mean grey <= ``dark_level``)
 after the clip has started: it warns, since Mosaic wants one continuous take.
 
+A change that leaves at most ``edge_frames`` (2) frames on one side is a stray frame at an edge
+(an editor's or an encoder's leftover) and warns with the fix to trim them; anywhere else a cut
+fails. Frames that repeat the last distinct frame (within ``repeat_below`` grey levels: a 30 fps
+recording in a 60 fps project) are skipped before changes are measured.
+
 Weak spots: a cut between two nearly identical framings, or inside fast motion, can hide; a
 camera flash can look like a cut.
 """
@@ -42,6 +47,8 @@ def analyze(media: Media, policy: Policy) -> list[Check]:
         return [Check(id="scene_cuts", source=source, status=Status.SKIPPED, value=None, limit=limit,
                       message="too few frames to compare")]
 
+    kept = _distinct(frames, limits.repeat_below)
+    frames, times = frames[kept], times[kept]
     change = _content_change(frames)  # change[i]: frame i -> i + 1
     fps = (len(times) - 1) / max(times[-1] - times[0], 1e-6)
     k = max(2, round(limits.window_s * fps))
@@ -49,23 +56,54 @@ def analyze(media: Media, policy: Policy) -> list[Check]:
     brightness = frames.mean(axis=(1, 2), dtype=np.float32)
     dark = brightness <= limits.dark_level
     is_cut = (change >= limits.min_change) & (ratio >= limits.adaptive_ratio) & ~(dark[:-1] | dark[1:])
-    cuts = [(float(times[i + 1]), float(change[i]), float(ratio[i])) for i in np.flatnonzero(is_cut)]
+    # A change that leaves only a frame or two on one side is a stray frame an editor or an
+    # encoder left at the edge, not a second shot: it warns, and trimming those frames fixes it.
+    n = len(frames)
+    edge = np.array([min(i + 1, n - i - 1) <= limits.edge_frames for i in range(n - 1)], dtype=bool)
+    found = [(float(times[i + 1]), float(change[i]), float(ratio[i])) for i in np.flatnonzero(is_cut & ~edge)]
+    strays = np.flatnonzero(is_cut & edge)
 
     started = np.maximum.accumulate(~dark)  # a clip may open on black; only going dark later counts
     fades = Span.merge(times[dark & started], gap=2.0 / fps)
 
-    if cuts:
-        listed = ", ".join(f"{t:.2f} s (change {c:.0f}, {r:.1f}x)" for t, c, r in cuts[:5])
-        return [Check(id="scene_cuts", source=source, status=Status.FAIL, value=len(cuts), unit="cuts",
-                      limit=limit, spans=[Span(start=round(t, 3), end=round(t, 3)) for t, _, _ in cuts],
-                      message=f"{len(cuts)} cut(s) at {listed}",
+    if found:
+        listed = ", ".join(f"{t:.2f} s (change {c:.0f}, {r:.1f}x)" for t, c, r in found[:5])
+        return [Check(id="scene_cuts", source=source, status=Status.FAIL, value=len(found), unit="cuts",
+                      limit=limit, spans=[Span(start=round(t, 3), end=round(t, 3)) for t, _, _ in found],
+                      message=f"{len(found)} cut(s) at {listed}",
                       fix="use one continuous take; trim to the longest stretch between the cuts")]
+    if len(strays):
+        head = [i + 1 for i in strays if i + 1 <= limits.edge_frames]  # frames before the change
+        tail = [n - i - 1 for i in strays if i + 1 > limits.edge_frames]  # frames after it
+        parts = ([f"the first {max(head)} frame(s)"] if head else []) + ([f"the last {max(tail)} frame(s)"] if tail else [])
+        return [Check(id="scene_cuts", source=source, status=Status.WARN, value=0, unit="cuts", limit=limit,
+                      spans=[Span(start=round(float(times[i + 1]), 3), end=round(float(times[i + 1]), 3)) for i in strays],
+                      message=f"no cut, but {' and '.join(parts)} belong to another shot",
+                      fix=f"trim {' and '.join(parts)}")]
     if fades:
         return [Check(id="scene_cuts", source=source, status=Status.WARN, value=0, unit="cuts", limit=limit,
                       spans=fades, message=f"no hard cut, but the picture goes dark ({len(fades)} fade(s))",
                       fix="trim the fade; the avatar needs the face visible throughout")]
     return [Check(id="scene_cuts", source=source, status=Status.PASS, value=0, unit="cuts", limit=limit,
                   message=f"one continuous shot (largest change {change.max():.1f}, {ratio.max():.1f}x)")]
+
+
+def _distinct(frames: np.ndarray, repeat_below: float) -> np.ndarray:
+    """Indices of the frames that differ from the last kept one by at least ``repeat_below`` grey
+    levels (mean absolute difference). A 25 or 30 fps recording put in a 50 or 60 fps project
+    repeats every frame; compared with its repeat, each real change stands out 2x from a
+    neighbourhood of near-zero changes and reads as a cut. Dropping them is safe: no cut is a
+    change that small."""
+    kept = [0]
+    last = frames[0].astype(np.float32)
+    for i in range(1, len(frames)):
+        current = frames[i].astype(np.float32)
+        if float(np.abs(current - last).mean()) >= repeat_below:
+            kept.append(i)
+            last = current
+    if len(kept) < 3:  # a still picture: compare what there is
+        return np.arange(len(frames))
+    return np.array(kept)
 
 
 def _content_change(frames: np.ndarray) -> np.ndarray:

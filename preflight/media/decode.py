@@ -29,6 +29,8 @@ IMAGE_LONG_SIDE = 1280
 # Anything past the first minute cannot change the verdict (the duration check has failed by then)
 # and would only cost memory; the decodable check says when it looked at less than the whole file.
 MAX_DECODE_SECONDS = 60.0
+# Channels kept apart (a stereo interview may hold one voice per side); more are folded in by ffmpeg.
+MAX_CHANNELS = 8
 
 T = TypeVar("T")
 _PTS_TIME = re.compile(rb"pts_time:\s*(-?[0-9.]+)")
@@ -120,6 +122,7 @@ def decode(probe: Probe, *, sample_fps: float, with_audio: bool = True) -> Media
         grey_path = split[0].filter("scale", 2 * gw, 2 * gh, flags="fast_bilinear").filter("scale", gw, gh, flags="area")
         outputs.append((grey_path.filter("format", "gray").filter("showinfo"), "grey"))
         outputs.append((split[1].filter("fps", sample_fps).filter("scale", w, h, flags="fast_bilinear").filter("format", "rgb24"), "rgb"))
+    n_channels = min(max(audio_stream.channels, 1), MAX_CHANNELS) if audio_stream is not None else 1
     if audio_stream is not None:
         outputs.append((source[str(audio_stream.index)], "audio"))
     if (probe.media_duration or 0) > MAX_DECODE_SECONDS:
@@ -135,7 +138,7 @@ def decode(probe: Probe, *, sample_fps: float, with_audio: bool = True) -> Media
     for (stream, kind), target in zip(outputs, targets):
         opts: dict[str, object] = {}
         if kind == "audio":
-            opts = {"format": "f32le", "ac": 1, "ar": AUDIO_RATE}
+            opts = {"format": "f32le", "ac": n_channels, "ar": AUDIO_RATE}
         else:
             opts = {"format": "rawvideo"}
             if kind == "grey":
@@ -178,12 +181,19 @@ def decode(probe: Probe, *, sample_fps: float, with_audio: bool = True) -> Media
             grey.finish(np.array(times), rate=video.fps or 25.0)
         if rgb is not None:
             rgb.finish(None, rate=sample_fps)
-        samples = np.frombuffer(b"".join(audio_chunks), dtype="<f4").astype(np.float32)
-        audio = Audio(samples) if audio_stream is not None else None
+        audio = _audio(b"".join(audio_chunks), n_channels) if audio_stream is not None else None
         media._finish(audio, DecodeStatus(returncode=code, errors=errors, seconds_limit=limited))
 
     threading.Thread(target=finish, daemon=True).start()
     return media
+
+
+def _audio(data: bytes, n_channels: int) -> Audio:
+    samples = np.frombuffer(data[: len(data) // (4 * n_channels) * 4 * n_channels], dtype="<f4")
+    if n_channels == 1:
+        return Audio(samples.astype(np.float32))
+    channels = np.ascontiguousarray(samples.reshape(-1, n_channels).T, dtype=np.float32)
+    return Audio(channels.mean(axis=0, dtype=np.float32), channels=channels)
 
 
 def _fit(width: int, height: int, long_side: int) -> tuple[int, int]:

@@ -88,10 +88,15 @@ class FrameSeq:
 
 @dataclass(frozen=True)
 class Audio:
-    """Mono float32 samples in [-1, 1] (values past 1 mean the source clipped) at ``rate`` Hz."""
+    """Mono float32 samples in [-1, 1] (values past 1 mean the source clipped) at ``rate`` Hz.
+
+    ``samples`` is the mean of the file's channels (no gain, unlike a downmix that sums them);
+    ``channels`` holds the channels themselves, (channels, samples), when there are several.
+    """
 
     samples: np.ndarray
     rate: int = AUDIO_RATE
+    channels: np.ndarray | None = None
 
     @property
     def duration(self) -> float:

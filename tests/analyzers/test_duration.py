@@ -1,0 +1,52 @@
+"""duration: the longest of the container and the streams the avatar uses is held to the maximum,
+the shortest to the minimum, and the message names which one was judged."""
+
+import pytest
+from synthetic import media
+
+from preflight.analyzers import duration
+from preflight.media import Role
+from preflight.policy import Policy
+from preflight.report import Status
+
+
+def judge(**kw):
+    [check] = duration.analyze(media(**kw), Policy())
+    return check
+
+
+def test_a_container_longer_than_its_video_fails():
+    # the case seen on real uploads: 15.0 s of picture in a 15.1 s container
+    check = judge(role=Role.VIDEO, container=15.1, video_s=15.0, audio_s=15.1)
+    assert check.status is Status.FAIL and check.value == pytest.approx(15.1)
+    assert "container" in check.message and "under 15 s" in check.fix
+
+
+def test_a_longer_audio_stream_fails_a_video():
+    check = judge(role=Role.VIDEO, container=14.9, video_s=14.9, audio_s=15.2)
+    assert check.status is Status.FAIL and "audio stream" in check.message
+
+
+def test_the_shortest_stream_is_held_to_the_minimum():
+    check = judge(role=Role.VIDEO, container=4.1, video_s=4.1, audio_s=3.9)
+    assert check.status is Status.FAIL and check.value == pytest.approx(3.9)
+
+
+def test_a_separate_voice_leaves_the_videos_own_sound_out():
+    check = judge(role=Role.VIDEO, container=14.95, video_s=14.9, audio_s=16.0, separate_audio=True)
+    # the container still counts (Mosaic may read it); the unused sound does not
+    assert check.status is Status.PASS
+
+
+def test_enough_digits_to_see_why():
+    check = judge(role=Role.AUDIO, container=15.04, audio_s=15.04)
+    assert check.status is Status.FAIL and "15.04" in check.message
+
+
+def test_inside_the_limits_passes_and_no_length_fails():
+    assert judge(role=Role.AUDIO, container=8.0, audio_s=8.0).status is Status.PASS
+    assert judge(role=Role.AUDIO, container=None, audio_s=None).status is Status.FAIL
+
+
+def test_images_have_no_duration():
+    assert duration.analyze(media(role=Role.IMAGE), Policy()) == []
