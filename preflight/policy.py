@@ -17,23 +17,37 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from preflight.errors import UsageError
 
 
 class _Limits(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+    # (lower, higher) pairs of keys that must keep that order: a minimum below its maximum, a
+    # warning before a failure.
+    _ordered: ClassVar[tuple[tuple[str, str], ...]] = ()
+
+    @model_validator(mode="after")
+    def _check_order(self):
+        for low, high in self._ordered:
+            if getattr(self, low) > getattr(self, high):
+                raise ValueError(f"{low} ({getattr(self, low):g}) must not be above {high} ({getattr(self, high):g})")
+        return self
 
 
 class DurationLimits(_Limits):
     min_s: float = Field(4.0, gt=0, description="shortest accepted video or voice audio, seconds")
     max_s: float = Field(15.0, gt=0, description="longest accepted video or voice audio, seconds")
+    _ordered = (("min_s", "max_s"),)
 
 
 class ResolutionLimits(_Limits):
     warn_below: int = Field(480, ge=1, description="short side in pixels below which a warning is given")
     fail_below: int = Field(240, ge=1, description="short side in pixels below which the source fails")
+    _ordered = (("fail_below", "warn_below"),)
 
 
 class FaceLimits(_Limits):
@@ -86,6 +100,7 @@ class SpeechLimits(_Limits):
 class NoiseLimits(_Limits):
     warn_below_db: float = Field(25.0, description="voice over background (dB) below which it warns")
     fail_below_db: float = Field(20.0, description="voice over background (dB) below which it fails")
+    _ordered = (("fail_below_db", "warn_below_db"),)
 
 
 class SingleSpeakerLimits(_Limits):
@@ -97,7 +112,13 @@ class SingleSpeakerLimits(_Limits):
 
 class MusicLimits(_Limits):
     probability: float = Field(0.5, gt=0, lt=1, description="detector probability above which music or singing is heard")
-    max_s: float = Field(1.0, ge=0, description="music or singing heard for longer than this fails, seconds")
+    warn_s: float = Field(1.0, ge=0, description="music or singing heard for longer than this warns, seconds")
+    fail_s: float = Field(3.0, ge=0, description="music or singing heard for longer than this fails, seconds")
+    pause_probability: float = Field(
+        0.3, gt=0, lt=1, description="detector probability above which music is heard in a pause between words"
+    )
+    pause_max_s: float = Field(1.0, ge=0, description="music heard between the words for longer than this fails, seconds")
+    _ordered = (("warn_s", "fail_s"),)
 
 
 class LoudnessLimits(_Limits):

@@ -31,7 +31,6 @@ KNOWN_MISSES = {
     "dub_shift500_obama.mp4": "av_sync (issue 13)",
     "dub_tts_katie_chattts.mp4": "av_sync (issue 13)",
     "noisy_party_aoc.mp4": "noise: speech over a crowd is not flagged by the noise check",
-    "aud_kimk_w2lg.mp3": "music: a clean voice is heard as music (false NO-GO)",
     "aud_stereo_2spk_sb_sources0.wav": "single_speaker: one speaker per stereo channel is judged one voice",
     "aud_overlap_2spk_sb_mixture0.wav": "single_speaker: two voices talking over each other are judged one",
     "image_caption_damon.png": "overlay: a caption burned into a still image is not looked for",

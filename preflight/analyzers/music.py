@@ -1,26 +1,40 @@
 """music: music or singing under, between or instead of the speech.
 
-Mosaic learns the voice from the audio; a music bed, a song or singing leaves it a voice it
-cannot separate from the music. The measure is the time (seconds) in which FireRedVAD's audio
-event detector (see :mod:`preflight.features.sound_events`) hears music or singing with a
-smoothed probability of at least 0.5. It fails above 1 s: on the labelled recordings, clean
-speech never reaches 0.7 s (a radio voice's sung-sounding intonation), while a music bed, a
-song, a sung scale and singing are heard for 6-20 s, close to all of their length.
+Mosaic learns the voice from the audio; a music bed, a song, a jingle or singing leaves it a
+voice it cannot separate from the music. The evidence is FireRedVAD's audio event detector
+(:mod:`preflight.features.sound_events`), which scores music and singing every 10 ms, judged in
+two places:
 
-Weak spots: very quiet music far under the voice (beyond about -20 dB) goes unheard; a
-melodic, sing-song way of speaking can score as singing for fractions of a second, which the
-1 s allowance absorbs; a crowd with music in it (a party) is flagged for the music, and the
-noise check for the crowd.
+- **between the words**: in a pause of a clean recording (at least 100 ms from any speech the
+  VAD hears) there is nothing but room tone, so the detector has nothing musical to hear.
+  Music there at a probability of 0.3 or more, for more than 1 s in all, fails: an intro, a
+  sting, a bed that goes on when the speaker stops. Measured on the shared set and the
+  generated cases (``eval/cases.py``): clean speech, with or without hiss, hum, rumble or street
+  noise at 20-30 dB SNR, reaches at most 0.54 s (mains hum 20 dB under the voice); 2.5 s music
+  stings after speech score 2.1-2.3 s, and the shared speech-then-music file 2.3 s. The gap is a
+  factor of 4; the limit sits in it with room on both sides.
+- **anywhere**: music or singing at 0.5 or more, in all. A music bed 20 dB under the voice is
+  heard for 3.6-11 s (every generated bed and song, and the shared ones for 5.5-13 s); clean
+  speech for at most 1.9 s, and only in one case: a high, emotive woman's voice (kimk) that the
+  detector takes for singing at its start, with or without added noise. Synthetic mains hum
+  20 dB under the voice reaches 2.7 s. So more than 3 s fails, and 1-3 s warns: a singing
+  delivery or a faint bed, which a person should listen to.
+
+Weak spots: music more than about 20 dB under a voice that never pauses may be heard for under
+3 s and only warn; a sing-song voice warns; loud hum or rumble (10 dB SNR and worse) is heard as
+music too, where the noise check also fails.
 """
 
 import numpy as np
 
-from preflight.features.sound_events import sound_events
+from preflight.features.sound_events import HOP_S, sound_events
+from preflight.features.vad import speech_activity
 from preflight.media import Media, Role
 from preflight.policy import Policy
 from preflight.report import Check, Span, Status
 
 _MERGE_GAP_S = 0.3
+_AWAY_FROM_SPEECH_S = 0.1
 
 
 def analyze(media: Media, policy: Policy) -> list[Check]:
@@ -31,7 +45,8 @@ def analyze(media: Media, policy: Policy) -> list[Check]:
         return []
     limits = policy.music
     source = str(media.probe.path)
-    limit = f"<= {limits.max_s:g} s of music or singing"
+    limit = (f"<= {limits.warn_s:g} s of music or singing (fail > {limits.fail_s:g} s, "
+             f"or > {limits.pause_max_s:g} s between the words)")
     if len(events.music) == 0:
         return [Check(id="music", source=source, status=Status.SKIPPED, value=None, unit="s", limit=limit,
                       message="the audio is too short to listen to")]
@@ -39,12 +54,40 @@ def analyze(media: Media, policy: Policy) -> list[Check]:
     singing = events.singing >= limits.probability
     heard = music | singing
     seconds = events.seconds(heard)
-    message = (f"music heard for {events.seconds(music):.1f} s, singing for {events.seconds(singing):.1f} s"
-               if seconds else "no music or singing heard")
-    if seconds <= limits.max_s:
-        return [Check(id="music", source=source, status=Status.PASS, value=round(seconds, 2), unit="s",
+    pauses = _pauses(media, policy, len(heard))
+    between = pauses & (np.maximum(events.music, events.singing) >= limits.pause_probability)
+    between_s = events.seconds(between)
+
+    if seconds > limits.fail_s or between_s > limits.pause_max_s:
+        status = Status.FAIL
+    elif seconds > limits.warn_s:
+        status = Status.WARN
+    else:
+        status = Status.PASS
+    parts = []
+    if seconds or between_s:
+        parts.append(f"music heard for {events.seconds(music):.1f} s, singing for {events.seconds(singing):.1f} s")
+        if between_s:
+            parts.append(f"{between_s:.1f} s of music between the words")
+    message = "; ".join(parts) or "no music or singing heard"
+    if status is Status.PASS:
+        return [Check(id="music", source=source, status=status, value=round(seconds, 2), unit="s",
                       limit=limit, message=message)]
-    spans = Span.merge(np.round(events.times(heard), 2), gap=_MERGE_GAP_S)
-    return [Check(id="music", source=source, status=Status.FAIL, value=round(seconds, 2), unit="s", limit=limit,
-                  spans=spans, message=message,
-                  fix="use a recording with no music under or between the words, of the person speaking, not singing")]
+    spans = Span.merge(np.round(events.times(heard | between), 2), gap=_MERGE_GAP_S)
+    spans = [Span(start=s.start, end=round(s.end + HOP_S, 2)) for s in spans]
+    fix = ("use a recording with no music under or between the words, of the person speaking, not singing"
+           if status is Status.FAIL else
+           "listen to the marked stretches: if music or singing is there, use a recording without it")
+    return [Check(id="music", source=source, status=status, value=round(seconds, 2), unit="s", limit=limit,
+                  spans=spans, message=message, fix=fix)]
+
+
+def _pauses(media: Media, policy: Policy, n: int) -> np.ndarray:
+    """10 ms frames at least 100 ms from any speech the VAD hears."""
+    activity = speech_activity(media, policy.speech.threshold)
+    away = np.ones(n, dtype=bool)
+    for start, end in activity.spans if activity else []:
+        a = max(0, int((start - _AWAY_FROM_SPEECH_S) / HOP_S))
+        b = min(n, int(np.ceil((end + _AWAY_FROM_SPEECH_S) / HOP_S)))
+        away[a:b] = False
+    return away

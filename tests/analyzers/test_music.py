@@ -34,3 +34,40 @@ def test_silence_has_no_music(report_of):
 def test_image_has_no_music_check(report_of):
     report = report_of(image="face.png", audio="speech_music.wav")
     assert [c.source for c in report.checks if c.id == "music"] == [str(report.sources[1].path)]
+
+
+def test_music_after_the_speech_fails_as_music_between_the_words(report_of):
+    music = check_of(report_of("speech_then_music.wav"), "music")
+    assert music.status is Status.FAIL and "between the words" in music.message
+    assert music.spans[-1].end > 9.5
+
+
+def test_trailing_digital_silence_is_not_singing(report_of):
+    assert check_of(report_of("speech_padded.wav"), "music").status is Status.PASS
+
+
+def test_a_real_voice_padded_with_silence_is_not_singing(tmp_path):
+    # the case: audio_good_radio31.wav + 0.5 s of digital silence failed as "singing 1.2 s"
+    import subprocess
+
+    import pytest
+    from conftest import SHARED_MEDIA
+
+    import preflight
+
+    source = SHARED_MEDIA / "audio_good_radio31.wav"
+    if not source.exists():
+        pytest.skip(f"no {source}")
+    padded = tmp_path / "padded.wav"
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(source), "-af", "apad=pad_dur=0.5", str(padded)], check=True)
+    assert check_of(preflight.check(padded), "music").status is Status.PASS
+
+
+def test_limits_keep_their_order():
+    import pytest
+    from pydantic import ValidationError
+
+    import preflight
+
+    with pytest.raises(ValidationError, match="warn_s"):
+        preflight.Policy.model_validate({"music": {"warn_s": 4.0, "fail_s": 3.0}})
