@@ -98,8 +98,8 @@ class SpeechLimits(_Limits):
 
 
 class NoiseLimits(_Limits):
-    warn_below_db: float = Field(25.0, description="voice over background (dB) below which it warns")
-    fail_below_db: float = Field(20.0, description="voice over background (dB) below which it fails")
+    warn_below_db: float = Field(15.0, description="voice over background (dB) below which it warns")
+    fail_below_db: float = Field(10.0, description="voice over background (dB) below which it fails")
     _ordered = (("fail_below_db", "warn_below_db"),)
 
 

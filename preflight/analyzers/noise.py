@@ -1,30 +1,41 @@
-"""noise: how far the voice stands above the background, as an energy-percentile SNR in dB.
+"""noise: how far the voice stands above the background, as an SNR in dB.
 
-The audio is cut into 32 ms frames (16 ms hop) and each frame's energy taken in dB. The loud
-frames (95th percentile) stand for the voice, the quiet ones (10th percentile) for the floor
-that is always there: room tone, hiss, a crowd, a music bed. Their difference is the estimate
-(the same idea as NIST's STNR, which reads both levels off the frame-energy histogram). It needs
-no clean pauses, so it works on clips that are speech end to end, where a floor measured only
-between words cannot be found.
+The audio is cut into 32 ms frames (16 ms hop) and each frame's power taken. Frames the VAD
+hears as speech hold the voice plus the background; frames at least 100 ms from any speech
+hold the background alone. The background's power N is the median of those pause frames (the
+median, so a breath or a click in a pause does not count as noise), and the voice's power is
+what the speech frames hold beyond it: SNR = 10 log10((P_speech - N) / N). When the pauses add
+up to less than 0.5 s (speech end to end) N is the 10th percentile of all frames, which reads
+the SNR low, never high. Reference: the power-subtraction SNR of ITU-T P.56's active speech
+level over a noise level measured in the gaps, as in NIST's STNR.
 
-Limits: on the labelled recordings, clean speech (studio, radio, audiobook, a meeting room)
-scores 26-77 dB; speech over a party crowd 18.5 dB and over a music bed 10 dB, and both are
-no-go. The design's first guess (warn < 20, fail < 10 dB) let the party clip through, so the
-fail line is 20 dB, where background sound is plainly audible under the voice, and the warn
-line 25 dB, just under the noisiest clean recording.
+Calibrated on ``eval/cases.py``'s mixes of 8 real clean voices with 6 real or recorded
+backgrounds (street ambience, party crowd, rumble, hum, tape-like hiss, mains hum) at 0, 5,
+10, 20 and 30 dB SNR (speech active level over noise power). For the steady backgrounds the
+estimate's mean is within 1.5 dB of the truth from 0 to 20 dB (rumble reads up to 3.5 dB high
+at 0 dB); at 30 dB it reads about 3 dB low, because the clean recordings have a floor of their
+own. Across them, true 5 dB reads at most 8.1 dB, true 10 dB 6.3-12.6 dB and true 20 dB at
+least 17.0 dB; the clean shared recordings read 21-96 dB. So it fails under 10 dB, where the
+background is within a tenth of the voice's power and competes with it, and warns under 15.
 
-Weak spots: a clip that is speech without a single pause and very even loudness reads lower
-than it is; noise that comes and goes (a door, a cough) barely moves the 10th percentile.
+Weak spots: background that comes in bursts at the voice's level (a party, laughter, a crowd's
+voices) leaves quiet gaps and reads as a high SNR: the party crowd mixed at 0 dB reads 12-25
+dB. Such bursts of other voices are the single_speaker check's to find. A voice that never
+pauses reads low.
 """
 
 import numpy as np
 
+from preflight.features.vad import WINDOW, speech_activity
 from preflight.media import Media, Role
 from preflight.policy import Policy
 from preflight.report import Check, Status, grade
 
 _FRAME, _HOP = 512, 256  # samples at 16 kHz: 32 ms frames, 16 ms hop
-_SILENT_DBFS = -60.0  # loudest frames below this: there is nothing to measure against
+_AWAY_S = 0.1  # a frame this far from any speech frame is background only
+_MIN_PAUSE_S = 0.5  # less background alone than this: fall back to the quiet frames overall
+_SILENT = 1e-6  # -60 dBFS: speech frames quieter than this leave nothing to measure
+_FLOOR = 1e-10  # -100 dBFS: digital silence in the pauses
 
 
 def analyze(media: Media, policy: Policy) -> list[Check]:
@@ -36,24 +47,52 @@ def analyze(media: Media, policy: Policy) -> list[Check]:
     limits = policy.noise
     source = str(media.probe.path)
     limit = f">= {limits.warn_below_db:g} dB (fail < {limits.fail_below_db:g} dB)"
-    energy = frame_energy_db(audio.samples)
-    if len(energy) == 0 or np.percentile(energy, 95) < _SILENT_DBFS:
+    activity = speech_activity(media, policy.speech.threshold)
+    power = frame_power(audio.samples)
+    speech = _speech_frames(activity.probabilities, policy.speech.threshold, len(power))
+    if not speech.any() or power[speech].mean() < _SILENT:
         return [Check(id="noise", source=source, status=Status.SKIPPED, value=None, unit="dB", limit=limit,
-                      message="no sound loud enough to measure")]
-    voice, floor = float(np.percentile(energy, 95)), float(np.percentile(energy, 10))
-    snr = voice - floor
+                      message="no speech loud enough to measure the background against")]
+    snr, voice_db, floor_db, where = estimate(power, speech)
     status = grade(snr, warn_below=limits.warn_below_db, fail_below=limits.fail_below_db)
     fix = None if status is Status.PASS else (
-        "record in a quieter place, closer to the microphone; remove background music or crowd sound"
+        "record in a quieter place, closer to the microphone; remove background music, hum or crowd sound"
     )
     return [Check(id="noise", source=source, status=status, value=round(snr, 1), unit="dB", limit=limit,
-                  message=f"voice {snr:.1f} dB above the background (voice {voice:.0f} dBFS, floor {floor:.0f} dBFS)",
+                  message=(f"voice {snr:.1f} dB above the background (speech {voice_db:.0f} dBFS, "
+                           f"background {floor_db:.0f} dBFS, {where})"),
                   fix=fix)]
 
 
-def frame_energy_db(samples: np.ndarray) -> np.ndarray:
+def estimate(power: np.ndarray, speech: np.ndarray) -> tuple[float, float, float, str]:
+    """SNR (dB), speech and background levels (dBFS) and where the background was measured,
+    from frame powers and which frames are speech."""
+    away = round(_AWAY_S * 16_000 / _HOP)
+    near = np.convolve(speech.astype(float), np.ones(2 * away + 1), mode="same") > 0
+    pauses = power[~near]
+    if len(pauses) * _HOP / 16_000 >= _MIN_PAUSE_S:
+        noise, where = float(np.median(pauses)), "measured in the pauses"
+    else:
+        noise, where = float(np.percentile(power, 10)), "no pauses: from the quietest frames"
+    noise = max(noise, _FLOOR)
+    total = float(power[speech].mean())
+    voice = max(total - noise, _FLOOR)
+    return 10 * np.log10(voice / noise), 10 * np.log10(total), 10 * np.log10(noise), where
+
+
+def frame_power(samples: np.ndarray) -> np.ndarray:
+    """Mean power of each 32 ms frame (16 ms hop), samples clipped to full scale."""
     x = np.clip(samples, -1.0, 1.0)
     if len(x) < _FRAME:
         return np.zeros(0)
     frames = np.lib.stride_tricks.sliding_window_view(x, _FRAME)[::_HOP]
-    return 10.0 * np.log10(np.mean(frames.astype(np.float64) ** 2, axis=1) + 1e-12)
+    return np.mean(frames.astype(np.float64) ** 2, axis=1)
+
+
+def _speech_frames(probabilities: np.ndarray, threshold: float, n: int) -> np.ndarray:
+    """Which power frames the VAD hears as speech (its 32 ms windows mapped onto the frames)."""
+    centres = (np.arange(n) * _HOP + _FRAME / 2) / WINDOW  # in VAD windows
+    index = np.minimum(centres.astype(int), max(len(probabilities) - 1, 0))
+    if len(probabilities) == 0:
+        return np.zeros(n, dtype=bool)
+    return probabilities[index] >= threshold
