@@ -24,7 +24,7 @@ import onnxruntime
 import torch
 from torch import nn
 
-OUT = Path(__file__).resolve().parent.parent / "models" / "voice_encoder.onnx"
+OUT = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parent.parent / "models" / "voice_encoder.onnx"
 
 
 class VoiceEncoder(nn.Module):
@@ -47,14 +47,15 @@ def main() -> int:
     encoder.load_state_dict({k: v for k, v in state.items() if not k.startswith("similarity_")})
     example = torch.rand(3, 160, 40)
     torch.onnx.export(encoder, example, str(OUT), input_names=["mels"], output_names=["embeddings"],
-                      dynamic_axes={"mels": {0: "batch"}, "embeddings": {0: "batch"}}, opset_version=17, dynamo=False)
+                      dynamic_axes={"mels": {0: "batch", 1: "frames"}, "embeddings": {0: "batch"}}, opset_version=17,
+                      dynamo=False)
     session = onnxruntime.InferenceSession(str(OUT))
-    for batch in (1, 7, 20):
-        mels = torch.rand(batch, 160, 40)
+    for batch, frames in ((1, 160), (7, 100), (20, 80)):
+        mels = torch.rand(batch, frames, 40)
         with torch.no_grad():
             expected = encoder(mels).numpy()
         got = session.run(None, {"mels": mels.numpy()})[0]
-        print(f"batch {batch}: largest difference from torch {np.abs(got - expected).max():.1e}")
+        print(f"batch {batch} x {frames} frames: largest difference from torch {np.abs(got - expected).max():.1e}")
     return 0
 
 

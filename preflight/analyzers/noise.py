@@ -1,8 +1,8 @@
 """noise: how far the voice stands above the background, as an SNR in dB.
 
 The audio is cut into 32 ms frames (16 ms hop) and each frame's power taken. Frames the VAD
-hears as speech hold the voice plus the background; frames at least 100 ms from any speech
-hold the background alone. The background's power N is the median of those pause frames (the
+hears as speech hold the voice plus the background; frames at least 100 ms from any frame that may be speech
+(VAD score 0.15) hold the background alone. The background's power N is the median of those pause frames (the
 median, so a breath or a click in a pause does not count as noise), and the voice's power is
 what the speech frames hold beyond it: SNR = 10 log10((P_speech - N) / N). When the pauses add
 up to less than 0.5 s (speech end to end) N is the 10th percentile of all frames, which reads
@@ -32,7 +32,10 @@ from preflight.policy import Policy
 from preflight.report import Check, Status, grade
 
 _FRAME, _HOP = 512, 256  # samples at 16 kHz: 32 ms frames, 16 ms hop
-_AWAY_S = 0.1  # a frame this far from any speech frame is background only
+_AWAY_S = 0.1  # a frame this far from any frame that may be speech is background only
+# The VAD's score above which a frame may be speech. An emotive or quiet voice scores 0.2-0.5 in
+# places; counted as pauses, such frames raised the background of a clean voice by 10 dB.
+_MAYBE_SPEECH = 0.15
 _MIN_PAUSE_S = 0.5  # less background alone than this: fall back to the quiet frames overall
 _SILENT = 1e-6  # -60 dBFS: speech frames quieter than this leave nothing to measure
 _FLOOR = 1e-10  # -100 dBFS: digital silence in the pauses
@@ -49,11 +52,12 @@ def analyze(media: Media, policy: Policy) -> list[Check]:
     limit = f">= {limits.warn_below_db:g} dB (fail < {limits.fail_below_db:g} dB)"
     activity = speech_activity(media, policy.speech.threshold)
     power = frame_power(audio.samples)
-    speech = _speech_frames(activity.probabilities, policy.speech.threshold, len(power))
+    speech = _frames_above(activity.probabilities, policy.speech.threshold, len(power))
+    maybe = _frames_above(activity.probabilities, _MAYBE_SPEECH, len(power))
     if not speech.any() or power[speech].mean() < _SILENT:
         return [Check(id="noise", source=source, status=Status.SKIPPED, value=None, unit="dB", limit=limit,
                       message="no speech loud enough to measure the background against")]
-    snr, voice_db, floor_db, where = estimate(power, speech)
+    snr, voice_db, floor_db, where = estimate(power, speech, maybe)
     status = grade(snr, warn_below=limits.warn_below_db, fail_below=limits.fail_below_db)
     fix = None if status is Status.PASS else (
         "record in a quieter place, closer to the microphone; remove background music, hum or crowd sound"
@@ -64,11 +68,11 @@ def analyze(media: Media, policy: Policy) -> list[Check]:
                   fix=fix)]
 
 
-def estimate(power: np.ndarray, speech: np.ndarray) -> tuple[float, float, float, str]:
+def estimate(power: np.ndarray, speech: np.ndarray, maybe: np.ndarray) -> tuple[float, float, float, str]:
     """SNR (dB), speech and background levels (dBFS) and where the background was measured,
-    from frame powers and which frames are speech."""
+    from frame powers, which frames are speech and which may be."""
     away = round(_AWAY_S * 16_000 / _HOP)
-    near = np.convolve(speech.astype(float), np.ones(2 * away + 1), mode="same") > 0
+    near = np.convolve(maybe.astype(float), np.ones(2 * away + 1), mode="same") > 0
     pauses = power[~near]
     if len(pauses) * _HOP / 16_000 >= _MIN_PAUSE_S:
         noise, where = float(np.median(pauses)), "measured in the pauses"
@@ -89,8 +93,8 @@ def frame_power(samples: np.ndarray) -> np.ndarray:
     return np.mean(frames.astype(np.float64) ** 2, axis=1)
 
 
-def _speech_frames(probabilities: np.ndarray, threshold: float, n: int) -> np.ndarray:
-    """Which power frames the VAD hears as speech (its 32 ms windows mapped onto the frames)."""
+def _frames_above(probabilities: np.ndarray, threshold: float, n: int) -> np.ndarray:
+    """Which power frames the VAD scores at ``threshold`` or more (its 32 ms windows mapped onto them)."""
     centres = (np.arange(n) * _HOP + _FRAME / 2) / WINDOW  # in VAD windows
     index = np.minimum(centres.astype(int), max(len(probabilities) - 1, 0))
     if len(probabilities) == 0:

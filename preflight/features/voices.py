@@ -1,17 +1,25 @@
-"""Who speaks when: the speech is cut into 1.6 s windows, each window becomes a speaker
-embedding, and the windows are grouped into voices.
+"""Who speaks when: the speech is cut into windows, each window becomes a speaker embedding,
+and the windows are grouped into voices.
 
 Embeddings come from Resemblyzer's GE2E voice encoder (``models/voice_encoder.onnx``; 3 LSTM
 layers over 40 mel bands, 256-d, L2-normalised): windows of one voice sit close together
 (cosine similarity 0.7-0.95 on the labelled recordings), windows of two voices further apart.
 The front end follows the encoder's training: the audio normalised to -30 dBFS over its speech,
 librosa's mel power spectrogram (40 bands, 25 ms windows, 10 ms hop; computed by
-:mod:`preflight.features.mel`). Only the VAD's speech frames enter the windows, which start
-every 0.4 s of speech.
+:mod:`preflight.features.mel`). Only the VAD's speech frames enter the windows.
+
+Three window lengths are used, and the one that finds more speech by other voices wins: 1.6 s
+every 0.4 s (the encoder's training length: the steadiest embeddings), 1.0 s every 0.25 s and
+0.8 s every 0.2 s (a 1.6 s window always straddles two voices that take turns every second,
+and such mixed windows sit between the voices and hide the turn; after the VAD trims the pauses
+a 1 s turn holds about 0.8 s of speech). When the channels of a multichannel file
+differ (correlation under 0.9: a stereo interview with one speaker per side), each channel's
+speech is windowed on its own and all windows are grouped together, since a downmix lays the
+two voices over each other.
 
 Windows are grouped by average-linkage agglomerative clustering on cosine distance, cut where
 the groups' mean similarity falls below ``same_voice``. Each speech frame takes the voice of the
-nearest window centre; voice 0 is the one with the most speech.
+nearest window centre in its channel; voice 0 is the one with the most speech.
 References: Wan et al., "Generalized End-to-End Loss for Speaker Verification", ICASSP 2018;
 Resemble AI, "Resemblyzer", https://github.com/resemble-ai/Resemblyzer.
 """
@@ -24,35 +32,40 @@ import numpy as np
 
 from preflight.features import onnx
 from preflight.features.mel import mel_power
-from preflight.features.vad import SpeechActivity, speech_activity
+from preflight.features.vad import SpeechActivity, detect, speech_activity
 from preflight.media import Audio, Media
 
 HOP = 160  # samples at 16 kHz: 10 ms frames
 FRAME_S = HOP / 16_000
-WINDOW_FRAMES = 160  # 1.6 s of speech per embedding, as the encoder was trained
-STEP_FRAMES = 40
+SCALES = ((160, 40), (100, 25), (80, 20))  # (window, step) in frames: 1.6 s every 0.4 s, 1 s every 0.25 s, 0.8 s every 0.2 s
 TARGET_DBFS = -30.0
+CHANNELS_DIFFER_BELOW = 0.9  # correlation of two channels under which each is heard on its own
 
 
 @dataclass(frozen=True)
 class Voices:
     """The speech of one audio, grouped by voice."""
 
-    frames: np.ndarray  # speech frame index (10 ms each)
+    frames: np.ndarray  # speech frame index (10 ms each); a frame heard in two channels appears twice
     labels: np.ndarray  # voice per speech frame; 0 is the voice with the most speech
     windows: int  # embeddings compared
     similarity: float  # mean similarity of the two least alike groups of windows (1.0: one window)
+    channels: int = 1  # channels heard apart (1: the mono mix)
 
     @property
     def count(self) -> int:
         return int(self.labels.max()) + 1 if len(self.labels) else 0
 
     def seconds(self, voice: int) -> float:
-        return float(np.count_nonzero(self.labels == voice)) * FRAME_S
+        return len(np.unique(self.frames[self.labels == voice])) * FRAME_S
 
     def times(self, voice: int) -> np.ndarray:
         """Start times (seconds) of the 10 ms frames spoken by ``voice``."""
-        return self.frames[self.labels == voice] * FRAME_S
+        return np.unique(self.frames[self.labels == voice]) * FRAME_S
+
+    def others_seconds(self) -> float:
+        """Time in which anyone but voice 0 speaks."""
+        return len(np.unique(self.frames[self.labels > 0])) * FRAME_S
 
 
 def voices(media: Media, vad_threshold: float, same_voice: float) -> Voices | None:
@@ -61,27 +74,68 @@ def voices(media: Media, vad_threshold: float, same_voice: float) -> Voices | No
     if activity is None:
         return None
     audio = media.audio()
-    return media.shared(f"voices:{vad_threshold}:{same_voice}", lambda: group(audio, activity, same_voice))
+
+    def compute() -> Voices:
+        tracks = [(audio, activity)]
+        if audio.channels is not None and _channels_differ(audio.channels):
+            tracks = [(Audio(ch, audio.rate), detect(Audio(ch, audio.rate), vad_threshold)) for ch in audio.channels]
+        return group(tracks, same_voice)
+
+    return media.shared(f"voices:{vad_threshold}:{same_voice}", compute)
 
 
-def group(audio: Audio, activity: SpeechActivity, same_voice: float) -> Voices:
+def group(tracks: list[tuple[Audio, SpeechActivity]], same_voice: float) -> Voices:
+    """Group the speech of one or more channels (each with its speech activity) into voices."""
+    prepared = [_prepare(audio, activity) for audio, activity in tracks]
+    found = [_group_at(prepared, window, step, same_voice) for window, step in SCALES]
+    found = [f for f in found if f is not None]
+    if not found:
+        frames = np.concatenate([speech for _, speech in prepared]) if prepared else np.zeros(0, int)
+        return Voices(frames=frames, labels=np.zeros(len(frames), int), windows=0, similarity=1.0, channels=len(tracks))
+    best = max(found, key=lambda v: (v.others_seconds(), -v.similarity))
+    return Voices(frames=best.frames, labels=best.labels, windows=best.windows,
+                  similarity=min(f.similarity for f in found), channels=len(tracks))
+
+
+def _prepare(audio: Audio, activity: SpeechActivity) -> tuple[np.ndarray, np.ndarray]:
     mels = _mel_frames(audio, activity)
-    speech = _speech_frames(activity, len(mels))
-    if len(speech) < WINDOW_FRAMES:
-        return Voices(frames=speech, labels=np.zeros(len(speech), int), windows=0, similarity=1.0)
-    starts = list(range(0, len(speech) - WINDOW_FRAMES + 1, STEP_FRAMES))
-    if starts[-1] != len(speech) - WINDOW_FRAMES:
-        starts.append(len(speech) - WINDOW_FRAMES)  # the tail gets a window of its own
-    batch = np.stack([mels[speech[s : s + WINDOW_FRAMES]] for s in starts]).astype(np.float32)
-    embeddings = onnx.session("voice_encoder.onnx").run(None, {"mels": batch})[0]
+    return mels, _speech_frames(activity, len(mels))
+
+
+def _group_at(prepared: list[tuple[np.ndarray, np.ndarray]], window: int, step: int, same_voice: float) -> Voices | None:
+    batches, owners = [], []  # owners: (track, speech frames, window centres in speech-frame positions)
+    for track, (mels, speech) in enumerate(prepared):
+        if len(speech) < window:
+            continue
+        starts = list(range(0, len(speech) - window + 1, step))
+        if starts[-1] != len(speech) - window:
+            starts.append(len(speech) - window)  # the tail gets a window of its own
+        batches.append(np.stack([mels[speech[s : s + window]] for s in starts]))
+        owners.append((track, speech, np.array(starts) + window // 2))
+    if not batches:
+        return None
+    embeddings = onnx.session("voice_encoder.onnx").run(None, {"mels": np.concatenate(batches).astype(np.float32)})[0]
     window_labels, similarity = _cluster(embeddings, same_voice)
-    centres = np.array(starts) + WINDOW_FRAMES // 2
-    nearest = np.abs(np.arange(len(speech))[:, None] - centres[None, :]).argmin(axis=1)
-    labels = window_labels[nearest]
-    order = np.argsort(-np.bincount(labels))  # voice 0 speaks the most
+    frames, labels, first = [], [], 0
+    for _, speech, centres in owners:
+        mine = window_labels[first : first + len(centres)]
+        first += len(centres)
+        nearest = np.abs(np.arange(len(speech))[:, None] - centres[None, :]).argmin(axis=1)
+        frames.append(speech)
+        labels.append(mine[nearest])
+    frames_all, labels_all = np.concatenate(frames), np.concatenate(labels)
+    order = np.argsort(-np.bincount(labels_all))  # voice 0 speaks the most
     rank = np.empty_like(order)
     rank[order] = np.arange(len(order))
-    return Voices(frames=speech, labels=rank[labels], windows=len(starts), similarity=similarity)
+    return Voices(frames=frames_all, labels=rank[labels_all], windows=len(embeddings), similarity=similarity)
+
+
+def _channels_differ(channels: np.ndarray) -> bool:
+    loud = [c for c in channels if float(np.std(c)) > 1e-4]
+    if len(loud) < 2:
+        return False  # one channel carries everything (or all are silent): the mix is that channel
+    corr = np.corrcoef(np.stack(loud))
+    return bool(corr[np.triu_indices(len(loud), 1)].min() < CHANNELS_DIFFER_BELOW)
 
 
 def _mel_frames(audio: Audio, activity: SpeechActivity) -> np.ndarray:

@@ -47,6 +47,63 @@ def test_voices_are_ranked_by_speaking_time():
     low = 0.3 * np.sin(2 * np.pi * 150 * t[: rate * 4])
     high = 0.3 * np.sign(np.sin(2 * np.pi * 1900 * t[: rate * 2]))
     audio = Audio(np.concatenate([low, high]).astype(np.float32), rate)
-    found = voices.group(audio, SpeechActivity(np.ones(0), [(0.0, 6.0)], 6.0), same_voice=0.99)
+    found = voices.group([(audio, SpeechActivity(np.ones(0), [(0.0, 6.0)], 6.0))], same_voice=0.99)
     assert found.count >= 2
     assert found.seconds(0) == max(found.seconds(v) for v in range(found.count))
+
+
+# -- turns and channels, on the fixture voices mixed in numpy ----------------------------------
+
+import subprocess
+
+from conftest import FIXTURES
+from synthetic import media
+
+from preflight.analyzers import single_speaker
+from preflight.media import Role
+from preflight.policy import Policy
+
+
+def _load(name: str) -> np.ndarray:
+    raw = subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(FIXTURES / name), "-f", "f32le", "-ac", "1", "-ar",
+                          "16000", "-"], capture_output=True, check=True).stdout
+    return np.frombuffer(raw, np.float32).copy()
+
+
+def _judge(samples=None, channels=None):
+    if samples is None:
+        samples = channels.mean(axis=0)
+    [check] = single_speaker.analyze(media(Role.AUDIO, samples=samples, channels=channels), Policy())
+    return check
+
+
+def _turns(a: np.ndarray, b: np.ndarray, turn_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """A's and B's tracks taking turns of ``turn_s``: each silent while the other speaks."""
+    step = int(turn_s * 16000)
+    n = 2 * min(len(a), len(b))
+    left, right = np.zeros(n, np.float32), np.zeros(n, np.float32)
+    for i, start in enumerate(range(0, n - step + 1, step)):
+        source, track = (a, left) if i % 2 == 0 else (b, right)
+        offset = (i // 2) * step
+        track[start : start + step] = source[offset : offset + step]
+    return left, right
+
+
+def test_turns_of_a_second_are_two_voices():
+    # on main, 1.6 s windows straddle every turn and the two voices read as one
+    left, right = _turns(_load("voice_a.wav"), _load("voice_b.wav"), 1.0)
+    check = _judge(left + right)
+    assert check.status is Status.FAIL, check.message
+
+
+def test_one_speaker_per_stereo_channel_is_two_voices():
+    a, b = _load("voice_a.wav"), _load("voice_b.wav")
+    n = min(len(a), len(b))
+    check = _judge(channels=np.stack([a[:n], b[:n]]))
+    assert check.status is Status.FAIL and "channels" in check.message, check.message
+
+
+def test_one_speaker_in_both_channels_or_one_is_one_voice():
+    a = _load("voice_a.wav")
+    assert _judge(channels=np.stack([a, 0.7 * a])).status is Status.PASS
+    assert _judge(channels=np.stack([a, np.zeros_like(a)])).status is Status.PASS
