@@ -28,6 +28,8 @@ Families:
 - ``voices``: two real speakers taking turns of 1, 2 and 3 s; the same two in the left and
   right channel of a stereo file (turns, and both at once); and one speaker in both channels or
   in one channel only (go).
+- ``stills``: the good portraits with a meme caption, a lower-third name bar (no-go) or a small
+  corner watermark (flag) drawn on.
 - ``edges``: a good video whose first or last frame comes from another clip (a stray frame an
   editor left): go (a warning is fine); and the same other clip's frames spliced in the middle:
   no-go scene_cuts. A container that runs 15.1 s around a 15.0 s video: no-go duration.
@@ -316,6 +318,31 @@ def edges(out: Path) -> list[Case]:
     return cases
 
 
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
+PORTRAITS = ["img_obama.jpg", "img_musk_df18.jpg", "img_zuckerberg_df13.jpg", "img_bezos_df21.jpg", "img_paul_rudd_fn.jpg",
+             "img_tom_cruise_dl.jpg", "img_dicaprio_memo.jpg", "image_one_person.png"]
+
+
+@family
+def stills(out: Path) -> list[Case]:
+    """Text burned into the good portraits: a meme caption, a lower-third name bar, a corner watermark."""
+    cases = []
+    looks = {
+        "caption": ("no-go", "overlay", "drawtext=fontfile={f}:text='WHEN YOU FINALLY GET IT':fontcolor=white:borderw=3:"
+                    "bordercolor=black:fontsize=h/12:x=(w-tw)/2:y=h-th-h/20"),
+        "lowerthird": ("no-go", "overlay", "drawbox=y=ih*0.78:w=iw*0.7:h=ih*0.12:color=0x1f4e99@0.9:t=fill,"
+                       "drawtext=fontfile={f}:text='Jane Doe - Product Lead':fontcolor=white:fontsize=h/22:x=w*0.04:y=h*0.81"),
+        "watermark": ("flag", "overlay", "drawtext=fontfile={f}:text='studio.tv':fontcolor=white@0.85:fontsize=h/30:"
+                      "x=w-tw-w/40:y=h/40"),
+    }
+    for portrait in PORTRAITS:
+        for look, (verdict, must, graph) in looks.items():
+            name = f"still_{look}_{stem(portrait)}.png"
+            ffmpeg("-i", SHARED / portrait, "-vf", graph.format(f=FONT), "-frames:v", "1", out / name)
+            cases.append(Case(name, "image", verdict, must, f"{portrait} with a {look} drawn on"))
+    return cases
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("out", type=Path)
@@ -352,7 +379,7 @@ def _prefixes(families: list[str]) -> set[str]:
 
 
 PREFIXES = {"noise": {"noise"}, "music": {"music"}, "padding": {"pad"}, "voices": {"turns", "stereo"},
-            "edges": {"edge", "midcut", "dur"}}
+            "edges": {"edge", "midcut", "dur"}, "stills": {"still"}}
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""overlay: a burned-in caption fails with its box, a small corner mark warns, clean footage passes."""
+"""overlay: burned-in text fails with its box, on video and on a still; a small corner mark warns;
+clean footage passes."""
 
 import re
 
@@ -28,6 +29,37 @@ def test_small_corner_mark_warns(report_of):
     assert report.verdict == "go"
 
 
-def test_images_are_skipped_with_the_reason(report_of):
-    check = check_of(report_of("face.png"), "overlay")
-    assert check.status is Status.SKIPPED and "motion" in check.message
+def test_a_caption_burned_into_a_still_fails(report_of):
+    # on main a still was never looked at ("a single image has no motion ...")
+    check = check_of(report_of("face_caption.png"), "overlay")
+    assert check.status is Status.FAIL and check.value >= 0.01
+    assert check_of(report_of("face.png"), "overlay").status is Status.PASS
+
+
+# -- the rules, on boxes made by hand --------------------------------------------------------
+
+import numpy as np
+
+from preflight.analyzers.overlay import _lines, _still_text
+from preflight.features.faces import Box
+from preflight.features.text import TextBox
+
+
+def _line(x, y, w=120.0, h=20.0, score=0.95, tilt=0.0):
+    return TextBox(x=x, y=y, width=w, height=h, score=score, tilt=tilt)
+
+
+def test_only_level_wide_confident_lines_off_the_face_count():
+    face = Box(200, 100, 200, 220, 0.9)
+    boxes = [_line(50, 400), _line(50, 300, tilt=8.0), _line(50, 200, w=30, h=30), _line(50, 100, score=0.55),
+             _line(250, 180, w=60, h=25)]  # the last sits on the face: an eye
+    assert _lines(boxes, 640, 480, [face]) == [boxes[0]]
+
+
+def test_text_that_drifts_with_the_scene_is_not_burned_in():
+    seen = np.zeros((360, 640), dtype=bool)
+    seen[100:125, 100:240] = True
+    steady = [_line(100 + dx, 100, w=140, h=25) for dx in (0, 1, 0, 1, 0, 1)]
+    drifting = [_line(100 + dx, 100, w=140, h=25) for dx in (0, 3, 6, 9, 12, 15)]
+    assert _still_text(seen, steady).any()
+    assert not _still_text(seen, drifting).any()
