@@ -61,7 +61,7 @@ def test_config_file_changes_the_limits(fixture_path, tmp_path):
 
 
 def test_preflight_toml_found_from_working_directory(fixture_path, tmp_path):
-    (tmp_path / "preflight.toml").write_text("[resolution]\nwarn_below = 100\n")
+    (tmp_path / "preflight.toml").write_text("[resolution]\nwarn_below = 100\nfail_below = 50\n")
     result = run_cli("check", str(fixture_path("lowres.mp4")), "--format", "json", cwd=tmp_path)
     report = json.loads(result.stdout)
     assert report["policy"]["resolution"]["warn_below"] == 100

@@ -7,6 +7,12 @@ behind the speaker); no face in more than 20% of frames means the speaker leaves
 turns away. The margins absorb the detector's misses on single frames (blinks, motion blur).
 An image must show exactly one face.
 
+A face must also be a person's: the landmark model's strict human check
+(:class:`~preflight.features.landmarks.HumanCheck`) on the largest face, on the image or on 3
+frames of a video, must accept at least 6 of 7 views of it in most frames checked; a monkey's
+face was counted as a person's before. Faces under 60 px are not checked (people's small faces
+fail it too often). Weak spots: paintings, statues and realistic drawings of people pass it.
+
 face_size is the face box height over the frame height, the median over frames with one face:
 under 0.15 the face is a few dozen pixels tall in a 360p sample and the avatar loses detail.
 """
@@ -15,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from preflight.features.faces import FaceTrack, face_track
+from preflight.features.faces import FaceTrack, Humanness, face_track, humanness
 from preflight.media import Media, Role
 from preflight.policy import FaceLimits, Policy
 from preflight.report import Check, Span, Status
@@ -34,7 +40,26 @@ def analyze(media: Media, policy: Policy) -> list[Check]:
         faces = _image_faces(source, int(counts[0]))
     else:
         faces = _video_faces(source, track, limits, media.sample_fps or limits.sample_fps)
+    if faces.status is Status.PASS:
+        faces = _human(faces, humanness(media, limits.min_confidence), limits)
     return [faces, _face_size(source, track, limits)]
+
+
+def _human(passed: Check, human: Humanness, limits: FaceLimits) -> Check:
+    """A face that counts must be a person's: most frames checked must pass the human check."""
+    if human.checked == 0:
+        return passed  # faces too small to check; face_size speaks to that
+    people = int(np.count_nonzero(human.passes >= limits.human_min_views))
+    if 2 * people >= human.checked:
+        return passed
+    views = ", ".join(str(p) for p in human.passes)
+    return passed.model_copy(update={
+        "status": Status.FAIL,
+        "message": f"the face does not look like a person's (the landmark model took {views} of 7 views of it, "
+                   f"{limits.human_min_views} needed): an animal, a mask or a cartoon?",
+        "fix": "use footage or a photo of the person themselves",
+        "spans": [Span(start=round(float(t), 3), end=round(float(t), 3)) for t in human.times],
+    })
 
 
 def _image_faces(source: str, n: int) -> Check:

@@ -15,11 +15,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from preflight.assets import model_path
-from preflight.features.landmarks import Landmarker
+from preflight.features.landmarks import HumanCheck, Landmarker
 from preflight.media import Media, Role
 
 _detector = None
+_human_check: HumanCheck | None = None
 _create_lock = threading.Lock()
+_human_lock = threading.Lock()  # one strict landmarker graph: one crop at a time
+HUMAN_MIN_PX = 60  # faces smaller than this often fail the strict check even when they are people's
+HUMAN_FRAMES = 3
 _detect_lock = threading.Lock()  # the detector is one graph: one frame at a time
 
 
@@ -53,6 +57,40 @@ class FaceTrack:
     def measured(self) -> np.ndarray:
         """Frames whose largest face has landmarks."""
         return ~np.isnan(self.opening)
+
+
+@dataclass(frozen=True)
+class Humanness:
+    """How many of :class:`~preflight.features.landmarks.HumanCheck`'s 7 crops took the largest
+    face for a person's, on a few frames (the image, or 3 spread over a video)."""
+
+    times: np.ndarray  # seconds, one per frame checked
+    passes: np.ndarray  # crops accepted, 0-7, per frame checked
+
+    @property
+    def checked(self) -> int:
+        return len(self.passes)
+
+
+def humanness(media: Media, min_confidence: float) -> Humanness:
+    """The largest face's human check on up to 3 frames where it is at least 60 px tall; computed once."""
+    return media.shared(f"human:{min_confidence}", lambda: _humanness(media, min_confidence))
+
+
+def _humanness(media: Media, min_confidence: float) -> Humanness:
+    track = face_track(media, min_confidence)
+    sized = [i for i, found in enumerate(track.faces) if found and max(b.height for b in found) >= HUMAN_MIN_PX]
+    picks = [sized[j] for j in np.unique(np.linspace(0, len(sized) - 1, HUMAN_FRAMES).round().astype(int))] if sized else []
+    global _human_check
+    passes = []
+    with _human_lock:
+        if picks and _human_check is None:
+            _human_check = HumanCheck()
+            threading._register_atexit(_human_check.close)
+        for i in picks:
+            largest = max(track.faces[i], key=lambda b: b.width * b.height)
+            passes.append(_human_check.passes(media.rgb[i], (largest.x, largest.y, largest.width, largest.height)))
+    return Humanness(times=track.times[picks] if picks else np.zeros(0), passes=np.array(passes, dtype=int))
 
 
 def face_track(media: Media, min_confidence: float) -> FaceTrack:

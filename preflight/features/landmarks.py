@@ -68,11 +68,60 @@ class Landmarker:
         self._task.close()
 
 
-def _crop(frame: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
+class HumanCheck:
+    """Whether a face is a person's: the landmarker held to a strict face-presence score.
+
+    The landmark model's presence score is high for people (photos and video frames: median
+    logit 21) and low for animals (median -15), but single crops overlap (a proboscis monkey
+    reached 7.7, the least confident clean human photo 8.8). So the face is cut 7 ways (the usual
+    2x crop; 1.6x and 3x; the 2x crop shifted by 12% of the box sideways, down, and up-left; and
+    mirrored) and each must find a face at detection 0.8 and presence logit 9. Measured on 940
+    images and 53 videos: people's faces at least 60 px tall pass all 7 in 91% of photos and 99%
+    of video frames; no animal passed more than 4 of 7 (0 of 55 animal faces). Drawn, painted
+    and carved human faces mostly pass: that is not what this tells apart.
+    """
+
+    VARIANTS = ((2.0, 0.0, 0.0, False), (1.6, 0.0, 0.0, False), (3.0, 0.0, 0.0, False), (2.0, 0.12, 0.0, False),
+                (2.0, 0.0, 0.12, False), (2.0, -0.12, -0.12, False), (2.0, 0.0, 0.0, True))
+    MIN_DETECTION, MIN_PRESENCE = 0.8, 1 / (1 + math.exp(-9.0))
+
+    def __init__(self) -> None:
+        from mediapipe.tasks.python import BaseOptions, vision
+
+        options = vision.FaceLandmarkerOptions(
+            base_options=BaseOptions(model_asset_path=str(model_path("face_landmarker.task"))),
+            running_mode=vision.RunningMode.IMAGE,
+            num_faces=1,
+            min_face_detection_confidence=self.MIN_DETECTION,
+            min_face_presence_confidence=self.MIN_PRESENCE,
+        )
+        self._task = vision.FaceLandmarker.create_from_options(options)
+
+    def passes(self, frame: np.ndarray, box: tuple[float, float, float, float]) -> int:
+        """How many of the 7 crops of the face in ``box`` the strict landmarker accepts."""
+        import mediapipe as mp
+
+        count = 0
+        for scale, dx, dy, mirror in self.VARIANTS:
+            crop = _crop(frame, box, scale, dx, dy)
+            if min(crop.shape[:2]) < 8:
+                continue
+            if mirror:
+                crop = crop[:, ::-1]
+            image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(crop))
+            count += bool(self._task.detect(image).face_landmarks)
+        return count
+
+    def close(self) -> None:
+        self._task.close()
+
+
+def _crop(frame: np.ndarray, box: tuple[float, float, float, float], scale: float = CROP_SCALE,
+          dx: float = 0.0, dy: float = 0.0) -> np.ndarray:
     x, y, w, h = box
     height, width = frame.shape[:2]
-    side = CROP_SCALE * max(w, h)
-    cx, cy = x + w / 2, y + h / 2
+    side = scale * max(w, h)
+    cx, cy = x + w / 2 + dx * w, y + h / 2 + dy * h
     x0, y0 = int(max(0, cx - side / 2)), int(max(0, cy - side / 2))
     x1, y1 = int(min(width, cx + side / 2)), int(min(height, cy + side / 2))
     return frame[y0:y1, x0:x1]

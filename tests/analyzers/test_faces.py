@@ -40,3 +40,19 @@ def test_small_face_warns(report_of):
 
     report = preflight.check(FIXTURES / "face.png", policy=policy)
     assert check_of(report, "face_size").status is Status.WARN
+
+
+def test_an_animal_face_is_not_a_person(fixture_path):
+    # a proboscis monkey's face, which BlazeFace scores 0.73: one face, and a GO, on main
+    import pytest
+
+    from conftest import FIXTURES
+
+    import preflight
+
+    if not (FIXTURES / "monkey.png").exists():
+        pytest.skip("monkey.png could not be made here (it needs apt-get download gcompris-qt-data)")
+    report = preflight.check(FIXTURES / "monkey.png")
+    faces = check_of(report, "faces")
+    assert faces.status is Status.FAIL and "person" in faces.message
+    assert report.verdict == "no-go"
