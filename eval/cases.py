@@ -28,6 +28,8 @@ Families:
 - ``voices``: two real speakers taking turns of 1, 2 and 3 s; the same two in the left and
   right channel of a stereo file (turns, and both at once); and one speaker in both channels or
   in one channel only (go).
+- ``dubs``: every ordered pair of good talking heads, picture of one and sound of the other, and
+  each with its own sound shifted 0.2, 0.5, 1 s late and 0.5 s early (no-go av_sync).
 - ``stills``: the good portraits with a meme caption, a lower-third name bar (no-go) or a small
   corner watermark (flag) drawn on.
 - ``edges``: a good video whose first or last frame comes from another clip (a stray frame an
@@ -318,6 +320,44 @@ def edges(out: Path) -> list[Case]:
     return cases
 
 
+# The good talking heads: who is in them and where in their source recording they start (two
+# cuts of one recording from the same start are the same picture and sound: not a pair).
+TALKING = {"good_aoc.mp4": ("aoc", 0.0), "good_katie.mp4": ("katie", 0.0), "good_may5s.mp4": ("may", 0.0),
+           "good_demo3_a.mp4": ("demo3", 0.0), "good_demo3_b.mp4": ("demo3", 10.1), "good_obama_a.mp4": ("obama", 0.0),
+           "good_obama_pauses.mp4": ("obama", 3.0), "dur_14p9_obama.mp4": ("obama", 0.0),
+           "dur_4p1_demo3.mp4": ("demo3", 0.0)}
+SHIFTS = (0.2, 0.5, 1.0, -0.5)  # s; positive: the sound comes late
+
+
+@family
+def dubs(out: Path) -> list[Case]:
+    """Every ordered pair of good talking heads, the picture of one with the sound of the other
+    (trimmed to the shorter), and each with its own sound shifted by 0.2, 0.5 and 1 s late and
+    0.5 s early. Another's voice is no-go (the same person's voice from other words too); a
+    shift is no-go, truth is the shift in ms."""
+    cases = []
+    clips = list(TALKING)
+    for picture in clips:
+        for voice in clips:
+            if TALKING[voice] == TALKING[picture]:
+                continue
+            name = f"dub_{stem(picture)}_with_{stem(voice)}.mp4"
+            ffmpeg("-i", SHARED / picture, "-i", SHARED / voice, "-map", "0:v", "-map", "1:a", "-c:v", "copy",
+                   "-c:a", "aac", "-shortest", out / name)
+            same = TALKING[picture][0] == TALKING[voice][0]
+            cases.append(Case(name, "video", "no-go", "av_sync",
+                              f"{picture}'s picture with {voice}'s sound" + (" (the same person, other words)" if same else ""),
+                              truth="same person" if same else "other person"))
+        for shift in SHIFTS:
+            name = f"shift_{stem(picture)}_{round(shift * 1000):+d}ms.mp4"
+            delay = (f"adelay={round(shift * 1000)}:all=1" if shift > 0 else f"atrim=start={-shift},asetpts=PTS-STARTPTS")
+            ffmpeg("-i", SHARED / picture, "-filter_complex", f"[0:a]{delay},apad[a]", "-map", "0:v", "-map", "[a]",
+                   "-c:v", "copy", "-c:a", "aac", "-shortest", out / name)
+            cases.append(Case(name, "video", "no-go", "av_sync", f"{picture} with its own sound {shift:+g} s",
+                              truth=str(round(shift * 1000))))
+    return cases
+
+
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
 PORTRAITS = ["img_obama.jpg", "img_musk_df18.jpg", "img_zuckerberg_df13.jpg", "img_bezos_df21.jpg", "img_paul_rudd_fn.jpg",
              "img_tom_cruise_dl.jpg", "img_dicaprio_memo.jpg", "image_one_person.png"]
@@ -379,7 +419,7 @@ def _prefixes(families: list[str]) -> set[str]:
 
 
 PREFIXES = {"noise": {"noise"}, "music": {"music"}, "padding": {"pad"}, "voices": {"turns", "stereo"},
-            "edges": {"edge", "midcut", "dur"}, "stills": {"still"}}
+            "edges": {"edge", "midcut", "dur"}, "stills": {"still"}, "dubs": {"dub", "shift"}}
 
 
 if __name__ == "__main__":

@@ -95,6 +95,16 @@ class OverlayLimits(_Limits):
     min_presence: float = Field(0.9, gt=0, le=1, description="share of sampled frames an edge must be in, at the same pixel, to count as static")
 
 
+class AvSyncLimits(_Limits):
+    early_frames: int = Field(3, ge=0, le=40, description="sound this many 25 fps frames early still counts as in sync")
+    late_frames: int = Field(5, ge=0, le=40, description="sound this many 25 fps frames late still counts as in sync")
+    warn_below: float = Field(2.5, description="sync strength (z-score at the best in-sync lag) below which it warns")
+    fail_below: float = Field(1.5, description="sync strength below which it fails, given enough evidence")
+    min_frames: int = Field(100, ge=1, description="speech frames with a face (25 fps) needed before it may fail")
+    offset_z: float = Field(3.0, description="a peak this strong away from sync means the same voice, out of sync")
+    _ordered = (("fail_below", "warn_below"),)
+
+
 class SpeechLimits(_Limits):
     threshold: float = Field(0.5, gt=0, lt=1, description="VAD probability above which a 32 ms window is speech")
     min_ratio: float = Field(0.5, ge=0, le=1, description="share of the clip that must be speech")
@@ -141,6 +151,7 @@ class Policy(_Limits):
     mouth_motion: MouthLimits = MouthLimits()
     frontal: FrontalLimits = FrontalLimits()
     overlay: OverlayLimits = OverlayLimits()
+    av_sync: AvSyncLimits = AvSyncLimits()
     speech: SpeechLimits = SpeechLimits()
     single_speaker: SingleSpeakerLimits = SingleSpeakerLimits()
     music: MusicLimits = MusicLimits()

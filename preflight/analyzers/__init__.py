@@ -8,6 +8,7 @@ role it does not apply to. Adding a check means adding a module and listing it h
 from collections.abc import Callable
 
 from preflight.analyzers import (
+    av_sync,
     decodable,
     duration,
     faces,
@@ -40,6 +41,7 @@ ANALYZERS: dict[str, Analyzer] = {
     "overlay": overlay.analyze,
     "scene_cuts": scene_cuts.analyze,
     "mouth_motion": mouth_motion.analyze,
+    "av_sync": av_sync.analyze,
     "speech": speech.analyze,
     "single_speaker": single_speaker.analyze,
     "music": music.analyze,

@@ -26,6 +26,9 @@ from preflight.media.stream import AUDIO_RATE, Audio, FrameSeq
 GREY_LONG_SIDE = 96  # px: plenty for frame-difference cut detection, ~0.3% of a 1080p frame's pixels
 RGB_LONG_SIDE = 640  # px: BlazeFace sees 128-256 px inputs; 640 keeps small second faces findable
 IMAGE_LONG_SIDE = 1280
+# The lip-sync model sees 25 fps grey mouth crops of 112 px; at 400 px a talking head's mouth
+# region is 60-150 px. Kept for the first 20 s only: a longer clip fails duration anyway.
+TALK_FPS, TALK_LONG_SIDE, TALK_MAX_S = 25, 400, 20.0
 # Anything past the first minute cannot change the verdict (the duration check has failed by then)
 # and would only cost memory; the decodable check says when it looked at less than the whole file.
 MAX_DECODE_SECONDS = 60.0
@@ -48,10 +51,12 @@ class DecodeStatus:
 class Media:
     """One source, decoded once. Fields fill while ffmpeg runs; accessors wait when they must."""
 
-    def __init__(self, probe: Probe, *, grey: FrameSeq | None, rgb: FrameSeq | None, separate_audio: bool) -> None:
+    def __init__(self, probe: Probe, *, grey: FrameSeq | None, rgb: FrameSeq | None, separate_audio: bool,
+                 talk: FrameSeq | None = None) -> None:
         self.probe = probe
         self.grey = grey  # every frame, grey, GREY_LONG_SIDE px: for scene cuts
         self.rgb = rgb  # sampled frames (video) or the image itself, RGB: for faces
+        self.talk = talk  # 25 fps grey, TALK_LONG_SIDE px, the first TALK_MAX_S: for lip sync
         self.separate_audio = separate_audio  # the source set's voice comes from another file
         self.sample_fps: float | None = None
         self._audio: Audio | None = None
@@ -104,7 +109,7 @@ def decode(probe: Probe, *, sample_fps: float, with_audio: bool = True) -> Media
     source = ffmpeg.input(str(probe.path))
     video, audio_stream = probe.video, probe.audio if with_audio else None
     outputs: list[tuple[ffmpeg.nodes.OutputStream, str]] = []  # (output, what it carries)
-    grey = rgb = None
+    grey = rgb = talk = None
     limited = None
 
     if probe.role is Role.IMAGE:
@@ -116,19 +121,25 @@ def decode(probe: Probe, *, sample_fps: float, with_audio: bool = True) -> Media
         gw, gh = _fit(video.width, video.height, GREY_LONG_SIDE)
         w, h = _fit(video.width, video.height, RGB_LONG_SIDE)
         grey, rgb = FrameSeq(gw, gh, 1), FrameSeq(w, h, 3)
+        with_talk = audio_stream is not None
         split = source[str(video.index)].split()
         # Area-averaging a full HD frame is the decode's costliest filter; a fast halving step to
         # twice the size first keeps the averaging (no aliasing) at a quarter of the CPU.
         grey_path = split[0].filter("scale", 2 * gw, 2 * gh, flags="fast_bilinear").filter("scale", gw, gh, flags="area")
         outputs.append((grey_path.filter("format", "gray").filter("showinfo"), "grey"))
         outputs.append((split[1].filter("fps", sample_fps).filter("scale", w, h, flags="fast_bilinear").filter("format", "rgb24"), "rgb"))
+        if with_talk:  # lip sync needs the video's own sound
+            tw, th = _fit(video.width, video.height, TALK_LONG_SIDE)
+            talk = FrameSeq(tw, th, 1)
+            talk_path = split[2].filter("trim", duration=TALK_MAX_S).filter("fps", TALK_FPS)
+            outputs.append((talk_path.filter("scale", tw, th, flags="area").filter("format", "gray"), "talk"))
     n_channels = min(max(audio_stream.channels, 1), MAX_CHANNELS) if audio_stream is not None else 1
     if audio_stream is not None:
         outputs.append((source[str(audio_stream.index)], "audio"))
     if (probe.media_duration or 0) > MAX_DECODE_SECONDS:
         limited = MAX_DECODE_SECONDS
 
-    media = Media(probe, grey=grey, rgb=rgb, separate_audio=not with_audio)
+    media = Media(probe, grey=grey, rgb=rgb, talk=talk, separate_audio=not with_audio)
     media.sample_fps = sample_fps if probe.role is Role.VIDEO else None
 
     # stdout carries the first output; the others get pipes of their own, named pipe:<fd>.
@@ -164,7 +175,7 @@ def decode(probe: Probe, *, sample_fps: float, with_audio: bool = True) -> Media
         if kind == "audio":
             target = (_read_all, reader, audio_chunks)
         else:
-            target = (_read_frames, reader, grey if kind == "grey" else rgb)
+            target = (_read_frames, reader, {"grey": grey, "rgb": rgb, "talk": talk}[kind])
         threads.append(threading.Thread(target=target[0], args=target[1:], daemon=True))
     stderr_lines: list[bytes] = []
     threads.append(threading.Thread(target=_read_lines, args=(proc.stderr, stderr_lines), daemon=True))
@@ -181,6 +192,8 @@ def decode(probe: Probe, *, sample_fps: float, with_audio: bool = True) -> Media
             grey.finish(np.array(times), rate=video.fps or 25.0)
         if rgb is not None:
             rgb.finish(None, rate=sample_fps)
+        if talk is not None:
+            talk.finish(None, rate=TALK_FPS)
         audio = _audio(b"".join(audio_chunks), n_channels) if audio_stream is not None else None
         media._finish(audio, DecodeStatus(returncode=code, errors=errors, seconds_limit=limited))
 
