@@ -2,9 +2,10 @@
 ROC of the check's measures over their limits.
 
 Builds ``eval/cases.py``'s ``dubs`` family into OUT if it is not there, then computes each clip's
-sync curve (:mod:`preflight.features.sync`) and prints, for each limit on the lag-0 z-score, how
-many own-voice clips it fails and how many other-voice clips it flags, and for the shifted clips
-the offset the curve's peak gives against the truth.
+sync curve (:mod:`preflight.features.sync`), judges it as the av_sync check does, and prints the
+statuses per kind, the ROC over the limit on the sync strength (the share of own-voice clips
+under each limit, and of other-voice, shifted and shared dubbed clips), and for the shifted clips
+the offset reported against the truth.
 
     .venv/bin/python eval/avsync.py eval/out/cases [--json curves.json]
 """
@@ -39,8 +40,17 @@ def _curve(path: str) -> dict | None:
         media.close()
     if curve is None:
         return None
-    return {"z0": round(curve.z(0), 3), "peak": curve.peak, "zpeak": round(curve.z(curve.peak), 3),
-            "s0": round(curve.at(0), 3), "frames": curve.frames,
+    from preflight.analyzers import av_sync
+
+    limits = policy.av_sync
+    strength, _ = av_sync._in_sync(curve, limits)
+    offset = av_sync._offset(curve, limits)
+    if strength >= limits.warn_below:
+        status = "pass"
+    else:
+        status = "fail" if strength < limits.fail_below and curve.frames >= limits.min_frames else "warn"
+    return {"strength": round(strength, 3), "status": status, "offset_ms": None if offset is None else offset * 40,
+            "z0": round(curve.z(0), 3), "frames": curve.frames,
             "lags": curve.lags.tolist(), "scores": [round(float(s), 3) for s in curve.scores]}
 
 
@@ -64,7 +74,7 @@ def main() -> int:
     clips += [("shared", str(SHARED / r["file"]), r["file"]) for r in shared]
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         curves = list(pool.map(_curve, [path for _, path, _ in clips]))
-    results = [{"kind": kind, "file": Path(path).name, "truth": truth, **(c or {"z0": None})}
+    results = [{"kind": kind, "file": Path(path).name, "truth": truth, **(c or {"strength": None})}
                for (kind, path, truth), c in zip(clips, curves)]
     _report(results)
     if args.json:
@@ -73,21 +83,28 @@ def main() -> int:
 
 
 def _report(results: list[dict]) -> None:
-    z = {k: np.array([r["z0"] for r in results if r["kind"] == k and r["z0"] is not None]) for k in ("own", "other", "shift", "shared")}
-    missing = [r["file"] for r in results if r["z0"] is None]
-    print(f"clips: own {len(z['own'])}, other voice {len(z['other'])}, shifted {len(z['shift'])}, "
-          f"shared dubs {len(z['shared'])}; no curve: {missing or '-'}")
-    for kind, values in z.items():
+    kinds = ("own", "other", "shift", "shared")
+    got = {k: [r for r in results if r["kind"] == k and r.get("strength") is not None] for k in kinds}
+    missing = [r["file"] for r in results if r.get("strength") is None]
+    print(f"clips: own voice {len(got['own'])}, another's voice {len(got['other'])}, own voice shifted "
+          f"{len(got['shift'])}, shared dubs {len(got['shared'])}; no curve: {missing or '-'}")
+    for kind in kinds:
+        values = np.array([r["strength"] for r in got[kind]])
         if len(values):
-            print(f"  z at lag 0, {kind:6}: min {values.min():5.2f}  median {np.median(values):5.2f}  max {values.max():5.2f}")
-    print("\nlimit on z(0)   own failed   other flagged   shifted flagged   shared dubs flagged")
+            statuses = [r["status"] for r in got[kind]]
+            print(f"  {kind:6}: sync strength min {values.min():5.2f} median {np.median(values):5.2f} max {values.max():5.2f};"
+                  f" pass {statuses.count('pass')}, warn {statuses.count('warn')}, fail {statuses.count('fail')}")
+    print("\nROC: limit on the sync strength, the share of each kind under it")
+    print("  limit   own    other   shifted   shared dubs")
     for limit in np.arange(0.5, 4.01, 0.25):
-        print(f"  z < {limit:4.2f}      {np.mean(z['own'] < limit):8.0%}      {np.mean(z['other'] < limit):8.0%}"
-              f"        {np.mean(z['shift'] < limit):8.0%}          {np.mean(z['shared'] < limit):8.0%}")
-    print("\nshifted clips: truth (ms) -> the peak's lag (ms)")
-    for r in results:
-        if r["kind"] == "shift" and r["z0"] is not None:
-            print(f"  {r['file']:40} {int(r['truth']):+6d} -> {r['peak'] * 40:+6d}  (z at peak {r['zpeak']:.2f}, at 0 {r['z0']:.2f})")
+        shares = [np.mean([r["strength"] < limit for r in got[k]]) if got[k] else float("nan") for k in kinds]
+        print(f"  {limit:4.2f}  " + "  ".join(f"{v:6.0%}" for v in shares))
+    print("\nshifted clips: the shift (ms), the status, the offset reported (ms)")
+    for r in got["shift"]:
+        print(f"  {r['file']:40} {int(r['truth']):+6d}  {r['status']:4}  {r['offset_ms'] if r['offset_ms'] is not None else '-'}")
+    print("\nown voice and shared dubs:")
+    for r in got["own"] + got["shared"]:
+        print(f"  {r['file']:40} {r['status']:4}  strength {r['strength']:5.2f}  frames {r['frames']}")
 
 
 if __name__ == "__main__":

@@ -93,7 +93,7 @@ def _curve(media: Media, vad_threshold: float, min_confidence: float) -> SyncCur
     first = int(np.argmax(counts))
     crops = np.stack([_crop(frames[i], *boxes[i]) for i in range(first, first + width)]).astype(np.float32)
     audio_embed = onnx.session("light_asd_audio.onnx").run(None, {"mfcc": features[None, : 4 * n]})[0][0]
-    visual_embed = onnx.session("light_asd_visual.onnx").run(None, {"crops": crops[None]})[0][0]
+    visual_embed = onnx.session("light_asd_visual.onnx", threads=2).run(None, {"crops": crops[None]})[0][0]
     backend = onnx.session("light_asd_backend.onnx")
     lags = np.arange(-MAX_LAG, MAX_LAG + 1)
     scores = np.full(len(lags), np.nan)
