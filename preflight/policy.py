@@ -113,6 +113,9 @@ class SpeechLimits(_Limits):
 class NoiseLimits(_Limits):
     warn_below_db: float = Field(15.0, description="voice over background (dB) below which it warns")
     fail_below_db: float = Field(10.0, description="voice over background (dB) below which it fails")
+    intrusive_below: float = Field(
+        3.0, ge=1, le=5, description="DNSMOS background score (1-5) below which the background warns, whatever the SNR"
+    )
     _ordered = (("fail_below_db", "warn_below_db"),)
 
 

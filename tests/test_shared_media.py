@@ -21,8 +21,6 @@ BLOCKING = (Status.FAIL, Status.ERROR)
 
 # file -> failure class: what still misses the labels' rule (each is NO-GO, for another check).
 KNOWN_MISSES = {
-    "noisy_party_aoc.mp4": "noise: a party crowd in bursts reads 25 dB from its quiet gaps (NO-GO only through single_speaker)",
-    "noise_crowd_snr0_demo3.mp4": "noise: a party crowd in bursts reads 15 dB from its quiet gaps (NO-GO only through single_speaker)",
     # Disputed labels: these hold synthetic harmonic tones that switch every second (speechbrain's
     # separation test signals), not speech: the VAD hears none, and they are NO-GO for speech,
     # music and noise. single_speaker has no speech to compare.

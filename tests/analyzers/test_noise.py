@@ -47,7 +47,10 @@ def test_the_background_competing_with_the_voice_fails(speech):
     assert loud.status is Status.FAIL and loud.fix
     [borderline] = noise.analyze(media(Role.AUDIO, samples=_mix(speech, 12)), Policy())
     assert borderline.status is Status.WARN
-    [quiet] = noise.analyze(media(Role.AUDIO, samples=_mix(speech, 25)), Policy())
+    # at 25 dB white hiss the SNR passes; DNSMOS's listener score may still call it intrusive (a warning)
+    [hiss] = noise.analyze(media(Role.AUDIO, samples=_mix(speech, 25)), Policy())
+    assert hiss.status in (Status.PASS, Status.WARN) and hiss.value > 23
+    [quiet] = noise.analyze(media(Role.AUDIO, samples=_mix(speech, 40)), Policy())
     assert quiet.status is Status.PASS
 
 
@@ -58,3 +61,4 @@ def test_clean_speech_passes(report_of):
 
 def test_digital_silence_is_not_measured(report_of):
     assert check_of(report_of("silence.wav"), "noise").status is Status.SKIPPED
+
