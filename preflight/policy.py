@@ -204,3 +204,5 @@ def _read_toml(path: Path) -> dict:
         raise UsageError(f"{path}: cannot read the policy file ({exc.strerror})") from None
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{path}: not valid TOML ({exc})") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: the policy file is not UTF-8 text; save it as UTF-8") from None

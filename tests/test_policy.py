@@ -49,3 +49,22 @@ def test_bad_files_are_usage_errors(tmp_path, text):
 def test_missing_config_file(tmp_path):
     with pytest.raises(UsageError, match="cannot read"):
         load_policy(tmp_path / "absent.toml")
+
+
+def test_a_policy_file_that_is_not_utf8_is_one_clear_error(tmp_path):
+    bad = tmp_path / "b.toml"
+    bad.write_bytes(b"\xff\xfe[duration]\n")
+    with pytest.raises(UsageError, match="UTF-8"):
+        load_policy(bad)
+
+
+@pytest.mark.parametrize("text, keys", [
+    ("[duration]\nmin_s = 10\nmax_s = 5\n", "min_s"),
+    ("[resolution]\nwarn_below = 100\nfail_below = 200\n", "fail_below"),
+    ("[noise]\nwarn_below_db = 5\nfail_below_db = 10\n", "fail_below_db"),
+])
+def test_contradictory_limits_are_refused_naming_the_keys(tmp_path, text, keys):
+    config = tmp_path / "p.toml"
+    config.write_text(text)
+    with pytest.raises(UsageError, match=keys):
+        load_policy(config)

@@ -20,7 +20,7 @@ from typing import BinaryIO, TypeVar
 import ffmpeg
 import numpy as np
 
-from preflight.media.probe import Probe, Role, require_tool
+from preflight.media.probe import Probe, Role, require_tool, tool_path
 from preflight.media.stream import AUDIO_RATE, Audio, FrameSeq
 
 GREY_LONG_SIDE = 96  # px: plenty for frame-difference cut detection, ~0.3% of a 1080p frame's pixels
@@ -106,7 +106,7 @@ def decode(probe: Probe, *, sample_fps: float, with_audio: bool = True) -> Media
     file's own audio (when the source set has a separate voice audio).
     """
     ffmpeg_bin = require_tool("ffmpeg")
-    source = ffmpeg.input(str(probe.path))
+    source = ffmpeg.input(tool_path(probe.path))
     video, audio_stream = probe.video, probe.audio if with_audio else None
     outputs: list[tuple[ffmpeg.nodes.OutputStream, str]] = []  # (output, what it carries)
     grey = rgb = talk = None

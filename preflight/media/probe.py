@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import enum
+import errno
 import shutil
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,6 +67,12 @@ class Probe:
         return self.duration
 
 
+def tool_path(path: Path) -> str:
+    """``path`` as ffmpeg and ffprobe must be given it: absolute, so a name like ``-dash.mp4`` is
+    not read as an option, and with ``file:`` so ``a:b.mp4`` is not read as a protocol."""
+    return f"file:{path.absolute()}"
+
+
 def require_tool(name: str) -> str:
     path = shutil.which(name)
     if path is None:
@@ -76,18 +84,29 @@ def require_tool(name: str) -> str:
 
 def probe(path: Path) -> Probe:
     """Probe ``path`` and infer its role. Raises InputError when it is not readable media."""
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
-    if path.is_dir():
+    try:
+        status = path.stat()
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise InputError(f"{path}: a symbolic link that loops back on itself; point it at the media file") from None
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            raise InputError(f"{path}: no such file") from None
+        raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
+    if stat.S_ISDIR(status.st_mode):
         raise InputError(f"{path}: is a folder; name a media file (or use `preflight batch` for folders)")
-    size = path.stat().st_size
-    if size == 0:
+    if not stat.S_ISREG(status.st_mode):
+        raise InputError(f"{path}: not a regular file (a device, pipe or socket); save the media to a file first")
+    if status.st_size == 0:
         raise InputError(f"{path}: the file is empty (0 bytes)")
     ffprobe = require_tool("ffprobe")
     try:
-        info = ffmpeg.probe(str(path), cmd=ffprobe)
+        info = ffmpeg.probe(tool_path(path), cmd=ffprobe)
     except ffmpeg.Error as exc:
-        reason = _last_line(exc.stderr).removeprefix(f"{path}: ") or "ffprobe could not read it"
+        text = (exc.stderr or b"").decode("utf-8", "replace")
+        if "moov atom not found" in text:
+            raise InputError(f"{path}: the file is incomplete: its index (the MP4 'moov' atom) is missing, "
+                             "as when an upload or an export is cut short; export or download it again") from None
+        reason = _last_line(exc.stderr).removeprefix(f"{tool_path(path)}: ").removeprefix(f"{path}: ") or "ffprobe could not read it"
         raise InputError(f"{path}: not a readable video, image or audio file ({reason})") from None
 
     fmt = info.get("format", {})
@@ -125,7 +144,7 @@ def probe(path: Path) -> Probe:
         path=path,
         role=role,
         format_name=format_name,
-        size_bytes=size,
+        size_bytes=status.st_size,
         duration=_float(fmt.get("duration")),
         video=video,
         audio=audio,

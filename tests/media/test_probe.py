@@ -1,5 +1,9 @@
 """Roles and streams from ffprobe; unreadable files become InputError."""
 
+import os
+import shutil
+from pathlib import Path
+
 import pytest
 
 from preflight.errors import InputError
@@ -32,3 +36,37 @@ def test_video_facts(fixture_path):
 def test_unreadable(fixture_path, name):
     with pytest.raises(InputError):
         probe(fixture_path(name))
+
+
+# -- inputs that must get one clear line -------------------------------------------------------
+
+
+def test_a_name_that_looks_like_an_option_is_read_as_a_file(tmp_path, fixture_path, monkeypatch):
+    # on main ffprobe took "-dash.wav" for an option
+    dash = tmp_path / "-dash.wav"
+    shutil.copy(fixture_path("speech.wav"), dash)
+    monkeypatch.chdir(tmp_path)
+    assert probe(Path("-dash.wav")).role is Role.AUDIO
+
+
+@pytest.mark.parametrize("make", ["fifo", "device"])
+def test_a_pipe_or_a_device_is_not_a_regular_file(tmp_path, make):
+    if make == "fifo":
+        path = tmp_path / "pipe.wav"
+        os.mkfifo(path)
+    else:
+        path = Path("/dev/zero")
+    with pytest.raises(InputError, match="not a regular file"):
+        probe(path)
+
+
+def test_a_symlink_loop_is_named(tmp_path):
+    (tmp_path / "a.mp4").symlink_to(tmp_path / "b.mp4")
+    (tmp_path / "b.mp4").symlink_to(tmp_path / "a.mp4")
+    with pytest.raises(InputError, match="loops"):
+        probe(tmp_path / "a.mp4")
+
+
+def test_an_mp4_cut_before_its_index_is_called_incomplete(fixture_path):
+    with pytest.raises(InputError, match="incomplete"):
+        probe(fixture_path("truncated_header.mp4"))
