@@ -4,7 +4,8 @@ processes, and remember the results.
 - Discovery: in a folder, a video is a set; an image and an audio with the same stem
   (``ada.jpg`` + ``ada.wav``) are a set; a video and an audio with the same stem are a set of
   both. A manifest CSV names sets row by row (``name,video,image,audio``; paths relative to the
-  manifest, or URLs). Files that are not media are skipped with the reason.
+  manifest, or URLs). A file's role comes from its streams, as ``check`` infers it, never from
+  its name; files that are not media are skipped with the reason.
 - Workers: ``jobs`` processes, each loading the models once and checking set after set. A set
   that crashes its worker or passes ``time_limit`` becomes an ``error`` result; the worker is
   replaced and the batch goes on.
@@ -29,17 +30,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 from preflight.download import is_url
-from preflight.errors import PreflightError, UsageError
+from preflight.errors import InputError, PreflightError, UsageError
 from preflight.evidence import Evidence
 from preflight.ledger import Ledger
+from preflight.media import probe
 from preflight.policy import Policy
 from preflight.report import Check, Report, Status
 from preflight.sources import sha256_of
 from preflight.version import __version__
 
-VIDEO_EXT = {".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".mts", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp"}
-IMAGE_EXT = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".heic", ".avif"}
-AUDIO_EXT = {".wav", ".mp3", ".m4a", ".aac", ".flac", ".ogg", ".oga", ".opus", ".wma", ".aiff", ".aif"}
 # A 15 s set takes a few seconds; four minutes means the worker is stuck.
 TIME_LIMIT_S = 240.0
 
@@ -100,9 +99,9 @@ def _in_folder(folder: Path) -> tuple[list[SourceSet], list[Skipped]]:
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         if any(part.startswith(".") for part in path.relative_to(folder).parts):
             continue
-        kind = _kind(path)
+        kind, why = _kind(path)
         if kind is None:
-            skipped.append(Skipped(str(path), f"not a media file ({path.suffix or 'no extension'})"))
+            skipped.append(Skipped(str(path), why))
             continue
         groups.setdefault((path.parent, path.stem), {}).setdefault(kind, []).append(path)
     sets = []
@@ -129,12 +128,13 @@ def _in_folder(folder: Path) -> tuple[list[SourceSet], list[Skipped]]:
     return sets, skipped
 
 
-def _kind(path: Path) -> str | None:
-    suffix = path.suffix.lower()
-    for kind, known in (("video", VIDEO_EXT), ("image", IMAGE_EXT), ("audio", AUDIO_EXT)):
-        if suffix in known:
-            return kind
-    return None
+def _kind(path: Path) -> tuple[str | None, str]:
+    """The file's role from its streams, as ``check`` infers it (never from its name: an MP4 named
+    .wav is a video, an AVIF photo an image), or None and why it is skipped."""
+    try:
+        return probe(path).role.value, ""
+    except InputError as exc:
+        return None, f"not readable media ({str(exc).removeprefix(f'{path}: ')})"
 
 
 def _in_manifest(manifest: Path) -> list[SourceSet]:

@@ -19,10 +19,20 @@ from preflight.ledger import Ledger
 from preflight.policy import Policy
 
 
+# What each kind of file in a folder is made of: a real video, photo or voice from the fixtures.
+_LIKE = {".mp4": "no_audio.mp4", ".mov": "no_audio.mp4", ".png": "face.png", ".jpg": "face.png", ".wav": "speech.wav"}
+
+
 def _touch(folder: Path, *names: str) -> None:
+    from conftest import FIXTURES
+
     for name in names:
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
-        (folder / name).write_bytes(b"x")
+        like = _LIKE.get(Path(name).suffix.lower())
+        if like:
+            shutil.copy(FIXTURES / like, folder / name)
+        else:
+            (folder / name).write_text("not media\n")
 
 
 def test_pairing_rules(tmp_path):
@@ -38,8 +48,22 @@ def test_pairing_rules(tmp_path):
     assert "needs a voice audio" in found["d"].problem and "needs an image" in found["e"].problem
     assert "share a name" in found["g"].problem
     assert found["h"].problem is None and "needs a voice audio" in found["h (image)"].problem
-    assert {Path(s.path).name: s.reason for s in skipped} == {
-        "notes.txt": "not a media file (.txt)", "README": "not a media file (no extension)"}
+    assert sorted(Path(s.path).name for s in skipped) == ["README", "notes.txt"]
+    assert all(s.reason.startswith("not readable media") for s in skipped)
+
+
+def test_roles_come_from_the_streams_not_the_names(tmp_path, fixture_path):
+    # on main an mp4 named .wav was a lone "audio" (NO-GO source_set) and an AVIF photo an error row
+    shutil.copy(fixture_path("talking_head.mp4"), tmp_path / "clip.wav")
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(fixture_path("face.png")), "-frames:v", "1", "-c:v",
+                    "libaom-av1", "-still-picture", "1", str(tmp_path / "bob.avif")], check=True)
+    shutil.copy(fixture_path("speech.wav"), tmp_path / "bob.wav")
+    (tmp_path / "fake.mp4").write_text("a text file with a video's name\n")
+    sets, skipped = discover(tmp_path)
+    found = {s.name: s for s in sets}
+    assert found["clip"].given == {"video": str(tmp_path / "clip.wav")} and found["clip"].problem is None
+    assert found["bob"].given == {"image": str(tmp_path / "bob.avif"), "audio": str(tmp_path / "bob.wav")}
+    assert [Path(s.path).name for s in skipped] == ["fake.mp4"]
 
 
 def test_manifest_rows(tmp_path):

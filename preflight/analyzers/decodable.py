@@ -41,7 +41,8 @@ def analyze(media: Media, policy: Policy) -> list[Check]:
         stated = p.audio.duration or p.duration or 0.0
         reached.append(("sound", audio.duration, min(stated, cap)))
     short = [(what, secs, stated) for what, secs, stated in reached if secs < stated * _SLACK_RATIO - _SLACK_S]
-    expected = max((stated for _, _, stated in reached), default=0.0)
+    # with no length in the header (a browser's WebM), how far it decoded is the length
+    expected = max((stated for _, _, stated in reached), default=0.0) or max((secs for _, secs, _ in reached), default=0.0)
     value = round(min((secs for _, secs, _ in reached), default=0.0), 2)
     limit = "decodes to the end"
     scope = f" (first {status.seconds_limit:g} s checked)" if status.seconds_limit else ""

@@ -13,6 +13,16 @@ from preflight.policy import Policy
 from preflight.report import Check, Status
 
 
+def decoded_seconds(media: Media) -> float:
+    """How long the decoded picture or sound runs, whichever is longer (waits for the decode)."""
+    audio = media.audio()
+    picture = 0.0
+    if media.grey is not None and len(media.grey):
+        times = media.grey.times
+        picture = float(times[-1] - times[0]) + (1.0 / media.probe.video.fps if media.probe.video.fps else 0.0)
+    return max(picture, audio.duration if audio is not None else 0.0)
+
+
 def analyze(media: Media, policy: Policy) -> list[Check]:
     if media.role is Role.IMAGE:
         return []
@@ -27,9 +37,14 @@ def analyze(media: Media, policy: Policy) -> list[Check]:
         stated["the audio stream"] = p.audio.duration
     known = {what: s for what, s in stated.items() if s}
     if not known:
-        return [Check(id="duration", source=source, status=Status.FAIL, value=None, unit="s", limit=limit,
-                      message="the file states no duration",
-                      fix="re-export it as MP4 (video) or WAV (audio) so the length is recorded")]
+        # A browser's recording (MediaRecorder WebM) writes no duration in its header: the
+        # decode tells how long it runs.
+        decoded = decoded_seconds(media)
+        if not decoded:
+            return [Check(id="duration", source=source, status=Status.FAIL, value=None, unit="s", limit=limit,
+                          message="the file states no duration and nothing in it decodes",
+                          fix="re-export it as MP4 (video) or WAV (audio)")]
+        known = {"as decoded; the header states none": decoded}
     longest = max(known, key=known.__getitem__)
     shortest = min(known, key=known.__getitem__)
     if known[longest] > limits.max_s:

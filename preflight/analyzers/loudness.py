@@ -3,9 +3,10 @@
 loudness is the RMS level of the speech (pydub's dBFS over the VAD's speech spans, the whole
 audio when the VAD hears none): below -35 dBFS the voice sits near the noise floor of most
 recordings and the avatar's voice comes out thin. clipping is the share of samples at or past
-``clip_level`` of full scale; more than 0.1% means audible distortion. Samples are read after
-the resampling to 16 kHz mono, which rounds the flat tops of clipped waves but keeps them near
-full scale. Both only warn: the voice may still be usable.
+``clip_level`` of full scale, counted on the file's own channels (a downmix sums them and
+raised radio31's 0.04% to 0.20%, an 8-channel copy's to 11.7%); more than 0.1% means audible
+distortion. Samples are read after the resampling to 16 kHz, which rounds the flat tops of
+clipped waves but keeps them near full scale. Both only warn: the voice may still be usable.
 """
 
 import numpy as np
@@ -38,7 +39,8 @@ def analyze(media: Media, policy: Policy) -> list[Check]:
                      message=("digital silence" if level <= SILENCE_DBFS else f"speech at {level:.1f} dBFS RMS"),
                      fix="record closer to the microphone or raise the gain (normalise to about -20 dBFS)" if quiet else None)
 
-    clipped = float(np.mean(np.abs(audio.samples) >= limits.clip_level)) if len(audio.samples) else 0.0
+    own = audio.channels if audio.channels is not None else audio.samples  # not a mix, which adds up peaks
+    clipped = float(np.mean(np.abs(own) >= limits.clip_level)) if own.size else 0.0
     distorted = clipped > limits.clip_max_ratio
     clipping = Check(id="clipping", source=source, status=Status.WARN if distorted else Status.PASS,
                      value=round(clipped, 5), unit="share of samples", limit=f"<= {limits.clip_max_ratio:.1%} clipped",

@@ -1,8 +1,12 @@
-"""streams: a video must carry the voice, in its own audio stream or in a separate audio.
+"""streams: a video must carry the voice, in its own audio stream or in a separate audio, over
+the same stretch of time as the picture.
 
-Mosaic learns the voice from the sound of the clip; a silent video is only usable with a
-voice audio beside it. A sound track that ends well before the picture (more than half a
-second) warns: the last part of the clip has a face but no voice.
+Mosaic learns the voice from the sound of the clip; a silent video is only usable with a voice
+audio beside it. The sound and the picture are placed on the file's timeline by their start
+times and lengths: sound that starts more than half a second after the picture, or ends more
+than half a second before it, warns (part of the clip has a face but no voice), naming the real
+spans. A file with several audio tracks is judged by the one a player takes (the default one,
+else the first); it warns that the others exist, since Mosaic may take another.
 """
 
 from preflight.media import Media, Role
@@ -25,11 +29,20 @@ def analyze(media: Media, policy: Policy) -> list[Check]:
     if media.separate_audio:
         return [Check(id="streams", source=source, status=Status.PASS, value=kinds, limit="video + audio",
                       message=kinds + " (voice from the separate audio)")]
-    picture, sound = p.video.duration or p.duration, p.audio.duration or p.duration
-    if picture and sound and sound < picture - _GAP_S:
-        return [Check(id="streams", source=source, status=Status.WARN, value=kinds, limit="video + audio, same length",
-                      spans=[Span(start=round(sound, 2), end=round(picture, 2))],
-                      message=f"the sound ends at {sound:.1f} s, the picture at {picture:.1f} s",
-                      fix="trim the clip to where the sound ends, or re-export it with the full sound track")]
-    return [Check(id="streams", source=source, status=Status.PASS, value=kinds, limit="video + audio",
-                  message=kinds)]
+    limit = "video + audio over the same time"
+    picture = (p.video.start, p.video.start + (p.video.duration or p.duration or 0.0))
+    sound = (p.audio.start, p.audio.start + (p.audio.duration or p.duration or 0.0))
+    if sound[0] > picture[0] + _GAP_S or sound[1] < picture[1] - _GAP_S:
+        spans = [Span(start=round(picture[0], 2), end=round(sound[0], 2))] if sound[0] > picture[0] + _GAP_S else []
+        spans += [Span(start=round(sound[1], 2), end=round(picture[1], 2))] if sound[1] < picture[1] - _GAP_S else []
+        return [Check(id="streams", source=source, status=Status.WARN, value=kinds, limit=limit, spans=spans,
+                      message=(f"the sound runs from {sound[0]:.1f} to {sound[1]:.1f} s, "
+                               f"the picture from {picture[0]:.1f} to {picture[1]:.1f} s"),
+                      fix="trim the clip to where both run, or re-export it with the full sound track in place")]
+    if p.other_audio:
+        tracks = ", ".join(f"#{t.index} ({t.codec})" for t in p.other_audio)
+        return [Check(id="streams", source=source, status=Status.WARN, value=kinds, limit="one audio track",
+                      message=f"{1 + len(p.other_audio)} audio tracks: judged #{p.audio.index} ({p.audio.codec}), "
+                              f"the one players take; also {tracks}",
+                      fix="keep only the track with the person's voice; Mosaic may take another one")]
+    return [Check(id="streams", source=source, status=Status.PASS, value=kinds, limit=limit, message=kinds)]

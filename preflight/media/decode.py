@@ -196,6 +196,8 @@ def decode(probe: Probe, *, sample_fps: float, with_audio: bool = True) -> Media
         if talk is not None:
             talk.finish(None, rate=TALK_FPS)
         audio = _audio(b"".join(audio_chunks), n_channels) if audio_stream is not None else None
+        if audio is not None and video is not None and probe.role is Role.VIDEO:
+            audio = _aligned(audio, audio_stream.start - video.start)
         media._finish(audio, DecodeStatus(returncode=code, errors=errors, seconds_limit=limited))
 
     threading.Thread(target=finish, daemon=True).start()
@@ -208,6 +210,21 @@ def _audio(data: bytes, n_channels: int) -> Audio:
         return Audio(samples.astype(np.float32))
     channels = np.ascontiguousarray(samples.reshape(-1, n_channels).T, dtype=np.float32)
     return Audio(channels.mean(axis=0, dtype=np.float32), channels=channels)
+
+
+def _aligned(audio: Audio, offset_s: float) -> Audio:
+    """The sound placed on the picture's clock: ``offset_s`` of silence first when it starts late,
+    its first ``-offset_s`` dropped when it starts early (a clip cut from a longer recording)."""
+    shift = round(offset_s * audio.rate)
+    if abs(shift) < audio.rate // 100:  # under 10 ms: an encoder's priming, not a misplaced track
+        return audio
+    if shift > 0:
+        pad = np.zeros(shift, np.float32)
+        channels = None if audio.channels is None else np.concatenate(
+            [np.zeros((len(audio.channels), shift), np.float32), audio.channels], axis=1)
+        return Audio(np.concatenate([pad, audio.samples]), audio.rate, channels)
+    cut = min(-shift, len(audio.samples))
+    return Audio(audio.samples[cut:], audio.rate, None if audio.channels is None else audio.channels[:, cut:])
 
 
 def _fit(width: int, height: int, long_side: int) -> tuple[int, int]:

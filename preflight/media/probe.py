@@ -14,7 +14,9 @@ import ffmpeg
 from preflight.errors import InputError, ToolMissing
 
 # ffprobe names still images by their demuxer: "image2" for a named file, "<codec>_pipe" otherwise.
-_IMAGE_FORMATS = {"image2", "png_pipe", "jpeg_pipe", "webp_pipe", "bmp_pipe", "tiff_pipe", "gif"}
+_IMAGE_FORMATS = {"image2", "png_pipe", "jpeg_pipe", "webp_pipe", "bmp_pipe", "tiff_pipe"}
+# ISO-BMFF brands of still-image files (AVIF, HEIF/HEIC).
+_STILL_BRANDS = {"avif", "heic", "heix", "mif1", "msf1"}
 
 # An image this large costs gigabytes to decode and is no portrait photo; Mosaic's own image cap
 # is 50 MB. 8192 px covers every camera sensor sold today.
@@ -37,6 +39,7 @@ class VideoStream:
     height: int
     fps: float  # average frame rate
     duration: float | None  # seconds
+    start: float = 0.0  # seconds: when the stream starts on the file's timeline
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,7 @@ class AudioStream:
     sample_rate: int
     channels: int
     duration: float | None
+    start: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -56,7 +60,8 @@ class Probe:
     size_bytes: int
     duration: float | None  # the container's, seconds
     video: VideoStream | None
-    audio: AudioStream | None
+    audio: AudioStream | None  # the track used: the default one, else the first
+    other_audio: tuple[AudioStream, ...] = ()  # the file's other audio tracks
 
     @property
     def media_duration(self) -> float | None:
@@ -115,12 +120,14 @@ def probe(path: Path) -> Probe:
         (s for s in streams if s.get("codec_type") == "video" and not s.get("disposition", {}).get("attached_pic")),
         None,
     )
-    audio_info = next((s for s in streams if s.get("codec_type") == "audio"), None)
+    tracks = [s for s in streams if s.get("codec_type") == "audio"]
+    # The track a player (and Mosaic) takes: the one marked default, else the first.
+    audio_info = next((s for s in tracks if s.get("disposition", {}).get("default")), tracks[0] if tracks else None)
     format_name = fmt.get("format_name", "")
 
     video = _video_stream(video_info) if video_info else None
     audio = _audio_stream(audio_info) if audio_info else None
-    if video is not None and format_name in _IMAGE_FORMATS:
+    if video is not None and _is_still(format_name, fmt, video_info, audio):
         role = Role.IMAGE
     elif video is not None:
         role = Role.VIDEO
@@ -148,7 +155,21 @@ def probe(path: Path) -> Probe:
         duration=_float(fmt.get("duration")),
         video=video,
         audio=audio,
+        other_audio=tuple(_audio_stream(t) for t in tracks if t is not audio_info),
     )
+
+
+def _is_still(format_name: str, fmt: dict, video: dict, audio: AudioStream | None) -> bool:
+    """A picture, not a video: a still-image format, or one frame in a container (AVIF and HEIC
+    photos are one frame in an MP4-like file; a GIF is a picture unless it moves)."""
+    if format_name == "gif":
+        return not ((_float(fmt.get("duration")) or 0.0) > 0.1)
+    if format_name in _IMAGE_FORMATS:
+        return True
+    if audio is not None:
+        return False
+    brand = str(fmt.get("tags", {}).get("major_brand", "")).strip().lower()
+    return video.get("nb_frames") == "1" or brand in _STILL_BRANDS
 
 
 def _video_stream(s: dict) -> VideoStream:
@@ -162,6 +183,7 @@ def _video_stream(s: dict) -> VideoStream:
         height=height,
         fps=_rate(s.get("avg_frame_rate")) or _rate(s.get("r_frame_rate")) or 0.0,
         duration=_float(s.get("duration")),
+        start=_float(s.get("start_time")) or 0.0,
     )
 
 
@@ -172,6 +194,7 @@ def _audio_stream(s: dict) -> AudioStream:
         sample_rate=int(s.get("sample_rate") or 0),
         channels=int(s.get("channels") or 0),
         duration=_float(s.get("duration")),
+        start=_float(s.get("start_time")) or 0.0,
     )
 
 

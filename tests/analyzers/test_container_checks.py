@@ -41,3 +41,58 @@ def test_resolution(report_of):
     assert check_of(report_of("lowres.mp4"), "resolution").status is Status.WARN
     tiny = check_of(report_of("tiny.mp4"), "resolution")
     assert tiny.status is Status.FAIL and tiny.value == 180
+
+
+def _ffmpeg(*args) -> None:
+    import subprocess
+
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", *map(str, args)], check=True)
+
+
+def test_sound_that_starts_late_warns_with_the_real_spans(tmp_path, fixture_path):
+    # the case: on main the audio 2 s late was GO with no warning
+    late = tmp_path / "late.mp4"
+    _ffmpeg("-i", fixture_path("talking_head.mp4"), "-itsoffset", "2", "-i", fixture_path("talking_head.mp4"),
+            "-map", "0:v", "-map", "1:a", "-c", "copy", late)
+    import preflight
+
+    check = check_of(preflight.check(late), "streams")
+    assert check.status is Status.WARN and "from 2.0" in check.message.replace("1.9", "2.0")
+    assert check.spans[0].start == pytest.approx(0.0) and check.spans[0].end > 1.8
+
+
+def test_a_second_audio_track_warns_and_the_default_is_judged(tmp_path, fixture_path):
+    two = tmp_path / "two.mp4"
+    _ffmpeg("-i", fixture_path("talking_head.mp4"), "-i", fixture_path("silence.wav"), "-map", "0:v", "-map", "1:a",
+            "-map", "0:a", "-c:v", "copy", "-c:a", "aac", "-disposition:a:0", "0", "-disposition:a:1", "default", two)
+    import preflight
+
+    report = preflight.check(two)
+    assert check_of(report, "streams").status is Status.WARN and "2 audio tracks" in check_of(report, "streams").message
+    assert check_of(report, "speech").status is Status.PASS  # the voice, not the silent first track
+
+
+def test_a_browser_recording_without_a_stated_duration_is_measured_by_its_decode(tmp_path, fixture_path):
+    # MediaRecorder-style WebM written to a pipe: no duration in its header; on main it failed duration
+    webm = tmp_path / "rec.webm"
+    import subprocess
+
+    data = subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(fixture_path("talking_head.mp4")), "-c:v", "libvpx",
+                           "-deadline", "realtime", "-cpu-used", "8", "-b:v", "1M", "-c:a", "libopus", "-f", "webm", "-"],
+                          capture_output=True, check=True).stdout
+    webm.write_bytes(data)
+    import preflight
+
+    report = preflight.check(webm)
+    duration = check_of(report, "duration")
+    assert duration.status is Status.PASS and duration.value == pytest.approx(9.0, abs=0.2)
+    assert "decodes cleanly to 9.0" in check_of(report, "decodable").message
+
+
+def test_clipping_is_counted_on_the_files_own_channels(tmp_path, fixture_path):
+    # a copy of the voice in 8 channels: a downmix that sums them clipped 11.7% on main
+    eight = tmp_path / "eight.wav"
+    _ffmpeg("-i", fixture_path("speech.wav"), "-af", "pan=7.1|" + "|".join(f"c{i}=c0" for i in range(8)), eight)
+    import preflight
+
+    assert check_of(preflight.check(eight), "clipping").value == check_of(preflight.check(fixture_path("speech.wav")), "clipping").value

@@ -70,3 +70,31 @@ def test_a_symlink_loop_is_named(tmp_path):
 def test_an_mp4_cut_before_its_index_is_called_incomplete(fixture_path):
     with pytest.raises(InputError, match="incomplete"):
         probe(fixture_path("truncated_header.mp4"))
+
+
+def _ffmpeg(*args) -> None:
+    import subprocess
+
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", *map(str, args)], check=True)
+
+
+def test_a_one_frame_photo_in_a_video_container_is_an_image(tmp_path, fixture_path):
+    # AVIF (and HEIC) photos are one frame in an MP4-like file: on main they were "videos"
+    avif = tmp_path / "face.avif"
+    _ffmpeg("-i", fixture_path("face.png"), "-frames:v", "1", "-c:v", "libaom-av1", "-still-picture", "1", avif)
+    assert probe(avif).role is Role.IMAGE
+
+
+def test_a_moving_gif_is_a_video(tmp_path, fixture_path):
+    gif = tmp_path / "moving.gif"
+    _ffmpeg("-i", fixture_path("talking_head.mp4"), "-t", "1.5", "-vf", "scale=160:-2", gif)
+    assert probe(gif).role is Role.VIDEO
+
+
+def test_the_default_audio_track_is_the_one_judged(tmp_path, fixture_path):
+    # a silent first track and the voice as the default second one
+    two = tmp_path / "two.mp4"
+    _ffmpeg("-i", fixture_path("talking_head.mp4"), "-i", fixture_path("silence.wav"), "-map", "0:v", "-map", "1:a",
+            "-map", "0:a", "-c:v", "copy", "-c:a", "aac", "-disposition:a:0", "0", "-disposition:a:1", "default", two)
+    found = probe(two)
+    assert found.audio.index == 2 and [t.index for t in found.other_audio] == [1]
