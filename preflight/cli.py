@@ -463,4 +463,21 @@ def _quiet_native_stderr() -> Iterator[None]:
 
 
 def main() -> None:
-    app()
+    try:
+        code = app(standalone_mode=False)  # click returns the exit code instead of exiting
+    except typer.Abort:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # click's usage errors (typer vendors click): one line, as every other error
+        if not hasattr(exc, "format_message") or not isinstance(getattr(exc, "exit_code", None), int):
+            raise
+        ctx = getattr(exc, "ctx", None)
+        if not exc.format_message() and ctx is not None:  # no arguments at all: the help, as click shows it
+            print(ctx.get_help(), file=sys.stderr)
+            sys.exit(EXIT_USAGE)
+        where = f" (see `{ctx.command_path} --help`)" if ctx is not None and exc.exit_code == EXIT_USAGE else ""
+        print(f"error: {exc.format_message()}{where}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    sys.exit(code if isinstance(code, int) else EXIT_GO)

@@ -111,7 +111,14 @@ class MosaicClient:
         key = os.environ.get("MOSAIC_API_KEY", "").strip()
         if not key:
             raise UsageError("MOSAIC_API_KEY is not set: export your Mosaic API key (mk_...) to submit avatars")
-        return cls(key, os.environ.get("MOSAIC_BASE_URL", "").strip() or DEFAULT_BASE_URL, **options)
+        base = os.environ.get("MOSAIC_BASE_URL", "").strip() or DEFAULT_BASE_URL
+        try:
+            url = httpx.URL(base)
+        except httpx.InvalidURL as exc:
+            raise UsageError(f"MOSAIC_BASE_URL is not a valid URL ({exc}); unset it to use {DEFAULT_BASE_URL}") from None
+        if url.scheme not in ("http", "https") or not url.host:
+            raise UsageError(f"MOSAIC_BASE_URL must be an http(s) URL with a host, like {DEFAULT_BASE_URL}")
+        return cls(key, base, **options)
 
     def __enter__(self) -> MosaicClient:
         return self
@@ -223,6 +230,8 @@ class MosaicClient:
                     return response
                 status = response.status_code
                 problem = f"{status} {response.reason_phrase}: {self._error_text(response)}"
+                if status == 401:
+                    problem += "; check MOSAIC_API_KEY (it is missing, mistyped or revoked)"
                 if not (status == 429 or (status >= 500 and idempotent)):
                     maybe = ", so it may or may not have been done" if status >= 500 else ""
                     raise MosaicError(f"{what}: {problem}{maybe}", status)
@@ -238,6 +247,8 @@ class MosaicClient:
         try:
             body = response.json()
         except ValueError:
+            if "html" in response.headers.get("content-type", "") or response.text.lstrip()[:1] == "<":
+                return "(a web page, not the API's answer: a proxy or the server's front end failed)"
             text = response.text
         else:
             found = body.get("error") or body.get("message") or body.get("detail") if isinstance(body, dict) else None
@@ -255,5 +266,9 @@ def _retry_after(response: httpx.Response) -> float | None:
     try:
         return max(0.0, float(value))
     except ValueError:
+        pass
+    try:  # an HTTP date; anything else ("soon") is ignored and the usual back-off applies
         when = email.utils.parsedate_to_datetime(value)
-        return max(0.0, when.timestamp() - time.time()) if when else None
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time()) if when else None

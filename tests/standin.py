@@ -36,6 +36,7 @@ class Fault:
     status: int | None = None  # answer with this status and an error body
     retry_after: str | None = None
     error: str = "injected fault"  # the error text; {authorization} stands for the header received
+    html: bool = False  # answer with a web page (a proxy's error page) instead of the API's JSON
     delay: float = 0.0  # sleep this long first
     drop: str | None = None  # "before" (close without handling) or "after" (handle, then close)
     hold: threading.Event | None = None  # wait for this before handling
@@ -234,7 +235,12 @@ def _handler(api: StandIn) -> type[BaseHTTPRequestHandler]:
                 if fault.status is not None:
                     extra = {"Retry-After": fault.retry_after} if fault.retry_after else {}
                     text = fault.error.replace("{authorization}", headers.get("authorization", ""))
-                    self._answer(fault.status, {"error": f"{text} {fault.status}"}, extra)
+                    if fault.html:
+                        self._page(fault.status, f"<html><head><title>{fault.status} Bad Gateway</title></head>"
+                                                 f"<body><center><h1>{fault.status} Bad Gateway</h1></center>"
+                                                 "<hr><center>nginx</center></body></html>\n", extra)
+                    else:
+                        self._answer(fault.status, {"error": f"{text} {fault.status}"}, extra)
                     return
             status, answer = api.handle(self.command, path, headers, body)
             if fault and fault.drop == "after":
@@ -242,6 +248,16 @@ def _handler(api: StandIn) -> type[BaseHTTPRequestHandler]:
                 self.connection.shutdown(socket.SHUT_RDWR)
                 return
             self._answer(status, answer)
+
+        def _page(self, status: int, html: str, extra: dict[str, str]) -> None:
+            data = html.encode()
+            self.send_response(status)
+            for key, value in extra.items():
+                self.send_header(key, value)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
 
         def _answer(self, status: int, body: dict[str, Any] | None, extra: dict[str, str] | None = None) -> None:
             data = json.dumps(body).encode() if body is not None else b""

@@ -73,7 +73,7 @@ def test_preflight_toml_found_from_working_directory(fixture_path, tmp_path):
     [
         ("empty.mp4", "empty"),
         ("text.mp4", "not a readable"),
-        ("truncated_header.mp4", "not a readable"),
+        ("truncated_header.mp4", "incomplete"),
         ("huge.png", "8192"),
     ],
 )
@@ -94,7 +94,10 @@ def test_missing_file_and_directory_exit_2(tmp_path):
 
 def test_bad_usage_exits_2(fixture_path):
     assert run_cli("check").returncode == 2
-    assert run_cli("check", "--frobnicate").returncode == 2
+    unknown = run_cli("check", "--frobnicate")
+    assert unknown.returncode == 2
+    [line] = unknown.stderr.strip().splitlines()
+    assert line.startswith("error: No such option: --frobnicate") and "`preflight check --help`" in line
     two_videos = run_cli("check", str(fixture_path("talking_head.mp4")), str(fixture_path("cut.mp4")))
     assert two_videos.returncode == 2 and "one of each role" in two_videos.stderr
     wrong_role = run_cli("check", "--image", str(fixture_path("speech.wav")))

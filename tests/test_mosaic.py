@@ -63,9 +63,23 @@ def test_other_4xx_are_final_and_show_the_bodys_error(client, mosaic_api):
     assert err.value.status_code == 404 and client.waits == []
 
 
-def test_a_wrong_key_is_a_final_401(mosaic_api):
-    with MosaicClient("mk_wrong", mosaic_api.url) as c, pytest.raises(MosaicError, match="401"):
+def test_a_wrong_key_is_a_final_401_that_points_at_the_key(mosaic_api):
+    with MosaicClient("mk_wrong", mosaic_api.url) as c, pytest.raises(MosaicError, match="401.*MOSAIC_API_KEY"):
         c.list_avatars()
+
+
+def test_a_proxys_error_page_is_not_pasted_into_the_error(client, mosaic_api):
+    mosaic_api.fault("GET /avatar-profiles", times=10, status=502, html=True)
+    with pytest.raises(MosaicError) as err:
+        client.list_avatars()
+    assert "502" in str(err.value) and "<html" not in str(err.value) and "web page" in str(err.value)
+
+
+def test_a_malformed_retry_after_is_ignored(client, mosaic_api):
+    # "soon" is neither seconds nor an HTTP date: on main it crashed create with an internal error
+    mosaic_api.fault("GET /avatar-profiles", times=1, status=503, retry_after="soon")
+    assert client.list_avatars() == []
+    assert len(client.waits) == 1 and client.waits[0] <= 1.0  # the usual back-off, not the header
 
 
 def test_a_slow_answer_times_out_and_is_retried(client, mosaic_api):
@@ -140,6 +154,14 @@ def test_the_key_never_shows_in_errors_or_logs_even_when_the_server_echoes_it(mo
             c.create_avatar("Ada", {"video_url": "https://example.com/a.mp4"})
     assert key not in str(err.value)
     assert "rejected credentials Bearer mk_***" in caplog.text and key not in caplog.text
+
+
+@pytest.mark.parametrize("base", ["http://[::1", "ftp://example.com", "example.com"])
+def test_a_bad_base_url_is_a_usage_error(monkeypatch, base):
+    monkeypatch.setenv("MOSAIC_API_KEY", "mk_abc")
+    monkeypatch.setenv("MOSAIC_BASE_URL", base)
+    with pytest.raises(UsageError, match="MOSAIC_BASE_URL"):
+        MosaicClient.from_env()
 
 
 def test_the_key_comes_from_the_environment(monkeypatch):

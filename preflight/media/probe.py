@@ -87,6 +87,16 @@ def require_tool(name: str) -> str:
     return path
 
 
+# The ISO base media boxes an MP4/MOV can open with; a file that opens with one and has no
+# 'moov' was cut short, while any other bytes (a text file named .mp4) are simply not media.
+_MP4_BOXES = {b"ftyp", b"free", b"skip", b"wide", b"mdat", b"moov", b"pnot"}
+
+
+def _starts_with_mp4_box(path: Path) -> bool:
+    with path.open("rb") as handle:
+        return handle.read(8)[4:8] in _MP4_BOXES
+
+
 def probe(path: Path) -> Probe:
     """Probe ``path`` and infer its role. Raises InputError when it is not readable media."""
     try:
@@ -108,7 +118,7 @@ def probe(path: Path) -> Probe:
         info = ffmpeg.probe(tool_path(path), cmd=ffprobe)
     except ffmpeg.Error as exc:
         text = (exc.stderr or b"").decode("utf-8", "replace")
-        if "moov atom not found" in text:
+        if "moov atom not found" in text and _starts_with_mp4_box(path):
             raise InputError(f"{path}: the file is incomplete: its index (the MP4 'moov' atom) is missing, "
                              "as when an upload or an export is cut short; export or download it again") from None
         reason = _last_line(exc.stderr).removeprefix(f"{tool_path(path)}: ").removeprefix(f"{path}: ") or "ffprobe could not read it"

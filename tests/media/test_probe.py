@@ -98,3 +98,9 @@ def test_the_default_audio_track_is_the_one_judged(tmp_path, fixture_path):
             "-map", "0:a", "-c:v", "copy", "-c:a", "aac", "-disposition:a:0", "0", "-disposition:a:1", "default", two)
     found = probe(two)
     assert found.audio.index == 2 and [t.index for t in found.other_audio] == [1]
+
+
+def test_a_text_file_named_mp4_is_not_media_rather_than_incomplete(fixture_path):
+    with pytest.raises(InputError, match="not a readable") as raised:
+        probe(fixture_path("text.mp4"))
+    assert "incomplete" not in str(raised.value)
