@@ -7,6 +7,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from preflight.analyzers import ANALYZERS
+from preflight.analyzers.duration import too_long
 from preflight.media import Media, Probe, Role, decode
 from preflight.policy import Policy, load_policy
 from preflight.report import Check, Report, SourceInfo, Status
@@ -52,12 +54,16 @@ def inspect(
     with local_copies(files, video=video, image=image, audio=audio) as local:
         probes = source_set(local.files, video=local.video, image=local.image, audio=local.audio)
         separate_voice = any(p.role is Role.AUDIO for p in probes)
-        media = [
-            decode(p, sample_fps=policy.faces.sample_fps, with_audio=not (p.role is Role.VIDEO and separate_voice))
-            for p in probes
-        ]
+        media, early = [], []
+        for p in probes:
+            separate_audio = p.role is Role.VIDEO and separate_voice
+            # A source the header already puts over the maximum fails at once, undecoded.
+            if (failed := too_long(p, policy, separate_audio=separate_audio)) is not None:
+                early.append(failed)
+            else:
+                media.append(decode(p, sample_fps=policy.faces.sample_fps, with_audio=not separate_audio))
         try:
-            report = Report.judge([_info(p) for p in probes], _analyze(media, policy, timeout), policy)
+            report = Report.judge([_info(p) for p in probes], early + _analyze(media, policy, timeout), policy)
             pictures = []
             # After an analyzer hung, a feature it holds may never come: no pictures then.
             if evidence and not any(c.status is Status.ERROR for c in report.checks):
@@ -73,9 +79,6 @@ def inspect(
 
 
 def _analyze(media: list[Media], policy: Policy, timeout: float) -> list[Check]:
-    # Imported once the decoders run: loading the analyzers' libraries overlaps the decoding.
-    from preflight.analyzers import ANALYZERS
-
     jobs = [_Job(name, run, m, policy) for m in media for name, run in ANALYZERS.items()]
     for job in jobs:
         job.thread.start()

@@ -8,7 +8,7 @@ the avatar uses to the maximum, and the shortest to the minimum, and names the o
 Images have no duration and get no check.
 """
 
-from preflight.media import Media, Role
+from preflight.media import Media, Probe, Role
 from preflight.policy import Policy
 from preflight.report import Check, Status
 
@@ -23,28 +23,55 @@ def decoded_seconds(media: Media) -> float:
     return max(picture, audio.duration if audio is not None else 0.0)
 
 
+def _stated(probe: Probe, *, separate_audio: bool) -> dict[str, float]:
+    """The lengths the file states for the streams the avatar uses, by what states them."""
+    stated = {"the container": probe.duration}
+    if probe.role is Role.VIDEO:
+        stated["the video stream"] = probe.video.duration
+    if probe.audio is not None and not separate_audio:
+        stated["the audio stream"] = probe.audio.duration
+    return {what: s for what, s in stated.items() if s}
+
+
+def too_long(probe: Probe, policy: Policy, *, separate_audio: bool) -> Check | None:
+    """The failing check for a source whose header already says it is over the maximum, else None.
+
+    The pipeline asks this before decoding, so a minute-long clip fails in the time of a probe
+    instead of a full analysis whose verdict is already decided.
+    """
+    if probe.role is Role.IMAGE:
+        return None
+    check = _judge(probe, _stated(probe, separate_audio=separate_audio), policy)
+    if check is None or check.status is not Status.FAIL or (check.value or 0) <= policy.duration.max_s:
+        return None
+    return check.model_copy(update={"message": f"{check.message}; nothing else was checked",
+                                    "fix": f"{check.fix}, and check it again"})
+
+
 def analyze(media: Media, policy: Policy) -> list[Check]:
     if media.role is Role.IMAGE:
         return []
-    limits = policy.duration
     p = media.probe
-    source = str(p.path)
-    limit = f"{limits.min_s:g}-{limits.max_s:g} s"
-    stated = {"the container": p.duration}
-    if media.role is Role.VIDEO:
-        stated["the video stream"] = p.video.duration
-    if p.audio is not None and not media.separate_audio:
-        stated["the audio stream"] = p.audio.duration
-    known = {what: s for what, s in stated.items() if s}
+    known = _stated(p, separate_audio=media.separate_audio)
     if not known:
         # A browser's recording (MediaRecorder WebM) writes no duration in its header: the
         # decode tells how long it runs.
         decoded = decoded_seconds(media)
         if not decoded:
-            return [Check(id="duration", source=source, status=Status.FAIL, value=None, unit="s", limit=limit,
+            limits = policy.duration
+            return [Check(id="duration", source=str(p.path), status=Status.FAIL, value=None, unit="s",
+                          limit=f"{limits.min_s:g}-{limits.max_s:g} s",
                           message="the file states no duration and nothing in it decodes",
                           fix="re-export it as MP4 (video) or WAV (audio)")]
         known = {"as decoded; the header states none": decoded}
+    return [_judge(p, known, policy)]
+
+
+def _judge(p: Probe, known: dict[str, float], policy: Policy) -> Check | None:
+    if not known:
+        return None
+    limits = policy.duration
+    limit = f"{limits.min_s:g}-{limits.max_s:g} s"
     longest = max(known, key=known.__getitem__)
     shortest = min(known, key=known.__getitem__)
     if known[longest] > limits.max_s:
@@ -58,5 +85,5 @@ def analyze(media: Media, policy: Policy) -> list[Check]:
         status, fix = Status.PASS, None
     others = ", ".join(f"{w.removeprefix('the ')} {s:.2f} s" for w, s in known.items() if w != what)
     message = f"{seconds:.2f} s long ({what}" + (f"; {others})" if others else ")")
-    return [Check(id="duration", source=source, status=status, value=round(seconds, 3), unit="s", limit=limit,
-                  message=message, fix=fix)]
+    return Check(id="duration", source=str(p.path), status=status, value=round(seconds, 3), unit="s", limit=limit,
+                 message=message, fix=fix)

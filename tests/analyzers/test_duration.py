@@ -50,3 +50,15 @@ def test_inside_the_limits_passes_and_no_length_fails():
 
 def test_images_have_no_duration():
     assert duration.analyze(media(role=Role.IMAGE), Policy()) == []
+
+
+def test_too_long_is_decided_from_the_header_before_any_decode():
+    long = media(role=Role.VIDEO, container=60.0, video_s=60.0, audio_s=60.0).probe
+    check = duration.too_long(long, Policy(), separate_audio=False)
+    assert check is not None and check.status is Status.FAIL and check.value == pytest.approx(60.0)
+    assert "nothing else was checked" in check.message
+    fits = media(role=Role.VIDEO, container=14.9, video_s=14.9, audio_s=14.9).probe
+    short = media(role=Role.VIDEO, container=3.0, video_s=3.0, audio_s=3.0).probe
+    # too short still needs the full analysis: only a clip over the maximum is cut short
+    assert duration.too_long(fits, Policy(), separate_audio=False) is None
+    assert duration.too_long(short, Policy(), separate_audio=False) is None
