@@ -24,11 +24,13 @@ def media(
     grey: np.ndarray | None = None,
     fps: float = 25.0,
     separate_audio: bool = False,
+    lead: int = 0,
 ) -> Media:
     """A decoded source as the pipeline would hand it to the analyzers.
 
     ``samples`` is the mono mix at ``rate``; ``channels`` (channels, samples) the file's own
-    channels when they matter; ``grey`` (frames, height, width) uint8 the cut-detection frames.
+    channels when they matter; ``grey`` (frames, height, width) uint8 the cut-detection frames;
+    ``lead`` the samples of silence the decode put first for a late sound.
     """
     if samples is not None and audio_s is None:
         audio_s = len(samples) / rate
@@ -50,7 +52,8 @@ def media(
             seq.push(frame)
         seq.finish(np.arange(len(grey)) / fps, rate=fps)
     m = Media(probe, grey=seq, rgb=None, separate_audio=separate_audio)
-    audio = Audio(samples.astype(np.float32), rate, channels=None if channels is None else channels.astype(np.float32)) \
+    audio = Audio(samples.astype(np.float32), rate, channels=None if channels is None else channels.astype(np.float32),
+                  lead=lead) \
         if samples is not None else None
     m._finish(audio, DecodeStatus(returncode=0))
     return m

@@ -63,7 +63,7 @@ def analyze(media: Media, policy: Policy) -> list[Check]:
     if not speech.any() or power[speech].mean() < _SILENT:
         return [Check(id="noise", source=source, status=Status.SKIPPED, value=None, unit="dB", limit=limit,
                       message="no speech loud enough to measure the background against")]
-    snr, voice_db, floor_db, where = estimate(power, speech, maybe)
+    snr, voice_db, floor_db, where = estimate(power, speech, maybe, lead=-(-audio.lead // _HOP))
     status = grade(snr, warn_below=limits.warn_below_db, fail_below=limits.fail_below_db)
     message = (f"voice {snr:.1f} dB above the background (speech {voice_db:.0f} dBFS, "
                f"background {floor_db:.0f} dBFS, {where})")
@@ -80,9 +80,11 @@ def analyze(media: Media, policy: Policy) -> list[Check]:
                   message=message, fix=fix)]
 
 
-def estimate(power: np.ndarray, speech: np.ndarray, maybe: np.ndarray) -> tuple[float, float, float, str]:
+def estimate(power: np.ndarray, speech: np.ndarray, maybe: np.ndarray, lead: int = 0) -> tuple[float, float, float, str]:
     """SNR (dB), speech and background levels (dBFS) and where the background was measured,
-    from frame powers, which frames are speech and which may be."""
+    from frame powers, which frames are speech and which may be; the first ``lead`` frames are
+    silence the decode put before a late sound, never a pause."""
+    power, speech, maybe = power[lead:], speech[lead:], maybe[lead:]
     away = round(_AWAY_S * 16_000 / _HOP)
     near = np.convolve(maybe.astype(float), np.ones(2 * away + 1), mode="same") > 0
     pauses = power[~near]

@@ -222,7 +222,7 @@ def _aligned(audio: Audio, offset_s: float) -> Audio:
         pad = np.zeros(shift, np.float32)
         channels = None if audio.channels is None else np.concatenate(
             [np.zeros((len(audio.channels), shift), np.float32), audio.channels], axis=1)
-        return Audio(np.concatenate([pad, audio.samples]), audio.rate, channels)
+        return Audio(np.concatenate([pad, audio.samples]), audio.rate, channels, lead=shift)
     cut = min(-shift, len(audio.samples))
     return Audio(audio.samples[cut:], audio.rate, None if audio.channels is None else audio.channels[:, cut:])
 

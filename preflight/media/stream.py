@@ -92,11 +92,14 @@ class Audio:
 
     ``samples`` is the mean of the file's channels (no gain, unlike a downmix that sums them);
     ``channels`` holds the channels themselves, (channels, samples), when there are several.
+    ``lead`` counts the samples of silence put first to place a late sound on the picture's
+    clock: they are not in the file, so no measure of its background may use them.
     """
 
     samples: np.ndarray
     rate: int = AUDIO_RATE
     channels: np.ndarray | None = None
+    lead: int = 0
 
     @property
     def duration(self) -> float:

@@ -62,3 +62,13 @@ def test_clean_speech_passes(report_of):
 def test_digital_silence_is_not_measured(report_of):
     assert check_of(report_of("silence.wav"), "noise").status is Status.SKIPPED
 
+
+
+def test_silence_put_before_a_late_sound_is_not_its_background(speech):
+    # a noisy voice whose track starts 2 s after the picture: the decode pads 2 s of zeros, which
+    # read as a perfect background (72 dB) until they were left out
+    mixed = _mix(speech, 5)
+    lead = 2 * 16_000
+    padded = np.concatenate([np.zeros(lead, np.float32), mixed])
+    [check] = noise.analyze(media(Role.AUDIO, samples=padded, lead=lead), Policy())
+    assert check.status is Status.FAIL and abs(check.value - 5) <= 2.0, check.message
