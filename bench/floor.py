@@ -6,8 +6,9 @@ new process after one warm-up:
 
     floor:      ffmpeg -i clip -f null -
     preflight:  preflight check clip --format json
+    without av_sync: the same with the av_sync analyzer taken out of the registry (what it adds)
 
-and prints the medians and their ratio. Target: ratio <= 2.0.
+and prints the medians and their ratios. Targets: ratio <= 2.0, av_sync's share <= 0.3.
 
     .venv/bin/python bench/floor.py [--runs 5] [--keep DIR]
 """
@@ -49,6 +50,11 @@ def make_clip(folder: Path) -> Path:
     return clip
 
 
+# The CLI with one analyzer left out, for measuring what it costs (never a product option).
+_WITHOUT_AV_SYNC = ("import sys; from preflight.analyzers import ANALYZERS; del ANALYZERS['av_sync']; "
+                    "from preflight.cli import app; sys.argv[0] = 'preflight'; app()")
+
+
 def timed(cmd: list[str]) -> float:
     start = time.perf_counter()
     subprocess.run(cmd, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -74,10 +80,15 @@ def main() -> int:
         floor = median_time(["ffmpeg", "-hide_banner", "-loglevel", "error", "-i", str(clip), "-f", "null", "-"],
                             args.runs)
         check = median_time([preflight, "check", str(clip), "--format", "json"], args.runs)
+        without = median_time([sys.executable, "-c", _WITHOUT_AV_SYNC, "check", str(clip), "--format", "json"],
+                              args.runs)
     print(f"clip: 15 s 1920x1080 30 fps H.264 + AAC; {args.runs} runs each after one warm-up")
     print(f"decode floor (ffmpeg -f null):  {floor:6.2f} s")
     print(f"preflight check:                {check:6.2f} s")
+    print(f"preflight check w/o av_sync:    {without:6.2f} s")
     print(f"ratio:                          {check / floor:6.2f}  (target <= 2.0)")
+    print(f"ratio without av_sync:          {without / floor:6.2f}")
+    print(f"av_sync adds:                   {(check - without) / floor:6.2f}  x the floor (target <= 0.3)")
     return 0
 
 
