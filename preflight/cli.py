@@ -34,6 +34,8 @@ app = typer.Typer(
     help="Check source media for a Mosaic AI avatar before it is submitted.",
     add_completion=False,
     no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    rich_markup_mode="markdown",  # a docstring's paragraphs wrap to the terminal, not at its line ends
     pretty_exceptions_enable=False,
 )
 

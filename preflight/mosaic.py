@@ -1,4 +1,4 @@
-"""The Mosaic API client (DESIGN.md section 3): uploads, avatar create / get / list, polling.
+"""The Mosaic API client, after the API's documented contract: uploads, avatar create / get / list, polling.
 
 It knows nothing of checks, files on disk beyond the one it uploads, or the ledger. Every
 request goes through :meth:`MosaicClient._send`, which retries what may succeed on a second try

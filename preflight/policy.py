@@ -1,6 +1,6 @@
 """Every limit the checks hold media to, in one typed object.
 
-Defaults follow Mosaic's documented rules (DESIGN.md section 2), set where the labelled
+Defaults follow Mosaic's documented rules for avatar sources, set where the labelled
 recordings in ``shared/media`` put them. Override any of them in ``preflight.toml``, in
 ``[tool.preflight]`` of a ``pyproject.toml`` (the nearest one from the working directory up),
 or with ``--config FILE``::
@@ -9,7 +9,7 @@ or with ``--config FILE``::
     max_s = 12.0
 
     [faces]
-    no_face_max_ratio = 0.1
+    none_max_ratio = 0.1
 """
 
 from __future__ import annotations

@@ -51,7 +51,7 @@ class Span(BaseModel):
 class Check(BaseModel):
     """One measurement of one source against one limit."""
 
-    id: str = Field(description="check id, as in DESIGN.md section 2")
+    id: str = Field(description="check id, as listed in the README's checks table")
     source: str = Field(description="the file the check looked at")
     status: Status
     value: float | int | str | None = Field(description="what was measured, in `unit`")

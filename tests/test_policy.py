@@ -68,3 +68,15 @@ def test_contradictory_limits_are_refused_naming_the_keys(tmp_path, text, keys):
     config.write_text(text)
     with pytest.raises(UsageError, match=keys):
         load_policy(config)
+
+
+def test_the_example_in_the_policy_docstring_loads(tmp_path):
+    # on main its key (no_face_max_ratio) was one the loader refuses
+    import textwrap
+
+    import preflight.policy as module
+
+    example = textwrap.dedent(module.__doc__.split("::\n", 1)[1])
+    (tmp_path / "preflight.toml").write_text(example)
+    policy = load_policy(start=tmp_path)
+    assert policy.duration.max_s == 12.0 and policy.faces.none_max_ratio == 0.1
