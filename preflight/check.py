@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from preflight.analyzers import ANALYZERS
 from preflight.analyzers.duration import too_long
 from preflight.media import Media, Probe, Role, decode
-from preflight.policy import Policy, load_policy
+from preflight.policy import Policy
 from preflight.report import Check, Report, SourceInfo, Status
 from preflight.sources import PathArg, local_copies, sha256_of, source_set
 
@@ -34,7 +34,9 @@ def check(
 
     ``files`` have their roles inferred from their streams; ``video``, ``image`` and ``audio``
     name them. Each is a path or an http(s) URL, which is downloaded for the check and deleted
-    after; the report names the URL. Raises :class:`~preflight.errors.InputError` when a source
+    after; the report names the URL. ``policy`` defaults to the built-in limits: a library call
+    never depends on the folder a process runs in (pass ``preflight.load_policy()`` to read a
+    ``preflight.toml`` as the CLI does). Raises :class:`~preflight.errors.InputError` when a source
     cannot be read at all and :class:`~preflight.errors.UsageError` for a malformed set.
     """
     return inspect(*files, video=video, image=image, audio=audio, policy=policy, timeout=timeout, evidence=False)[0]
@@ -50,7 +52,7 @@ def inspect(
     evidence: bool = True,
 ) -> tuple[Report, list[Evidence]]:
     """:func:`check`, plus pictures of what the checks saw (for the HTML report), one per source."""
-    policy = policy or load_policy()
+    policy = policy or Policy()
     with local_copies(files, video=video, image=image, audio=audio) as local:
         probes = source_set(local.files, video=local.video, image=local.image, audio=local.audio)
         separate_voice = any(p.role is Role.AUDIO for p in probes)

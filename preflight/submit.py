@@ -24,7 +24,7 @@ from preflight.errors import AvatarFailed, MosaicError, RejectedSources, UsageEr
 from preflight.ledger import Ledger
 from preflight.media import Role
 from preflight.mosaic import DEFAULT_BASE_URL, AssetKind, Avatar, MosaicClient
-from preflight.policy import Policy, load_policy
+from preflight.policy import Policy
 from preflight.report import Check, Report, Status
 from preflight.sources import PathArg, sha256_of
 
@@ -150,7 +150,7 @@ def plan_avatar(
     if not name.strip():
         raise UsageError("an avatar needs a name (--name)")
     given = _gather({Role.VIDEO: (video, video_id), Role.IMAGE: (image, image_id), Role.AUDIO: (audio, audio_id)})
-    policy = policy or load_policy()
+    policy = policy or Policy()
     media = {s.role.value: s.given for s in given if s.kind != "asset"}
     checked = check(policy=policy, **media) if media else Report.judge([], [], policy)
     checks = checked.checks + [_unchecked(s, trust_asset_ids) for s in given if s.kind == "asset"]

@@ -1,0 +1,16 @@
+"""preflight.check from Python: its limits come from the caller, never from the working folder."""
+
+import preflight
+from conftest import check_of
+
+from preflight.report import Status
+
+
+def test_a_library_call_ignores_a_preflight_toml_in_the_working_folder(fixture_path, tmp_path, monkeypatch):
+    # on main a preflight.toml found by walking up from the process's cwd changed the verdict
+    (tmp_path / "preflight.toml").write_text("[duration]\nmin_s = 1\nmax_s = 2\n")
+    monkeypatch.chdir(tmp_path)
+    speech = fixture_path("speech.wav")
+    assert check_of(preflight.check(speech), "duration").status is Status.PASS
+    asked = preflight.check(speech, policy=preflight.load_policy())
+    assert check_of(asked, "duration").status is Status.FAIL
