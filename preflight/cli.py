@@ -194,7 +194,7 @@ def batch(
     target: Annotated[Path, typer.Argument(help="A folder of media, or a manifest .csv (name,video,image,audio).", show_default=False)],
     jobs: Annotated[Optional[int], typer.Option(min=1, help="Worker processes (default: the number of cores).", show_default=False)] = None,
     report: Annotated[Optional[Path], typer.Option("--report", help="Write one self-contained HTML report here.")] = None,
-    jsonl: Annotated[Optional[Path], typer.Option("--jsonl", help="Write one JSON report per line here, as each set finishes.")] = None,
+    jsonl: Annotated[Optional[Path], typer.Option("--jsonl", help="Write one JSON report per line here, as each set finishes ('-': stdout, the summary then on stderr).")] = None,
     submit: Annotated[bool, typer.Option("--submit", help="Create avatars for the GO sets (needs MOSAIC_API_KEY).")] = False,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Check every set again, even if unchanged.")] = False,
     time_limit: Annotated[float, typer.Option(help="Seconds one set may take before it is stopped as an error.")] = 240.0,
@@ -208,7 +208,7 @@ def batch(
     from preflight import batch as batches
 
     err = Console(stderr=True, highlight=False)
-    out = Console(highlight=False)
+    out = err if _is_stdout(jsonl) else Console(highlight=False)  # stdout then carries only the JSON lines
     results: list[batches.Result] = []
     interrupted = False
     with _errors_as_exit_codes():
@@ -333,11 +333,22 @@ def _ledger_if_possible(err: Console) -> Iterator[Any]:
         yield ledger
 
 
+def _is_stdout(path: Path | None) -> bool:
+    return path is not None and str(path) == "-"
+
+
 @contextlib.contextmanager
 def _lines(path: Path | None) -> Iterator[Any]:
     """One JSON report per line, each flushed as it is written, so an interrupted run keeps its lines."""
     if path is None:
         yield lambda line: None
+        return
+    if _is_stdout(path):
+        def emit(line: str) -> None:
+            sys.stdout.write(line + "\n")
+            sys.stdout.flush()
+
+        yield emit
         return
     try:
         f = path.open("w", encoding="utf-8")

@@ -141,6 +141,11 @@ def test_batch_command_exit_codes_lines_and_report(tmp_path, fixture_path):
     (folder / "cut.mp4").write_bytes(fixture_path("cut.mp4").read_bytes())
     again = run_cli("batch", str(folder), env=env)
     assert again.returncode == 1 and "2 from the cache" in again.stdout and "NO-GO cut: " in again.stdout
+    # --jsonl -: the lines on stdout, nothing else there; on main it wrote a file named "-"
+    piped = run_cli("batch", str(folder), "--jsonl", "-", env=env, cwd=tmp_path)
+    assert piped.returncode == 1 and not (tmp_path / "-").exists()
+    assert sorted(json.loads(line)["name"] for line in piped.stdout.splitlines()) == ["ada", "bob", "cut"]
+    assert "NO-GO cut: " in piped.stderr
     assert run_cli("batch", str(tmp_path / "nowhere"), env=env).returncode == 2
 
 
