@@ -28,7 +28,8 @@ if TYPE_CHECKING:
     from preflight.mosaic import Avatar
     from preflight.policy import Policy
 
-EXIT_GO, EXIT_NO_GO, EXIT_USAGE, EXIT_API = 0, 1, 2, 3
+# The README's exit-code table lists these.
+EXIT_GO, EXIT_NO_GO, EXIT_USAGE, EXIT_API, EXIT_BUG = 0, 1, 2, 3, 4
 
 app = typer.Typer(
     help="Check source media for a Mosaic AI avatar before it is submitted.",
@@ -78,7 +79,7 @@ def check(
 ) -> None:
     """Check one source set: a video, an image with a voice audio, or any one of them alone.
 
-    Exit 0 GO, 1 NO-GO, 2 bad usage or unreadable input.
+    Exit 0 GO, 1 NO-GO, 2 bad usage or unreadable input, 4 a check broke (nothing failed).
     """
     from preflight.check import inspect
     from preflight.report import render_terminal
@@ -102,7 +103,18 @@ def check(
             sys.stdout.write(report.to_json() + "\n")
         else:
             render_terminal(report, Console(highlight=False))
-    raise typer.Exit(EXIT_GO if report.go else EXIT_NO_GO)
+    raise typer.Exit(_verdict_code(report))
+
+
+def _verdict_code(report: Any) -> int:
+    """0 GO, 1 NO-GO because a check failed, 4 when only a broken check stands in the way: the
+    media may be fine, the tool is not (retry, or report it)."""
+    from preflight.report import Status
+
+    if report.go:
+        return EXIT_GO
+    statuses = {c.status for c in report.checks}
+    return EXIT_BUG if Status.ERROR in statuses and Status.FAIL not in statuses else EXIT_NO_GO
 
 
 @app.command()
@@ -455,7 +467,7 @@ def _errors_as_exit_codes() -> Iterator[None]:
             markup=True,
             soft_wrap=True,
         )
-        raise typer.Exit(EXIT_USAGE) from None
+        raise typer.Exit(EXIT_BUG) from None
 
 
 @contextlib.contextmanager

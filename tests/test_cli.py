@@ -3,6 +3,8 @@
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -128,6 +130,21 @@ def test_dash_h_is_help_everywhere(command):
     assert result.returncode == 0 and "Usage: preflight" in result.stdout, result.stderr
     if command == "create":  # on main the text broke mid-sentence at the docstring's line ends
         assert "Running it again for the same media and name returns the avatar made the first time." in result.stdout
+
+
+def _check_with_a_broken_analyzer(path) -> subprocess.CompletedProcess:
+    # a bug in an analyzer cannot be made from the outside: this process swaps one for a crash
+    code = ("import sys; from preflight.analyzers import ANALYZERS; ANALYZERS['music'] = lambda media, policy: 1 / 0; "
+            "from preflight.cli import main; sys.argv = ['preflight', 'check', sys.argv[1]]; main()")
+    return subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=300)
+
+
+def test_a_broken_check_exits_4_unless_another_check_failed(fixture_path):
+    # on main a crashed analyzer was exit 1, the same as media that fails
+    broken = _check_with_a_broken_analyzer(fixture_path("speech.wav"))
+    assert broken.returncode == 4 and "ZeroDivisionError" in broken.stdout, broken.stdout + broken.stderr
+    failing = _check_with_a_broken_analyzer(fixture_path("speech_short.wav"))  # too short: a real failure too
+    assert failing.returncode == 1
 
 
 def test_version():
