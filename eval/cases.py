@@ -32,6 +32,8 @@ Families:
   each with its own sound shifted 0.2, 0.5, 1 s late and 0.5 s early (no-go av_sync).
 - ``stills``: the good portraits with a meme caption, a lower-third name bar (no-go) or a small
   corner watermark (flag) drawn on.
+- ``reencode``: every labelled shared file re-encoded smaller and harder (video 3/4 size, x264
+  crf 30, AAC 96k; images JPEG; audio MP3 96k), keeping its label.
 - ``edges``: a good video whose first or last frame comes from another clip (a stray frame an
   editor left): go (a warning is fine); and the same other clip's frames spliced in the middle:
   no-go scene_cuts. A container that runs 15.1 s around a 15.0 s video: no-go duration.
@@ -383,6 +385,40 @@ def stills(out: Path) -> list[Case]:
     return cases
 
 
+@family
+def reencode(out: Path) -> list[Case]:
+    """Every labelled shared file as a smaller, harder-compressed upload, with its label: a limit that
+    holds on real footage survives the encoder a user's phone or editor picks."""
+    with (SHARED / "labels.csv").open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    cases = []
+    for row in rows:
+        src, kind = SHARED / row["file"], row["kind"]
+        base = Path(row["file"]).stem
+        if kind == "video":
+            name = f"re_{base}.mp4"
+            audio = ["-c:a", "aac", "-b:a", "96k"] if _has_audio(src) else []
+            ffmpeg("-i", src, "-vf", "scale=trunc(iw*3/8)*2:-2", "-c:v", "libx264", "-preset", "veryfast", "-crf", "30",
+                   *audio, out / name)
+            how = "scaled to 3/4, x264 crf 30, AAC 96k"
+        elif kind == "image":
+            name = f"re_{base}.jpg"
+            ffmpeg("-i", src, "-vf", "scale=trunc(iw*3/8)*2:-2", "-q:v", "8", "-frames:v", "1", out / name)
+            how = "scaled to 3/4, JPEG q 8"
+        else:
+            name = f"re_{base}.mp3"
+            ffmpeg("-i", src, "-c:a", "libmp3lame", "-b:a", "96k", out / name)
+            how = "MP3 96k"
+        cases.append(Case(name, kind, row["verdict"], row["must_flag"], f"{row['file']} {how}; {row['notes']}"[:200]))
+    return cases
+
+
+def _has_audio(path: Path) -> bool:
+    found = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "a", "-show_entries", "stream=index", "-of",
+                            "csv=p=0", str(path)], capture_output=True, text=True).stdout
+    return bool(found.strip())
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("out", type=Path)
@@ -419,7 +455,7 @@ def _prefixes(families: list[str]) -> set[str]:
 
 
 PREFIXES = {"noise": {"noise"}, "music": {"music"}, "padding": {"pad"}, "voices": {"turns", "stereo"},
-            "edges": {"edge", "midcut", "dur"}, "stills": {"still"}, "dubs": {"dub", "shift"}}
+            "edges": {"edge", "midcut", "dur"}, "stills": {"still"}, "dubs": {"dub", "shift"}, "reencode": {"re"}}
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@
     >>> avatar = preflight.create_avatar("Ada", video="clip.mp4", wait=True)  # MOSAIC_API_KEY set
 """
 
-from preflight.check import check
+from preflight.pipeline import check
 from preflight.errors import (
     AvatarFailed,
     InputError,

@@ -323,7 +323,7 @@ def _work(conn: Any, policy_json: str) -> None:
     """A worker: check the sets it is sent until it is sent None. Ctrl-C is the parent's to handle."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _quiet_native_output()
-    from preflight.check import inspect
+    from preflight.pipeline import inspect
 
     policy = Policy.model_validate_json(policy_json)
     while (sources := conn.recv()) is not None:

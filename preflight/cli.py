@@ -81,7 +81,7 @@ def check(
 
     Exit 0 GO, 1 NO-GO, 2 bad usage or unreadable input, 4 a check broke (nothing failed).
     """
-    from preflight.check import inspect
+    from preflight.pipeline import inspect
     from preflight.report import render_terminal
 
     with _errors_as_exit_codes():

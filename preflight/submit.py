@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from preflight.check import check
+from preflight.pipeline import check
 from preflight.download import is_url
 from preflight.errors import AvatarFailed, MosaicError, RejectedSources, UsageError
 from preflight.ledger import Ledger

@@ -5,7 +5,7 @@ import base64
 import cv2
 import numpy as np
 
-from preflight.check import inspect
+from preflight.pipeline import inspect
 
 
 def _decoded(picture):

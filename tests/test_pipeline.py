@@ -1,4 +1,4 @@
-"""preflight.check from Python: its limits come from the caller, never from the working folder."""
+"""The pipeline from Python (preflight.check): its limits come from the caller, never from the working folder."""
 
 import preflight
 from conftest import check_of
@@ -14,3 +14,11 @@ def test_a_library_call_ignores_a_preflight_toml_in_the_working_folder(fixture_p
     assert check_of(preflight.check(speech), "duration").status is Status.PASS
     asked = preflight.check(speech, policy=preflight.load_policy())
     assert check_of(asked, "duration").status is Status.FAIL
+
+
+def test_the_pipeline_module_is_importable_by_name():
+    # on main the module was preflight/check.py, shadowed by the function it defines
+    import importlib
+
+    module = importlib.import_module("preflight.pipeline")
+    assert module.check is preflight.check and callable(module.inspect)
