@@ -1,0 +1,35 @@
+"""voices: the numpy average-linkage grouping equals scipy's on random and on voice-like embeddings."""
+
+import numpy as np
+import pytest
+
+from preflight.features.voices import _cluster
+
+hierarchy = pytest.importorskip("scipy.cluster.hierarchy")  # a test dependency (librosa, scikit-image need it)
+
+
+def _scipy(embeddings: np.ndarray, same_voice: float) -> tuple[np.ndarray, float]:
+    tree = hierarchy.linkage(embeddings.astype(np.float64), method="average", metric="cosine")
+    return hierarchy.fcluster(tree, t=1.0 - same_voice, criterion="distance") - 1, round(float(1.0 - tree[-1, 2]), 3)
+
+
+def _same_partition(a: np.ndarray, b: np.ndarray) -> bool:
+    return all(len(set(b[a == k])) == 1 for k in set(a)) and len(set(a)) == len(set(b))
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_grouping_equals_scipys(seed):
+    rng = np.random.default_rng(seed)
+    # two or three "voices": embeddings scattered around a few directions, as GE2E windows are
+    centres = rng.normal(size=(rng.integers(1, 4), 256))
+    n = int(rng.integers(2, 120))
+    x = np.abs(centres[rng.integers(0, len(centres), n)] + rng.normal(scale=rng.uniform(0.3, 1.5), size=(n, 256)))
+    for same_voice in (0.5, 0.67, 0.8):
+        ours, ours_last = _cluster(x, same_voice)
+        theirs, theirs_last = _scipy(x, same_voice)
+        assert _same_partition(ours, theirs) and ours_last == pytest.approx(theirs_last, abs=1e-3)
+
+
+def test_one_window_is_one_voice():
+    labels, similarity = _cluster(np.ones((1, 4)), 0.67)
+    assert labels.tolist() == [0] and similarity == 1.0
