@@ -5,6 +5,10 @@ need=()
 command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || need+=(ffmpeg)
 command -v espeak-ng >/dev/null || need+=(espeak-ng)
 command -v sox >/dev/null || need+=(sox)
+# the OpenCV wheel mediapipe pulls in (not the headless one) links these at import
+has_lib() { ldconfig -p 2>/dev/null | grep -q "$1" || [ -e "/usr/lib/x86_64-linux-gnu/$1" ] || [ -e "/usr/lib/aarch64-linux-gnu/$1" ]; }
+has_lib libGL.so.1 || need+=(libgl1)
+has_lib libgthread-2.0.so.0 || need+=(libglib2.0-0)
 # the overlay fixtures draw text with ffmpeg drawtext, which needs a font
 [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
 # the tests open the batch's HTML report in a headless browser
