@@ -37,7 +37,7 @@ from preflight.media import probe
 from preflight.policy import Policy
 from preflight.report import Check, Report, Status
 from preflight.sources import sha256_of
-from preflight.version import __version__
+from preflight.version import judges
 
 # A 15 s set takes a few seconds; four minutes means the worker is stuck.
 TIME_LIMIT_S = 240.0
@@ -166,7 +166,8 @@ def _resolve(base: Path, value: str) -> str | None:
 
 
 def cache_key(sources: SourceSet, policy: Policy) -> str | None:
-    """What makes a result reusable: the bytes of each source, the policy, the checker's version.
+    """What makes a result reusable: the bytes of each source, the policy, and what judged them
+    (preflight's, FFmpeg's and the judging libraries' versions, the model files' digest).
     None for sets with URLs, whose bytes are only known after a download."""
     if any(is_url(p) for p in sources.given.values()):
         return None
@@ -174,7 +175,7 @@ def cache_key(sources: SourceSet, policy: Policy) -> str | None:
         content = {role: sha256_of(path) for role, path in sources.given.items()}
     except OSError:
         return None
-    whole = json.dumps([content, policy.model_dump(mode="json"), __version__], sort_keys=True)
+    whole = json.dumps([content, policy.model_dump(mode="json"), judges()], sort_keys=True)
     return hashlib.sha256(whole.encode()).hexdigest()
 
 

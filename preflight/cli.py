@@ -61,6 +61,20 @@ def _main(
     """Check source media for a Mosaic AI avatar before it is submitted."""
 
 
+@app.command()
+def version(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also FFmpeg's, the judging libraries' and the models' versions.")] = False,
+) -> None:
+    """Print preflight's version; with -v, everything a verdict depends on (as the report's judged_by)."""
+    from preflight.version import judges
+
+    print(f"preflight {__version__}")
+    if verbose:
+        for name, value in judges().items():
+            if name != "preflight":
+                print(f"  {name} {value}")
+
+
 Strict = Annotated[bool, typer.Option("--strict", help="Warnings block like failures.")]
 Config = Annotated[Optional[Path], typer.Option(help="A policy TOML file (default: preflight.toml or \\[tool.preflight] in pyproject.toml, found from here up).")]
 Output = Annotated[Format, typer.Option("--format", help="text for people, json for programs.")]

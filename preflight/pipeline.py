@@ -99,18 +99,21 @@ class _Job:
         self.name, self.media = name, media
         self.result: list[Check] | None = None
         self.error: BaseException | None = None
+        self.seconds: float | None = None
 
         def target() -> None:
+            started = time.perf_counter()
             try:
                 self.result = run(media, policy)
             except Exception as exc:  # noqa: BLE001 - becomes an `error` check, never a crash
                 self.error = exc
+            self.seconds = round(time.perf_counter() - started, 3)
 
         self.thread = threading.Thread(target=target, name=f"analyzer-{name}", daemon=True)
 
     def outcome(self, timeout: float) -> list[Check]:
         if self.result is not None:
-            return self.result
+            return [c.model_copy(update={"seconds": self.seconds}) for c in self.result]
         if self.error is not None:
             message = f"the {self.name} analysis broke: {type(self.error).__name__}: {self.error}"
         else:
@@ -128,5 +131,9 @@ def _info(p: Probe) -> SourceInfo:
         width=p.video.width if p.video and p.role is not Role.AUDIO else None,
         height=p.video.height if p.video and p.role is not Role.AUDIO else None,
         has_audio=p.audio is not None,
+        video_codec=p.video.codec if p.video else None,
+        fps=round(p.video.fps, 3) if p.video and p.role is Role.VIDEO and p.video.fps else None,
+        audio_codec=p.audio.codec if p.audio else None,
+        sample_rate=p.audio.sample_rate if p.audio else None,
         sha256=sha256_of(p.path),
     )

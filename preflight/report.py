@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from preflight.version import __version__
+from preflight.version import SCHEMA_VERSION, __version__, judges
 
 
 class Status(str, enum.Enum):
@@ -60,6 +60,8 @@ class Check(BaseModel):
     spans: list[Span] = Field(default_factory=list, description="where it happens")
     message: str
     fix: str | None = Field(None, description="what to do about it; absent when the check passed")
+    seconds: float | None = Field(
+        None, description="how long its analyzer ran, waiting for the decode and shared measurements included")
 
 
 class SourceInfo(BaseModel):
@@ -70,12 +72,17 @@ class SourceInfo(BaseModel):
     width: int | None = None
     height: int | None = None
     has_audio: bool
+    video_codec: str | None = Field(None, description="the picture's codec, from the probe")
+    fps: float | None = Field(None, description="a video's average frame rate")
+    audio_codec: str | None = Field(None, description="the judged audio track's codec")
+    sample_rate: int | None = Field(None, description="the judged audio track's sample rate, Hz")
     sha256: str | None = Field(None, description="of the bytes that were checked: what an upload must match")
 
 
 class Report(BaseModel):
     """The judgement of one source set."""
 
+    schema_version: str = Field(SCHEMA_VERSION, description="this report's schema; changes when a field changes meaning")
     name: str | None = Field(None, description="the source set's name, in a batch")
     verdict: Literal["go", "no-go"]
     warnings: int = Field(description="checks that warned")
@@ -84,6 +91,8 @@ class Report(BaseModel):
     checks: list[Check]
     policy: dict[str, Any] = Field(description="the limits the checks were held to")
     version: str = Field(description="preflight's version")
+    judged_by: dict[str, str] = Field(
+        default_factory=dict, description="versions of FFmpeg, the judging libraries and a digest of the model files")
 
     @classmethod
     def judge(cls, sources: list[SourceInfo], checks: list[Check], policy: Any, name: str | None = None) -> Report:
@@ -98,6 +107,7 @@ class Report(BaseModel):
             checks=checks,
             policy=policy.model_dump(mode="json"),
             version=__version__,
+            judged_by=judges(),
         )
 
     @property

@@ -66,6 +66,18 @@ def test_roles_come_from_the_streams_not_the_names(tmp_path, fixture_path):
     assert [Path(s.path).name for s in skipped] == ["fake.mp4"]
 
 
+def test_the_cache_key_changes_with_what_judges(tmp_path, fixture_path, monkeypatch):
+    # on main only preflight's version was in it: a new mediapipe, FFmpeg or model file reused old verdicts
+    import preflight.batch as batch
+
+    sources = SourceSet("ada", video=str(fixture_path("talking_head.mp4")))
+    before = batch.cache_key(sources, Policy())
+    assert before == batch.cache_key(sources, Policy())
+    newer = {**batch.judges(), "mediapipe": "0.0.1"}
+    monkeypatch.setattr(batch, "judges", lambda: newer)
+    assert batch.cache_key(sources, Policy()) != before
+
+
 def test_manifest_rows(tmp_path):
     manifest = tmp_path / "m.csv"
     manifest.write_text("name,video,image,audio\nAda,clips/ada.mp4,,\n,,face.png,https://example.com/v.wav\nEmpty,,face.png,\n")

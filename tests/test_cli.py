@@ -124,7 +124,7 @@ def test_missing_ffmpeg_is_a_clear_error(fixture_path, tmp_path):
     assert "ffprobe is not installed" in result.stderr and "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize("command", ["", "check", "create", "status", "list", "batch"])
+@pytest.mark.parametrize("command", ["", "check", "create", "status", "list", "batch", "version"])
 def test_dash_h_is_help_everywhere(command):
     result = run_cli(*command.split(), "-h", env={"COLUMNS": "200"})
     assert result.returncode == 0 and "Usage: preflight" in result.stdout, result.stderr
@@ -150,6 +150,10 @@ def test_a_broken_check_exits_4_unless_another_check_failed(fixture_path):
 def test_version():
     result = run_cli("--version")
     assert result.returncode == 0 and result.stdout.startswith("preflight ")
+    verbose = run_cli("version", "-v")
+    names = [line.split()[0] for line in verbose.stdout.splitlines()[1:]]
+    assert verbose.returncode == 0 and {"ffmpeg", "mediapipe", "onnxruntime", "opencv", "models"} <= set(names)
+    assert "missing" not in verbose.stdout
 
 
 def _voice_set(fixture_path):

@@ -53,3 +53,16 @@ def test_the_schema_cites_nothing_outside_the_project():
     from preflight.report import Report
 
     assert "DESIGN.md" not in json.dumps(Report.model_json_schema())
+
+
+def test_a_report_says_what_judged_it_and_what_it_looked_at(report_of):
+    # on main a report had no schema version, no library versions, no timings and no codecs
+    report = report_of("talking_head.mp4")
+    assert report.schema_version == SCHEMA["properties"]["schema_version"]["default"]
+    assert {"ffmpeg", "mediapipe", "onnxruntime", "opencv", "models"} <= report.judged_by.keys()
+    assert all(v not in ("missing", "unknown") for v in report.judged_by.values()), report.judged_by
+    [source] = report.sources
+    assert source.video_codec == "h264" and source.fps == pytest.approx(25, abs=5) and source.sample_rate > 0
+    assert all(c.seconds is not None and c.seconds >= 0 for c in report.checks)
+    voice = report_of("speech.wav").sources[0]
+    assert voice.fps is None and voice.video_codec is None and voice.audio_codec
