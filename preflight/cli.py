@@ -166,7 +166,7 @@ def create(
         with _quiet_native_stderr():
             if dry_run:
                 plan = submit.plan_avatar(name, policy=policy, **sources)
-                _show(output, out, plan.report, requests=_dry_run(plan))
+                _show(output, out, plan.report, requests=_dry_run(plan, new))
                 return
             with err.status("checking the sources", spinner="dots") as spinner:
                 def notify(line: str) -> None:
@@ -271,16 +271,16 @@ def batch(
     raise typer.Exit(EXIT_GO if results and all(r.report.go for r in results) else EXIT_NO_GO)
 
 
-def _dry_run(plan: Any) -> list[str]:
+def _dry_run(plan: Any, new: bool) -> list[str]:
     """The plan's requests, minus what an existing ledger already holds (none is created)."""
     from preflight.ledger import Ledger, default_path
-    from preflight.mosaic import DEFAULT_BASE_URL
+    from preflight.mosaic import base_url_from_env
 
-    base_url = (os.environ.get("MOSAIC_BASE_URL", "").strip() or DEFAULT_BASE_URL).rstrip("/")
+    base_url = base_url_from_env()
     if not default_path().exists():
-        return plan.requests()
+        return plan.requests(new=new)
     with Ledger() as ledger:
-        return plan.requests(ledger, base_url)
+        return plan.requests(ledger, base_url, new=new)
 
 
 def _client_for_submit() -> Any:

@@ -74,6 +74,18 @@ class Retry:
         return random.uniform(0, min(self.cap_s, self.base_s * 2**attempt))
 
 
+def base_url_from_env() -> str:
+    """The API's base URL from MOSAIC_BASE_URL (default the real API), checked, as a client keeps it."""
+    base = os.environ.get("MOSAIC_BASE_URL", "").strip() or DEFAULT_BASE_URL
+    try:
+        url = httpx.URL(base)
+    except httpx.InvalidURL as exc:
+        raise UsageError(f"MOSAIC_BASE_URL is not a valid URL ({exc}); unset it to use {DEFAULT_BASE_URL}") from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise UsageError(f"MOSAIC_BASE_URL must be an http(s) URL with a host, like {DEFAULT_BASE_URL}")
+    return base.rstrip("/")
+
+
 class MosaicClient:
     """A connection to the Mosaic API.
 
@@ -111,14 +123,7 @@ class MosaicClient:
         key = os.environ.get("MOSAIC_API_KEY", "").strip()
         if not key:
             raise UsageError("MOSAIC_API_KEY is not set: export your Mosaic API key (mk_...) to submit avatars")
-        base = os.environ.get("MOSAIC_BASE_URL", "").strip() or DEFAULT_BASE_URL
-        try:
-            url = httpx.URL(base)
-        except httpx.InvalidURL as exc:
-            raise UsageError(f"MOSAIC_BASE_URL is not a valid URL ({exc}); unset it to use {DEFAULT_BASE_URL}") from None
-        if url.scheme not in ("http", "https") or not url.host:
-            raise UsageError(f"MOSAIC_BASE_URL must be an http(s) URL with a host, like {DEFAULT_BASE_URL}")
-        return cls(key, base, **options)
+        return cls(key, base_url_from_env(), **options)
 
     def __enter__(self) -> MosaicClient:
         return self

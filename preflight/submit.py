@@ -21,7 +21,7 @@ from pathlib import Path
 from preflight.pipeline import check
 from preflight.download import is_url
 from preflight.errors import AvatarFailed, MosaicError, RejectedSources, UsageError
-from preflight.ledger import Ledger
+from preflight.ledger import AvatarRecord, Ledger, Upload
 from preflight.media import Role
 from preflight.mosaic import DEFAULT_BASE_URL, AssetKind, Avatar, MosaicClient
 from preflight.policy import Policy
@@ -54,12 +54,19 @@ class Plan:
     report: Report
     sources: list[Source]
 
-    def requests(self, ledger: Ledger | None = None, base_url: str = DEFAULT_BASE_URL) -> list[str]:
-        """The requests a create would send, in order; with a ledger, leaving out what it already
-        holds for ``base_url`` (finalized uploads, an avatar made from these sources)."""
-        made = ledger.avatar(base_url, _key(self)) if ledger else None
-        if made and made.avatar_id:
+    def requests(self, ledger: Ledger | None = None, base_url: str = DEFAULT_BASE_URL, *, new: bool = False) -> list[str]:
+        """The requests a create would send, in order: the same decisions the real run takes
+        (:func:`_avatar_step`, :func:`_upload_step`) from what ``ledger`` holds for ``base_url``."""
+        made = _avatar_step(self, ledger, base_url, new)
+        if made is not None and made.avatar_id:
             return [f"GET /avatar-profiles/{made.avatar_id}  (made earlier from these sources; --new creates another)"]
+        steps = []
+        if made is not None:
+            steps.append("GET /avatar-profiles  (an earlier create's answer was lost: the avatar it made is adopted, "
+                         "else the steps below)")
+        return steps + self._create_requests(ledger, base_url)
+
+    def _create_requests(self, ledger: Ledger | None, base_url: str) -> list[str]:
         steps = []
         body: dict[str, str] = {}
         for s in self.sources:
@@ -67,9 +74,14 @@ class Plan:
                 body[s.field] = s.given
                 continue
             name, kind = Path(s.given).name, s.role.value
-            done = ledger.upload(base_url, kind, s.identity.removeprefix("sha256:")) if ledger else None
-            if done and done.state == "final":
+            done = _upload_step(s, ledger, base_url)
+            if done is not None and done.state == "final":
                 body[s.field] = done.asset_id  # uploaded before: reused
+                continue
+            if done is not None:  # stored by an earlier run that stopped before finalizing
+                steps.append(f"POST /uploads/{kind}/finalize_upload  {{\"{s.field}\": \"{done.asset_id}\"}}  "
+                             "(uploaded by an earlier run; if it expired, uploaded again)")
+                body[s.field] = done.asset_id
                 continue
             steps += [f"POST /uploads/{kind}/get_upload_url",
                       f"POST <signed upload URL>  multipart: the upload fields, then file={name}",
@@ -78,6 +90,19 @@ class Plan:
         steps.append("GET /avatar-profiles  (the avatars already named so, to know this one again if its answer is lost)")
         steps.append(f"POST /avatar-profiles/create  {json.dumps({'name': self.name, 'sources': body})}")
         return steps
+
+
+def _avatar_step(plan: Plan, ledger: Ledger | None, base_url: str, new: bool) -> AvatarRecord | None:
+    """What the ledger holds of an avatar made from these sources with this name (None: create
+    one): with an id, it is returned; without one, its create's answer was lost."""
+    return None if new or ledger is None else ledger.avatar(base_url, _key(plan))
+
+
+def _upload_step(source: Source, ledger: Ledger | None, base_url: str) -> Upload | None:
+    """What the ledger holds of this file's upload: final (reused), stored (finalized), or None."""
+    if ledger is None:
+        return None
+    return ledger.upload(base_url, source.role.value, source.identity.removeprefix("sha256:"))
 
 
 def create_avatar(
@@ -221,7 +246,7 @@ def _key(plan: Plan) -> str:
 
 def _submit(plan: Plan, client: MosaicClient, ledger: Ledger, new: bool, say: Notify) -> Avatar:
     base, key = client.base_url, _key(plan)
-    record = None if new else ledger.avatar(base, key)
+    record = _avatar_step(plan, ledger, base, new)
     if record and record.avatar_id is None:
         adopted = _find_lost_create(record.row, record.name, record.names_before, client, ledger, say)
         if adopted is None:
@@ -276,7 +301,7 @@ def _upload(source: Source, client: MosaicClient, ledger: Ledger, say: Notify) -
     kind: AssetKind = source.role.value  # type: ignore[assignment]
     base, sha = client.base_url, source.identity.removeprefix("sha256:")
     path = Path(source.given)
-    done = ledger.upload(base, kind, sha)
+    done = _upload_step(source, ledger, base)
     if done and done.state == "final":
         say(f"{path.name}: uploaded before as {kind}_id {done.asset_id}; reusing it")
         return done.asset_id

@@ -110,11 +110,39 @@ def test_dry_run_leaves_out_what_the_ledger_holds(mosaic_api, fixture_path):
         same = plan_avatar("Ada", **_sources(fixture_path, **VOICE)).requests(ledger, mosaic_api.url)
         other = plan_avatar("Grace", **_sources(fixture_path, **VOICE)).requests(ledger, mosaic_api.url)
         elsewhere = plan_avatar("Ada", **_sources(fixture_path, **VOICE)).requests(ledger, "https://api.mosaic.so")
+        again = plan_avatar("Ada", **_sources(fixture_path, **VOICE)).requests(ledger, mosaic_api.url, new=True)
+    # --new: a second avatar from the uploads the ledger holds (on main the dry run ignored --new)
+    assert _routes(again) == ["GET /avatar-profiles", "POST /avatar-profiles/create"]
     assert same == [f"GET /avatar-profiles/{made.id}  (made earlier from these sources; --new creates another)"]
     sent = mosaic_api.avatars[made.id]["sources"]
     assert [r.split()[1] for r in other] == ["/avatar-profiles", "/avatar-profiles/create"]
     assert json.loads(other[-1].split("  ", 1)[1]) == {"name": "Grace", "sources": sent}
     assert len(elsewhere) == 8  # another API: nothing known there
+
+
+def _routes(lines: list[str]) -> list[str]:
+    import re
+
+    return [re.sub(r"/[0-9a-f]{8}-[0-9a-f-]{27}", "/{id}", " ".join(line.split()[:2]))
+            for line in lines if "<signed" not in line]
+
+
+def test_the_dry_run_lists_what_the_real_run_sends_after_an_interrupted_upload(mosaic_api, fixture_path):
+    # on main, for an upload the ledger held as stored but not finalized, the dry run listed three
+    # requests and the real run sent one: the two held copies of the same decisions
+    from preflight.ledger import Ledger
+
+    mosaic_api.fault("POST /uploads/image/finalize_upload", times=20, status=500)
+    with pytest.raises(MosaicError):
+        create_avatar("Ada", **_sources(fixture_path, **VOICE))
+    mosaic_api.faults.clear()
+    with Ledger() as ledger:
+        listed = plan_avatar("Ada", **_sources(fixture_path, **VOICE)).requests(ledger, mosaic_api.url)
+    since = len(mosaic_api.requests)
+    create_avatar("Ada", **_sources(fixture_path, **VOICE))
+    sent = [r.route for r in mosaic_api.requests[since:] if not r.path.startswith("/storage/")]
+    assert _routes(listed) == sent
+    assert sent.count("POST /uploads/image/finalize_upload") == 1 and "POST /uploads/image/get_upload_url" not in sent
 
 
 def test_a_failed_finalize_is_forgotten_and_the_next_run_uploads_again(mosaic_api, fixture_path):
