@@ -21,6 +21,7 @@ demo: $(STAMP) $(FIXTURES)
 test: $(STAMP) $(FIXTURES)
 	@bash scripts/ensure-tools.sh --test
 	$(BIN)/python -m pytest -q
+	@bash scripts/test-python313.sh
 
 bench: $(STAMP)
 	$(BIN)/python bench/floor.py
