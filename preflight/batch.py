@@ -218,7 +218,8 @@ def run(
 
 def _single(s: SourceSet, check_id: str, status: Status, message: str, policy: Policy, fix: str | None = None) -> Report:
     source = ", ".join(s.given.values()) or s.name
-    check = Check(id=check_id, source=source, status=status, value=None, message=message,
+    reason = "source_set.incomplete" if check_id == "source_set" else "check.error"
+    check = Check(id=check_id, source=source, status=status, reason=reason, value=None, message=message,
                   fix=fix or "check this set alone with `preflight check` to see more")
     return Report.judge([], [check], policy, name=s.name)
 

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from preflight.analyzers import ANALYZERS
+from preflight.analyzers import ANALYZERS, BROKEN, TIMED_OUT
 from preflight.analyzers.duration import too_long
 from preflight.media import Media, Probe, Role, decode
 from preflight.policy import Policy
@@ -118,7 +118,8 @@ class _Job:
             message = f"the {self.name} analysis broke: {type(self.error).__name__}: {self.error}"
         else:
             message = f"the {self.name} analysis did not finish within {timeout:g} s"
-        return [Check(id=self.name, source=str(self.media.probe.path), status=Status.ERROR, value=None,
+        return [Check(id=self.name, source=str(self.media.probe.path), status=Status.ERROR,
+                      reason=BROKEN if self.error is not None else TIMED_OUT, value=None,
                       message=message, fix="try again; if it persists, report it with the file attached")]
 
 

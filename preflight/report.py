@@ -6,7 +6,7 @@ import enum
 from collections.abc import Iterable
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -54,6 +54,9 @@ class Check(BaseModel):
     id: str = Field(description="check id, as listed in the README's checks table")
     source: str = Field(description="the file the check looked at")
     status: Status
+    reason: str | None = Field(
+        None, description="a stable code for the outcome, '<check>.<outcome>' (the README lists them all); "
+                          "set on every warn, fail and error, absent on a pass")
     value: float | int | str | None = Field(description="what was measured, in `unit`")
     unit: str = ""
     limit: str | None = Field(None, description="the limit it was held to, in words")
@@ -62,6 +65,15 @@ class Check(BaseModel):
     fix: str | None = Field(None, description="what to do about it; absent when the check passed")
     seconds: float | None = Field(
         None, description="how long its analyzer ran, waiting for the decode and shared measurements included")
+
+    @model_validator(mode="after")
+    def _reason_with_outcome(self) -> Check:
+        # A pipeline switches on the reason: every outcome that needs acting on carries one.
+        if self.status in (Status.WARN, Status.FAIL, Status.ERROR) and not self.reason:
+            raise ValueError(f"check {self.id}: a {self.status.value} needs a reason code")
+        if self.status is Status.PASS and self.reason:
+            raise ValueError(f"check {self.id}: a pass has no reason code")
+        return self
 
 
 class SourceInfo(BaseModel):

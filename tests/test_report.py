@@ -14,7 +14,8 @@ SCHEMA = json.loads((ROOT / "schema" / "report.schema.json").read_text())
 
 
 def _checks(*statuses: Status) -> list[Check]:
-    return [Check(id=f"c{i}", source="x", status=s, value=None, message="m") for i, s in enumerate(statuses)]
+    return [Check(id=f"c{i}", source="x", status=s, reason=None if s in (Status.PASS, Status.SKIPPED) else f"c{i}.x",
+                  value=None, message="m") for i, s in enumerate(statuses)]
 
 
 @pytest.mark.parametrize(
@@ -66,3 +67,22 @@ def test_a_report_says_what_judged_it_and_what_it_looked_at(report_of):
     assert all(c.seconds is not None and c.seconds >= 0 for c in report.checks)
     voice = report_of("speech.wav").sources[0]
     assert voice.fps is None and voice.video_codec is None and voice.audio_codec
+
+
+def test_every_warning_and_failure_carries_a_reason_code():
+    # on main "faces" failed alike for no face and for two faces; a pipeline had nothing to switch on
+    with pytest.raises(ValueError, match="needs a reason code"):
+        Check(id="faces", source="x", status=Status.FAIL, value=None, message="m")
+    with pytest.raises(ValueError, match="a pass has no reason"):
+        Check(id="faces", source="x", status=Status.PASS, reason="faces.none", value=None, message="m")
+
+
+def test_the_readme_lists_every_reason_code_and_only_those():
+    import re
+
+    from preflight.analyzers import REASONS
+
+    readme = (ROOT / "README.md").read_text()
+    table = readme.split("## Reason codes", 1)[1].split("\n## ", 1)[0]
+    listed = re.findall(r"^\| `([a-z_]+\.[a-z_]+)` \|", table, flags=re.M)
+    assert sorted(listed) == sorted(REASONS)

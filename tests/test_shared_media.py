@@ -14,6 +14,7 @@ import pytest
 from conftest import SHARED_MEDIA, shared_labels
 
 import preflight
+from preflight.analyzers import REASONS
 from preflight.report import Status
 
 FLAGGED = (Status.WARN, Status.FAIL)
@@ -45,6 +46,8 @@ def test_label_rule(label):
     report = preflight.check(SHARED_MEDIA / label.file, policy=preflight.Policy())
     flagged = {c.id for c in report.checks if c.status in FLAGGED}
     summary = "; ".join(f"{c.id}={c.status.value} ({c.message})" for c in report.checks)
+    unlisted = {c.reason for c in report.checks if c.reason} - set(REASONS)
+    assert not unlisted, f"reason codes missing from the registry: {unlisted}"
     if label.verdict == "go":
         failing = [c.id for c in report.checks if c.status in BLOCKING]
         assert not failing, f"{label.file} is go, but {failing} fail: {summary}"

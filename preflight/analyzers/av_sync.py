@@ -35,6 +35,12 @@ from preflight.media import Media, Role
 from preflight.policy import AvSyncLimits, Policy
 from preflight.report import Check, Span, Status
 
+REASONS = {
+    "av_sync.other_voice": "the voice does not move with the lips: a dub, a voice-over or another speaker",
+    "av_sync.offset": "the same voice, out of sync by the offset given: re-mux it",
+    "av_sync.weak": "the lips and the voice agree too weakly to clear it: listen and watch",
+}
+
 _MERGE_GAP_S = 0.3
 _PEAK_RANGE = 32  # frames: offsets farther than this are read as chance peaks at the curve's ends
 
@@ -69,8 +75,10 @@ def analyze(media: Media, policy: Policy) -> list[Check]:
     if not enough:
         parts.append(f"only {curve.frames} speech frames to judge by: listen and watch")
     spans = _quiet_lips(curve)
-    return [Check(id="av_sync", source=source, status=status, value=round(strength, 2), unit="z", limit=limit,
-                  spans=spans, message="; ".join(parts), fix=fix)]
+    reason = "av_sync.offset" if offset is not None else (
+        "av_sync.other_voice" if status is Status.FAIL else "av_sync.weak")
+    return [Check(id="av_sync", source=source, status=status, reason=reason, value=round(strength, 2), unit="z",
+                  limit=limit, spans=spans, message="; ".join(parts), fix=fix)]
 
 
 def _in_sync(curve: SyncCurve, limits: AvSyncLimits) -> tuple[float, int]:

@@ -11,6 +11,12 @@ from preflight.media import Media, Role
 from preflight.policy import Policy
 from preflight.report import Check, Span, Status
 
+REASONS = {
+    "decodable.broken": "ffmpeg could not decode it",
+    "decodable.stops_early": "the picture or the sound stops before the length its header states",
+    "decodable.errors": "decodes to the end, with errors on the way",
+}
+
 # Containers round their duration and the last frame lasts 1/fps: allow that much shortfall.
 _SLACK_S = 0.25
 _SLACK_RATIO = 0.98
@@ -25,7 +31,7 @@ def analyze(media: Media, policy: Policy) -> list[Check]:
     if media.role is Role.IMAGE:
         ok = status.returncode == 0 and len(media.rgb) == 1
         return [Check(id="decodable", source=source, status=Status.PASS if ok else Status.FAIL,
-                      value="decoded" if ok else "failed", limit="decodes",
+                      reason=None if ok else "decodable.broken", value="decoded" if ok else "failed", limit="decodes",
                       message="the image decodes" if ok else _why("the image does not decode", status.errors),
                       fix=None if ok else fix)]
 
@@ -54,11 +60,12 @@ def analyze(media: Media, policy: Policy) -> list[Check]:
             spans = [Span(start=round(secs, 2), end=round(stated, 2))]
         else:
             message, spans = "ffmpeg could not decode it", []
-        return [Check(id="decodable", source=source, status=Status.FAIL, value=value, unit="s", limit=limit,
-                      spans=spans, message=_why(message, status.errors), fix=fix)]
+        return [Check(id="decodable", source=source, status=Status.FAIL,
+                      reason="decodable.stops_early" if short else "decodable.broken", value=value, unit="s",
+                      limit=limit, spans=spans, message=_why(message, status.errors), fix=fix)]
     if status.errors:
-        return [Check(id="decodable", source=source, status=Status.WARN, value=value, unit="s", limit=limit,
-                      message=_why(f"decodes to the end with {len(status.errors)} error(s){scope}", status.errors),
+        return [Check(id="decodable", source=source, status=Status.WARN, reason="decodable.errors", value=value,
+                      unit="s", limit=limit, message=_why(f"decodes to the end with {len(status.errors)} error(s){scope}", status.errors),
                       fix="re-export the file to repair the damaged frames")]
     return [Check(id="decodable", source=source, status=Status.PASS, value=value, unit="s", limit=limit,
                   message=f"decodes cleanly to {expected:.1f} s{scope}")]

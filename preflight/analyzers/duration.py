@@ -12,6 +12,12 @@ from preflight.media import Media, Probe, Role
 from preflight.policy import Policy
 from preflight.report import Check, Status
 
+REASONS = {
+    "duration.too_long": "longer than the maximum (the longest of the container and the streams used)",
+    "duration.too_short": "shorter than the minimum",
+    "duration.unknown": "the header states no duration and nothing decodes",
+}
+
 
 def decoded_seconds(media: Media) -> float:
     """How long the decoded picture or sound runs, whichever is longer (waits for the decode)."""
@@ -59,8 +65,8 @@ def analyze(media: Media, policy: Policy) -> list[Check]:
         decoded = decoded_seconds(media)
         if not decoded:
             limits = policy.duration
-            return [Check(id="duration", source=str(p.path), status=Status.FAIL, value=None, unit="s",
-                          limit=f"{limits.min_s:g}-{limits.max_s:g} s",
+            return [Check(id="duration", source=str(p.path), status=Status.FAIL, reason="duration.unknown", value=None,
+                          unit="s", limit=f"{limits.min_s:g}-{limits.max_s:g} s",
                           message="the file states no duration and nothing in it decodes",
                           fix="re-export it as MP4 (video) or WAV (audio)")]
         known = {"as decoded; the header states none": decoded}
@@ -75,15 +81,16 @@ def _judge(p: Probe, known: dict[str, float], policy: Policy) -> Check | None:
     longest = max(known, key=known.__getitem__)
     shortest = min(known, key=known.__getitem__)
     if known[longest] > limits.max_s:
-        what, seconds = longest, known[longest]
+        what, seconds, reason = longest, known[longest], "duration.too_long"
         status, fix = Status.FAIL, f"trim it to under {limits.max_s:g} s, keeping the cleanest stretch of speech"
     elif known[shortest] < limits.min_s:
-        what, seconds = shortest, known[shortest]
+        what, seconds, reason = shortest, known[shortest], "duration.too_short"
         status, fix = Status.FAIL, f"use a recording of at least {limits.min_s:g} s"
     else:
-        what, seconds = longest, known[longest]
+        what, seconds, reason = longest, known[longest], None
         status, fix = Status.PASS, None
     others = ", ".join(f"{w.removeprefix('the ')} {s:.2f} s" for w, s in known.items() if w != what)
     message = f"{seconds:.2f} s long ({what}" + (f"; {others})" if others else ")")
-    return Check(id="duration", source=str(p.path), status=status, value=round(seconds, 3), unit="s", limit=limit,
+    return Check(id="duration", source=str(p.path), status=status, reason=reason, value=round(seconds, 3), unit="s",
+                 limit=limit,
                  message=message, fix=fix)

@@ -26,6 +26,13 @@ from preflight.media import Media, Role
 from preflight.policy import FaceLimits, Policy
 from preflight.report import Check, Span, Status
 
+REASONS = {
+    "faces.none": "no face (an image), or no face in too many frames (a video)",
+    "faces.several": "two or more faces (an image), or in too many frames or too long a run (a video)",
+    "faces.not_human": "the face does not look like a person's: an animal, a mask, a cartoon",
+    "face_size.small": "the face is small in the frame",
+}
+
 
 def analyze(media: Media, policy: Policy) -> list[Check]:
     if media.role is Role.AUDIO:
@@ -55,6 +62,7 @@ def _human(passed: Check, human: Humanness, limits: FaceLimits) -> Check:
     views = ", ".join(str(p) for p in human.passes)
     return passed.model_copy(update={
         "status": Status.FAIL,
+        "reason": "faces.not_human",
         "message": f"the face does not look like a person's (the landmark model took {views} of 7 views of it, "
                    f"{limits.human_min_views} needed): an animal, a mask or a cartoon?",
         "fix": "use footage or a photo of the person themselves",
@@ -69,8 +77,8 @@ def _image_faces(source: str, n: int) -> Check:
     message = "no face found" if n == 0 else f"{n} faces"
     fix = ("use a photo of the person facing the camera, face clearly visible" if n == 0
            else "crop the photo to the one person, or use a photo of them alone")
-    return Check(id="faces", source=source, status=Status.FAIL, value=n, unit="faces", limit="exactly 1",
-                 message=message, fix=fix)
+    return Check(id="faces", source=source, status=Status.FAIL, reason="faces.none" if n == 0 else "faces.several",
+                 value=n, unit="faces", limit="exactly 1", message=message, fix=fix)
 
 
 def _video_faces(source: str, track: FaceTrack, limits: FaceLimits, fps: float) -> Check:
@@ -94,13 +102,13 @@ def _video_faces(source: str, track: FaceTrack, limits: FaceLimits, fps: float) 
     too_many = multi_ratio >= limits.multi_max_ratio or longest_multi >= limits.multi_max_run_s
     too_few = none_ratio > limits.none_max_ratio
     if too_many:
-        fix = "use footage with only the speaker in frame, or crop the other person out"
+        fix, reason = "use footage with only the speaker in frame, or crop the other person out", "faces.several"
     elif too_few:
-        fix = "keep the speaker's face in frame and turned to the camera for the whole clip"
+        fix, reason = "keep the speaker's face in frame and turned to the camera for the whole clip", "faces.none"
     else:
-        fix = None
+        fix = reason = None
     spans = (multi_spans if too_many else []) + (none_spans if too_few else [])
-    return Check(id="faces", source=source, status=Status.FAIL if fix else Status.PASS,
+    return Check(id="faces", source=source, status=Status.FAIL if fix else Status.PASS, reason=reason,
                  value=round(float(np.mean(counts == 1)), 3), unit="share of frames with one face",
                  limit=limit, spans=sorted(spans, key=lambda s: s.start), message=message, fix=fix)
 
@@ -113,7 +121,8 @@ def _face_size(source: str, track: FaceTrack, limits: FaceLimits) -> Check:
                      message="no frame with exactly one face to measure")
     size = float(np.median(heights))
     small = size < limits.size_warn_below
-    return Check(id="face_size", source=source, status=Status.WARN if small else Status.PASS, value=round(size, 3),
+    return Check(id="face_size", source=source, status=Status.WARN if small else Status.PASS,
+                 reason="face_size.small" if small else None, value=round(size, 3),
                  unit="face height / frame height", limit=limit,
                  message=f"the face is {size:.0%} of the frame height",
                  fix="move the camera closer or crop so the head fills about a third of the frame" if small else None)

@@ -18,6 +18,8 @@ from preflight.media import Media, Role
 from preflight.policy import Policy
 from preflight.report import Check, Span, Status
 
+REASONS = {"frontal.turned_away": "the head is turned or tilted away from the camera too often"}
+
 
 def analyze(media: Media, policy: Policy) -> list[Check]:
     if media.role is Role.AUDIO:
@@ -44,6 +46,6 @@ def analyze(media: Media, policy: Policy) -> list[Check]:
                       limit=limit, message=message)]
     gap = 1.0 / (media.sample_fps or policy.faces.sample_fps)
     spans = Span.merge(track.times[found][turned], gap) if media.role is Role.VIDEO else []
-    return [Check(id="frontal", source=source, status=Status.WARN, value=round(ratio, 3), unit="share of frames",
-                  limit=limit, spans=spans, message=message,
+    return [Check(id="frontal", source=source, status=Status.WARN, reason="frontal.turned_away", value=round(ratio, 3),
+                  unit="share of frames", limit=limit, spans=spans, message=message,
                   fix="have the person look into the lens, head level, for the whole clip")]

@@ -17,6 +17,11 @@ from preflight.media import Media, Role
 from preflight.policy import Policy
 from preflight.report import Check, Status
 
+REASONS = {
+    "loudness.quiet": "the speech is quiet",
+    "clipping.clipped": "too many samples at full scale: distortion",
+}
+
 SILENCE_DBFS = -99.0  # what digital silence reports, instead of minus infinity
 
 
@@ -35,7 +40,7 @@ def analyze(media: Media, policy: Policy) -> list[Check]:
     level = _dbfs(speech, audio.rate)
     quiet = level < limits.quiet_below_dbfs
     loudness = Check(id="loudness", source=source, status=Status.WARN if quiet else Status.PASS,
-                     value=round(level, 1), unit="dBFS", limit=f">= {limits.quiet_below_dbfs:g} dBFS",
+                     reason="loudness.quiet" if quiet else None, value=round(level, 1), unit="dBFS", limit=f">= {limits.quiet_below_dbfs:g} dBFS",
                      message=("digital silence" if level <= SILENCE_DBFS else f"speech at {level:.1f} dBFS RMS"),
                      fix="record closer to the microphone or raise the gain (normalise to about -20 dBFS)" if quiet else None)
 
@@ -43,7 +48,7 @@ def analyze(media: Media, policy: Policy) -> list[Check]:
     clipped = float(np.mean(np.abs(own) >= limits.clip_level)) if own.size else 0.0
     distorted = clipped > limits.clip_max_ratio
     clipping = Check(id="clipping", source=source, status=Status.WARN if distorted else Status.PASS,
-                     value=round(clipped, 5), unit="share of samples", limit=f"<= {limits.clip_max_ratio:.1%} clipped",
+                     reason="clipping.clipped" if distorted else None, value=round(clipped, 5), unit="share of samples", limit=f"<= {limits.clip_max_ratio:.1%} clipped",
                      message=f"{clipped:.2%} of samples at full scale",
                      fix="record again with the input gain lower; clipping cannot be undone" if distorted else None)
     return [loudness, clipping]

@@ -21,6 +21,8 @@ from preflight.media import Media, Role
 from preflight.policy import Policy
 from preflight.report import Check, Span, Status
 
+REASONS = {"mouth_motion.still": "the mouth barely moves while speech is heard"}
+
 _MIN_FRAMES = 5
 
 
@@ -48,6 +50,6 @@ def analyze(media: Media, policy: Policy) -> list[Check]:
     if spread >= limits.min_range:
         return [Check(id="mouth_motion", source=source, status=Status.PASS, value=round(spread, 4),
                       unit="of face height", limit=limit, message=message)]
-    return [Check(id="mouth_motion", source=source, status=Status.FAIL, value=round(spread, 4), unit="of face height",
-                  limit=limit, spans=spans, message=message + ": the mouth barely moves while speech is heard",
+    return [Check(id="mouth_motion", source=source, status=Status.FAIL, reason="mouth_motion.still", value=round(spread, 4),
+                  unit="of face height", limit=limit, spans=spans, message=message + ": the mouth barely moves while speech is heard",
                   fix="film the person speaking the words themselves, mouth visible; not a still image or a voice-over")]

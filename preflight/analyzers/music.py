@@ -33,6 +33,12 @@ from preflight.media import Media, Role
 from preflight.policy import Policy
 from preflight.report import Check, Span, Status
 
+REASONS = {
+    "music.heard": "music or singing heard for longer than the failing limit",
+    "music.between_words": "music in the pauses between the words (an intro, a sting, a bed)",
+    "music.some": "music or singing heard briefly: listen to the marked stretches",
+}
+
 _MERGE_GAP_S = 0.3
 _AWAY_FROM_SPEECH_S = 0.1
 
@@ -78,8 +84,10 @@ def analyze(media: Media, policy: Policy) -> list[Check]:
     fix = ("use a recording with no music under or between the words, of the person speaking, not singing"
            if status is Status.FAIL else
            "listen to the marked stretches: if music or singing is there, use a recording without it")
-    return [Check(id="music", source=source, status=status, value=round(seconds, 2), unit="s", limit=limit,
-                  spans=spans, message=message, fix=fix)]
+    reason = ("music.between_words" if between_s > limits.pause_max_s and seconds <= limits.fail_s
+              else "music.heard" if status is Status.FAIL else "music.some")
+    return [Check(id="music", source=source, status=status, reason=reason, value=round(seconds, 2), unit="s",
+                  limit=limit, spans=spans, message=message, fix=fix)]
 
 
 def _pauses(media: Media, policy: Policy, n: int) -> np.ndarray:

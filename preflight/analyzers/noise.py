@@ -37,6 +37,12 @@ from preflight.media import Media, Role
 from preflight.policy import Policy
 from preflight.report import Check, Status, grade
 
+REASONS = {
+    "noise.loud": "the background competes with the voice (SNR under the failing limit)",
+    "noise.some": "a noticeable background (SNR under the warning limit)",
+    "noise.intrusive": "the SNR passes, but a listener model scores the background as intrusive",
+}
+
 _FRAME, _HOP = 512, 256  # samples at 16 kHz: 32 ms frames, 16 ms hop
 _AWAY_S = 0.1  # a frame this far from any frame that may be speech is background only
 # The VAD's score above which a frame may be speech. An emotive or quiet voice scores 0.2-0.5 in
@@ -67,17 +73,18 @@ def analyze(media: Media, policy: Policy) -> list[Check]:
     status = grade(snr, warn_below=limits.warn_below_db, fail_below=limits.fail_below_db)
     message = (f"voice {snr:.1f} dB above the background (speech {voice_db:.0f} dBFS, "
                f"background {floor_db:.0f} dBFS, {where})")
+    reason = {Status.FAIL: "noise.loud", Status.WARN: "noise.some"}.get(status)
     if status is Status.PASS:
         bak = background_score(media)
         if bak is not None and bak < limits.intrusive_below:
-            status = Status.WARN
+            status, reason = Status.WARN, "noise.intrusive"
             message += (f", but the background sounds intrusive (DNSMOS background score {bak:.1f} of 5): "
                         "bursts of crowd, voices or other sound between the quiet moments?")
     fix = None if status is Status.PASS else (
         "record in a quieter place, closer to the microphone; remove background music, hum or crowd sound"
     )
-    return [Check(id="noise", source=source, status=status, value=round(snr, 1), unit="dB", limit=limit,
-                  message=message, fix=fix)]
+    return [Check(id="noise", source=source, status=status, reason=reason, value=round(snr, 1), unit="dB",
+                  limit=limit, message=message, fix=fix)]
 
 
 def estimate(power: np.ndarray, speech: np.ndarray, maybe: np.ndarray, lead: int = 0) -> tuple[float, float, float, str]:

@@ -43,6 +43,13 @@ from preflight.media import Media, Role
 from preflight.policy import OverlayLimits, Policy
 from preflight.report import Check, Status
 
+REASONS = {
+    "overlay.text": "burned-in text: a caption, a lower third, a title (it fails)",
+    "overlay.text_minor": "burned-in text that only warns: small, or on a still not placed as a caption",
+    "overlay.mark": "a static mark in a corner large enough to fail: a logo or an inset",
+    "overlay.mark_minor": "a small static mark or logo in a corner",
+}
+
 _TEXT_FRAMES = 6
 _MAX_TILT = 3.0
 _MIN_ASPECT = 2.0
@@ -118,7 +125,9 @@ def _check(source: str, limit: str, status: Status, area: float, found: list[str
     if status is Status.PASS:
         return Check(id="overlay", source=source, status=status, value=round(area, 4), unit="share of frame",
                      limit=limit, message="no burned-in text or marks")
-    return Check(id="overlay", source=source, status=status, value=round(area, 4), unit="share of frame",
+    reason = ("overlay.text" if "burned-in text" in found else "overlay.mark") + (
+        "" if status is Status.FAIL else "_minor")
+    return Check(id="overlay", source=source, status=status, reason=reason, value=round(area, 4), unit="share of frame",
                  limit=limit, message=f"{' and '.join(found)} cover {area:.1%} of the frame, around {box}",
                  fix="use footage without captions, logos, titles or insets burned in (export it before they are added)")
 

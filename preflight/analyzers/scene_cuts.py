@@ -34,6 +34,12 @@ from preflight.media import Media, Role
 from preflight.policy import Policy
 from preflight.report import Check, Span, Status
 
+REASONS = {
+    "scene_cuts.cut": "a hard cut: two shots in one clip",
+    "scene_cuts.stray_frames": "one or two frames of another shot at the start or the end",
+    "scene_cuts.fade": "the picture fades to black",
+}
+
 
 def analyze(media: Media, policy: Policy) -> list[Check]:
     if media.role is not Role.VIDEO:
@@ -68,7 +74,7 @@ def analyze(media: Media, policy: Policy) -> list[Check]:
 
     if found:
         listed = ", ".join(f"{t:.2f} s (change {c:.0f}, {r:.1f}x)" for t, c, r in found[:5])
-        return [Check(id="scene_cuts", source=source, status=Status.FAIL, value=len(found), unit="cuts",
+        return [Check(id="scene_cuts", source=source, status=Status.FAIL, reason="scene_cuts.cut", value=len(found), unit="cuts",
                       limit=limit, spans=[Span(start=round(t, 3), end=round(t, 3)) for t, _, _ in found],
                       message=f"{len(found)} cut(s) at {listed}",
                       fix="use one continuous take; trim to the longest stretch between the cuts")]
@@ -76,13 +82,13 @@ def analyze(media: Media, policy: Policy) -> list[Check]:
         head = [i + 1 for i in strays if i + 1 <= limits.edge_frames]  # frames before the change
         tail = [n - i - 1 for i in strays if i + 1 > limits.edge_frames]  # frames after it
         parts = ([f"the first {max(head)} frame(s)"] if head else []) + ([f"the last {max(tail)} frame(s)"] if tail else [])
-        return [Check(id="scene_cuts", source=source, status=Status.WARN, value=0, unit="cuts", limit=limit,
-                      spans=[Span(start=round(float(times[i + 1]), 3), end=round(float(times[i + 1]), 3)) for i in strays],
+        return [Check(id="scene_cuts", source=source, status=Status.WARN, reason="scene_cuts.stray_frames", value=0,
+                      unit="cuts", limit=limit, spans=[Span(start=round(float(times[i + 1]), 3), end=round(float(times[i + 1]), 3)) for i in strays],
                       message=f"no cut, but {' and '.join(parts)} belong to another shot",
                       fix=f"trim {' and '.join(parts)}")]
     if fades:
-        return [Check(id="scene_cuts", source=source, status=Status.WARN, value=0, unit="cuts", limit=limit,
-                      spans=fades, message=f"no hard cut, but the picture goes dark ({len(fades)} fade(s))",
+        return [Check(id="scene_cuts", source=source, status=Status.WARN, reason="scene_cuts.fade", value=0, unit="cuts",
+                      limit=limit, spans=fades, message=f"no hard cut, but the picture goes dark ({len(fades)} fade(s))",
                       fix="trim the fade; the avatar needs the face visible throughout")]
     return [Check(id="scene_cuts", source=source, status=Status.PASS, value=0, unit="cuts", limit=limit,
                   message=f"one continuous shot (largest change {change.max():.1f}, {ratio.max():.1f}x)")]

@@ -28,6 +28,8 @@ from preflight.media import Media, Role
 from preflight.policy import Policy
 from preflight.report import Check, Span, Status
 
+REASONS = {"single_speaker.others": "another voice speaks for longer than the limit"}
+
 _MERGE_GAP_S = 0.3
 
 
@@ -55,6 +57,6 @@ def analyze(media: Media, policy: Policy) -> list[Check]:
                       unit="similarity", limit=limit, message=message)]
     times = sorted({t for v in range(1, found.count) for t in found.times(v)})
     spans = [Span(start=s.start, end=round(s.end + FRAME_S, 3)) for s in Span.merge(times, gap=_MERGE_GAP_S)]
-    return [Check(id="single_speaker", source=source, status=Status.FAIL, value=found.similarity,
+    return [Check(id="single_speaker", source=source, status=Status.FAIL, reason="single_speaker.others", value=found.similarity,
                   unit="similarity", limit=limit, spans=spans, message=message,
                   fix="use a recording where only the person in the avatar speaks; cut out other voices")]

@@ -12,6 +12,12 @@ from preflight.media import Media, Role
 from preflight.policy import Policy
 from preflight.report import Check, Span, Status
 
+REASONS = {
+    "speech.no_audio": "a video with no sound and no separate voice",
+    "speech.none": "no speech is heard at all",
+    "speech.too_little": "speech in too small a share of the clip",
+}
+
 
 def analyze(media: Media, policy: Policy) -> list[Check]:
     if media.role is Role.IMAGE:
@@ -24,8 +30,8 @@ def analyze(media: Media, policy: Policy) -> list[Check]:
         if media.separate_audio:
             return []
         # A video without sound and without a separate voice has no speech at all.
-        return [Check(id="speech", source=source, status=Status.FAIL, value=0.0, unit="share of time", limit=limit,
-                      message="no audio: no speech to hear",
+        return [Check(id="speech", source=source, status=Status.FAIL, reason="speech.no_audio", value=0.0,
+                      unit="share of time", limit=limit, message="no audio: no speech to hear",
                       fix="use a clip with its sound, or give the voice as a separate audio (--audio voice.wav)")]
     ratio = activity.ratio
     message = f"speech in {ratio:.0%} of the clip ({activity.speech_seconds:.1f} s of {activity.duration:.1f} s)"
@@ -35,5 +41,5 @@ def analyze(media: Media, policy: Policy) -> list[Check]:
     silent = [Span(start=a, end=b) for a, b in activity.gaps(at_least=0.5)]
     fix = ("record the person speaking to the camera for most of the clip"
            if ratio > 0 else "the audio has no speech: record the person speaking, or check the right track was exported")
-    return [Check(id="speech", source=source, status=Status.FAIL, value=round(ratio, 3), unit="share of time",
-                  limit=limit, spans=silent, message=message, fix=fix)]
+    return [Check(id="speech", source=source, status=Status.FAIL, reason="speech.too_little" if ratio > 0 else "speech.none",
+                  value=round(ratio, 3), unit="share of time", limit=limit, spans=silent, message=message, fix=fix)]

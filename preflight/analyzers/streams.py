@@ -13,6 +13,12 @@ from preflight.media import Media, Role
 from preflight.policy import Policy
 from preflight.report import Check, Span, Status
 
+REASONS = {
+    "streams.no_audio": "a video with no sound and no separate voice",
+    "streams.partial_sound": "the sound starts late or ends early against the picture",
+    "streams.several_tracks": "more than one audio track: the default one is judged",
+}
+
 _GAP_S = 0.5
 
 
@@ -23,8 +29,8 @@ def analyze(media: Media, policy: Policy) -> list[Check]:
     source = str(p.path)
     kinds = f"video ({p.video.codec})" + (f" + audio ({p.audio.codec})" if p.audio else "")
     if p.audio is None and not media.separate_audio:
-        return [Check(id="streams", source=source, status=Status.FAIL, value=kinds, limit="video + audio",
-                      message="no audio stream: the voice is missing",
+        return [Check(id="streams", source=source, status=Status.FAIL, reason="streams.no_audio", value=kinds,
+                      limit="video + audio", message="no audio stream: the voice is missing",
                       fix="use a clip with its sound, or give the voice as a separate audio (--audio voice.wav)")]
     if media.separate_audio:
         return [Check(id="streams", source=source, status=Status.PASS, value=kinds, limit="video + audio",
@@ -35,13 +41,15 @@ def analyze(media: Media, policy: Policy) -> list[Check]:
     if sound[0] > picture[0] + _GAP_S or sound[1] < picture[1] - _GAP_S:
         spans = [Span(start=round(picture[0], 2), end=round(sound[0], 2))] if sound[0] > picture[0] + _GAP_S else []
         spans += [Span(start=round(sound[1], 2), end=round(picture[1], 2))] if sound[1] < picture[1] - _GAP_S else []
-        return [Check(id="streams", source=source, status=Status.WARN, value=kinds, limit=limit, spans=spans,
+        return [Check(id="streams", source=source, status=Status.WARN, reason="streams.partial_sound", value=kinds,
+                      limit=limit, spans=spans,
                       message=(f"the sound runs from {sound[0]:.1f} to {sound[1]:.1f} s, "
                                f"the picture from {picture[0]:.1f} to {picture[1]:.1f} s"),
                       fix="trim the clip to where both run, or re-export it with the full sound track in place")]
     if p.other_audio:
         tracks = ", ".join(f"#{t.index} ({t.codec})" for t in p.other_audio)
-        return [Check(id="streams", source=source, status=Status.WARN, value=kinds, limit="one audio track",
+        return [Check(id="streams", source=source, status=Status.WARN, reason="streams.several_tracks", value=kinds,
+                      limit="one audio track",
                       message=f"{1 + len(p.other_audio)} audio tracks: judged #{p.audio.index} ({p.audio.codec}), "
                               f"the one players take; also {tracks}",
                       fix="keep only the track with the person's voice; Mosaic may take another one")]
