@@ -46,4 +46,4 @@ clean:
 	rm -rf $(VENV) fixtures/out .pytest_cache
 
 schema: $(STAMP)
-	$(BIN)/python -c "import json; from preflight.report import Report; print(json.dumps(Report.model_json_schema(mode='serialization'), indent=2))" > schema/report.schema.json
+	$(BIN)/preflight schema > schema/report.schema.json

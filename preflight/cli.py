@@ -75,6 +75,14 @@ def version(
                 print(f"  {name} {value}")
 
 
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the report that `check --format json` and `batch --jsonl` write."""
+    from preflight.report import Report
+
+    print(json.dumps(Report.model_json_schema(mode="serialization"), indent=2))
+
+
 Strict = Annotated[bool, typer.Option("--strict", help="Warnings block like failures.")]
 Config = Annotated[Optional[Path], typer.Option(help="A policy TOML file (default: preflight.toml or \\[tool.preflight] in pyproject.toml, found from here up).")]
 Output = Annotated[Format, typer.Option("--format", help="text for people, json for programs.")]

@@ -124,7 +124,7 @@ def test_missing_ffmpeg_is_a_clear_error(fixture_path, tmp_path):
     assert "ffprobe is not installed" in result.stderr and "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize("command", ["", "check", "create", "status", "list", "batch", "version"])
+@pytest.mark.parametrize("command", ["", "check", "create", "status", "list", "batch", "version", "schema"])
 def test_dash_h_is_help_everywhere(command):
     result = run_cli(*command.split(), "-h", env={"COLUMNS": "200"})
     assert result.returncode == 0 and "Usage: preflight" in result.stdout, result.stderr
@@ -145,6 +145,15 @@ def test_a_broken_check_exits_4_unless_another_check_failed(fixture_path):
     assert broken.returncode == 4 and "ZeroDivisionError" in broken.stdout, broken.stdout + broken.stderr
     failing = _check_with_a_broken_analyzer(fixture_path("speech_short.wav"))  # too short: a real failure too
     assert failing.returncode == 1
+
+
+def test_the_schema_command_prints_the_published_schema():
+    from conftest import ROOT
+
+    result = run_cli("schema")
+    assert result.returncode == 0
+    assert json.loads(result.stdout) == json.loads((ROOT / "schema" / "report.schema.json").read_text())
+    assert (ROOT / "preflight" / "py.typed").is_file()  # the package's types are for its users too
 
 
 def test_version():
