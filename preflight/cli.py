@@ -33,7 +33,7 @@ EXIT_GO, EXIT_NO_GO, EXIT_USAGE, EXIT_API, EXIT_BUG = 0, 1, 2, 3, 4
 
 app = typer.Typer(
     help="Check source media for a Mosaic AI avatar before it is submitted.",
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish, PowerShell
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
     rich_markup_mode="markdown",  # a docstring's paragraphs wrap to the terminal, not at its line ends

@@ -156,6 +156,15 @@ def test_the_schema_command_prints_the_published_schema():
     assert (ROOT / "preflight" / "py.typed").is_file()  # the package's types are for its users too
 
 
+def test_shell_completion_completes_commands_and_options():
+    # on main the app was built with completion off
+    words = run_cli(env={"_PREFLIGHT_COMPLETE": "complete_bash", "COMP_WORDS": "preflight ch", "COMP_CWORD": "1"})
+    assert words.returncode == 0 and words.stdout.split() == ["check"]
+    options = run_cli(env={"_PREFLIGHT_COMPLETE": "complete_bash", "COMP_WORDS": "preflight check --fo", "COMP_CWORD": "2"})
+    assert options.stdout.split() == ["--format"]
+    assert "complete" in run_cli("--show-completion", "bash").stdout
+
+
 def test_version():
     result = run_cli("--version")
     assert result.returncode == 0 and result.stdout.startswith("preflight ")
