@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import json
+import logging
 import os
 import sys
 import time
@@ -27,6 +28,8 @@ from preflight.version import __version__
 if TYPE_CHECKING:
     from preflight.mosaic import Avatar
     from preflight.policy import Policy
+
+log = logging.getLogger("preflight.cli")
 
 # The README's exit-code table lists these.
 EXIT_GO, EXIT_NO_GO, EXIT_USAGE, EXIT_API, EXIT_BUG = 0, 1, 2, 3, 4
@@ -52,13 +55,45 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+class _CurrentStderr(logging.StreamHandler):
+    """Writes to whatever sys.stderr is now: the CLI swaps it to keep native libraries quiet."""
+
+    @property
+    def stream(self) -> Any:  # type: ignore[override]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _: Any) -> None:
+        pass
+
+
+_QUIET = False  # -q: nothing on stderr but errors
+
+
 @app.callback()
 def _main(
     version: Annotated[
         Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
     ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also say the policy file used, each check's time and every retried request, on stderr.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Nothing on stderr but errors (no progress, no notes).")] = False,
 ) -> None:
     """Check source media for a Mosaic AI avatar before it is submitted."""
+    global _QUIET
+    if verbose and quiet:
+        raise typer.BadParameter("give -v or -q, not both")
+    _QUIET = quiet
+    handler = _CurrentStderr()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    root = logging.getLogger("preflight")
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO if verbose else logging.WARNING)
+    root.propagate = False
+
+
+def _stderr() -> Console:
+    """The console for progress and notes: silent with -q (errors use their own)."""
+    return Console(stderr=True, highlight=False, quiet=_QUIET)
 
 
 @app.command()
@@ -114,6 +149,9 @@ def check(
         with _quiet_native_stderr():
             report, evidence = inspect(*(files or []), video=video, image=image, audio=audio, policy=policy,
                                        evidence=html is not None)
+        for c in report.checks:
+            log.info("%s (%s): %s in %.2f s", c.id, Path(c.source).name, c.status.value, c.seconds or 0.0)
+        log.info("checked in %.2f s", time.monotonic() - started)
         if html is not None:
             from preflight.batch import Result, SourceSet
             from preflight.html import render
@@ -165,7 +203,7 @@ def create(
     """
     from preflight import submit
 
-    err = Console(stderr=True, highlight=False)
+    err = _stderr()
     out = Console(highlight=False)
     sources: dict[str, Any] = dict(video=video, image=image, audio=audio, video_id=video_id, image_id=image_id,
                                    audio_id=audio_id, trust_asset_ids=trust_asset_ids)
@@ -197,7 +235,7 @@ def status(
     with _errors_as_exit_codes():
         with MosaicClient.from_env() as mosaic:
             avatar = mosaic.get_avatar(avatar_id)
-            with _ledger_if_possible(Console(stderr=True, highlight=False)) as ledger:
+            with _ledger_if_possible(_stderr()) as ledger:
                 if ledger is not None:
                     ledger.set_status(mosaic.base_url, avatar.id, avatar.status, avatar.status_message)
         _show(output, Console(highlight=False), None, avatar=avatar)
@@ -241,7 +279,7 @@ def batch(
     """
     from preflight import batch as batches
 
-    err = Console(stderr=True, highlight=False)
+    err = _stderr()
     out = err if _is_stdout(jsonl) else Console(highlight=False)  # stdout then carries only the JSON lines
     results: list[batches.Result] = []
     interrupted = False

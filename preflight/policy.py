@@ -14,6 +14,7 @@ or with ``--config FILE``::
 
 from __future__ import annotations
 
+import logging
 import tomllib
 from pathlib import Path
 
@@ -22,6 +23,8 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from preflight.errors import UsageError
+
+log = logging.getLogger("preflight.policy")
 
 
 class _Limits(BaseModel):
@@ -174,10 +177,12 @@ def load_policy(config: Path | None = None, start: Path | None = None) -> Policy
         pyproject = folder / "pyproject.toml"
         if pyproject.is_file() and _has_preflight_table(pyproject):
             return _from_file(pyproject, pyproject=True)
+    log.info("policy: the built-in limits (no preflight.toml or [tool.preflight] from %s up)", here)
     return Policy()
 
 
 def _from_file(path: Path, *, pyproject: bool) -> Policy:
+    log.info("policy: %s", path)
     data = _read_toml(path)
     if pyproject:
         data = data.get("tool", {}).get("preflight", {})

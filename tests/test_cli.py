@@ -192,6 +192,20 @@ def test_create_prints_the_avatar_and_keeps_the_key_out_of_everything(mosaic_api
         assert mosaic_api.api_key not in run.stdout + run.stderr
 
 
+def test_verbose_shows_the_policy_timings_and_a_retried_request_and_quiet_shows_nothing(mosaic_api, fixture_path):
+    # on main a 503 that was retried left no trace, even when asked
+    mosaic_api.fault("GET /avatar-profiles", times=1, status=503)
+    loud = run_cli("-v", "create", "--name", "Ada", *_voice_set(fixture_path))
+    assert loud.returncode == 0, loud.stderr
+    assert "policy: the built-in limits" in loud.stderr and "503" in loud.stderr and "try 2 of" in loud.stderr
+    assert mosaic_api.api_key not in loud.stderr
+    timed = run_cli("-v", "check", str(fixture_path("speech.wav")))
+    assert "noise (speech.wav): pass in" in timed.stderr and "checked in" in timed.stderr
+    silent = run_cli("-q", "create", "--name", "Grace", *_voice_set(fixture_path))
+    assert silent.returncode == 0 and silent.stderr == "" and "avatar" in silent.stdout
+    assert run_cli("-q", "-v", "check", str(fixture_path("speech.wav"))).returncode == 2
+
+
 def test_create_no_go_shows_the_report_sends_nothing_exits_1(mosaic_api, fixture_path):
     result = run_cli("create", "--name", "Ada", "--video", str(fixture_path("cut.mp4")))
     assert result.returncode == 1
