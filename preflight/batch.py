@@ -37,7 +37,7 @@ from preflight.media import probe
 from preflight.policy import Policy
 from preflight.report import Check, Report, Status
 from preflight.sources import sha256_of
-from preflight.version import judges
+from preflight.version import SCHEMA_VERSION, judges
 
 # A 15 s set takes a few seconds; four minutes means the worker is stuck.
 TIME_LIMIT_S = 240.0
@@ -175,7 +175,7 @@ def cache_key(sources: SourceSet, policy: Policy) -> str | None:
         content = {role: sha256_of(path) for role, path in sources.given.items()}
     except OSError:
         return None
-    whole = json.dumps([content, policy.model_dump(mode="json"), judges()], sort_keys=True)
+    whole = json.dumps([content, policy.model_dump(mode="json"), judges(), SCHEMA_VERSION], sort_keys=True)
     return hashlib.sha256(whole.encode()).hexdigest()
 
 
@@ -200,10 +200,9 @@ def run(
                                     "put each avatar's files side by side under one name"))
             continue
         key = cache_key(s, policy) if ledger else None
-        hit = ledger.checked(key) if ledger and key and use_cache else None
+        hit = _cached(ledger, key) if ledger and key and use_cache else None
         if hit:
-            report, evidence = hit
-            yield Result(s, Report.model_validate_json(report), _unpack(evidence), cached=True)
+            yield Result(s, hit[0], hit[1], cached=True)
         else:
             todo.append((s, key))
     if not todo:
@@ -214,6 +213,17 @@ def run(
             if ledger and key and result.outcome != "error":
                 ledger.store_checked(key, result.report.model_dump_json(), _pack(result.evidence))
             yield result
+
+
+def _cached(ledger: Ledger, key: str) -> tuple[Report, list[Evidence]] | None:
+    """A stored result, or None when there is none or it no longer reads as a report (checked again)."""
+    hit = ledger.checked(key)
+    if hit is None:
+        return None
+    try:
+        return Report.model_validate_json(hit[0]), _unpack(hit[1])
+    except (ValueError, zlib.error):
+        return None
 
 
 def _single(s: SourceSet, check_id: str, status: Status, message: str, policy: Policy, fix: str | None = None) -> Report:

@@ -57,9 +57,11 @@ class Check(BaseModel):
     reason: str | None = Field(
         None, description="a stable code for the outcome, '<check>.<outcome>' (the README lists them all); "
                           "set on every warn, fail and error, absent on a pass")
-    value: float | int | str | None = Field(description="what was measured, in `unit`")
+    value: float | int | None = Field(description="what was measured: one number, in `unit`, the same for every role")
     unit: str = ""
     limit: str | None = Field(None, description="the limit it was held to, in words")
+    details: dict[str, float | int | str] = Field(
+        default_factory=dict, description="other measurements, by name (e.g. faces: most_faces; streams: codecs)")
     spans: list[Span] = Field(default_factory=list, description="where it happens")
     message: str
     fix: str | None = Field(None, description="what to do about it; absent when the check passed")

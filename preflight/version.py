@@ -10,7 +10,7 @@ from importlib import metadata
 __version__ = "0.1.0"
 
 # Bumped when a report field changes meaning or goes away; new fields keep it.
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 
 # The libraries whose results decide a verdict, by the distribution that ships them.
 _JUDGES = {"mediapipe": "mediapipe", "onnxruntime": "onnxruntime", "opencv": "opencv-contrib-python",

@@ -129,8 +129,14 @@ def test_an_unchanged_set_comes_from_the_cache_until_the_policy_changes(tmp_path
         (again,) = run(sets, Policy(), jobs=1, ledger=ledger)
         (strict,) = run(sets, Policy(strict=True), jobs=1, ledger=ledger)
         (forced,) = run(sets, Policy(), jobs=1, ledger=ledger, use_cache=False)
-    assert (first.cached, again.cached, strict.cached, forced.cached) == (False, True, False, False)
+        # a stored result that no longer reads as a report (an older schema) is checked again, not a crash
+        from preflight.batch import cache_key
+
+        ledger.store_checked(cache_key(sets[0], Policy()), '{"verdict": "go", "checks": [{"value": "old"}]}', b"")
+        (stale,) = run(sets, Policy(), jobs=1, ledger=ledger)
+    assert (first.cached, again.cached, strict.cached, forced.cached, stale.cached) == (False, True, False, False, False)
     assert again.report == first.report and again.evidence == first.evidence
+    assert stale.report.verdict == first.report.verdict
 
 
 def _folder(tmp_path: Path, fixture_path, names: dict[str, str]) -> Path:

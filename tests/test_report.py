@@ -86,3 +86,13 @@ def test_the_readme_lists_every_reason_code_and_only_those():
     table = readme.split("## Reason codes", 1)[1].split("\n## ", 1)[0]
     listed = re.findall(r"^\| `([a-z_]+\.[a-z_]+)` \|", table, flags=re.M)
     assert sorted(listed) == sorted(REASONS)
+
+
+@pytest.mark.parametrize("names", [("talking_head.mp4",), ("face.png",), ("speech.wav",), ("no_audio.mp4",)])
+def test_a_checks_value_is_one_number_in_one_unit_for_every_role(report_of, names):
+    # on main faces' value was a share of frames on a video and a count on an image, and streams' a string
+    units = {"faces": "share of frames with one face", "streams": "audio tracks", "decodable": "s"}
+    for check in report_of(*names).checks:
+        assert check.value is None or isinstance(check.value, (int, float)), (check.id, check.value)
+        if check.id in units:
+            assert check.unit == units[check.id], (check.id, check.unit)

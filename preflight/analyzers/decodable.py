@@ -31,7 +31,7 @@ def analyze(media: Media, policy: Policy) -> list[Check]:
     if media.role is Role.IMAGE:
         ok = status.returncode == 0 and len(media.rgb) == 1
         return [Check(id="decodable", source=source, status=Status.PASS if ok else Status.FAIL,
-                      reason=None if ok else "decodable.broken", value="decoded" if ok else "failed", limit="decodes",
+                      reason=None if ok else "decodable.broken", value=None, unit="s", limit="decodes",
                       message="the image decodes" if ok else _why("the image does not decode", status.errors),
                       fix=None if ok else fix)]
 

@@ -72,13 +72,14 @@ def _human(passed: Check, human: Humanness, limits: FaceLimits) -> Check:
 
 def _image_faces(source: str, n: int) -> Check:
     if n == 1:
-        return Check(id="faces", source=source, status=Status.PASS, value=1, unit="faces", limit="exactly 1",
-                     message="one face")
+        return Check(id="faces", source=source, status=Status.PASS, value=1.0, unit="share of frames with one face",
+                     limit="exactly 1", details={"most_faces": 1}, message="one face")
     message = "no face found" if n == 0 else f"{n} faces"
     fix = ("use a photo of the person facing the camera, face clearly visible" if n == 0
            else "crop the photo to the one person, or use a photo of them alone")
     return Check(id="faces", source=source, status=Status.FAIL, reason="faces.none" if n == 0 else "faces.several",
-                 value=n, unit="faces", limit="exactly 1", message=message, fix=fix)
+                 value=0.0, unit="share of frames with one face", limit="exactly 1", details={"most_faces": n},
+                 message=message, fix=fix)
 
 
 def _video_faces(source: str, track: FaceTrack, limits: FaceLimits, fps: float) -> Check:
@@ -110,6 +111,7 @@ def _video_faces(source: str, track: FaceTrack, limits: FaceLimits, fps: float) 
     spans = (multi_spans if too_many else []) + (none_spans if too_few else [])
     return Check(id="faces", source=source, status=Status.FAIL if fix else Status.PASS, reason=reason,
                  value=round(float(np.mean(counts == 1)), 3), unit="share of frames with one face",
+                 details={"most_faces": int(counts.max())},
                  limit=limit, spans=sorted(spans, key=lambda s: s.start), message=message, fix=fix)
 
 
