@@ -14,7 +14,7 @@ import os
 import sys
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
@@ -42,6 +42,12 @@ app = typer.Typer(
     rich_markup_mode="markdown",  # a docstring's paragraphs wrap to the terminal, not at its line ends
     pretty_exceptions_enable=False,
 )
+
+
+class ProgressMode(str, enum.Enum):
+    bar = "bar"
+    json = "json"
+    none = "none"
 
 
 class Format(str, enum.Enum):
@@ -272,6 +278,8 @@ def batch(
     time_limit: Annotated[float, typer.Option(help="Seconds one set may take before it is stopped as an error.")] = 240.0,
     strict: Strict = False,
     config: Config = None,
+    output: Annotated[Format, typer.Option("--format", help="text for people; json: the summary as one JSON object.")] = Format.text,
+    progress_mode: Annotated[ProgressMode, typer.Option("--progress", help="bar, json (one event per finished set on stderr) or none.")] = ProgressMode.bar,
 ) -> None:
     """Check every source set in a folder or manifest, in parallel; summarise, and optionally submit.
 
@@ -292,19 +300,23 @@ def batch(
         if not sets:
             raise UsageError(f"{target}: no media found" + (f" ({len(skipped)} files skipped)" if skipped else ""))
         workers = jobs or os.cpu_count() or 1
-        with _ledger_if_possible(err) as ledger, _lines(jsonl) as write_line, _progress(err) as progress:
-            task = progress.add_task(f"checking {len(sets)} source sets", total=len(sets))
+        with _ledger_if_possible(err) as ledger, _lines(jsonl) as write_line, \
+                _progress(err, progress_mode, len(sets)) as finished:
             found = batches.run(sets, policy, jobs=workers, time_limit=time_limit, ledger=ledger, use_cache=not no_cache)
             try:
                 for result in found:
                     results.append(result)
                     write_line(result.report.model_dump_json())
-                    progress.advance(task)
+                    finished(result)
             except KeyboardInterrupt:
                 interrupted = True
             finally:
                 found.close()
-        _summary(out, results, skipped, len(sets), interrupted)
+        if output is Format.json:
+            summary = _summary_json(results, skipped, len(sets), interrupted)
+            print(json.dumps(summary), file=sys.stderr if _is_stdout(jsonl) else sys.stdout)
+        else:
+            _summary(out, results, skipped, len(sets), interrupted)
         if report is not None:
             from preflight.html import render
 
@@ -435,7 +447,21 @@ def _lines(path: Path | None) -> Iterator[Any]:
 
 
 @contextlib.contextmanager
-def _progress(err: Console) -> Iterator[Any]:
+def _progress(err: Console, mode: ProgressMode, total: int) -> Iterator[Callable[[Any], None]]:
+    """A function to call with each finished set: a bar, one JSON event per set on stderr, or nothing."""
+    if mode is ProgressMode.none or err.quiet:
+        yield lambda result: None
+        return
+    if mode is ProgressMode.json:
+        done = 0
+
+        def event(result: Any) -> None:
+            nonlocal done
+            done += 1
+            print(json.dumps(_set_event(result, done, total)), file=sys.stderr, flush=True)
+
+        yield event
+        return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeRemainingColumn
 
     class Rate(ProgressColumn):
@@ -444,7 +470,25 @@ def _progress(err: Console) -> Iterator[Any]:
 
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), Rate(), TimeRemainingColumn(),
                   console=err) as progress:
-        yield progress
+        task = progress.add_task(f"checking {total} source sets", total=total)
+        yield lambda result: progress.advance(task)
+
+
+def _set_event(result: Any, done: int, total: int) -> dict[str, Any]:
+    """One finished set, for a pipeline's logs: what it is, how it came out, and why."""
+    return {"event": "set", "done": done, "total": total, "name": result.set.name, "outcome": result.outcome,
+            "verdict": result.report.verdict, "cached": result.cached, "seconds": round(result.seconds, 2),
+            "reasons": sorted({c.reason for c in result.report.checks if c.reason and c.status.value != "skipped"})}
+
+
+def _summary_json(results: list, skipped: list, total: int, interrupted: bool) -> dict[str, Any]:
+    from collections import Counter
+
+    counts = Counter(r.outcome for r in results)
+    return {"event": "summary", "total": total, "checked": len(results), "interrupted": interrupted,
+            "cached": sum(r.cached for r in results), "skipped_files": len(skipped),
+            **{k: counts[k] for k in ("go", "warn", "no-go", "error")},
+            "sets": {r.set.name: r.outcome for r in results}}
 
 
 def _write_atomically(path: Path, text: str) -> None:

@@ -164,6 +164,13 @@ def test_batch_command_exit_codes_lines_and_report(tmp_path, fixture_path):
     assert piped.returncode == 1 and not (tmp_path / "-").exists()
     assert sorted(json.loads(line)["name"] for line in piped.stdout.splitlines()) == ["ada", "bob", "cut"]
     assert "NO-GO cut: " in piped.stderr
+    # --progress json: one JSON event per finished set on stderr; --format json: the summary on stdout
+    logged = run_cli("batch", str(folder), "--progress", "json", "--format", "json", env=env)
+    events = [json.loads(line) for line in logged.stderr.splitlines()]
+    assert sorted(e["name"] for e in events) == ["ada", "bob", "cut"] and [e["done"] for e in events] == [1, 2, 3]
+    assert {e["name"]: e["reasons"] for e in events}["cut"] and all(e["cached"] for e in events)
+    summary = json.loads(logged.stdout)
+    assert (summary["go"] + summary["warn"], summary["no-go"], summary["sets"]["cut"]) == (2, 1, "no-go")
     assert run_cli("batch", str(tmp_path / "nowhere"), env=env).returncode == 2
 
 
