@@ -33,7 +33,7 @@ from preflight.download import is_url
 from preflight.errors import InputError, PreflightError, UsageError
 from preflight.evidence import Evidence
 from preflight.ledger import Ledger
-from preflight.media import probe
+from preflight.media import Role, probe
 from preflight.policy import Policy
 from preflight.report import Check, Report, Status
 from preflight.sources import sha256_of
@@ -57,8 +57,10 @@ class SourceSet:
     problem: str | None = None
 
     @property
-    def given(self) -> dict[str, str]:
-        return {role: path for role, path in (("video", self.video), ("image", self.image), ("audio", self.audio)) if path}
+    def given(self) -> dict[Role, str]:
+        """The sources by role (a Role is a str: ``given["video"]`` works too)."""
+        found = ((Role.VIDEO, self.video), (Role.IMAGE, self.image), (Role.AUDIO, self.audio))
+        return {role: path for role, path in found if path}
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,7 @@ def discover(target: Path) -> tuple[list[SourceSet], list[Skipped]]:
 
 
 def _in_folder(folder: Path) -> tuple[list[SourceSet], list[Skipped]]:
-    groups: dict[tuple[Path, str], dict[str, list[Path]]] = {}
+    groups: dict[tuple[Path, str], dict[Role, list[Path]]] = {}
     skipped = []
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         if any(part.startswith(".") for part in path.relative_to(folder).parts):
@@ -107,7 +109,7 @@ def _in_folder(folder: Path) -> tuple[list[SourceSet], list[Skipped]]:
     sets = []
     for (parent, stem), kinds in groups.items():
         name = str((parent / stem).relative_to(folder))
-        videos, images, audios = kinds.get("video", []), kinds.get("image", []), kinds.get("audio", [])
+        videos, images, audios = (kinds.get(role, []) for role in Role)
         if len(videos) > 1 or len(images) > 1 or len(audios) > 1:
             files = ", ".join(p.name for group in kinds.values() for p in group)
             sets.append(SourceSet(name, problem=f"the files {files} share a name, so which go together is unclear; "
@@ -128,11 +130,11 @@ def _in_folder(folder: Path) -> tuple[list[SourceSet], list[Skipped]]:
     return sets, skipped
 
 
-def _kind(path: Path) -> tuple[str | None, str]:
+def _kind(path: Path) -> tuple[Role | None, str]:
     """The file's role from its streams, as ``check`` infers it (never from its name: an MP4 named
     .wav is a video, an AVIF photo an image), or None and why it is skipped."""
     try:
-        return probe(path).role.value, ""
+        return probe(path).role, ""
     except InputError as exc:
         return None, f"not readable media ({str(exc).removeprefix(f'{path}: ')})"
 
@@ -143,16 +145,16 @@ def _in_manifest(manifest: Path) -> list[SourceSet]:
             rows = list(csv.DictReader(f))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise UsageError(f"{manifest}: cannot read the manifest ({exc})") from None
-    if rows and not {"video", "image", "audio"} & set(rows[0]):
+    if rows and not {role.value for role in Role} & set(rows[0]):
         raise UsageError(f"{manifest}: the header must name columns video, image and/or audio (and name)")
     sets = []
     for number, row in enumerate(rows, start=2):
-        given = {role: _resolve(manifest.parent, (row.get(role) or "").strip()) for role in ("video", "image", "audio")}
+        given = {role: _resolve(manifest.parent, (row.get(role.value) or "").strip()) for role in Role}
         name = (row.get("name") or "").strip() or Path(next((v for v in given.values() if v), f"row {number}")).stem
         problem = None
-        if not given["video"] and not (given["image"] and given["audio"]):
+        if not given[Role.VIDEO] and not (given[Role.IMAGE] and given[Role.AUDIO]):
             problem = f"row {number} needs a video, or an image and an audio"
-        sets.append(SourceSet(name, given["video"], given["image"], given["audio"], problem))
+        sets.append(SourceSet(name, given[Role.VIDEO], given[Role.IMAGE], given[Role.AUDIO], problem))
     return sets
 
 
@@ -172,7 +174,7 @@ def cache_key(sources: SourceSet, policy: Policy) -> str | None:
     if any(is_url(p) for p in sources.given.values()):
         return None
     try:
-        content = {role: sha256_of(path) for role, path in sources.given.items()}
+        content = {role.value: sha256_of(path) for role, path in sources.given.items()}
     except OSError:
         return None
     whole = json.dumps([content, policy.model_dump(mode="json"), judges(), SCHEMA_VERSION], sort_keys=True)
@@ -340,7 +342,7 @@ def _work(conn: Any, policy_json: str) -> None:
     policy = Policy.model_validate_json(policy_json)
     while (sources := conn.recv()) is not None:
         try:
-            report, evidence = inspect(policy=policy, **sources.given)
+            report, evidence = inspect(policy=policy, **{role.value: path for role, path in sources.given.items()})
             report = report.model_copy(update={"name": sources.name})
             conn.send(("ok", report.model_dump_json(), json.dumps([e.model_dump(mode="json") for e in evidence])))
         except PreflightError as exc:

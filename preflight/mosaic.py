@@ -19,17 +19,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from preflight.errors import AvatarFailed, MosaicError, UsageError
+from preflight.media import Role
 from preflight.version import __version__
 
 DEFAULT_BASE_URL = "https://api.mosaic.so"
-AssetKind = Literal["video", "image", "audio"]
 log = logging.getLogger("preflight.mosaic")
 
 
@@ -52,7 +52,7 @@ class Avatar(BaseModel):
 class UploadTarget:
     """Where one file goes: the signed storage URL and the form fields that must precede it."""
 
-    kind: AssetKind
+    kind: Role
     asset_id: str
     url: str
     fields: dict[str, str]
@@ -137,29 +137,29 @@ class MosaicClient:
 
     # -- uploads: three steps, so a caller can record each one ---------------------------------
 
-    def get_upload_url(self, kind: AssetKind) -> UploadTarget:
-        body = self._json("POST", f"/uploads/{kind}/get_upload_url")
+    def get_upload_url(self, kind: Role) -> UploadTarget:
+        body = self._json("POST", f"/uploads/{kind.value}/get_upload_url")
         try:
-            return UploadTarget(kind, str(body[f"{kind}_id"]), str(body["upload_url"]),
+            return UploadTarget(kind, str(body[f"{kind.value}_id"]), str(body["upload_url"]),
                                 {str(k): str(v) for k, v in (body.get("upload_fields") or {}).items()},
                                 body.get("max_file_size_bytes"))
         except (KeyError, TypeError):
-            raise MosaicError(f"get_upload_url for a {kind} answered without {kind}_id or upload_url") from None
+            raise MosaicError(f"get_upload_url for a {kind.value} answered without {kind.value}_id or upload_url") from None
 
     def put_file(self, target: UploadTarget, path: Path) -> None:
         """POST the file to the signed URL: every field first, then the file as ``file``."""
         size = path.stat().st_size
         if target.max_bytes is not None and size > target.max_bytes:
-            raise MosaicError(f"{path.name} is {size} bytes; Mosaic takes at most {target.max_bytes} for a {target.kind}")
+            raise MosaicError(f"{path.name} is {size} bytes; Mosaic takes at most {target.max_bytes} for a {target.kind.value}")
 
         def send() -> httpx.Response:
             with path.open("rb") as f:
                 return self._storage.post(target.url, data=target.fields, files={"file": (path.name, f)})
 
-        self._send(f"the {target.kind} upload to {urlsplit(target.url).netloc or target.url}", send)
+        self._send(f"the {target.kind.value} upload to {urlsplit(target.url).netloc or target.url}", send)
 
-    def finalize_upload(self, kind: AssetKind, asset_id: str) -> None:
-        self._json("POST", f"/uploads/{kind}/finalize_upload", json={f"{kind}_id": asset_id})
+    def finalize_upload(self, kind: Role, asset_id: str) -> None:
+        self._json("POST", f"/uploads/{kind.value}/finalize_upload", json={f"{kind.value}_id": asset_id})
 
     # -- avatars --------------------------------------------------------------------------------
 

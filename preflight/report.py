@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from preflight.media import Role
 from preflight.version import SCHEMA_VERSION, __version__, judges
 
 
@@ -80,7 +81,7 @@ class Check(BaseModel):
 
 class SourceInfo(BaseModel):
     path: str
-    role: Literal["video", "image", "audio"]
+    role: Role
     format: str
     duration: float | None
     width: int | None = None
@@ -161,7 +162,7 @@ def render_terminal(report: Report, console: Console) -> None:
     or fail add the limit, where it happens and the fix on lines below; passing rows show the limit
     in brackets. Problems come first."""
     colour = "green" if report.go and not report.warnings else ("yellow" if report.go else "red")
-    names = ", ".join(f"{s.path} ({s.role})" for s in report.sources)
+    names = ", ".join(f"{s.path} ({s.role.value})" for s in report.sources)
     console.print(Text.assemble((report.headline, f"bold {colour}"), "  ", names))
     several = len(report.sources) > 1
     order = {Status.FAIL: 0, Status.ERROR: 0, Status.WARN: 1, Status.SKIPPED: 2, Status.PASS: 3}

@@ -23,7 +23,7 @@ from preflight.download import is_url
 from preflight.errors import AvatarFailed, MosaicError, RejectedSources, UsageError
 from preflight.ledger import AvatarRecord, Ledger, Upload
 from preflight.media import Role
-from preflight.mosaic import DEFAULT_BASE_URL, AssetKind, Avatar, MosaicClient
+from preflight.mosaic import DEFAULT_BASE_URL, Avatar, MosaicClient
 from preflight.policy import Policy
 from preflight.report import Check, Report, Status
 from preflight.sources import PathArg, sha256_of
@@ -226,7 +226,7 @@ def _gather(named: dict[Role, tuple[PathArg | None, str | None]]) -> list[Source
 def _identified(source: Source, report: Report) -> Source:
     """The source with the sha256 its check recorded: the same media is the same bytes, whether
     they came from a file or a URL."""
-    found = [i.sha256 for i in report.sources if i.role == source.role.value and i.sha256]
+    found = [i.sha256 for i in report.sources if i.role is source.role and i.sha256]
     if not found:
         raise UsageError(f"{source.given}: no checked bytes recorded for it; check it again")
     return Source(source.role, source.given, source.kind, f"sha256:{found[0]}")
@@ -298,7 +298,7 @@ def _find_lost_create(row: int, name: str, names_before: list[str], client: Mosa
 
 
 def _upload(source: Source, client: MosaicClient, ledger: Ledger, say: Notify) -> str:
-    kind: AssetKind = source.role.value  # type: ignore[assignment]
+    role, kind = source.role, source.role.value  # the client takes the Role; the ledger and the words its name
     base, sha = client.base_url, source.identity.removeprefix("sha256:")
     path = Path(source.given)
     done = _upload_step(source, ledger, base)
@@ -307,7 +307,7 @@ def _upload(source: Source, client: MosaicClient, ledger: Ledger, say: Notify) -
         return done.asset_id
     if done and done.state == "stored":
         try:
-            client.finalize_upload(kind, done.asset_id)
+            client.finalize_upload(role, done.asset_id)
         except MosaicError as exc:
             if exc.status_code != 404:
                 raise
@@ -318,11 +318,11 @@ def _upload(source: Source, client: MosaicClient, ledger: Ledger, say: Notify) -
     if sha256_of(path) != sha:
         raise UsageError(f"{path}: the file changed after it was checked; nothing was uploaded. Check it again")
     say(f"{path.name}: uploading ({path.stat().st_size / 1e6:.1f} MB)")
-    target = client.get_upload_url(kind)
+    target = client.get_upload_url(role)
     client.put_file(target, path)
     ledger.record_upload(base, kind, sha, target.asset_id, "stored")
     try:
-        client.finalize_upload(kind, target.asset_id)
+        client.finalize_upload(role, target.asset_id)
     except MosaicError as exc:
         if exc.status_code is not None and exc.status_code < 500:
             ledger.forget_upload(base, kind, sha)

@@ -16,6 +16,7 @@ from conftest import run_cli
 from preflight.batch import SourceSet, discover, run
 from preflight.errors import UsageError
 from preflight.ledger import Ledger
+from preflight.media import Role
 from preflight.policy import Policy
 
 
@@ -42,6 +43,8 @@ def test_pairing_rules(tmp_path):
     found = {s.name: s for s in sets}
     assert sorted(found) == ["a", "b", "c", "d", "e", "g", "h", "h (image)", "sub/f"]
     assert found["a"].given == {"video": str(tmp_path / "a.mp4")}
+    # one Role type everywhere (on main batch keyed sets by bare strings, the report by a Literal)
+    assert all(isinstance(role, Role) for s in found.values() for role in s.given)
     assert found["b"].given == {"image": str(tmp_path / "b.png"), "audio": str(tmp_path / "b.wav")}
     assert found["c"].given == {"video": str(tmp_path / "c.mp4"), "audio": str(tmp_path / "c.wav")}
     assert found["sub/f"].given == {"video": str(tmp_path / "sub" / "f.MOV")}

@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from preflight.errors import AvatarFailed, MosaicError, UsageError
+from preflight.media import Role
 from preflight.mosaic import MosaicClient, Retry
 
 
@@ -21,9 +22,9 @@ def client(mosaic_api):
 
 
 def test_upload_sends_the_fields_first_then_the_file_and_no_key_to_storage(client, mosaic_api, fixture_path):
-    target = client.get_upload_url("audio")
+    target = client.get_upload_url(Role.AUDIO)
     client.put_file(target, fixture_path("speech.wav"))
-    client.finalize_upload("audio", target.asset_id)
+    client.finalize_upload(Role.AUDIO, target.asset_id)
     upload = mosaic_api.uploads[target.asset_id]
     assert upload.parts == [*target.fields, "file"]
     assert upload.size == fixture_path("speech.wav").stat().st_size and upload.finalized
@@ -35,7 +36,7 @@ def test_upload_sends_the_fields_first_then_the_file_and_no_key_to_storage(clien
 
 def test_a_file_over_the_announced_limit_is_not_sent(client, mosaic_api, fixture_path):
     mosaic_api.max_file_size = 1000
-    target = client.get_upload_url("audio")
+    target = client.get_upload_url(Role.AUDIO)
     with pytest.raises(MosaicError, match="at most 1000"):
         client.put_file(target, fixture_path("speech.wav"))
     assert mosaic_api.calls("POST /storage/{id}") == []

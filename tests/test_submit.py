@@ -15,6 +15,7 @@ import pytest
 
 from preflight.errors import AvatarFailed, MosaicError, RejectedSources
 from preflight.ledger import default_path
+from preflight.media import Role
 from preflight.mosaic import MosaicClient
 from preflight.submit import create_avatar, plan_avatar
 
@@ -81,9 +82,9 @@ def test_a_bad_url_sends_nothing(mosaic_api, web):
 
 def test_asset_ids_are_sent_only_on_trust(mosaic_api, fixture_path):
     with MosaicClient.from_env() as c:
-        target = c.get_upload_url("video")
+        target = c.get_upload_url(Role.VIDEO)
         c.put_file(target, fixture_path("talking_head.mp4"))
-        c.finalize_upload("video", target.asset_id)
+        c.finalize_upload(Role.VIDEO, target.asset_id)
     before = len(mosaic_api.requests)
     with pytest.raises(RejectedSources, match="--trust-asset-ids") as err:
         create_avatar("Ada", video_id=target.asset_id)
