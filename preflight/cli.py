@@ -218,7 +218,7 @@ def create(
         with _quiet_native_stderr():
             if dry_run:
                 plan = submit.plan_avatar(name, policy=policy, **sources)
-                _show(output, out, plan.report, requests=_dry_run(plan, new))
+                _show(output, out, plan.report, requests=submit.dry_run(plan, new=new))
                 return
             with err.status("checking the sources", spinner="dots") as spinner:
                 def notify(line: str) -> None:
@@ -329,18 +329,6 @@ def batch(
     raise typer.Exit(EXIT_GO if results and all(r.report.go for r in results) else EXIT_NO_GO)
 
 
-def _dry_run(plan: Any, new: bool) -> list[str]:
-    """The plan's requests, minus what an existing ledger already holds (none is created)."""
-    from preflight.ledger import Ledger, default_path
-    from preflight.mosaic import base_url_from_env
-
-    base_url = base_url_from_env()
-    if not default_path().exists():
-        return plan.requests(new=new)
-    with Ledger() as ledger:
-        return plan.requests(ledger, base_url, new=new)
-
-
 def _client_for_submit() -> Any:
     from preflight.mosaic import MosaicClient
 
@@ -348,24 +336,21 @@ def _client_for_submit() -> Any:
 
 
 def _submit_go(results: list, client: Any, err: Console, out: Console) -> None:
-    from preflight.ledger import Ledger
-    from preflight.submit import plan_checked, submit_plan
+    """Print what submitting the GO sets made; raise when any could not be submitted or failed."""
+    from preflight.submit import submit_checked
 
-    go = [r for r in results if r.report.go]
+    go = [(r.set.name, r.report, r.set.given) for r in results if r.report.go]
     failed = 0
-    with client, Ledger() as ledger:
-        for r in go:
-            try:
-                avatar = submit_plan(plan_checked(r.set.name, r.report, r.set.given), client, ledger,
-                                     notify=lambda line: err.print(line, style="dim", soft_wrap=True))
-            except PreflightError as exc:
+    with client:
+        for name, outcome in submit_checked(go, client, notify=lambda line: err.print(line, style="dim", soft_wrap=True)):
+            if isinstance(outcome, PreflightError):
                 failed += 1
-                out.print(Text.assemble(("not submitted", "bold red"), f"  {r.set.name}: {exc}"), soft_wrap=True)
+                out.print(Text.assemble(("not submitted", "bold red"), f"  {name}: {outcome}"), soft_wrap=True)
             else:
-                failed += avatar.status == "failed"
-                out.print(Text.assemble((avatar.status, f"bold {_STATUS_STYLE.get(avatar.status, '')}"),
-                                        f"  {r.set.name}: avatar {avatar.id}",
-                                        f" ({avatar.status_message})" if avatar.status_message else ""))
+                failed += outcome.status == "failed"
+                out.print(Text.assemble((outcome.status, f"bold {_STATUS_STYLE.get(outcome.status, '')}"),
+                                        f"  {name}: avatar {outcome.id}",
+                                        f" ({outcome.status_message})" if outcome.status_message else ""))
     if failed:
         raise MosaicError(f"{failed} of {len(go)} GO sets could not be submitted, or their avatar failed (see above)")
 

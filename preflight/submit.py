@@ -14,16 +14,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from preflight.pipeline import check
 from preflight.download import is_url
-from preflight.errors import AvatarFailed, MosaicError, RejectedSources, UsageError
-from preflight.ledger import AvatarRecord, Ledger, Upload
+from preflight.errors import AvatarFailed, MosaicError, PreflightError, RejectedSources, UsageError
+from preflight.ledger import AvatarRecord, Ledger, Upload, default_path
 from preflight.media import Role
-from preflight.mosaic import DEFAULT_BASE_URL, Avatar, MosaicClient
+from preflight.mosaic import DEFAULT_BASE_URL, Avatar, MosaicClient, base_url_from_env
+from preflight.pipeline import check
 from preflight.policy import Policy
 from preflight.report import Check, Report, Status
 from preflight.sources import PathArg, sha256_of
@@ -198,6 +198,28 @@ def submit_plan(plan: Plan, client: MosaicClient, ledger: Ledger, *, new: bool =
     """Upload and create for a plan whose report is GO; a NO-GO plan raises and sends nothing."""
     _gate(plan, trust_asset_ids)
     return _submit(plan, client, ledger, new, notify or (lambda _: None))
+
+
+def dry_run(plan: Plan, *, new: bool = False) -> list[str]:
+    """The requests a create would send now, minus what this machine's ledger holds for the API
+    that MOSAIC_BASE_URL names; never creates a ledger."""
+    base_url = base_url_from_env()
+    if not default_path().exists():
+        return plan.requests(new=new)
+    with Ledger() as ledger:
+        return plan.requests(ledger, base_url, new=new)
+
+
+def submit_checked(sets: Iterable[tuple[str, Report, dict[Role, str]]], client: MosaicClient, *,
+                   notify: Notify | None = None) -> Iterator[tuple[str, Avatar | PreflightError]]:
+    """Submit sets already checked (a batch's GO sets: name, report, sources by role) through the
+    same gate as :func:`create_avatar`; yield each name with its avatar, or the error that stopped it."""
+    with Ledger() as ledger:
+        for name, report, given in sets:
+            try:
+                yield name, submit_plan(plan_checked(name, report, given), client, ledger, notify=notify)
+            except PreflightError as exc:
+                yield name, exc
 
 
 def _gate(plan: Plan, trust_asset_ids: bool) -> None:
