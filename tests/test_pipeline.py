@@ -22,3 +22,17 @@ def test_the_pipeline_module_is_importable_by_name():
 
     module = importlib.import_module("preflight.pipeline")
     assert module.check is preflight.check and callable(module.inspect)
+
+
+def test_the_library_writes_nothing_to_stderr(fixture_path):
+    # on main a library call printed some 60 native lines (mediapipe's model loading, first run, exit)
+    import subprocess
+    import sys
+
+    code = ("import sys, preflight; "
+            "print(preflight.check(sys.argv[1]).verdict, preflight.check(sys.argv[2], sys.argv[3]).verdict)")
+    run = subprocess.run([sys.executable, "-c", code, str(fixture_path("talking_head.mp4")),
+                          str(fixture_path("face.png")), str(fixture_path("speech.wav"))],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0 and run.stdout.split() == ["go", "go"], run.stderr
+    assert run.stderr == ""

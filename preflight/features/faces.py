@@ -16,6 +16,7 @@ import numpy as np
 
 from preflight.assets import model_path
 from preflight.features.landmarks import HumanCheck, Landmarker
+from preflight.features.native import quiet_stderr
 from preflight.media import Media, Role
 
 _detector = None
@@ -142,9 +143,19 @@ def _get_detector():
                 # Scores are filtered by the policy's limit afterwards; ask for everything plausible.
                 min_detection_confidence=0.3,
             )
-            _detector = vision.FaceDetector.create_from_options(options)
+            import mediapipe as mp
+
+            with quiet_stderr():  # loading, the first run and closing print native log lines
+                _detector = vision.FaceDetector.create_from_options(options)
+                _detector.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=np.zeros((64, 64, 3), np.uint8)))
+            detector = _detector
+
+            def close() -> None:
+                with quiet_stderr():
+                    detector.close()
+
             # mediapipe closes its tasks through a thread pool that the interpreter shuts down
             # before plain atexit handlers run (and its __del__ fails later still); threading's
             # exit hooks run in reverse order, so this one runs before the pool goes.
-            threading._register_atexit(_detector.close)
+            threading._register_atexit(close)
         return _detector

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from preflight.assets import model_path
+from preflight.features.native import quiet_stderr
 
 CROP_SCALE = 2.0
 _UPPER_LIP, _LOWER_LIP, _FOREHEAD, _CHIN = 13, 14, 10, 152
@@ -46,7 +47,8 @@ class Landmarker:
             output_facial_transformation_matrixes=True,
         )
         self._video = video
-        self._task = vision.FaceLandmarker.create_from_options(options)
+        with quiet_stderr():  # model loading prints native log lines
+            self._task = vision.FaceLandmarker.create_from_options(options)
 
     def measure(self, frame: np.ndarray, box: tuple[float, float, float, float], time_s: float) -> Pose | None:
         """The pose of the face in ``box`` (x, y, width, height in frame pixels), or None."""
@@ -95,7 +97,8 @@ class HumanCheck:
             min_face_detection_confidence=self.MIN_DETECTION,
             min_face_presence_confidence=self.MIN_PRESENCE,
         )
-        self._task = vision.FaceLandmarker.create_from_options(options)
+        with quiet_stderr():  # model loading prints native log lines
+            self._task = vision.FaceLandmarker.create_from_options(options)
 
     def passes(self, frame: np.ndarray, box: tuple[float, float, float, float]) -> int:
         """How many of the 7 crops of the face in ``box`` the strict landmarker accepts."""
