@@ -71,14 +71,14 @@ def test_roles_come_from_the_streams_not_the_names(tmp_path, fixture_path):
 
 def test_the_cache_key_changes_with_what_judges(tmp_path, fixture_path, monkeypatch):
     # on main only preflight's version was in it: a new mediapipe, FFmpeg or model file reused old verdicts
-    import preflight.batch as batch
+    from preflight.batch import cache
 
     sources = SourceSet("ada", video=str(fixture_path("talking_head.mp4")))
-    before = batch.cache_key(sources, Policy())
-    assert before == batch.cache_key(sources, Policy())
-    newer = {**batch.judges(), "mediapipe": "0.0.1"}
-    monkeypatch.setattr(batch, "judges", lambda: newer)
-    assert batch.cache_key(sources, Policy()) != before
+    before = cache.cache_key(sources, Policy())
+    assert before == cache.cache_key(sources, Policy())
+    newer = {**cache.judges(), "mediapipe": "0.0.1"}
+    monkeypatch.setattr(cache, "judges", lambda: newer)
+    assert cache.cache_key(sources, Policy()) != before
 
 
 def test_manifest_rows(tmp_path):

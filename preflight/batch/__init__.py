@@ -1,0 +1,102 @@
+"""Many source sets at once: find them in a folder or a manifest, check them in a pool of worker
+processes, and remember the results.
+
+- Discovery: in a folder, a video is a set; an image and an audio with the same stem
+  (``ada.jpg`` + ``ada.wav``) are a set; a video and an audio with the same stem are a set of
+  both. A manifest CSV names sets row by row (``name,video,image,audio``; paths relative to the
+  manifest, or URLs). A file's role comes from its streams, as ``check`` infers it, never from
+  its name; files that are not media are skipped with the reason.
+- Workers: ``jobs`` processes, each loading the models once and checking set after set. A set
+  that crashes its worker or passes ``time_limit`` becomes an ``error`` result; the worker is
+  replaced and the batch goes on.
+- Cache: a result is stored in the ledger under the sources' sha256, the policy, the report
+  schema and what judged it, so an unchanged set is not checked again.
+
+``discovery`` finds the sets, ``cache`` keys and stores results, ``pool`` runs the workers; this
+module ties them together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Literal
+
+from preflight.batch.cache import cache_key, cached, store
+from preflight.batch.discovery import Skipped, SourceSet, discover
+from preflight.batch.pool import Failed, Pool, Task
+from preflight.evidence import Evidence
+from preflight.ledger import Ledger
+from preflight.policy import Policy
+from preflight.report import Check, Report, Status
+
+__all__ = ["Result", "Skipped", "SourceSet", "TIME_LIMIT_S", "cache_key", "discover", "run"]
+
+# A 15 s set takes a few seconds; four minutes means the worker is stuck.
+TIME_LIMIT_S = 240.0
+
+Outcome = Literal["go", "warn", "no-go", "error"]
+
+
+@dataclass
+class Result:
+    set: SourceSet
+    report: Report
+    evidence: list[Evidence] = field(default_factory=list)
+    cached: bool = False
+    seconds: float = 0.0  # wall time of the check; 0 when none ran (cached, refused, crashed)
+
+    @property
+    def outcome(self) -> Outcome:
+        if any(c.status is Status.ERROR for c in self.report.checks):
+            return "error"
+        if not self.report.go:
+            return "no-go"
+        return "warn" if self.report.warnings else "go"
+
+
+def run(
+    sets: list[SourceSet],
+    policy: Policy,
+    *,
+    jobs: int,
+    time_limit: float = TIME_LIMIT_S,
+    ledger: Ledger | None = None,
+    use_cache: bool = True,
+) -> Iterator[Result]:
+    """Check every set; yield each result as it is known (cached ones first), in no fixed order.
+
+    With a ``ledger`` results are stored, and read back when ``use_cache``. Closing the
+    iterator (Ctrl-C included) stops the workers.
+    """
+    todo: list[Task] = []
+    for s in sets:
+        if s.problem:
+            yield Result(s, _single(s, "source_set", Status.FAIL, s.problem, policy,
+                                    "put each avatar's files side by side under one name"))
+            continue
+        key = cache_key(s, policy) if ledger else None
+        hit = cached(ledger, key) if ledger and key and use_cache else None
+        if hit:
+            yield Result(s, hit[0], hit[1], cached=True)
+        else:
+            todo.append((s, key))
+    if not todo:
+        return
+    with Pool(min(jobs, len(todo)), policy, time_limit) as pool:
+        for (s, key), outcome in pool.map(todo):
+            if isinstance(outcome, Failed):
+                result = Result(s, _single(s, "check", Status.ERROR, outcome.why, policy))
+            else:
+                result = Result(s, outcome.report, outcome.evidence, seconds=outcome.seconds)
+            if ledger and key and result.outcome != "error":
+                store(ledger, key, result.report, result.evidence)
+            yield result
+
+
+def _single(s: SourceSet, check_id: str, status: Status, message: str, policy: Policy, fix: str | None = None) -> Report:
+    source = ", ".join(s.given.values()) or s.name
+    reason = "source_set.incomplete" if check_id == "source_set" else "check.error"
+    check = Check(id=check_id, source=source, status=status, reason=reason, value=None, message=message,
+                  fix=fix or "check this set alone with `preflight check` to see more")
+    return Report.judge([], [check], policy, name=s.name)

@@ -1,0 +1,160 @@
+"""The worker processes: each loads the models once and checks the sets it is sent, one at a
+time over a pipe; the pool watches them for crashes and for the time limit."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import multiprocessing.connection
+import os
+import signal
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from preflight.batch.discovery import SourceSet
+from preflight.errors import PreflightError
+from preflight.evidence import Evidence
+from preflight.policy import Policy
+from preflight.report import Report
+
+Task = tuple[SourceSet, "str | None"]  # a set and its cache key
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A worker's answer for a set it checked (JSON, as it crosses the pipe)."""
+
+    report: str
+    evidence: str
+
+
+@dataclass(frozen=True)
+class Failed:
+    """A worker's answer for a set it could not check, or the pool's for a worker that died."""
+
+    why: str
+
+
+@dataclass(frozen=True)
+class Done:
+    """A set's outcome as the pool hands it back."""
+
+    report: Report
+    evidence: list[Evidence]
+    seconds: float
+
+
+class Pool:
+    """Worker processes fed one set at a time over a pipe, watched for crashes and time limits."""
+
+    def __init__(self, jobs: int, policy: Policy, time_limit: float) -> None:
+        self._context = multiprocessing.get_context("spawn")  # no fork of a process with model threads
+        self._policy = policy.model_dump_json()
+        self._time_limit = time_limit
+        self._workers = [self._start() for _ in range(max(1, jobs))]
+
+    def _start(self) -> _Worker:
+        ours, theirs = self._context.Pipe()
+        process = self._context.Process(target=_work, args=(theirs, self._policy), daemon=True)
+        process.start()
+        theirs.close()
+        return _Worker(process, ours)
+
+    def map(self, tasks: list[Task]) -> Iterator[tuple[Task, Done | Failed]]:
+        """Each task (a set and its cache key) with its outcome, or with why it has none."""
+        waiting = list(tasks)
+        while waiting or any(w.task for w in self._workers):
+            for worker in self._workers:
+                if worker.task is None and waiting:
+                    worker.give(waiting.pop(0))
+            busy = [w for w in self._workers if w.task]
+            ready = multiprocessing.connection.wait([w.conn for w in busy] + [w.process.sentinel for w in busy], 0.2)
+            now = time.monotonic()
+            for i, worker in enumerate(self._workers):
+                if worker.task is None:
+                    continue
+                task = worker.task
+                if worker.conn in ready:
+                    try:
+                        message = worker.conn.recv()
+                    except (EOFError, OSError):
+                        message = None
+                    if message is not None:
+                        worker.task = None
+                        yield task, _done(message, now - worker.started)
+                        continue
+                if not worker.process.is_alive() or worker.conn in ready:
+                    code = worker.process.exitcode
+                    worker.stop()
+                    self._workers[i] = self._start()
+                    yield task, Failed(f"the checker crashed on this set (exit code {code}); it may be a corrupt file")
+                elif now - worker.started > self._time_limit:
+                    worker.stop()
+                    self._workers[i] = self._start()
+                    yield task, Failed(f"checking took longer than {self._time_limit:g} s and was stopped")
+
+    def __enter__(self) -> Pool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for worker in self._workers:
+            worker.stop(gently=True)
+
+
+@dataclass
+class _Worker:
+    process: Any
+    conn: Any
+    task: Task | None = None
+    started: float = 0.0
+
+    def give(self, task: Task) -> None:
+        self.task, self.started = task, time.monotonic()
+        self.conn.send(task[0])
+
+    def stop(self, gently: bool = False) -> None:
+        if gently and self.process.is_alive() and self.task is None:
+            try:
+                self.conn.send(None)
+            except OSError:
+                pass
+            self.process.join(2)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(5)
+        self.conn.close()
+
+
+def _done(message: Checked | Failed, seconds: float) -> Done | Failed:
+    if isinstance(message, Failed):
+        return message
+    return Done(Report.model_validate_json(message.report),
+                [Evidence.model_validate(e) for e in json.loads(message.evidence)], round(seconds, 3))
+
+
+def _work(conn: Any, policy_json: str) -> None:
+    """A worker: check the sets it is sent until it is sent None. Ctrl-C is the parent's to handle."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _quiet_native_output()
+    from preflight.pipeline import inspect
+
+    policy = Policy.model_validate_json(policy_json)
+    while (sources := conn.recv()) is not None:
+        try:
+            report, evidence = inspect(policy=policy, **{role.value: path for role, path in sources.given.items()})
+            report = report.model_copy(update={"name": sources.name})
+            conn.send(Checked(report.model_dump_json(), json.dumps([e.model_dump(mode="json") for e in evidence])))
+        except PreflightError as exc:
+            conn.send(Failed(str(exc)))
+        except Exception as exc:  # noqa: BLE001 - one set's bug must not end the batch
+            conn.send(Failed(f"the check broke: {type(exc).__name__}: {exc}"))
+
+
+def _quiet_native_output() -> None:
+    """mediapipe and TFLite write to fd 2 from native code; a batch's terminal is for progress."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+
