@@ -9,13 +9,18 @@ failure class, so a file that starts passing fails the suite until its mark is r
 can only shrink.
 """
 
+import json
+
+import jsonschema
 import pytest
 
-from conftest import SHARED_MEDIA, shared_labels
+from conftest import ROOT, SHARED_MEDIA, shared_labels
 
 import preflight
 from preflight.analyzers import REASONS
 from preflight.report import Status
+
+SCHEMA = json.loads((ROOT / "schema" / "report.schema.json").read_text())
 
 FLAGGED = (Status.WARN, Status.FAIL)
 BLOCKING = (Status.FAIL, Status.ERROR)
@@ -48,6 +53,7 @@ def test_label_rule(label):
     summary = "; ".join(f"{c.id}={c.status.value} ({c.message})" for c in report.checks)
     unlisted = {c.reason for c in report.checks if c.reason} - set(REASONS)
     assert not unlisted, f"reason codes missing from the registry: {unlisted}"
+    jsonschema.validate(json.loads(report.to_json()), SCHEMA)  # what `check --format json` prints
     if label.verdict == "go":
         failing = [c.id for c in report.checks if c.status in BLOCKING]
         assert not failing, f"{label.file} is go, but {failing} fail: {summary}"
