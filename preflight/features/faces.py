@@ -110,7 +110,7 @@ def _track(media: Media, min_confidence: float) -> FaceTrack:
     try:
         for i, frame in enumerate(frames):
             image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(frame))
-            with _detect_lock:
+            with _detect_lock, quiet_stderr():
                 result = detector.detect(image)
             boxes = [
                 Box(d.bounding_box.origin_x, d.bounding_box.origin_y, d.bounding_box.width, d.bounding_box.height,

@@ -55,10 +55,11 @@ class Landmarker:
         import mediapipe as mp
 
         image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(_crop(frame, box)))
-        if self._video:
-            result = self._task.detect_for_video(image, int(round(time_s * 1000)))
-        else:
-            result = self._task.detect(image)
+        with quiet_stderr():
+            if self._video:
+                result = self._task.detect_for_video(image, int(round(time_s * 1000)))
+            else:
+                result = self._task.detect(image)
         if not result.face_landmarks:
             return None
         points = result.face_landmarks[0]
@@ -67,7 +68,8 @@ class Landmarker:
         return Pose(opening=opening, yaw=yaw, pitch=pitch)
 
     def close(self) -> None:
-        self._task.close()
+        with quiet_stderr():
+            self._task.close()
 
 
 class HumanCheck:
@@ -112,11 +114,13 @@ class HumanCheck:
             if mirror:
                 crop = crop[:, ::-1]
             image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(crop))
-            count += bool(self._task.detect(image).face_landmarks)
+            with quiet_stderr():
+                count += bool(self._task.detect(image).face_landmarks)
         return count
 
     def close(self) -> None:
-        self._task.close()
+        with quiet_stderr():
+            self._task.close()
 
 
 def _crop(frame: np.ndarray, box: tuple[float, float, float, float], scale: float = CROP_SCALE,
