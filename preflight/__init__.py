@@ -18,6 +18,7 @@ from preflight.errors import (
 )
 from preflight.policy import Policy, load_policy
 from preflight.report import Check, Report, Status
+from preflight.sources import Sources
 from preflight.version import __version__
 
 # The submission side (httpx, sqlite3) loads on first use, not for every `preflight check`.
@@ -43,6 +44,7 @@ __all__ = [
     "PreflightError",
     "RejectedSources",
     "Report",
+    "Sources",
     "Status",
     "ToolMissing",
     "UsageError",

@@ -145,6 +145,7 @@ def check(
     Exit 0 GO, 1 NO-GO, 2 bad usage or unreadable input, 4 a check broke (nothing failed).
     """
     from preflight.pipeline import inspect
+    from preflight.sources import Sources
     from preflight.report import render_terminal
 
     with _errors_as_exit_codes():
@@ -153,7 +154,7 @@ def check(
             raise UsageError(f"{html}: its folder {html.parent} does not exist")
         started = time.monotonic()
         with _quiet_native_stderr():
-            report, evidence = inspect(*(files or []), video=video, image=image, audio=audio, policy=policy,
+            report, evidence = inspect(Sources(tuple(files or ()), video, image, audio), policy=policy,
                                        evidence=html is not None)
         for c in report.checks:
             log.info("%s (%s): %s in %.2f s", c.id, Path(c.source).name, c.status.value, c.seconds or 0.0)

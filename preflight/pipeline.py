@@ -12,7 +12,7 @@ from preflight.analyzers.duration import too_long
 from preflight.media import Media, Probe, Role, decode
 from preflight.policy import Policy
 from preflight.report import Check, Report, SourceInfo, Status
-from preflight.sources import PathArg, local_copies, sha256_of, source_set
+from preflight.sources import PathArg, Sources, local_copies, sha256_of, source_set
 
 if TYPE_CHECKING:
     from preflight.evidence import Evidence
@@ -39,22 +39,21 @@ def check(
     ``preflight.toml`` as the CLI does). Raises :class:`~preflight.errors.InputError` when a source
     cannot be read at all and :class:`~preflight.errors.UsageError` for a malformed set.
     """
-    return inspect(*files, video=video, image=image, audio=audio, policy=policy, timeout=timeout, evidence=False)[0]
+    return inspect(Sources(files, video, image, audio), policy=policy, timeout=timeout, evidence=False)[0]
 
 
 def inspect(
-    *files: PathArg,
-    video: PathArg | None = None,
-    image: PathArg | None = None,
-    audio: PathArg | None = None,
+    sources: Sources,
+    *,
     policy: Policy | None = None,
     timeout: float = ANALYSIS_TIMEOUT_S,
     evidence: bool = True,
 ) -> tuple[Report, list[Evidence]]:
-    """:func:`check`, plus pictures of what the checks saw (for the HTML report), one per source."""
+    """:func:`check` for a :class:`~preflight.sources.Sources`, plus pictures of what the checks
+    saw (for the HTML report), one per source."""
     policy = policy or Policy()
-    with local_copies(files, video=video, image=image, audio=audio) as local:
-        probes = source_set(local.files, video=local.video, image=local.image, audio=local.audio)
+    with local_copies(sources) as local:
+        probes = source_set(local.sources)
         separate_voice = any(p.role is Role.AUDIO for p in probes)
         media, early = [], []
         for p in probes:

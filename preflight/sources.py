@@ -7,7 +7,7 @@ import contextlib
 import dataclasses
 import hashlib
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from os import PathLike
 from pathlib import Path
 
@@ -22,33 +22,39 @@ MAX_BYTES = {Role.IMAGE: 50_000_000, Role.AUDIO: 500_000_000, Role.VIDEO: 5_000_
 
 
 @dataclasses.dataclass(frozen=True)
+class Sources:
+    """One avatar's sources as the user named them: ``files`` whose roles their streams decide,
+    and files named for a role. Each is a path or an http(s) URL."""
+
+    files: tuple[PathArg, ...] = ()
+    video: PathArg | None = None
+    image: PathArg | None = None
+    audio: PathArg | None = None
+
+    @property
+    def named(self) -> dict[Role, PathArg]:
+        """The sources named for a role."""
+        given = ((Role.VIDEO, self.video), (Role.IMAGE, self.image), (Role.AUDIO, self.audio))
+        return {role: path for role, path in given if path}
+
+
+@dataclasses.dataclass(frozen=True)
 class Local:
     """The sources as local paths; ``origin`` maps a downloaded file's path back to its URL."""
 
-    files: list[PathArg]
-    video: PathArg | None
-    image: PathArg | None
-    audio: PathArg | None
+    sources: Sources
     origin: dict[str, str]
 
 
 @contextlib.contextmanager
-def local_copies(
-    files: Sequence[PathArg] = (),
-    *,
-    video: PathArg | None = None,
-    image: PathArg | None = None,
-    audio: PathArg | None = None,
-    limits: Limits | None = None,
-) -> Iterator[Local]:
+def local_copies(sources: Sources, limits: Limits | None = None) -> Iterator[Local]:
     """Download every URL among the sources into a temporary folder that lives for the block.
 
     The size cap is the role's Mosaic limit (the largest for an unnamed role) unless ``limits``
     is given.
     """
-    named = {Role.VIDEO: video, Role.IMAGE: image, Role.AUDIO: audio}
-    if not any(is_url(x) for x in (*files, *named.values())):
-        yield Local(list(files), video, image, audio, {})
+    if not any(is_url(x) for x in (*sources.files, *sources.named.values())):
+        yield Local(sources, {})
         return
     with tempfile.TemporaryDirectory(prefix="preflight-") as tmp:
         origin: dict[str, str] = {}
@@ -63,9 +69,8 @@ def local_copies(
             origin[str(path)] = str(given)
             return path
 
-        fetched = {role: fetch(given, role) for role, given in named.items()}
-        yield Local([fetch(f, None) for f in files], fetched[Role.VIDEO], fetched[Role.IMAGE],
-                    fetched[Role.AUDIO], origin)
+        fetched = {role.value: fetch(given, role) for role, given in sources.named.items()}
+        yield Local(Sources(tuple(fetch(f, None) for f in sources.files), **fetched), origin)
 
 
 def sha256_of(path: PathArg) -> str:
@@ -76,28 +81,22 @@ def sha256_of(path: PathArg) -> str:
     return digest.hexdigest()
 
 
-def source_set(
-    files: Sequence[PathArg] = (),
-    *,
-    video: PathArg | None = None,
-    image: PathArg | None = None,
-    audio: PathArg | None = None,
-) -> list[Probe]:
+def source_set(sources: Sources) -> list[Probe]:
     """Probe every source and settle its role. One source of each role at most.
 
     A named role must fit the file, except that any file with sound can serve as the voice
     audio (its picture is then ignored).
     """
-    named = [(Path(p), role) for p, role in ((video, Role.VIDEO), (image, Role.IMAGE), (audio, Role.AUDIO)) if p]
     chosen: list[Probe] = []
-    for path, role in named:
+    for role, given in sources.named.items():
+        path = Path(given)
         found = probe(path)
         if role is Role.AUDIO and found.audio is not None:
             found = dataclasses.replace(found, role=Role.AUDIO)
         elif found.role is not role:
             raise UsageError(f"{path}: given as the {role.value}, but it is {_a(found.role)}")
         chosen.append(found)
-    chosen += [probe(Path(p)) for p in files]
+    chosen += [probe(Path(p)) for p in sources.files]
     if not chosen:
         raise UsageError("no source given: name a video, an image and an audio, or an image or audio alone")
     roles = [p.role for p in chosen]

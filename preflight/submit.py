@@ -23,10 +23,10 @@ from preflight.errors import AvatarFailed, MosaicError, PreflightError, Rejected
 from preflight.ledger import AvatarRecord, Ledger, Upload, default_path
 from preflight.media import Role
 from preflight.mosaic import DEFAULT_BASE_URL, Avatar, MosaicClient, base_url_from_env
-from preflight.pipeline import check
+from preflight.pipeline import inspect
 from preflight.policy import Policy
 from preflight.report import Check, Report, Status
-from preflight.sources import PathArg, sha256_of
+from preflight.sources import PathArg, Sources, sha256_of
 
 Notify = Callable[[str], None]
 
@@ -176,8 +176,8 @@ def plan_avatar(
         raise UsageError("an avatar needs a name (--name)")
     given = _gather({Role.VIDEO: (video, video_id), Role.IMAGE: (image, image_id), Role.AUDIO: (audio, audio_id)})
     policy = policy or Policy()
-    media = {s.role.value: s.given for s in given if s.kind != "asset"}
-    checked = check(policy=policy, **media) if media else Report.judge([], [], policy)
+    media = Sources(**{s.role.value: s.given for s in given if s.kind != "asset"})
+    checked = inspect(media, policy=policy, evidence=False)[0] if media.named else Report.judge([], [], policy)
     checks = checked.checks + [_unchecked(s, trust_asset_ids) for s in given if s.kind == "asset"]
     report = Report.judge(checked.sources, checks, policy)
     sources = [s if s.kind == "asset" else _identified(s, report) for s in given]

@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 
 from preflight.pipeline import inspect
+from preflight.sources import Sources
 
 
 def _decoded(picture):
@@ -13,7 +14,7 @@ def _decoded(picture):
 
 
 def test_a_talking_head_gives_a_strip_with_its_face_and_a_waveform_with_speech(fixture_path):
-    report, (seen,) = inspect(str(fixture_path("talking_head.mp4")))
+    report, (seen,) = inspect(Sources((str(fixture_path("talking_head.mp4")),)))
     assert len(seen.frames) == 8 and seen.cuts == []
     assert all(len(p.boxes) == 1 for p in seen.frames)
     x, y, w, h = seen.frames[0].boxes[0]
@@ -25,7 +26,7 @@ def test_a_talking_head_gives_a_strip_with_its_face_and_a_waveform_with_speech(f
 
 
 def test_a_cut_shows_the_frames_on_both_sides(fixture_path):
-    report, (seen,) = inspect(str(fixture_path("cut.mp4")))
+    report, (seen,) = inspect(Sources((str(fixture_path("cut.mp4")),)))
     (cut,) = seen.cuts
     assert cut.before.time < cut.time <= cut.after.time
     before, after = _decoded(cut.before), _decoded(cut.after)
@@ -33,10 +34,10 @@ def test_a_cut_shows_the_frames_on_both_sides(fixture_path):
 
 
 def test_music_spans_and_an_image_alone(fixture_path):
-    report, (image, voice) = inspect(image=str(fixture_path("face.png")), audio=str(fixture_path("speech_music.wav")))
+    report, (image, voice) = inspect(Sources(image=str(fixture_path("face.png")), audio=str(fixture_path("speech_music.wav"))))
     assert len(image.frames) == 1 and image.wave is None
     assert voice.frames == [] and sum(s.end - s.start for s in voice.wave.music) > 5
 
 
 def test_no_pictures_when_not_asked(fixture_path):
-    assert inspect(str(fixture_path("speech.wav")), evidence=False)[1] == []
+    assert inspect(Sources((str(fixture_path("speech.wav")),)), evidence=False)[1] == []

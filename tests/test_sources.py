@@ -8,40 +8,40 @@ import pytest
 import preflight
 from preflight.errors import UsageError
 from preflight.media import Role
-from preflight.sources import local_copies, source_set
+from preflight.sources import Sources, local_copies, source_set
 
 
 def test_inferred_roles(fixture_path):
-    probes = source_set([fixture_path("face.png"), fixture_path("speech.wav")])
+    probes = source_set(Sources((fixture_path("face.png"), fixture_path("speech.wav"))))
     assert [p.role for p in probes] == [Role.IMAGE, Role.AUDIO]
 
 
 def test_a_video_can_be_the_voice(fixture_path):
-    (voice,) = source_set(audio=fixture_path("talking_head.mp4"))
+    (voice,) = source_set(Sources(audio=fixture_path("talking_head.mp4")))
     assert voice.role is Role.AUDIO
 
 
 def test_role_must_fit(fixture_path):
     with pytest.raises(UsageError, match="given as the video"):
-        source_set(video=fixture_path("face.png"))
+        source_set(Sources(video=fixture_path("face.png")))
 
 
 def test_one_of_each_role(fixture_path):
     with pytest.raises(UsageError, match="one of each role"):
-        source_set([fixture_path("speech.wav")], audio=fixture_path("silence.wav"))
+        source_set(Sources((fixture_path("speech.wav"),), audio=fixture_path("silence.wav")))
 
 
 def test_nothing_given():
     with pytest.raises(UsageError):
-        source_set()
+        source_set(Sources())
 
 
 def test_urls_are_downloaded_for_the_block_and_deleted_after(web):
-    with local_copies([f"{web.url}/files/speech.wav"], image=f"{web.url}/files/face.png") as local:
-        (audio,) = local.files
-        assert [p.role for p in source_set([audio], image=local.image)] == [Role.IMAGE, Role.AUDIO]
+    with local_copies(Sources((f"{web.url}/files/speech.wav",), image=f"{web.url}/files/face.png")) as local:
+        (audio,) = local.sources.files
+        assert [p.role for p in source_set(local.sources)] == [Role.IMAGE, Role.AUDIO]
         assert local.origin[str(audio)] == f"{web.url}/files/speech.wav"
-    assert not Path(audio).exists() and not Path(local.image).exists()
+    assert not Path(audio).exists() and not Path(local.sources.image).exists()
 
 
 def test_a_checked_url_is_named_by_its_url_in_the_report(web):
@@ -53,5 +53,6 @@ def test_a_checked_url_is_named_by_its_url_in_the_report(web):
 
 
 def test_local_files_pass_through_untouched(fixture_path):
-    with local_copies([fixture_path("speech.wav")]) as local:
-        assert local.files == [fixture_path("speech.wav")] and local.origin == {}
+    given = Sources((fixture_path("speech.wav"),))
+    with local_copies(given) as local:
+        assert local.sources == given and local.origin == {}

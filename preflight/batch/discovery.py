@@ -10,6 +10,7 @@ from pathlib import Path
 from preflight.download import is_url
 from preflight.errors import InputError, UsageError
 from preflight.media import Role, probe
+from preflight.sources import Sources
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,10 @@ class SourceSet:
     image: str | None = None
     audio: str | None = None
     problem: str | None = None
+
+    @property
+    def sources(self) -> Sources:
+        return Sources(video=self.video, image=self.image, audio=self.audio)
 
     @property
     def given(self) -> dict[Role, str]:

@@ -143,7 +143,7 @@ def _work(conn: Any, policy_json: str) -> None:
     policy = Policy.model_validate_json(policy_json)
     while (sources := conn.recv()) is not None:
         try:
-            report, evidence = inspect(policy=policy, **{role.value: path for role, path in sources.given.items()})
+            report, evidence = inspect(sources.sources, policy=policy)
             report = report.model_copy(update={"name": sources.name})
             conn.send(Checked(report.model_dump_json(), json.dumps([e.model_dump(mode="json") for e in evidence])))
         except PreflightError as exc:
