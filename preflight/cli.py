@@ -119,9 +119,9 @@ def version(
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of the report that `check --format json` and `batch --jsonl` write."""
-    from preflight.report import Report
+    from preflight.pipeline import report_schema
 
-    print(json.dumps(Report.model_json_schema(mode="serialization"), indent=2))
+    print(json.dumps(report_schema(), indent=2))
 
 
 Strict = Annotated[bool, typer.Option("--strict", help="Warnings block like failures.")]
@@ -279,7 +279,7 @@ def batch(
     time_limit: Annotated[float, typer.Option(help="Seconds one set may take before it is stopped as an error.")] = 240.0,
     strict: Strict = False,
     config: Config = None,
-    output: Annotated[Format, typer.Option("--format", help="text for people; json: the summary as one JSON object.")] = Format.text,
+    output: Annotated[Format, typer.Option("--format", help="text for people; json: progress as JSON events on stderr and the summary as one JSON object.")] = Format.text,
     progress_mode: Annotated[ProgressMode, typer.Option("--progress", help="bar, json (one event per finished set on stderr) or none.")] = ProgressMode.bar,
 ) -> None:
     """Check every source set in a folder or manifest, in parallel; summarise, and optionally submit.
@@ -292,6 +292,8 @@ def batch(
     out = err if _is_stdout(jsonl) else Console(highlight=False)  # stdout then carries only the JSON lines
     results: list[batches.Result] = []
     interrupted = False
+    if output is Format.json and progress_mode is ProgressMode.bar:
+        progress_mode = ProgressMode.json  # a program's batch: its progress as JSON events too
     with _errors_as_exit_codes():
         policy = _policy(config, strict)
         if report is not None and not report.parent.is_dir():

@@ -5,9 +5,9 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from preflight.analyzers import ANALYZERS, BROKEN, TIMED_OUT
+from preflight.analyzers import ANALYZERS, BROKEN, REASONS, TIMED_OUT
 from preflight.analyzers.duration import too_long
 from preflight.media import Media, Probe, Role, decode
 from preflight.policy import Policy
@@ -120,6 +120,15 @@ class _Job:
         return [Check(id=self.name, source=str(self.media.probe.path), status=Status.ERROR,
                       reason=BROKEN if self.error is not None else TIMED_OUT, value=None,
                       message=message, fix="try again; if it persists, report it with the file attached")]
+
+
+def report_schema() -> dict[str, Any]:
+    """The JSON Schema of a report, with every reason code the analyzers declare as the reason's enum."""
+    schema = Report.model_json_schema(mode="serialization")
+    reason = schema["$defs"]["Check"]["properties"]["reason"]
+    reason["anyOf"] = [{"enum": sorted(REASONS), "type": "string"} if a.get("type") == "string" else a
+                       for a in reason["anyOf"]]
+    return schema
 
 
 def _info(p: Probe) -> SourceInfo:

@@ -167,8 +167,8 @@ def test_batch_command_exit_codes_lines_and_report(tmp_path, fixture_path):
     assert piped.returncode == 1 and not (tmp_path / "-").exists()
     assert sorted(json.loads(line)["name"] for line in piped.stdout.splitlines()) == ["ada", "bob", "cut"]
     assert "NO-GO cut: " in piped.stderr
-    # --progress json: one JSON event per finished set on stderr; --format json: the summary on stdout
-    logged = run_cli("batch", str(folder), "--progress", "json", "--format", "json", env=env)
+    # --format json: one JSON event per finished set on stderr (as --progress json), the summary on stdout
+    logged = run_cli("batch", str(folder), "--format", "json", env=env)  # --format json: JSON progress too
     events = [json.loads(line) for line in logged.stderr.splitlines()]
     assert sorted(e["name"] for e in events) == ["ada", "bob", "cut"] and [e["done"] for e in events] == [1, 2, 3]
     assert {e["name"]: e["reasons"] for e in events}["cut"] and all(e["cached"] for e in events)
