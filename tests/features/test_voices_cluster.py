@@ -33,3 +33,15 @@ def test_the_grouping_equals_scipys(seed):
 def test_one_window_is_one_voice():
     labels, similarity = _cluster(np.ones((1, 4)), 0.67)
     assert labels.tolist() == [0] and similarity == 1.0
+
+
+def test_the_checks_run_without_scipy(fixture_path):
+    # on main scipy was a run-time dependency for this one call; it is now a test one only
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['scipy'] = None; import preflight; "
+            "r = preflight.check(sys.argv[1]); print([c.status.value for c in r.checks if c.id == 'single_speaker'])")
+    run = subprocess.run([sys.executable, "-c", code, str(fixture_path("two_voices.wav"))],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0 and run.stdout.strip() == "['fail']", run.stderr[-2000:]
