@@ -66,6 +66,7 @@ _MIN_SIDE_PX = 240
 _CORNER = 0.15
 _MAX_LOGO = 0.05
 _MIN_DENSITY = 0.08
+_FEATURE_WIDTH = 0.6  # of the face box: wider than any eye, brow or mouth the detector lights up
 
 
 def analyze(media: Media, policy: Policy) -> list[Check]:
@@ -140,10 +141,13 @@ def _grade(area: float, limits: OverlayLimits) -> Status:
 
 def _lines(boxes: list[TextBox], width: int, height: int, faces: list[Box]) -> list[TextBox]:
     """The boxes that look like a line of text rather than a face, an eye or a shirt the detector
-    lit up. An eye is level and twice as wide as tall: lines centred on a face do not count."""
+    lit up. An eye, a brow or a mouth is level and twice as wide as tall, but spans at most about
+    half the face's width: such lines centred on a face do not count, while a caption laid over a
+    close-up's chin (a lower third on a head-and-shoulders portrait) is wider than that."""
     def on_a_face(b: TextBox) -> bool:
         cx, cy = b.x + b.width / 2, b.y + b.height / 2
-        return any(f.x <= cx <= f.x + f.width and f.y <= cy <= f.y + f.height for f in faces)
+        return any(f.x <= cx <= f.x + f.width and f.y <= cy <= f.y + f.height and b.width < _FEATURE_WIDTH * f.width
+                   for f in faces)
 
     return [b for b in boxes if b.tilt <= _MAX_TILT and b.width >= _MIN_ASPECT * b.height
             and _MIN_LINE_HEIGHT * height <= b.height <= _MAX_LINE_HEIGHT * height and b.score >= _MIN_LINE_SCORE

@@ -63,3 +63,17 @@ def test_text_that_drifts_with_the_scene_is_not_burned_in():
     drifting = [_line(100 + dx, 100, w=140, h=25) for dx in (0, 3, 6, 9, 12, 15)]
     assert _still_text(seen, steady).any()
     assert not _still_text(seen, drifting).any()
+
+
+def test_a_caption_over_a_close_ups_chin_counts_but_a_mouth_does_not():
+    # eval/cases stills: a lower third over a head-and-shoulders portrait (face box 68% of the frame)
+    # was dropped as "on a face", a false GO
+    from preflight.analyzers.overlay import _lines
+    from preflight.features.faces import Box
+    from preflight.features.text import TextBox
+
+    face = Box(x=60, y=60, width=300, height=380, score=0.95)
+    caption = TextBox(x=15, y=410, width=315, height=30, score=0.95, tilt=0.0)
+    mouth = TextBox(x=150, y=350, width=110, height=30, score=0.9, tilt=0.0)
+    kept = _lines([caption, mouth], width=410, height=512, faces=[face])
+    assert kept == [caption]
