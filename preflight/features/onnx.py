@@ -11,18 +11,19 @@ _sessions: dict[str, Any] = {}
 _lock = threading.Lock()
 
 
-def session(model: str, threads: int = 1) -> Any:
-    """The ``onnxruntime.InferenceSession`` of ``models/<model>``: ``threads`` threads, no log chatter.
+def session(model: str) -> Any:
+    """The ``onnxruntime.InferenceSession`` of ``models/<model>``: one thread, no log chatter.
 
-    One intra-op thread by default: the analyzers already run side by side with the decoder on
-    few cores. The lip-sync model's visual encoder, the last and costliest step, takes two.
+    One intra-op thread: the analyzers already run side by side with the decoder on
+    few cores (the lip-sync model's visual encoder, the last and costliest step, runs two halves
+    of its input at once instead: see :mod:`preflight.features.sync`).
     """
     with _lock:
         if model not in _sessions:
             import onnxruntime  # loaded on first use: the CLI imports it while ffmpeg decodes
 
             options = onnxruntime.SessionOptions()
-            options.intra_op_num_threads = threads
+            options.intra_op_num_threads = 1
             options.inter_op_num_threads = 1
             options.log_severity_level = 3
             _sessions[model] = onnxruntime.InferenceSession(

@@ -106,7 +106,10 @@ def decode(probe: Probe, *, sample_fps: float, with_audio: bool = True) -> Media
     file's own audio (when the source set has a separate voice audio).
     """
     ffmpeg_bin = require_tool("ffmpeg")
-    source = ffmpeg.input(tool_path(probe.path))
+    # A frame no other frame predicts from skips the deblocking filter: nothing drifts, and a 1080p
+    # H.264 decode takes 13% less CPU. Scaled to the analysis sizes, the bench clip's frames
+    # differ by 0.2 of 255 on average, two shared talking heads' by under 0.01.
+    source = ffmpeg.input(tool_path(probe.path), **({"skip_loop_filter": "noref"} if probe.role is Role.VIDEO else {}))
     video, audio_stream = probe.video, probe.audio if with_audio else None
     outputs: list[tuple[ffmpeg.nodes.OutputStream, str]] = []  # (output, what it carries)
     grey = rgb = talk = None
@@ -132,8 +135,9 @@ def decode(probe: Probe, *, sample_fps: float, with_audio: bool = True) -> Media
             tw, th = _fit(video.width, video.height, TALK_LONG_SIDE)
             talk = FrameSeq(tw, th, 1)
             talk_path = split[2].filter("trim", duration=TALK_MAX_S).filter("fps", TALK_FPS)
-            # grey first: the scaler then works on one plane (a 1080p clip's scaling cost halves)
-            outputs.append((talk_path.filter("format", "gray").filter("scale", tw, th, flags="fast_bilinear"), "talk"))
+            # Scale first, then grey: a pixel-format change on the full frame gets its own
+            # full-size bicubic scaler (1.9 s of CPU on a 15 s 1080p clip, half the decode's own).
+            outputs.append((talk_path.filter("scale", tw, th, flags="fast_bilinear").filter("format", "gray"), "talk"))
     n_channels = min(max(audio_stream.channels, 1), MAX_CHANNELS) if audio_stream is not None else 1
     if audio_stream is not None:
         outputs.append((source[str(audio_stream.index)], "audio"))
