@@ -1,8 +1,8 @@
 """How much `preflight check` costs over decoding the file once.
 
 Makes a 15 s 1080p30 H.264 clip with AAC audio (a real face photo, moving, over film-like grain
-so the encoder has real work, and espeak-ng speech), then times, in the same run and each in a
-new process after one warm-up:
+so the encoder has real work, and espeak-ng speech), then times, in the same run, in turns and
+each in a new process after one warm-up:
 
     floor:      ffmpeg -i clip -f null -
     preflight:  preflight check clip --format json
@@ -61,9 +61,13 @@ def timed(cmd: list[str]) -> float:
     return time.perf_counter() - start
 
 
-def median_time(cmd: list[str], runs: int) -> float:
-    timed(cmd)  # warm-up: page cache, numba/onnx caches, first-import compilation
-    return statistics.median(timed(cmd) for _ in range(runs))
+def median_times(cmds: list[list[str]], runs: int) -> list[float]:
+    """The median time of each command, run in turns (one of each, then again), so that a machine
+    whose speed drifts during the bench (a shared VM's does, by 30%) slows them all alike."""
+    for cmd in cmds:
+        timed(cmd)  # warm-up: page cache, onnx and mediapipe caches, first-import compilation
+    times = [[timed(cmd) for cmd in cmds] for _ in range(runs)]
+    return [statistics.median(t[i] for t in times) for i in range(len(cmds))]
 
 
 def main() -> int:
@@ -77,12 +81,12 @@ def main() -> int:
         folder = args.keep or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
         clip = make_clip(folder)
-        floor = median_time(["ffmpeg", "-hide_banner", "-loglevel", "error", "-i", str(clip), "-f", "null", "-"],
-                            args.runs)
-        check = median_time([preflight, "check", str(clip), "--format", "json"], args.runs)
-        without = median_time([sys.executable, "-c", _WITHOUT_AV_SYNC, "check", str(clip), "--format", "json"],
-                              args.runs)
-    print(f"clip: 15 s 1920x1080 30 fps H.264 + AAC; {args.runs} runs each after one warm-up")
+        floor, check, without = median_times([
+            ["ffmpeg", "-hide_banner", "-loglevel", "error", "-i", str(clip), "-f", "null", "-"],
+            [preflight, "check", str(clip), "--format", "json"],
+            [sys.executable, "-c", _WITHOUT_AV_SYNC, "check", str(clip), "--format", "json"],
+        ], args.runs)
+    print(f"clip: 15 s 1920x1080 30 fps H.264 + AAC; {args.runs} runs each, in turns, after one warm-up")
     print(f"decode floor (ffmpeg -f null):  {floor:6.2f} s")
     print(f"preflight check:                {check:6.2f} s")
     print(f"preflight check w/o av_sync:    {without:6.2f} s")
