@@ -13,13 +13,14 @@ from collections import Counter
 from collections.abc import Sequence
 from html import escape
 
+from preflight.analyzers import ANALYZERS, Aspect
 from preflight.batch import Result, Skipped
 from preflight.evidence import Cut, Evidence, Picture, Wave
 from preflight.report import Check, Status, format_spans
 from preflight.version import __version__
 
 # Checks whose spans belong on the waveform; the others' spans mark frames of the strip.
-_AUDIO_CHECKS = {"speech", "single_speaker", "music", "noise", "loudness", "clipping"}
+_AUDIO_CHECKS = {check for a in ANALYZERS.values() if a.aspect is Aspect.SOUND for check in a.checks}
 _LABEL = {"go": "GO", "warn": "GO with warnings", "no-go": "NO-GO", "error": "error"}
 _ORDER = {"error": 0, "no-go": 1, "warn": 2, "go": 3}
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from preflight.analyzers import ANALYZERS, BROKEN, REASONS, TIMED_OUT
+from preflight.analyzers import ANALYZERS, BROKEN, REASONS, TIMED_OUT, Analyzer
 from preflight.analyzers.duration import too_long
 from preflight.media import Media, Probe, Role, decode
 from preflight.policy import Policy
@@ -80,7 +79,7 @@ def inspect(
 
 
 def _analyze(media: list[Media], policy: Policy, timeout: float) -> list[Check]:
-    jobs = [_Job(name, run, m, policy) for m in media for name, run in ANALYZERS.items()]
+    jobs = [_Job(analyzer, m, policy) for m in media for analyzer in ANALYZERS.values() if analyzer.applies(m)]
     for job in jobs:
         job.thread.start()
     deadline = time.monotonic() + timeout
@@ -94,8 +93,8 @@ def _analyze(media: list[Media], policy: Policy, timeout: float) -> list[Check]:
 class _Job:
     """One analyzer on one source, in a daemon thread so a hung library cannot hold the process."""
 
-    def __init__(self, name: str, run: Callable[[Media, Policy], list[Check]], media: Media, policy: Policy) -> None:
-        self.name, self.media = name, media
+    def __init__(self, analyzer: Analyzer, media: Media, policy: Policy) -> None:
+        self.analyzer, self.media = analyzer, media
         self.result: list[Check] | None = None
         self.error: BaseException | None = None
         self.seconds: float | None = None
@@ -103,23 +102,21 @@ class _Job:
         def target() -> None:
             started = time.perf_counter()
             try:
-                self.result = run(media, policy)
-            except Exception as exc:  # noqa: BLE001 - becomes an `error` check, never a crash
+                self.result = analyzer.run(media, policy)
+            except Exception as exc:  # noqa: BLE001 - becomes `error` checks, never a crash
                 self.error = exc
             self.seconds = round(time.perf_counter() - started, 3)
 
-        self.thread = threading.Thread(target=target, name=f"analyzer-{name}", daemon=True)
+        self.thread = threading.Thread(target=target, name=f"analyzer-{analyzer.name}", daemon=True)
 
     def outcome(self, timeout: float) -> list[Check]:
         if self.result is not None:
             return [c.model_copy(update={"seconds": self.seconds}) for c in self.result]
+        name, source = self.analyzer.name, str(self.media.probe.path)
         if self.error is not None:
-            message = f"the {self.name} analysis broke: {type(self.error).__name__}: {self.error}"
-        else:
-            message = f"the {self.name} analysis did not finish within {timeout:g} s"
-        return [Check(id=self.name, source=str(self.media.probe.path), status=Status.ERROR,
-                      reason=BROKEN if self.error is not None else TIMED_OUT, value=None,
-                      message=message, fix="try again; if it persists, report it with the file attached")]
+            message = f"the {name} analysis broke: {type(self.error).__name__}: {self.error}"
+            return self.analyzer.errors(source, BROKEN, message)
+        return self.analyzer.errors(source, TIMED_OUT, f"the {name} analysis did not finish within {timeout:g} s")
 
 
 def report_schema() -> dict[str, Any]:

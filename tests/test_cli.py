@@ -134,7 +134,8 @@ def test_dash_h_is_help_everywhere(command):
 
 def _check_with_a_broken_analyzer(path) -> subprocess.CompletedProcess:
     # a bug in an analyzer cannot be made from the outside: this process swaps one for a crash
-    code = ("import sys; from preflight.analyzers import ANALYZERS; ANALYZERS['music'] = lambda media, policy: 1 / 0; "
+    code = ("import dataclasses, sys; from preflight.analyzers import ANALYZERS; "
+            "ANALYZERS['music'] = dataclasses.replace(ANALYZERS['music'], judge=lambda media, policy: 1 / 0); "
             "from preflight.cli import main; sys.argv = ['preflight', 'check', sys.argv[1]]; main()")
     return subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=300)
 
@@ -162,7 +163,10 @@ def test_shell_completion_completes_commands_and_options():
     assert words.returncode == 0 and words.stdout.split() == ["check"]
     options = run_cli(env={"_PREFLIGHT_COMPLETE": "complete_bash", "COMP_WORDS": "preflight check --fo", "COMP_CWORD": "2"})
     assert options.stdout.split() == ["--format"]
-    assert "complete" in run_cli("--show-completion", "bash").stdout
+    # typer names the shell it finds among the process's parents (none under a detached test run);
+    # its own test switch makes the option take the shell's name instead
+    script = run_cli("--show-completion", "bash", env={"_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"})
+    assert "complete -o" in script.stdout and "_PREFLIGHT_COMPLETE=complete_bash" in script.stdout, script.stderr
 
 
 def test_version():

@@ -1,13 +1,11 @@
-"""The analyzers: one module per concern, each with one entry point and its reason codes.
+"""The analyzers: one module per concern, each declaring itself as an :class:`~preflight.analyzers.base.Analyzer`.
 
-An analyzer is ``analyze(media: Media, policy: Policy) -> list[Check]``. It gets one decoded
-source (never a file), returns the checks it owns for that source, and returns none for a
-role it does not apply to. Its module's ``REASONS`` names every outcome it reports that needs
-acting on (``"faces.several"``: what it means). Adding a check means adding a module and listing
-it here.
+A module's ``ANALYZER`` says which checks it emits, for which roles, with which policy section,
+and judges one decoded source (never a file). Its ``REASONS`` names every outcome it reports
+that needs acting on (``"faces.several"``: what it means). Adding a check means adding a module
+and listing it here; the check ids, the reason codes, the README's tables and the report
+schema's enum all derive from this registry.
 """
-
-from collections.abc import Callable
 
 from preflight.analyzers import (
     av_sync,
@@ -26,11 +24,9 @@ from preflight.analyzers import (
     speech,
     streams,
 )
-from preflight.media import Media
-from preflight.policy import Policy
-from preflight.report import Check
+from preflight.analyzers.base import Analyzer, Aspect
 
-Analyzer = Callable[[Media, Policy], list[Check]]
+__all__ = ["ANALYZERS", "CHECK_IDS", "REASONS", "Analyzer", "Aspect"]
 
 # Outcomes of a whole analysis or source set rather than of one analyzer.
 BROKEN, TIMED_OUT = "analysis.broken", "analysis.timed_out"
@@ -42,28 +38,17 @@ _OTHER_REASONS = {
 }
 
 # Report order: the container first, then the picture, then the sound.
-ANALYZERS: dict[str, Analyzer] = {
-    "duration": duration.analyze,
-    "streams": streams.analyze,
-    "decodable": decodable.analyze,
-    "resolution": resolution.analyze,
-    "faces": faces.analyze,
-    "frontal": frontal.analyze,
-    "overlay": overlay.analyze,
-    "scene_cuts": scene_cuts.analyze,
-    "mouth_motion": mouth_motion.analyze,
-    "av_sync": av_sync.analyze,
-    "speech": speech.analyze,
-    "single_speaker": single_speaker.analyze,
-    "music": music.analyze,
-    "noise": noise.analyze,
-    "loudness": loudness.analyze,
-}
+ANALYZERS: dict[str, Analyzer] = {a.name: a for a in (
+    duration.ANALYZER, streams.ANALYZER, decodable.ANALYZER, resolution.ANALYZER, faces.ANALYZER, frontal.ANALYZER,
+    overlay.ANALYZER, scene_cuts.ANALYZER, mouth_motion.ANALYZER, av_sync.ANALYZER, speech.ANALYZER,
+    single_speaker.ANALYZER, music.ANALYZER, noise.ANALYZER, loudness.ANALYZER,
+)}
+
+# Every check id, in report order.
+CHECK_IDS: tuple[str, ...] = tuple(check for a in ANALYZERS.values() for check in a.checks)
 
 # Every reason code a report may carry, with its meaning: the README's table is this.
 REASONS: dict[str, str] = {
-    **{code: text for module in (duration, streams, decodable, resolution, faces, frontal, overlay, scene_cuts,
-                                 mouth_motion, av_sync, speech, single_speaker, music, noise, loudness)
-       for code, text in module.REASONS.items()},
+    **{code: text for a in ANALYZERS.values() for code, text in a.reasons.items()},
     **_OTHER_REASONS,
 }

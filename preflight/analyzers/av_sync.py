@@ -34,6 +34,7 @@ from preflight.features.sync import FPS, SyncCurve, sync_curve
 from preflight.media import Media, Role
 from preflight.policy import AvSyncLimits, Policy
 from preflight.report import Check, Span, Status
+from preflight.analyzers.base import Analyzer, Aspect
 
 REASONS = {
     "av_sync.other_voice": "the voice does not move with the lips: a dub, a voice-over or another speaker",
@@ -46,7 +47,7 @@ _PEAK_RANGE = 32  # frames: offsets farther than this are read as chance peaks a
 
 
 def analyze(media: Media, policy: Policy) -> list[Check]:
-    if media.role is not Role.VIDEO or media.separate_audio or media.probe.audio is None:
+    if media.separate_audio or media.probe.audio is None:
         return []
     limits = policy.av_sync
     source = str(media.probe.path)
@@ -101,3 +102,7 @@ def _quiet_lips(curve: SyncCurve) -> list[Span]:
     quiet = curve.times[curve.speaking < 0]
     spans = Span.merge(np.round(quiet, 2), gap=_MERGE_GAP_S)
     return [Span(start=s.start, end=round(s.end + 1 / FPS, 2)) for s in spans if s.end - s.start >= 0.2]
+
+
+ANALYZER = Analyzer(checks=("av_sync",), roles=frozenset({Role.VIDEO}), policy="av_sync",
+                    aspect=Aspect.PICTURE, reasons=REASONS, judge=analyze)

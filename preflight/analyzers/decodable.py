@@ -10,6 +10,7 @@ damaged frames) only warn: players and Mosaic's decoder conceal them.
 from preflight.media import Media, Role
 from preflight.policy import Policy
 from preflight.report import Check, Span, Status
+from preflight.analyzers.base import Analyzer, Aspect
 
 REASONS = {
     "decodable.broken": "ffmpeg could not decode it",
@@ -73,3 +74,7 @@ def analyze(media: Media, policy: Policy) -> list[Check]:
 
 def _why(message: str, errors: list[str]) -> str:
     return f"{message}: {errors[0]}" if errors else message
+
+
+ANALYZER = Analyzer(checks=("decodable",), roles=frozenset({Role.VIDEO, Role.IMAGE, Role.AUDIO}), policy=None,
+                    aspect=Aspect.CONTAINER, reasons=REASONS, judge=analyze)

@@ -11,6 +11,7 @@ Images have no duration and get no check.
 from preflight.media import Media, Probe, Role
 from preflight.policy import Policy
 from preflight.report import Check, Status
+from preflight.analyzers.base import Analyzer, Aspect
 
 REASONS = {
     "duration.too_long": "longer than the maximum (the longest of the container and the streams used)",
@@ -55,8 +56,6 @@ def too_long(probe: Probe, policy: Policy, *, separate_audio: bool) -> Check | N
 
 
 def analyze(media: Media, policy: Policy) -> list[Check]:
-    if media.role is Role.IMAGE:
-        return []
     p = media.probe
     known = _stated(p, separate_audio=media.separate_audio)
     if not known:
@@ -94,3 +93,7 @@ def _judge(p: Probe, known: dict[str, float], policy: Policy) -> Check | None:
     return Check(id="duration", source=str(p.path), status=status, reason=reason, value=round(seconds, 3), unit="s",
                  limit=limit,
                  message=message, fix=fix)
+
+
+ANALYZER = Analyzer(checks=("duration",), roles=frozenset({Role.VIDEO, Role.AUDIO}), policy="duration",
+                    aspect=Aspect.CONTAINER, reasons=REASONS, judge=analyze)

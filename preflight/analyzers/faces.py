@@ -25,6 +25,7 @@ from preflight.features.faces import FaceTrack, Humanness, face_track, humanness
 from preflight.media import Media, Role
 from preflight.policy import FaceLimits, Policy
 from preflight.report import Check, Span, Status
+from preflight.analyzers.base import Analyzer, Aspect
 
 REASONS = {
     "faces.none": "no face (an image), or no face in too many frames (a video)",
@@ -35,8 +36,6 @@ REASONS = {
 
 
 def analyze(media: Media, policy: Policy) -> list[Check]:
-    if media.role is Role.AUDIO:
-        return []
     limits = policy.faces
     track = face_track(media, limits.min_confidence)
     source = str(media.probe.path)
@@ -136,3 +135,7 @@ def _longest_run(mask: np.ndarray) -> int:
         run = run + 1 if m else 0
         best = max(best, run)
     return best
+
+
+ANALYZER = Analyzer(checks=("faces", "face_size"), roles=frozenset({Role.VIDEO, Role.IMAGE}), policy="faces",
+                    aspect=Aspect.PICTURE, reasons=REASONS, judge=analyze)

@@ -17,13 +17,12 @@ from preflight.features.faces import face_track
 from preflight.media import Media, Role
 from preflight.policy import Policy
 from preflight.report import Check, Span, Status
+from preflight.analyzers.base import Analyzer, Aspect
 
 REASONS = {"frontal.turned_away": "the head is turned or tilted away from the camera too often"}
 
 
 def analyze(media: Media, policy: Policy) -> list[Check]:
-    if media.role is Role.AUDIO:
-        return []
     limits = policy.frontal
     source = str(media.probe.path)
     limit = (f"turned beyond {limits.max_yaw:g} deg yaw / {limits.max_pitch:g} deg pitch "
@@ -49,3 +48,7 @@ def analyze(media: Media, policy: Policy) -> list[Check]:
     return [Check(id="frontal", source=source, status=Status.WARN, reason="frontal.turned_away", value=round(ratio, 3),
                   unit="share of frames", limit=limit, spans=spans, message=message,
                   fix="have the person look into the lens, head level, for the whole clip")]
+
+
+ANALYZER = Analyzer(checks=("frontal",), roles=frozenset({Role.VIDEO, Role.IMAGE}), policy="frontal",
+                    aspect=Aspect.PICTURE, reasons=REASONS, judge=analyze)

@@ -16,6 +16,7 @@ from preflight.features.vad import speech_activity
 from preflight.media import Media, Role
 from preflight.policy import Policy
 from preflight.report import Check, Status
+from preflight.analyzers.base import Analyzer, Aspect
 
 REASONS = {
     "loudness.quiet": "the speech is quiet",
@@ -26,8 +27,6 @@ SILENCE_DBFS = -99.0  # what digital silence reports, instead of minus infinity
 
 
 def analyze(media: Media, policy: Policy) -> list[Check]:
-    if media.role is Role.IMAGE:
-        return []
     audio = media.audio()
     if audio is None:
         return []  # the speech check already says why there is nothing to hear
@@ -58,3 +57,7 @@ def _dbfs(samples: np.ndarray, rate: int) -> float:
     pcm = (np.clip(samples, -1.0, 1.0) * 32767).astype("<i2").tobytes()
     level = AudioSegment(data=pcm, sample_width=2, frame_rate=rate, channels=1).dBFS
     return max(level, SILENCE_DBFS)
+
+
+ANALYZER = Analyzer(checks=("loudness", "clipping"), roles=frozenset({Role.VIDEO, Role.AUDIO}), policy="loudness",
+                    aspect=Aspect.SOUND, reasons=REASONS, judge=analyze)

@@ -20,6 +20,7 @@ from preflight.features.vad import speech_activity
 from preflight.media import Media, Role
 from preflight.policy import Policy
 from preflight.report import Check, Span, Status
+from preflight.analyzers.base import Analyzer, Aspect
 
 REASONS = {"mouth_motion.still": "the mouth barely moves while speech is heard"}
 
@@ -27,8 +28,6 @@ _MIN_FRAMES = 5
 
 
 def analyze(media: Media, policy: Policy) -> list[Check]:
-    if media.role is not Role.VIDEO:
-        return []
     limits = policy.mouth_motion
     source = str(media.probe.path)
     limit = f"lip opening varies by >= {limits.min_range:g} of the face height while speaking"
@@ -53,3 +52,7 @@ def analyze(media: Media, policy: Policy) -> list[Check]:
     return [Check(id="mouth_motion", source=source, status=Status.FAIL, reason="mouth_motion.still", value=round(spread, 4),
                   unit="of face height", limit=limit, spans=spans, message=message + ": the mouth barely moves while speech is heard",
                   fix="film the person speaking the words themselves, mouth visible; not a still image or a voice-over")]
+
+
+ANALYZER = Analyzer(checks=("mouth_motion",), roles=frozenset({Role.VIDEO}), policy="mouth_motion",
+                    aspect=Aspect.PICTURE, reasons=REASONS, judge=analyze)

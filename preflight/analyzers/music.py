@@ -32,6 +32,7 @@ from preflight.features.vad import speech_activity
 from preflight.media import Media, Role
 from preflight.policy import Policy
 from preflight.report import Check, Span, Status
+from preflight.analyzers.base import Analyzer, Aspect
 
 REASONS = {
     "music.heard": "music or singing heard for longer than the failing limit",
@@ -44,8 +45,6 @@ _AWAY_FROM_SPEECH_S = 0.1
 
 
 def analyze(media: Media, policy: Policy) -> list[Check]:
-    if media.role is Role.IMAGE:
-        return []
     events = sound_events(media)
     if events is None:
         return []
@@ -99,3 +98,7 @@ def _pauses(media: Media, policy: Policy, n: int) -> np.ndarray:
         b = min(n, int(np.ceil((end + _AWAY_FROM_SPEECH_S) / HOP_S)))
         away[a:b] = False
     return away
+
+
+ANALYZER = Analyzer(checks=("music",), roles=frozenset({Role.VIDEO, Role.AUDIO}), policy="music",
+                    aspect=Aspect.SOUND, reasons=REASONS, judge=analyze)

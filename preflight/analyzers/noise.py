@@ -41,6 +41,7 @@ from preflight.features.vad import WINDOW, speech_activity
 from preflight.media import Media, Role
 from preflight.policy import Policy
 from preflight.report import Check, Status, grade
+from preflight.analyzers.base import Analyzer, Aspect
 
 REASONS = {
     "noise.loud": "the background competes with the voice (SNR under the failing limit)",
@@ -59,8 +60,6 @@ _FLOOR = 1e-10  # -100 dBFS: digital silence in the pauses
 
 
 def analyze(media: Media, policy: Policy) -> list[Check]:
-    if media.role is Role.IMAGE:
-        return []
     audio = media.audio()
     if audio is None:
         return []
@@ -126,3 +125,7 @@ def _frames_above(probabilities: np.ndarray, threshold: float, n: int) -> np.nda
     if len(probabilities) == 0:
         return np.zeros(n, dtype=bool)
     return probabilities[index] >= threshold
+
+
+ANALYZER = Analyzer(checks=("noise",), roles=frozenset({Role.VIDEO, Role.AUDIO}), policy="noise",
+                    aspect=Aspect.SOUND, reasons=REASONS, judge=analyze)

@@ -42,6 +42,7 @@ from preflight.features.text import TextBox, detect_text
 from preflight.media import Media, Role
 from preflight.policy import OverlayLimits, Policy
 from preflight.report import Check, Status
+from preflight.analyzers.base import Analyzer, Aspect
 
 REASONS = {
     "overlay.text": "burned-in text: a caption, a lower third, a title (it fails)",
@@ -70,8 +71,6 @@ _FEATURE_WIDTH = 0.6  # of the face box: wider than any eye, brow or mouth the d
 
 
 def analyze(media: Media, policy: Policy) -> list[Check]:
-    if media.role is Role.AUDIO:
-        return []
     limits = policy.overlay
     source = str(media.probe.path)
     limit = f"no burned-in text or marks (warn >= {limits.warn_area:.1%}, fail >= {limits.fail_area:.0%} of the frame)"
@@ -237,3 +236,7 @@ def _corner_marks(frames: np.ndarray, limits: OverlayLimits) -> np.ndarray:
     if elsewhere >= 0.5 * corner.sum():
         return np.zeros_like(static)  # static everywhere: a locked-off camera on a still scene
     return corner
+
+
+ANALYZER = Analyzer(checks=("overlay",), roles=frozenset({Role.VIDEO, Role.IMAGE}), policy="overlay",
+                    aspect=Aspect.PICTURE, reasons=REASONS, judge=analyze)

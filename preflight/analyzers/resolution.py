@@ -7,6 +7,7 @@ An avatar is rendered at up to 1080p; below 480 px the face is too soft to learn
 from preflight.media import Media, Role
 from preflight.policy import Policy
 from preflight.report import Check, Status, grade
+from preflight.analyzers.base import Analyzer, Aspect
 
 REASONS = {
     "resolution.too_low": "the short side is under the failing limit",
@@ -15,8 +16,6 @@ REASONS = {
 
 
 def analyze(media: Media, policy: Policy) -> list[Check]:
-    if media.role is Role.AUDIO:
-        return []
     limits = policy.resolution
     v = media.probe.video
     short = min(v.width, v.height)
@@ -26,3 +25,7 @@ def analyze(media: Media, policy: Policy) -> list[Check]:
     return [Check(id="resolution", source=str(media.probe.path), status=status, reason=reason, value=short, unit="px",
                   limit=f"short side >= {limits.warn_below} px (fail < {limits.fail_below})",
                   message=f"{v.width}x{v.height}", fix=fix)]
+
+
+ANALYZER = Analyzer(checks=("resolution",), roles=frozenset({Role.VIDEO, Role.IMAGE}), policy="resolution",
+                    aspect=Aspect.PICTURE, reasons=REASONS, judge=analyze)

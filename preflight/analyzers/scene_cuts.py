@@ -33,6 +33,7 @@ import numpy as np
 from preflight.media import Media, Role
 from preflight.policy import Policy
 from preflight.report import Check, Span, Status
+from preflight.analyzers.base import Analyzer, Aspect
 
 REASONS = {
     "scene_cuts.cut": "a hard cut: two shots in one clip",
@@ -42,8 +43,6 @@ REASONS = {
 
 
 def analyze(media: Media, policy: Policy) -> list[Check]:
-    if media.role is not Role.VIDEO:
-        return []
     limits = policy.scene_cuts
     source = str(media.probe.path)
     frames = media.grey.array()
@@ -137,3 +136,7 @@ def _neighbourhood_ratio(change: np.ndarray, k: int) -> np.ndarray:
     total = padded[hi] - padded[lo] - change
     count = np.maximum(hi - lo - 1, 1)
     return change / np.maximum(total / count, 0.5)
+
+
+ANALYZER = Analyzer(checks=("scene_cuts",), roles=frozenset({Role.VIDEO}), policy="scene_cuts",
+                    aspect=Aspect.PICTURE, reasons=REASONS, judge=analyze)

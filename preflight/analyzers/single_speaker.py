@@ -27,6 +27,7 @@ from preflight.features.voices import FRAME_S, voices
 from preflight.media import Media, Role
 from preflight.policy import Policy
 from preflight.report import Check, Span, Status
+from preflight.analyzers.base import Analyzer, Aspect
 
 REASONS = {"single_speaker.others": "another voice speaks for longer than the limit"}
 
@@ -34,8 +35,6 @@ _MERGE_GAP_S = 0.3
 
 
 def analyze(media: Media, policy: Policy) -> list[Check]:
-    if media.role is Role.IMAGE:
-        return []
     limits = policy.single_speaker
     found = voices(media, policy.speech.threshold, limits.same_voice)
     if found is None:
@@ -60,3 +59,7 @@ def analyze(media: Media, policy: Policy) -> list[Check]:
     return [Check(id="single_speaker", source=source, status=Status.FAIL, reason="single_speaker.others", value=found.similarity,
                   unit="similarity", limit=limit, spans=spans, message=message,
                   fix="use a recording where only the person in the avatar speaks; cut out other voices")]
+
+
+ANALYZER = Analyzer(checks=("single_speaker",), roles=frozenset({Role.VIDEO, Role.AUDIO}), policy="single_speaker",
+                    aspect=Aspect.SOUND, reasons=REASONS, judge=analyze)

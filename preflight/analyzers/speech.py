@@ -11,6 +11,7 @@ from preflight.features.vad import speech_activity
 from preflight.media import Media, Role
 from preflight.policy import Policy
 from preflight.report import Check, Span, Status
+from preflight.analyzers.base import Analyzer, Aspect
 
 REASONS = {
     "speech.no_audio": "a video with no sound and no separate voice",
@@ -20,8 +21,6 @@ REASONS = {
 
 
 def analyze(media: Media, policy: Policy) -> list[Check]:
-    if media.role is Role.IMAGE:
-        return []
     limits = policy.speech
     source = str(media.probe.path)
     limit = f">= {limits.min_ratio:.0%} of the clip"
@@ -43,3 +42,7 @@ def analyze(media: Media, policy: Policy) -> list[Check]:
            if ratio > 0 else "the audio has no speech: record the person speaking, or check the right track was exported")
     return [Check(id="speech", source=source, status=Status.FAIL, reason="speech.too_little" if ratio > 0 else "speech.none",
                   value=round(ratio, 3), unit="share of time", limit=limit, spans=silent, message=message, fix=fix)]
+
+
+ANALYZER = Analyzer(checks=("speech",), roles=frozenset({Role.VIDEO, Role.AUDIO}), policy="speech",
+                    aspect=Aspect.SOUND, reasons=REASONS, judge=analyze)

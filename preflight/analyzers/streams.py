@@ -12,6 +12,7 @@ else the first); it warns that the others exist, since Mosaic may take another.
 from preflight.media import Media, Role
 from preflight.policy import Policy
 from preflight.report import Check, Span, Status
+from preflight.analyzers.base import Analyzer, Aspect
 
 REASONS = {
     "streams.no_audio": "a video with no sound and no separate voice",
@@ -23,8 +24,6 @@ _GAP_S = 0.5
 
 
 def analyze(media: Media, policy: Policy) -> list[Check]:
-    if media.role is not Role.VIDEO:
-        return []
     p = media.probe
     source = str(p.path)
     kinds = f"video ({p.video.codec})" + (f" + audio ({p.audio.codec})" if p.audio else "")
@@ -58,3 +57,7 @@ def analyze(media: Media, policy: Policy) -> list[Check]:
                               f"the one players take; also {tracks}",
                       fix="keep only the track with the person's voice; Mosaic may take another one")]
     return [Check(id="streams", source=source, status=Status.PASS, **common, limit=limit, message=kinds)]
+
+
+ANALYZER = Analyzer(checks=("streams",), roles=frozenset({Role.VIDEO}), policy=None,
+                    aspect=Aspect.CONTAINER, reasons=REASONS, judge=analyze)
