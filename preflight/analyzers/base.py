@@ -23,7 +23,8 @@ Judge = Callable[[Media, Policy], list[Check]]
 
 
 class Aspect(str, Enum):
-    """What of a source a check judges; the report and the HTML page group checks by it."""
+    """What of a source a check judges: the HTML page marks a sound check's spans on the waveform
+    and the others' on the frame strip (av_sync, the picture against the sound, marks frames)."""
 
     CONTAINER = "container"
     PICTURE = "picture"
