@@ -38,7 +38,7 @@ CROP = 112
 _SMOOTH = 13  # frames, the authors' median filter
 _PAD = 110
 _EDGE = 8  # frames at each end of the encoders' output left out
-WINDOW = 250  # frames of picture encoded: 10 s, the most speech-filled stretch (6 ms a frame)
+WINDOW = 250  # frames of picture encoded: 10 s, the most speech-filled stretch (6.5 ms of CPU a frame)
 _HALO = 12  # frames: more than the visual encoder's temporal reach (8)
 _MIN_SCORED = 20  # speech frames a lag must compare to count
 

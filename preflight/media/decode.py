@@ -136,7 +136,7 @@ def decode(probe: Probe, *, sample_fps: float, with_audio: bool = True) -> Media
             talk = FrameSeq(tw, th, 1)
             talk_path = split[2].filter("trim", duration=TALK_MAX_S).filter("fps", TALK_FPS)
             # Scale first, then grey: a pixel-format change on the full frame gets its own
-            # full-size bicubic scaler (1.9 s of CPU on a 15 s 1080p clip, half the decode's own).
+            # full-size bicubic scaler (1.9 s of CPU on a 15 s 1080p clip, a third of the decode itself).
             outputs.append((talk_path.filter("scale", tw, th, flags="fast_bilinear").filter("format", "gray"), "talk"))
     n_channels = min(max(audio_stream.channels, 1), MAX_CHANNELS) if audio_stream is not None else 1
     if audio_stream is not None:
