@@ -1,0 +1,292 @@
+"""`preflight serve` as a client sees it: the real server in its own process on 127.0.0.1, driven
+over HTTP, with the Mosaic stand-in behind it. One server for the module (one worker, a queue of
+two, a token); the tests run in file order and share it."""
+
+import json
+import os
+import re
+import select
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import jsonschema
+import pytest
+
+from conftest import ROOT, SHARED_MEDIA, run_cli
+from standin import StandIn
+
+TOKEN = "team-secret-7f3a"
+
+
+@dataclass
+class Server:
+    url: str
+    process: subprocess.Popen
+    api: httpx.Client
+    mosaic: StandIn
+    tmp: Path  # the server's TMPDIR: its upload folder is made in here
+    log: Path
+
+    def check(self, **files: tuple[str, bytes]) -> dict:
+        """Upload files by role, {role: (filename, bytes)}, and wait for the check to finish."""
+        sent = self.api.post("/v1/checks", files={role: (name, data) for role, (name, data) in files.items()})
+        assert sent.status_code == 202, sent.text
+        return self.finished(sent.json()["id"])
+
+    def finished(self, check_id: str) -> dict:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            record = self.api.get(f"/v1/checks/{check_id}", params={"wait": 30}, timeout=40).json()
+            if record["status"] in ("done", "error"):
+                return record
+        raise AssertionError(f"check {check_id} never finished: {self.log.read_text()[-2000:]}")
+
+    def status(self, check_id: str) -> str:
+        return self.api.get(f"/v1/checks/{check_id}").json()["status"]
+
+    def uploads(self) -> list[Path]:
+        return [p for folder in self.tmp.glob("preflight-serve-*") for p in folder.iterdir()]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("serve")
+    (tmp / "tmp").mkdir()
+    mosaic = StandIn(api_key="mk_live_5ecret_serve_key").start()
+    port = _free_port()
+    env = {**os.environ, "MOSAIC_API_KEY": mosaic.api_key, "MOSAIC_BASE_URL": mosaic.url,
+           "PREFLIGHT_HOME": str(tmp / "home"), "PREFLIGHT_SERVE_TOKEN": TOKEN, "TMPDIR": str(tmp / "tmp")}
+    log = tmp / "server.log"
+    with log.open("w") as out:
+        process = subprocess.Popen([str(Path(sys.executable).with_name("preflight")), "serve", "--port", str(port),
+                                    "--jobs", "1", "--queue", "2", "--time-limit", "60"],
+                                   env=env, stdout=out, stderr=subprocess.STDOUT, cwd=tmp)
+    url = f"http://127.0.0.1:{port}"
+    api = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if api.get("/v1/info").status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        assert process.poll() is None and time.monotonic() < deadline, log.read_text()
+        time.sleep(0.2)
+    yield Server(url, process, api, mosaic, tmp / "tmp", log)
+    api.close()
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    mosaic.stop()
+
+
+def _fixture(name: str) -> bytes:
+    from conftest import FIXTURES
+
+    return (FIXTURES / name).read_bytes()
+
+
+def test_the_page_is_served_without_the_token_and_loads_nothing_from_elsewhere(server):
+    page = httpx.get(f"{server.url}/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    html = page.text
+    assert "name=\"viewport\"" in html and "upload.onprogress" in html and "sessionStorage" in html
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html, re.I)
+    assert "@import" not in html and "url(" not in html
+    assert "default-src 'none'" in page.headers["content-security-policy"]
+
+
+def test_every_api_request_needs_the_token(server):
+    missing = httpx.get(f"{server.url}/v1/info")
+    wrong = httpx.get(f"{server.url}/v1/checks", headers={"Authorization": "Bearer guess"})
+    assert (missing.status_code, wrong.status_code) == (401, 401)
+    assert missing.json()["error"]["reason"] == "auth.missing" and wrong.json()["error"]["reason"] == "auth.wrong"
+    assert httpx.get(f"{server.url}/v1/openapi.json").status_code == 401
+    schema = server.api.get("/v1/openapi.json").json()
+    assert {"/v1/checks", "/v1/checks/{check_id}", "/v1/checks/{check_id}/report.html", "/v1/avatars",
+            "/v1/avatars/{avatar_id}"} <= set(schema["paths"])
+    assert "multipart/form-data" in schema["paths"]["/v1/checks"]["post"]["requestBody"]["content"]
+
+
+def test_off_localhost_it_refuses_to_start_without_a_token():
+    result = run_cli("serve", "--host", "0.0.0.0", "--port", str(_free_port()), env={"PREFLIGHT_SERVE_TOKEN": ""})
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert "PREFLIGHT_SERVE_TOKEN" in line
+
+
+def test_a_go_clip_round_trip_then_one_create_and_a_second_that_sends_nothing(server):
+    record = server.check(video=("talking_head.mp4", _fixture("talking_head.mp4")))
+    assert record["status"] == "done" and record["verdict"] == "go", record
+    report = record["report"]
+    jsonschema.validate(report, json.loads((ROOT / "schema" / "report.schema.json").read_text()))
+    assert [s["path"] for s in report["sources"]] == ["talking_head.mp4"]  # the client's name, not the server's file
+    page = server.api.get(record["links"]["report_html"])
+    assert page.status_code == 200 and "class='badge go'" in page.text and "class='strip'" in page.text
+    assert record["id"] in [c["id"] for c in server.api.get("/v1/checks").json()["checks"]]
+    assert len(server.uploads()) == 1  # a GO upload waits for its create
+
+    made = server.api.post("/v1/avatars", json={"check_id": record["id"], "name": "Ada"})
+    assert made.status_code == 201, made.text
+    avatar = made.json()
+    assert server.mosaic.avatars[avatar["id"]]["sources"] == {"video_id": next(iter(server.mosaic.uploads))}
+    assert server.uploads() == []  # sent: deleted
+    sent = len(server.mosaic.requests)
+    again = server.api.post("/v1/avatars", json={"check_id": record["id"], "name": "Ada"})
+    assert again.status_code == 200 and again.json()["id"] == avatar["id"]
+    assert len(server.mosaic.requests) == sent  # nothing at all went to Mosaic
+    seen = server.api.get(f"/v1/avatars/{avatar['id']}").json()
+    assert seen["status"] == "processing" and len(server.mosaic.calls("POST /avatar-profiles/create")) == 1
+    assert server.api.get("/v1/avatars/00000000-0000-4000-8000-000000000000").status_code == 404
+    everything = made.text + again.text + json.dumps(seen) + page.text + json.dumps(record)
+    assert server.mosaic.api_key not in everything
+
+
+@pytest.mark.skipif(not (SHARED_MEDIA / "audio_short.wav").exists(), reason="no shared media")
+def test_shared_image_and_audio_no_go_and_its_create_sends_nothing(server):
+    record = server.check(image=("one person.png", (SHARED_MEDIA / "image_one_person.png").read_bytes()),
+                          audio=("short.wav", (SHARED_MEDIA / "audio_short.wav").read_bytes()))
+    assert record["verdict"] == "no-go"
+    failed = {c["reason"] for c in record["report"]["checks"] if c["status"] == "fail"}
+    assert "duration.too_short" in failed
+    assert server.uploads() == []  # NO-GO: deleted at once
+    sent = len(server.mosaic.requests)
+    refused = server.api.post("/v1/avatars", json={"check_id": record["id"], "name": "Bob"})
+    assert refused.status_code == 409
+    assert refused.json()["error"]["reason"] == "sources.rejected" and "duration.too_short" in refused.json()["error"]["reasons"]
+    assert len(server.mosaic.requests) == sent
+
+
+def test_a_client_filename_is_a_label_never_a_path(server):
+    passwd = Path("/etc/passwd").stat()
+    # the bytes of the GO clip above: the ledger's cache answers at once
+    record = server.check(video=("../../etc/passwd", _fixture("talking_head.mp4")))
+    assert record["cached"] and record["report"]["sources"][0]["path"] == "passwd"
+    assert Path("/etc/passwd").stat().st_mtime == passwd.st_mtime
+    escaped = server.check(video=("../../escaped.mp4", _fixture("talking_head.mp4")))
+    assert escaped["sources"] == {"video": "escaped.mp4"}
+    assert not list(server.tmp.parent.rglob("escaped.mp4"))
+    assert {p.name for p in server.uploads()} <= {f"{record['id']}-video", f"{escaped['id']}-video"}
+    marked = server.check(video=("<img src=x onerror=alert(1)>.mp4", _fixture("talking_head.mp4")))
+    page = server.api.get(marked["links"]["report_html"]).text
+    assert "&lt;img src=x onerror=alert(1)&gt;.mp4" in page and "<img src=x" not in page
+
+
+def _raw(server: Server, head: str) -> socket.socket:
+    host, port = server.url.removeprefix("http://").split(":")
+    conn = socket.create_connection((host, int(port)), timeout=10)
+    conn.sendall(head.encode())
+    return conn
+
+
+def _answer(conn: socket.socket) -> str:
+    """The status line, headers and body of the response on a raw connection."""
+    data = b""
+    while b"\r\n\r\n" not in data or len(data.split(b"\r\n\r\n", 1)[1]) < _length(data):
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data.decode("latin-1")
+
+
+def _length(data: bytes) -> int:
+    found = re.search(rb"content-length: *(\d+)", data, re.I)
+    return int(found[1]) if found else 0
+
+
+def test_an_upload_over_mosaics_limit_is_refused_before_it_is_all_read(server):
+    auth = f"Authorization: Bearer {TOKEN}\r\n"
+    boundary = "b0undary"
+    # a declared size over every limit: refused before a byte of the body is sent
+    conn = _raw(server, f"POST /v1/checks HTTP/1.1\r\nHost: x\r\n{auth}Content-Type: multipart/form-data; "
+                        f"boundary={boundary}\r\nContent-Length: 10000000000\r\n\r\n")
+    answer = _answer(conn)
+    conn.close()
+    assert answer.startswith("HTTP/1.1 413") and "upload.too_large" in answer
+    # a chunked image that never ends: refused once it passes the image limit (50 MB)
+    conn = _raw(server, f"POST /v1/checks HTTP/1.1\r\nHost: x\r\n{auth}Content-Type: multipart/form-data; "
+                        f"boundary={boundary}\r\nTransfer-Encoding: chunked\r\n\r\n")
+    part = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"image\"; filename=\"big.png\"\r\n"
+            "Content-Type: image/png\r\n\r\n").encode()
+    block = b"\x89PNG" * (1 << 18)  # 1 MB
+    sent, total = 0, 300 << 20
+    conn.sendall(b"%x\r\n%s\r\n" % (len(part), part))
+    while sent < total:
+        readable, writable, _ = select.select([conn], [conn], [], 10)
+        if readable:
+            break
+        try:
+            conn.sendall(b"%x\r\n%s\r\n" % (len(block), block))
+        except (BrokenPipeError, ConnectionResetError):
+            break
+        sent += len(block)
+    answer = _answer(conn)
+    conn.close()
+    assert answer.startswith("HTTP/1.1 413"), answer[:300]
+    assert "image" in answer and "50 MB" in answer
+    assert 50 << 20 <= sent < 120 << 20  # the server stopped reading soon after the limit
+    assert not [p for p in server.uploads() if p.name.endswith("-image")]  # the part written is deleted
+
+
+def _worker_pids(server: Server) -> list[int]:
+    """The pool's worker processes: the server's children that multiprocessing spawned."""
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(fields[1]) == server.process.pid and b"spawn_main" in cmdline:
+            pids.append(int(stat.parent.name))
+    return pids
+
+
+def _until(condition, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+def test_a_full_queue_is_429_and_a_killed_worker_is_one_failed_check(server, web):
+    stalls = []
+    for _ in range(3):  # one on the worker, two in the queue
+        sent = server.api.post("/v1/checks", json={"video": f"{web.url}/stall"})
+        assert sent.status_code == 202, sent.text
+        stalls.append(sent.json()["id"])
+        if len(stalls) == 1:
+            _until(lambda: server.status(stalls[0]) == "running")
+    full = server.api.post("/v1/checks", json={"video": f"{web.url}/stall"})
+    assert full.status_code == 429 and full.json()["error"]["reason"] == "queue.full"
+    assert int(full.headers["Retry-After"]) >= 1
+    assert [server.status(i) for i in stalls] == ["running", "queued", "queued"]
+    for i, check_id in enumerate(stalls):  # kill each one's worker while it waits on the download
+        _until(lambda: server.status(check_id) == "running" and len(_worker_pids(server)) == 1)
+        (pid,) = _worker_pids(server)
+        os.kill(pid, signal.SIGKILL)
+        failed = server.finished(check_id)
+        assert failed["status"] == "error" and failed["error"]["reason"] == "check.error"
+        assert "crashed" in failed["error"]["message"]
+        assert all(server.status(later) == "queued" or server.status(later) == "running" for later in stalls[i + 1:])
+    # the server goes on: a check of URLs on a fresh worker
+    sent = server.api.post("/v1/checks", json={"image": f"{web.url}/files/face.png", "audio": f"{web.url}/files/speech.wav"})
+    assert sent.status_code == 202
+    record = server.finished(sent.json()["id"])
+    assert record["status"] == "done" and record["verdict"] == "go", record
+    assert record["sources"] == {"image": f"{web.url}/files/face.png", "audio": f"{web.url}/files/speech.wav"}
