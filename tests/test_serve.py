@@ -6,6 +6,7 @@ import json
 import os
 import re
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -290,3 +291,128 @@ def test_a_full_queue_is_429_and_a_killed_worker_is_one_failed_check(server, web
     record = server.finished(sent.json()["id"])
     assert record["status"] == "done" and record["verdict"] == "go", record
     assert record["sources"] == {"image": f"{web.url}/files/face.png", "audio": f"{web.url}/files/speech.wav"}
+
+
+CHROMIUM = shutil.which("chromium")
+
+
+class Browser:
+    """Headless Chromium driven over the DevTools protocol on a pipe (--remote-debugging-pipe:
+    JSON messages ended by NUL on fds 3 and 4), so no driver or websocket library is needed."""
+
+    def __init__(self, profile: Path) -> None:
+        to_chrome, self._write = os.pipe()
+        self._read, from_chrome = os.pipe()
+
+        def fds() -> None:  # via fresh numbers first: either pipe end may already be 3 or 4
+            reads, writes = os.dup(to_chrome), os.dup(from_chrome)
+            os.dup2(reads, 3)
+            os.dup2(writes, 4)
+
+        self.process = subprocess.Popen(
+            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync",
+             "--disable-background-networking", "--disable-component-update", "--remote-debugging-pipe",
+             f"--user-data-dir={profile}", "about:blank"],
+            preexec_fn=fds, pass_fds=(3, 4), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        os.close(to_chrome)
+        os.close(from_chrome)
+        self._buffer, self._next, self.events = b"", 0, []
+        target = next(t["targetId"] for t in self.send("Target.getTargets")["targetInfos"] if t["type"] == "page")
+        self.session = self.send("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
+        for domain in ("Page", "Runtime", "Log", "DOM"):
+            self.send(f"{domain}.enable", session=True)
+
+    def send(self, method: str, session: bool = False, **params) -> dict:
+        self._next += 1
+        message = {"id": self._next, "method": method, "params": params}
+        if session:
+            message["sessionId"] = self.session
+        os.write(self._write, json.dumps(message).encode() + b"\0")
+        while True:
+            answer = self._message()
+            if answer.get("id") == self._next:
+                assert "error" not in answer, answer
+                return answer["result"]
+            self.events.append(answer)
+
+    def _message(self) -> dict:
+        while b"\0" not in self._buffer:
+            ready, _, _ = select.select([self._read], [], [], 30)
+            assert ready, "chromium did not answer"
+            self._buffer += os.read(self._read, 1 << 20)
+        line, self._buffer = self._buffer.split(b"\0", 1)
+        return json.loads(line)
+
+    def js(self, expression: str):
+        found = self.send("Runtime.evaluate", session=True, expression=expression, returnByValue=True)
+        assert "exceptionDetails" not in found, found
+        return found["result"].get("value")
+
+    def until(self, expression: str, seconds: float = 60):
+        deadline = time.monotonic() + seconds
+        while not (value := self.js(f"(() => {{ try {{ return {expression}; }} catch (e) {{ return null; }} }})()")):
+            assert time.monotonic() < deadline, f"never true: {expression}"
+            time.sleep(0.2)
+        return value
+
+    def upload(self, selector: str, path: Path) -> None:
+        root = self.send("DOM.getDocument", session=True)["root"]["nodeId"]
+        node = self.send("DOM.querySelector", session=True, nodeId=root, selector=selector)["nodeId"]
+        self.send("DOM.setFileInputFiles", session=True, nodeId=node, files=[str(path)])
+
+    def errors(self) -> list[dict]:
+        return [e for e in self.events if e.get("method") == "Runtime.exceptionThrown"
+                or (e.get("method") == "Runtime.consoleAPICalled" and e["params"]["type"] == "error")
+                or (e.get("method") == "Log.entryAdded" and e["params"]["entry"]["level"] == "error")]
+
+    def close(self) -> None:
+        self.process.kill()
+        self.process.wait(10)
+        os.close(self._write)
+        os.close(self._read)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed: `make test` installs it")
+def test_the_page_in_a_browser_checks_a_go_clip_then_a_no_go_one(server, tmp_path):
+    import cv2
+    import numpy as np
+
+    from conftest import FIXTURES
+
+    browser = Browser(tmp_path / "profile")
+    try:
+        browser.send("Emulation.setDeviceMetricsOverride", session=True, width=1280, height=900,
+                     deviceScaleFactor=1, mobile=False)
+        browser.send("Page.addScriptToEvaluateOnNewDocument", session=True,
+                     source=f"sessionStorage.setItem('preflight-token', {json.dumps(TOKEN)})")
+        browser.send("Page.navigate", session=True, url=f"{server.url}/")
+        browser.until("document.getElementById('limits').textContent")  # /v1/info answered, with the token
+        browser.upload("#video", FIXTURES / "talking_head.mp4")  # checked above: the cache answers
+        browser.js("document.getElementById('send').click()")
+        browser.until("document.body.dataset.ready === '1'")
+        assert browser.js("document.getElementById('verdict').textContent") == "GO"
+        assert browser.js("!!document.getElementById('report').contentDocument.querySelector('.strip img')")
+        assert browser.js("!document.getElementById('create').classList.contains('hidden')")  # a key: it offers to create
+        shot = browser.send("Page.captureScreenshot", session=True, format="png")["data"]
+        image = cv2.imdecode(np.frombuffer(__import__("base64").b64decode(shot), np.uint8), cv2.IMREAD_COLOR)
+        green = np.all(np.abs(image[:400].astype(int) - (0x37, 0x7F, 0x1A)) < 40, axis=2)  # the GO verdict, BGR
+        assert green.sum() > 100, "no GO verdict drawn"
+        assert len(np.unique(image[400:].reshape(-1, 3), axis=0)) > 500  # the report's frames drew
+
+        browser.send("Emulation.setDeviceMetricsOverride", session=True, width=390, height=844,
+                     deviceScaleFactor=1, mobile=True)
+        browser.js("document.body.dataset.ready = '0'")
+        browser.upload("#video", FIXTURES / "long.mp4")  # over 15 s: fails from its header, undecoded
+        browser.js("document.getElementById('send').click()")
+        browser.until("document.body.dataset.ready === '1'")
+        assert browser.js("document.getElementById('verdict').textContent") == "NO-GO"
+        (latest,) = server.api.get("/v1/checks", params={"limit": 1}).json()["checks"]
+        message = next(c["message"] for c in server.api.get(latest["links"]["self"]).json()["report"]["checks"]
+                       if c["status"] == "fail")
+        assert message in browser.js("document.getElementById('report').contentDocument.body.textContent")
+        assert browser.js("document.getElementById('create').classList.contains('hidden')")
+        assert browser.js("document.documentElement.scrollWidth <= window.innerWidth")  # fits a phone
+        assert browser.js("document.getElementById('recent').children.length") >= 2
+        assert browser.errors() == []
+    finally:
+        browser.close()
