@@ -337,7 +337,7 @@ class Browser:
 
     def _message(self) -> dict:
         while b"\0" not in self._buffer:
-            ready, _, _ = select.select([self._read], [], [], 30)
+            ready, _, _ = select.select([self._read], [], [], 60)
             assert ready, "chromium did not answer"
             self._buffer += os.read(self._read, 1 << 20)
         line, self._buffer = self._buffer.split(b"\0", 1)

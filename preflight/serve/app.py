@@ -93,7 +93,7 @@ def create_app(checks: Checks, token: str | None) -> FastAPI:
 
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
-        reason = "not_found" if exc.status_code == 404 else "request.invalid"
+        reason = "route.not_found" if exc.status_code == 404 else "request.invalid"
         return _error(exc.status_code, reason, str(exc.detail), exc.headers)
 
     @app.exception_handler(RequestValidationError)
@@ -245,7 +245,7 @@ def _mosaic_errors() -> Iterator[None]:
     except MosaicError as exc:
         raise ApiError(502, "mosaic.error", str(exc)) from None
     except PreflightError as exc:
-        raise ApiError(400, "usage", str(exc)) from None
+        raise ApiError(400, "request.invalid", str(exc)) from None
 
 
 def _needs_key() -> None:
