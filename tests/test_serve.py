@@ -130,6 +130,25 @@ def test_off_localhost_it_refuses_to_start_without_a_token():
     assert "PREFLIGHT_SERVE_TOKEN" in line
 
 
+def test_refusals_are_json_with_a_reason(server):
+    def reason(answer: httpx.Response, status: int) -> str:
+        assert answer.status_code == status, answer.text
+        return answer.json()["error"]["reason"]
+
+    assert reason(server.api.get("/v1/checks/0123456789abcdef0123456789abcdef"), 404) == "check.not_found"
+    assert reason(server.api.get("/v1/checks/..%2F..%2Fetc%2Fpasswd"), 404) == "route.not_found"
+    assert reason(server.api.get("/v1/checks/..%5C..%5Cetc%5Cpasswd"), 404) == "check.not_found"
+    assert reason(server.api.post("/v1/checks", json={"video": "file:///etc/passwd"}), 422) == "request.invalid"
+    lone = server.api.post("/v1/checks", files={"image": ("face.png", _fixture("face.png"))})
+    assert reason(lone, 400) == "source_set.incomplete"
+    assert reason(server.api.post("/v1/checks", content=b"clip", headers={"Content-Type": "video/mp4"}), 415) == "upload.type"
+    stray = server.api.post("/v1/checks", files={"../video": ("a.mp4", b"x")})
+    assert reason(stray, 400) == "upload.field"
+    assert reason(server.api.post("/v1/avatars", json={"check_id": "0" * 32, "name": "Ada"}), 404) == "check.not_found"
+    assert reason(server.api.post("/v1/avatars", json={"check_id": "0" * 32}), 422) == "request.invalid"
+    assert server.uploads() == []  # nothing refused stays behind
+
+
 def test_a_go_clip_round_trip_then_one_create_and_a_second_that_sends_nothing(server):
     record = server.check(video=("talking_head.mp4", _fixture("talking_head.mp4")))
     assert record["status"] == "done" and record["verdict"] == "go", record

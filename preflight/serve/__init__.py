@@ -53,7 +53,8 @@ def serve(host: str, port: int, *, jobs: int, queue_size: int, time_limit: float
     print(f"preflight serve: http://{shown}:{port}/  ({jobs} worker{'s' if jobs != 1 else ''}, queue {queue_size}"
           f"{', token required' if token else ''}; reports in {data_dir})", file=sys.stderr, flush=True)
     try:
-        uvicorn.run(create_app(checks, token), host=host, port=port, log_level="warning", access_log=False)
+        uvicorn.run(create_app(checks, token), host=host, port=port, log_level="warning", access_log=False,
+                    timeout_graceful_shutdown=5)  # a long-poll must not hold a Ctrl-C for a minute
     except SystemExit:  # uvicorn's way of saying it could not bind (it logged why)
         raise UsageError(f"cannot serve on {host}:{port}; is the port in use? (--port)") from None
     finally:

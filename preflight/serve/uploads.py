@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.requests import ClientDisconnect
 
 from preflight.media import Role
 from preflight.sources import MAX_BYTES
@@ -71,14 +73,20 @@ async def receive(content_type: str | None, body: AsyncIterator[bytes], folder: 
         async for chunk in body:
             parser.write(chunk)
         parser.finalize()
-        if part.writing is not None:
-            raise BadUpload(400, "upload.incomplete", "the upload ended in the middle of a file")
+    except MultipartParseError as exc:
+        part.discard()
+        raise BadUpload(400, "upload.malformed", f"the multipart body cannot be read ({exc})") from None
+    except ClientDisconnect:
+        part.discard()
+        raise BadUpload(400, "upload.incomplete", "the client went away during the upload") from None
     except BaseException:
-        part.close()
-        for path in part.received.paths.values():
-            path.unlink(missing_ok=True)
+        part.discard()
         raise
+    if part.writing is not None:
+        part.discard()
+        raise BadUpload(400, "upload.incomplete", "the upload ended in the middle of a file")
     return part.received
+
 
 
 class _Part:
@@ -142,6 +150,12 @@ class _Part:
         if self.writing is not None:
             self.writing.close()
             self.writing = None
+
+    def discard(self) -> None:
+        """Close and delete what was written: a refused upload leaves nothing behind."""
+        self.close()
+        for path in self.received.paths.values():
+            path.unlink(missing_ok=True)
 
 
 def label(filename: str, role: Role) -> str:

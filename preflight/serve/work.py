@@ -26,6 +26,7 @@ from pydantic import BaseModel, Field
 
 from preflight.batch import Pool, Result, SourceSet, finish, prepare
 from preflight.batch.pool import Failed
+from preflight.download import is_url
 from preflight.errors import UsageError
 from preflight.evidence import Evidence
 from preflight.ledger import Ledger
@@ -153,10 +154,12 @@ class Checks:
     # -- reading ---------------------------------------------------------------------------
 
     def get(self, check_id: str) -> CheckRecord | None:
+        """A check by id: from memory, else (an older one) from its file."""
         if not _ID.fullmatch(check_id):
             return None
         with self._lock:
-            return self._records.get(check_id)
+            record = self._records.get(check_id)
+        return record or _read(self.data_dir / f"{check_id}.json")
 
     def recent(self, limit: int) -> list[CheckRecord]:
         with self._lock:
@@ -167,7 +170,7 @@ class Checks:
         """What a create uploads or sends: the kept files and URLs; empty once they are gone."""
         with self._lock:
             given = self._given.get(check_id, {})
-        return {role: value for role, value in given.items() if "://" in value or Path(value).exists()}
+        return {role: value for role, value in given.items() if is_url(value) or Path(value).exists()}
 
     @contextlib.contextmanager
     def creating(self, check_id: str) -> Iterator[None]:
@@ -207,7 +210,8 @@ class Checks:
                 while not self._stop.is_set():
                     self._take(pool, ledger, wait=0.0 if pool.pending else 0.2)
                     for task, outcome in pool.poll(0.2) if pool.pending else []:
-                        self._finished(finish(task, outcome, self.policy, ledger), failed=isinstance(outcome, Failed))
+                        with self._guard(task[0].name):
+                            self._finished(finish(task, outcome, self.policy, ledger), failed=isinstance(outcome, Failed))
                     self._mark_running([s.name for s, _ in pool.running])
         finally:
             if ledger is not None:
@@ -221,11 +225,30 @@ class Checks:
             except queue.Empty:
                 return
             wait = 0.0
-            known = prepare(s, self.policy, ledger)
-            if isinstance(known, Result):
-                self._finished(known, failed=False)
-            else:
-                pool.submit(known)
+            with self._guard(s.name):
+                known = prepare(s, self.policy, ledger)
+                if isinstance(known, Result):
+                    self._finished(known, failed=False)
+                else:
+                    pool.submit(known)
+
+    @contextlib.contextmanager
+    def _guard(self, check_id: str) -> Iterator[None]:
+        """A bug on one check's way ends that check as an error, not the thread that feeds the pool."""
+        try:
+            yield
+        except Exception as exc:  # noqa: BLE001 - the server must go on checking the others
+            log.exception("check %s broke the server's handling", check_id)
+            message = f"the server broke on this check: {type(exc).__name__}: {exc}"
+            with self._lock:
+                record = self._records.get(check_id)
+                if record is None:
+                    return
+                self._records[check_id] = record.model_copy(update={
+                    "status": CheckStatus.ERROR, "outcome": "error",
+                    "error": Problem(reason="check.error", message=message)})
+                uploads = self._uploads.pop(check_id, [])
+            _delete(uploads)
 
     def _mark_running(self, ids: list[str]) -> None:
         with self._lock:
@@ -250,9 +273,21 @@ class Checks:
         keep = self.keep_go and report.go and not failed
         with self._lock:
             self._records[check_id] = record
-            uploads = [] if keep else self._uploads.pop(check_id, [])
+            uploads = ([] if keep else self._uploads.pop(check_id, [])) + self._forget_old()
         _delete(uploads)
         self._save(record)
+
+    def _forget_old(self) -> list[Path]:
+        """Keep the latest RECENT finished checks in memory (older ones are read from their files
+        when asked for); returns the uploads of those forgotten, to delete. Under the lock."""
+        done = sorted((r for r in self._records.values() if r.finished), key=lambda r: r.created)
+        forgotten: list[Path] = []
+        for record in done[:-RECENT]:
+            del self._records[record.id]
+            self._given.pop(record.id, None)
+            self._creating.pop(record.id, None)
+            forgotten += self._uploads.pop(record.id, [])
+        return forgotten
 
     # -- storage ---------------------------------------------------------------------------
 
@@ -267,11 +302,7 @@ class Checks:
 
     def _load(self) -> None:
         paths = sorted(self.data_dir.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)[:RECENT]
-        for path in paths:
-            try:
-                record = _StoredRecord.model_validate_json(path.read_text(encoding="utf-8")).record()
-            except (OSError, ValueError):
-                continue  # a record from an older schema is not worth a failed start
+        for record in filter(None, map(_read, paths)):
             self._records[record.id] = record
 
     def _retry_after(self, waiting: int) -> int:
@@ -288,6 +319,14 @@ class _StoredRecord(CheckRecord):
 
     def record(self) -> CheckRecord:
         return CheckRecord.model_validate({**self.model_dump(), "evidence": self.evidence})
+
+
+def _read(path: Path) -> CheckRecord | None:
+    """A stored record, or None when there is none or it no longer reads (an older schema)."""
+    try:
+        return _StoredRecord.model_validate_json(path.read_text(encoding="utf-8")).record()
+    except (OSError, ValueError):
+        return None
 
 
 def _dump(record: CheckRecord) -> str:
