@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.text import Text
 
 from preflight.errors import MosaicError, PreflightError, RejectedSources, UsageError
@@ -573,7 +574,7 @@ def _errors_as_exit_codes() -> Iterator[None]:
     try:
         yield
     except PreflightError as exc:
-        err.print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, soft_wrap=True)  # "[serve]" is not markup
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
         err.print("interrupted")
@@ -582,7 +583,7 @@ def _errors_as_exit_codes() -> Iterator[None]:
         if os.environ.get("PREFLIGHT_DEBUG"):
             traceback.print_exc()
         err.print(
-            f"[bold red]internal error:[/] {type(exc).__name__}: {exc} (set PREFLIGHT_DEBUG=1 for details)",
+            f"[bold red]internal error:[/] {type(exc).__name__}: {escape(str(exc))} (set PREFLIGHT_DEBUG=1 for details)",
             markup=True,
             soft_wrap=True,
         )

@@ -149,6 +149,15 @@ def test_refusals_are_json_with_a_reason(server):
     assert server.uploads() == []  # nothing refused stays behind
 
 
+def test_without_the_serve_extra_it_says_how_to_install_it():
+    # fastapi made unimportable in that process, as in an install without the extra
+    code = "import sys; sys.modules['fastapi'] = None; sys.argv = ['preflight', 'serve']; " \
+           "from preflight.cli import main; main()"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: preflight serve needs fastapi: pip install 'avatar-preflight[serve]'"
+
+
 def test_a_go_clip_round_trip_then_one_create_and_a_second_that_sends_nothing(server):
     record = server.check(video=("talking_head.mp4", _fixture("talking_head.mp4")))
     assert record["status"] == "done" and record["verdict"] == "go", record
