@@ -108,7 +108,7 @@ def create_app(checks: Checks, token: str | None) -> FastAPI:
     @app.get("/v1/info")
     def info() -> dict[str, Any]:
         """What this server offers: whether it can create avatars, its queue, the upload limits."""
-        return {"version": __version__, "can_create": bool(os.environ.get("MOSAIC_API_KEY", "").strip()), "jobs": checks.jobs, "queue_size": checks.queue_size,
+        return {"version": __version__, "can_create": _has_key(), "jobs": checks.jobs, "queue_size": checks.queue_size,
                 "time_limit_s": checks.time_limit, "max_bytes": {role.value: MAX_BYTES[role] for role in Role}}
 
     @app.post("/v1/checks", status_code=202, openapi_extra=_UPLOAD_DOC)
@@ -119,7 +119,7 @@ def create_app(checks: Checks, token: str | None) -> FastAPI:
             with checks.slot():
                 record = await _take(request, checks)
         except QueueFull as exc:
-            raise ApiError(429, "queue.full", f"{exc}: every slot is taken",
+            raise ApiError(429, "queue.full", str(exc),
                            headers={"Retry-After": str(exc.retry_after), "Connection": "close"}) from None
         return JSONResponse(_public(record), status_code=202, headers={"Location": f"/v1/checks/{record.id}"})
 
@@ -248,8 +248,12 @@ def _mosaic_errors() -> Iterator[None]:
         raise ApiError(400, "request.invalid", str(exc)) from None
 
 
+def _has_key() -> bool:
+    return bool(os.environ.get("MOSAIC_API_KEY", "").strip())
+
+
 def _needs_key() -> None:
-    if not os.environ.get("MOSAIC_API_KEY", "").strip():
+    if not _has_key():
         raise ApiError(503, "mosaic.no_key", "this server has no Mosaic key: start it with MOSAIC_API_KEY set")
 
 

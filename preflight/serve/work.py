@@ -38,6 +38,7 @@ log = logging.getLogger("preflight.serve")
 
 _ID = re.compile(r"[0-9a-f]{32}")
 RECENT = 200  # records kept in memory and read back at start
+KEEP_GO_S = 3600.0  # how long a GO check's upload waits for its create
 
 
 class CheckStatus(str, enum.Enum):
@@ -77,8 +78,8 @@ class CheckRecord(BaseModel):
 class QueueFull(Exception):
     """Every queue slot is taken; ``retry_after`` is a guess of when one frees up, in seconds."""
 
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(f"the queue is full; retry in {retry_after} s")
+    def __init__(self, size: int, retry_after: int) -> None:
+        super().__init__(f"all {size} places in the queue are taken; retry in {retry_after} s")
         self.retry_after = retry_after
 
 
@@ -88,7 +89,7 @@ class Checks:
     ``queue_size`` bounds the checks waiting for a worker (uploads still arriving count, so a full
     queue is refused before a body is read). Uploaded files live in ``upload_dir`` and are deleted
     when their check ends, except a GO check's when ``keep_go`` (the server can create avatars):
-    those stay until the avatar is created, or the server stops.
+    those stay until the avatar is created, for KEEP_GO_S at most, or until the server stops.
     """
 
     def __init__(self, *, jobs: int, policy: Policy, time_limit: float, queue_size: int, data_dir: Path,
@@ -132,7 +133,7 @@ class Checks:
         with self._lock:
             waiting = sum(r.status is CheckStatus.QUEUED for r in self._records.values()) + self._receiving
             if waiting >= self.queue_size:
-                raise QueueFull(self._retry_after(waiting))
+                raise QueueFull(self.queue_size, self._retry_after(waiting))
             self._receiving += 1
         try:
             yield
@@ -279,7 +280,8 @@ class Checks:
 
     def _forget_old(self) -> list[Path]:
         """Keep the latest RECENT finished checks in memory (older ones are read from their files
-        when asked for); returns the uploads of those forgotten, to delete. Under the lock."""
+        when asked for); returns the uploads to delete: those of the checks forgotten, and a GO
+        check's kept past KEEP_GO_S. Under the lock."""
         done = sorted((r for r in self._records.values() if r.finished), key=lambda r: r.created)
         forgotten: list[Path] = []
         for record in done[:-RECENT]:
@@ -287,6 +289,10 @@ class Checks:
             self._given.pop(record.id, None)
             self._creating.pop(record.id, None)
             forgotten += self._uploads.pop(record.id, [])
+        stale = time.time() - KEEP_GO_S
+        for record in done[-RECENT:]:
+            if record.created < stale:
+                forgotten += self._uploads.pop(record.id, [])
         return forgotten
 
     # -- storage ---------------------------------------------------------------------------
