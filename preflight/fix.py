@@ -150,7 +150,8 @@ def choose(media: Media, policy: Policy) -> FixResult:
                          why=_why_chosen(best, rejected, duration), rejected=rejected)
     partial = max((_measure(a, b, spans, track, in_pauses=0) for a, b in clean), key=lambda w: w.duration, default=None)
     return FixResult(source=str(media.probe.path), duration=round(duration, 3), window=None,
-                     why=_why_none(rejected, partial, media.role, policy), best_partial=partial, rejected=rejected)
+                     why=_why_none(rejected, partial, bool(spans), media.role, policy), best_partial=partial,
+                     rejected=rejected)
 
 
 def _roles(probes: list[Probe]) -> tuple[Probe, Probe | None]:
@@ -173,7 +174,7 @@ def _output(output: PathArg | None, target: Probe, probes: list[Probe], dry_run:
     out = Path(output)
     wanted = ".mp4" if target.role is Role.VIDEO else ".wav"
     if out.suffix.lower() != wanted:
-        raise UsageError(f"{out}: fix writes a {target.role.value} as {wanted[1:].upper()}; name the output *{wanted}")
+        raise UsageError(f"{out}: fix writes the cut {target.role.value} as {wanted[1:].upper()}; name the output *{wanted}")
     if not out.parent.is_dir():
         raise UsageError(f"{out}: its folder {out.parent} does not exist")
     for p in probes:
@@ -199,12 +200,18 @@ def _picture_stretches(media: Media, policy: Policy) -> list[Stretch]:
         found += _merged(cut_scan.fade_times, 1.0 / cut_scan.fps, "scene_cuts", "the picture is dark")
     track = face_track(media, policy.faces.min_confidence)
     counts, half = track.counts, 0.5 / (media.sample_fps or policy.faces.sample_fps)
-    found += _merged(track.times[counts >= 2], half, "faces", "2+ faces in the frame")
-    none = counts == 0
-    # One sampled frame without a face is a blink or a detector miss; two in a row are not.
-    lasting = none & (np.roll(none, 1) | np.roll(none, -1)) if len(none) > 1 else none
-    found += _merged(track.times[lasting], half, "faces", "no face in the frame")
+    found += _merged(track.times[_lasting(counts >= 2)], half, "faces", "2+ faces in the frame")
+    found += _merged(track.times[_lasting(counts == 0)], half, "faces", "no face in the frame")
     return found
+
+
+def _lasting(mask: np.ndarray) -> np.ndarray:
+    """``mask`` without its lone frames. One sampled frame with no face or a second one is a blink
+    or a detector's slip (the faces check absorbs those in its margins); two in a row are not."""
+    if len(mask) < 2:
+        return mask
+    before, after = np.concatenate([[False], mask[:-1]]), np.concatenate([mask[1:], [False]])
+    return mask & (before | after)
 
 
 def _sound_stretches(media: Media, policy: Policy) -> list[Stretch]:
@@ -286,7 +293,7 @@ def _why_chosen(w: Window, rejected: list[Stretch], duration: float) -> str:
     return "the longest clean stretch: " + "; ".join(parts)
 
 
-def _why_none(rejected: list[Stretch], partial: Window | None, role: Role, policy: Policy) -> str:
+def _why_none(rejected: list[Stretch], partial: Window | None, speech: bool, role: Role, policy: Policy) -> str:
     needs = "one shot with one face, one voice and no music" if role is Role.VIDEO else "one voice and no music"
     shortest = policy.duration.min_s
     head = f"no {shortest:g} s stretch of {needs}, speech in at least {policy.speech.min_ratio:.0%} of it"
@@ -296,7 +303,9 @@ def _why_none(rejected: list[Stretch], partial: Window | None, role: Role, polic
     # The checks that cover the most time first: those are why nothing is left.
     ordered = sorted(by_check.values(), key=lambda group: -sum(s.end - s.start for s in group))
     reasons = [_summary(group) for group in ordered]
-    if not rejected:
+    if not speech:
+        reasons.insert(0, "no speech is heard at all")
+    elif not rejected:
         reasons.append("too little speech" if partial is None or partial.duration >= shortest
                        else f"the recording is only {partial.duration:.1f} s")
     elif partial is not None and partial.duration >= shortest:
