@@ -19,9 +19,10 @@ the output is written to a temporary file beside ``OUT`` and renamed into place 
 check says GO.
 
 Memory: the decoded frames of the whole recording stay in memory while it is analysed (the RGB
-frames at the faces' sample rate cost about 0.6 MB a second at 640 px), so inputs are refused
-past ``fix.max_input_s`` (120 s: a few hundred MB). A streaming decode for longer recordings is
-not done here.
+frames at the faces' 5 fps and 640 px cost about 3.5 MB a second of 16:9 video), so inputs are
+refused past ``fix.max_input_s``, which bounds it: 112 s of 720p peaked at 1.2 GB in all, models
+included. A streaming decode that keeps timelines, not frames, for longer recordings is not done
+here.
 """
 
 from __future__ import annotations
