@@ -33,7 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 from preflight.analyzers import music, scene_cuts
 from preflight.analyzers.duration import decoded_seconds
@@ -69,6 +69,7 @@ class Window(BaseModel):
     face: float | None = Field(None, description="median face height / frame height inside it")
     in_pauses: int = Field(description="how many of its two edges sit in a pause, not inside a word")
 
+    @computed_field  # in the JSON too
     @property
     def duration(self) -> float:
         return round(self.end - self.start, 3)
