@@ -3,10 +3,12 @@
     >>> import preflight
     >>> report = preflight.check("clip.mp4")
     >>> report.verdict, [c.id for c in report.checks if c.status != "pass"]
+    >>> preflight.fix("interview.mp4", output="ada.mp4").window   # the best 4-15 s, cut and checked GO
     >>> avatar = preflight.create_avatar("Ada", video="clip.mp4", wait=True)  # MOSAIC_API_KEY set
 """
 
 from preflight.pipeline import check
+from preflight.fix import FixResult, fix
 from preflight.errors import (
     AvatarFailed,
     InputError,
@@ -49,8 +51,10 @@ __all__ = [
     "ToolMissing",
     "UsageError",
     "__version__",
+    "FixResult",
     "check",
     "create_avatar",
+    "fix",
     "load_policy",
     "plan_avatar",
 ]

@@ -1,4 +1,4 @@
-"""The command line: ``preflight check``, ``create``, ``status``, ``list``, ``batch`` and ``serve``.
+"""The command line: ``preflight check``, ``fix``, ``create``, ``status``, ``list``, ``batch`` and ``serve``.
 
 Exit codes: 0 GO (warnings allowed) or done, 1 NO-GO (nothing sent), 2 bad usage or unreadable
 input, 3 the Mosaic API or the avatar failed.
@@ -172,6 +172,59 @@ def check(
         else:
             render_terminal(report, Console(highlight=False))
     raise typer.Exit(_verdict_code(report))
+
+
+@app.command()
+def fix(
+    files: Annotated[Optional[list[str]], typer.Argument(help="The long recording: a video, or a voice audio.", show_default=False)] = None,
+    image: Annotated[Optional[str], typer.Option(help="The character image, kept as it is; the --audio is cut.")] = None,
+    audio: Annotated[Optional[str], typer.Option(help="The voice audio to cut.")] = None,
+    out: Annotated[Optional[Path], typer.Option("--output", "-o", help="Where to write the cut: .mp4 for a video, .wav for an audio.", show_default=False)] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the window and why; write nothing.")] = False,
+    output: Output = Format.text,
+    strict: Strict = False,
+    config: Config = None,
+) -> None:
+    """Find the best 4-15 s window of a longer recording, cut it, and check the cut.
+
+    The cut is written only when its check is GO. Exit 0 written (or, with --dry-run, a window
+    found), 1 no window qualifies or the cut is NO-GO (nothing written), 2 bad usage or unreadable input.
+    """
+    from preflight.fix import fix as fix_recording
+    from preflight.report import render_terminal
+
+    with _errors_as_exit_codes():
+        policy = _policy(config, strict)
+        with _quiet_native_stderr():
+            result = fix_recording(*(files or ()), image=image, audio=audio, output=out, policy=policy, dry_run=dry_run)
+        if output is Format.json:
+            sys.stdout.write(result.model_dump_json(indent=2) + "\n")
+        else:
+            console = Console(highlight=False)
+            _show_fix(result, console)
+            if result.report is not None:
+                render_terminal(result.report, console)
+    if result.window is None or (not dry_run and result.output is None):
+        raise typer.Exit(EXIT_NO_GO)
+    raise typer.Exit(EXIT_GO)
+
+
+def _show_fix(result: Any, out: Console) -> None:
+    w = result.window
+    if w is None:
+        out.print(Text.assemble(("no window", "bold red"), f"  {result.source}"))
+        out.print(f"  {result.why}", soft_wrap=True)
+        if (p := result.best_partial) is not None:
+            out.print(f"  best partial window: {p.start:.2f}-{p.end:.2f} s ({p.duration:.1f} s, {p.speech_s:.1f} s of speech)")
+        return
+    out.print(Text.assemble(("window", "bold"), f"  {w.start:.2f}-{w.end:.2f} s of {result.source}"))
+    out.print(f"  {result.why}", soft_wrap=True)
+    for s in result.rejected:
+        out.print(f"  avoided {s.start:.2f}-{s.end:.2f} s: {s.why} ({s.check})", soft_wrap=True)
+    if result.output is not None:
+        out.print(Text.assemble(("wrote", "bold green"), f"  {result.output}, checked GO:"))
+    elif result.report is not None:
+        out.print(Text.assemble(("not written", "bold red"), ": the cut is NO-GO in its check:"))
 
 
 def _verdict_code(report: Any) -> int:

@@ -146,6 +146,21 @@ class LoudnessLimits(_Limits):
     clip_max_ratio: float = Field(0.001, ge=0, le=1, description="share of clipped samples above which it warns")
 
 
+class FixLimits(_Limits):
+    max_input_s: float = Field(
+        120.0, gt=0, le=600, description="longest recording `preflight fix` reads, seconds (its decoded frames stay in memory)"
+    )
+    margin_s: float = Field(
+        0.3, ge=0, description="the window stays this far under the duration maximum, so re-encoding cannot push it over, seconds"
+    )
+    pause_lead_s: float = Field(
+        0.25, ge=0, le=2, description="silence kept before the first word and after the last, where the pause allows, seconds"
+    )
+    mid_word_cost_s: float = Field(
+        1.0, ge=0, description="a window edge inside speech counts as this much shorter than one in a pause, seconds"
+    )
+
+
 class Policy(_Limits):
     """All limits. The report records the policy it was judged by."""
 
@@ -163,6 +178,14 @@ class Policy(_Limits):
     music: MusicLimits = MusicLimits()
     noise: NoiseLimits = NoiseLimits()
     loudness: LoudnessLimits = LoudnessLimits()
+    fix: FixLimits = FixLimits()
+
+    @model_validator(mode="after")
+    def _fix_window_fits(self):
+        if self.duration.max_s - self.fix.margin_s < self.duration.min_s:
+            raise ValueError(f"fix.margin_s ({self.fix.margin_s:g}) leaves no window between duration.min_s "
+                             f"({self.duration.min_s:g}) and duration.max_s ({self.duration.max_s:g})")
+        return self
 
 
 def load_policy(config: Path | None = None, start: Path | None = None) -> Policy:

@@ -51,8 +51,7 @@ def too_long(probe: Probe, policy: Policy, *, separate_audio: bool) -> Check | N
     check = _judge(probe, _stated(probe, separate_audio=separate_audio), policy)
     if check is None or check.status is not Status.FAIL or (check.value or 0) <= policy.duration.max_s:
         return None
-    return check.model_copy(update={"message": f"{check.message}; nothing else was checked",
-                                    "fix": f"{check.fix}, and check it again"})
+    return check.model_copy(update={"message": f"{check.message}; nothing else was checked"})
 
 
 def analyze(media: Media, policy: Policy) -> list[Check]:
@@ -81,7 +80,8 @@ def _judge(p: Probe, known: dict[str, float], policy: Policy) -> Check | None:
     shortest = min(known, key=known.__getitem__)
     if known[longest] > limits.max_s:
         what, seconds, reason = longest, known[longest], "duration.too_long"
-        status, fix = Status.FAIL, f"trim it to under {limits.max_s:g} s, keeping the cleanest stretch of speech"
+        status, fix = Status.FAIL, (f"trim it to under {limits.max_s:g} s, keeping the cleanest stretch of speech; "
+                                    "`preflight fix FILE -o OUT` finds that stretch, cuts it and checks the cut")
     elif known[shortest] < limits.min_s:
         what, seconds, reason = shortest, known[shortest], "duration.too_short"
         status, fix = Status.FAIL, f"use a recording of at least {limits.min_s:g} s"

@@ -33,7 +33,7 @@ music too, where the noise check also fails.
 
 import numpy as np
 
-from preflight.features.sound_events import HOP_S, sound_events
+from preflight.features.sound_events import HOP_S, SoundEvents, sound_events
 from preflight.features.vad import speech_activity
 from preflight.media import Media, Role
 from preflight.policy import Policy
@@ -63,10 +63,8 @@ def analyze(media: Media, policy: Policy) -> list[Check]:
                       message="the audio is too short to listen to")]
     music = events.music >= limits.probability
     singing = events.singing >= limits.probability
-    heard = music | singing
+    heard, between = heard_frames(media, events, policy)
     seconds = events.seconds(heard)
-    pauses = _pauses(media, policy, len(heard))
-    between = pauses & (np.maximum(events.music, events.singing) >= limits.pause_probability)
     between_s = events.seconds(between)
 
     if seconds > limits.fail_s or between_s > limits.pause_max_s:
@@ -93,6 +91,15 @@ def analyze(media: Media, policy: Policy) -> list[Check]:
               else "music.heard" if status is Status.FAIL else "music.some")
     return [Check(id="music", source=source, status=status, reason=reason, value=round(seconds, 2), unit="s",
                   limit=limit, spans=spans, message=message, fix=fix)]
+
+
+def heard_frames(media: Media, events: SoundEvents, policy: Policy) -> tuple[np.ndarray, np.ndarray]:
+    """Per 10 ms frame: music or singing heard anywhere, and music heard between the words.
+    ``preflight fix`` keeps its window clear of both."""
+    limits = policy.music
+    heard = (events.music >= limits.probability) | (events.singing >= limits.probability)
+    pauses = _pauses(media, policy, len(heard))
+    return heard, pauses & (np.maximum(events.music, events.singing) >= limits.pause_probability)
 
 
 def _pauses(media: Media, policy: Policy, n: int) -> np.ndarray:

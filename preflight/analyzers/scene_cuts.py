@@ -27,11 +27,13 @@ camera flash can look like a cut.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
 from preflight.media import Media, Role
-from preflight.policy import Policy
+from preflight.policy import Policy, SceneCutLimits
 from preflight.report import Check, Span, Status
 from preflight.analyzers.base import Analyzer, Aspect
 
@@ -42,34 +44,65 @@ REASONS = {
 }
 
 
+@dataclass(frozen=True)
+class Scan:
+    """The cut detector's findings over the distinct frames of a video."""
+
+    times: np.ndarray  # seconds, one per distinct frame
+    change: np.ndarray  # change[i]: frame i -> i + 1
+    ratio: np.ndarray  # change[i] over its neighbourhood
+    is_cut: np.ndarray  # per change: it marks a cut (edges included)
+    dark: np.ndarray  # per frame: at or under the dark level
+
+    @property
+    def fps(self) -> float:
+        return _fps(self.times)
+
+    @property
+    def cut_times(self) -> np.ndarray:
+        """When each cut's new shot starts (seconds), stray frames at the edges included."""
+        return self.times[np.flatnonzero(self.is_cut) + 1]
+
+    @property
+    def fade_times(self) -> np.ndarray:
+        """Frames gone dark after the clip has started (a clip may open on black)."""
+        return self.times[self.dark & np.maximum.accumulate(~self.dark)]
+
+
+def scan(media: Media, limits: SceneCutLimits) -> Scan | None:
+    """Every change of ``media``'s grey frames judged against its neighbourhood (None under 3 frames).
+    ``preflight fix`` reads the cut times of a long recording from it."""
+    frames = media.grey.array()
+    times = media.grey.times
+    if len(frames) < 3:
+        return None
+    kept = _distinct(frames, limits.repeat_below)
+    frames, times = frames[kept], times[kept]
+    change = _content_change(frames)
+    ratio = _neighbourhood_ratio(change, max(2, round(limits.window_s * _fps(times))))
+    dark = frames.mean(axis=(1, 2), dtype=np.float32) <= limits.dark_level
+    is_cut = (change >= limits.min_change) & (ratio >= limits.adaptive_ratio) & ~(dark[:-1] | dark[1:])
+    return Scan(times=times, change=change, ratio=ratio, is_cut=is_cut, dark=dark)
+
+
 def analyze(media: Media, policy: Policy) -> list[Check]:
     limits = policy.scene_cuts
     source = str(media.probe.path)
-    frames = media.grey.array()
-    times = media.grey.times
     limit = f"no cut (change >= {limits.adaptive_ratio:g}x its neighbourhood and >= {limits.min_change:g})"
-    if len(frames) < 3:
+    found_scan = scan(media, limits)
+    if found_scan is None:
         return [Check(id="scene_cuts", source=source, status=Status.SKIPPED, value=None, limit=limit,
                       message="too few frames to compare")]
-
-    kept = _distinct(frames, limits.repeat_below)
-    frames, times = frames[kept], times[kept]
-    change = _content_change(frames)  # change[i]: frame i -> i + 1
-    fps = (len(times) - 1) / max(times[-1] - times[0], 1e-6)
-    k = max(2, round(limits.window_s * fps))
-    ratio = _neighbourhood_ratio(change, k)
-    brightness = frames.mean(axis=(1, 2), dtype=np.float32)
-    dark = brightness <= limits.dark_level
-    is_cut = (change >= limits.min_change) & (ratio >= limits.adaptive_ratio) & ~(dark[:-1] | dark[1:])
+    times, change, ratio, is_cut = found_scan.times, found_scan.change, found_scan.ratio, found_scan.is_cut
+    fps = found_scan.fps
     # A change that leaves only a frame or two on one side is a stray frame an editor or an
     # encoder left at the edge, not a second shot: it warns, and trimming those frames fixes it.
-    n = len(frames)
+    n = len(times)
     edge = np.array([min(i + 1, n - i - 1) <= limits.edge_frames for i in range(n - 1)], dtype=bool)
     found = [(float(times[i + 1]), float(change[i]), float(ratio[i])) for i in np.flatnonzero(is_cut & ~edge)]
     strays = np.flatnonzero(is_cut & edge)
 
-    started = np.maximum.accumulate(~dark)  # a clip may open on black; only going dark later counts
-    fades = Span.merge(times[dark & started], gap=2.0 / fps)
+    fades = Span.merge(found_scan.fade_times, gap=2.0 / fps)
 
     if found:
         listed = ", ".join(f"{t:.2f} s (change {c:.0f}, {r:.1f}x)" for t, c, r in found[:5])
@@ -91,6 +124,10 @@ def analyze(media: Media, policy: Policy) -> list[Check]:
                       fix="trim the fade; the avatar needs the face visible throughout")]
     return [Check(id="scene_cuts", source=source, status=Status.PASS, value=0, unit="cuts", limit=limit,
                   message=f"one continuous shot (largest change {change.max():.1f}, {ratio.max():.1f}x)")]
+
+
+def _fps(times: np.ndarray) -> float:
+    return (len(times) - 1) / max(float(times[-1] - times[0]), 1e-6)
 
 
 def _distinct(frames: np.ndarray, repeat_below: float) -> np.ndarray:

@@ -99,11 +99,13 @@ class Media:
         self._finished.set()
 
 
-def decode(probe: Probe, *, sample_fps: float, with_audio: bool = True) -> Media:
+def decode(probe: Probe, *, sample_fps: float, with_audio: bool = True,
+           max_seconds: float = MAX_DECODE_SECONDS) -> Media:
     """Start decoding ``probe.path`` in the background and return its :class:`Media` at once.
 
     ``sample_fps`` is the rate of the RGB frames for a video; ``with_audio`` False skips the
-    file's own audio (when the source set has a separate voice audio).
+    file's own audio (when the source set has a separate voice audio); only the first
+    ``max_seconds`` are decoded (``preflight fix`` reads longer recordings than a check).
     """
     ffmpeg_bin = require_tool("ffmpeg")
     # A frame no other frame predicts from skips the deblocking filter: nothing drifts, and a 1080p
@@ -141,8 +143,8 @@ def decode(probe: Probe, *, sample_fps: float, with_audio: bool = True) -> Media
     n_channels = min(max(audio_stream.channels, 1), MAX_CHANNELS) if audio_stream is not None else 1
     if audio_stream is not None:
         outputs.append((source[str(audio_stream.index)], "audio"))
-    if (probe.media_duration or 0) > MAX_DECODE_SECONDS:
-        limited = MAX_DECODE_SECONDS
+    if (probe.media_duration or 0) > max_seconds:
+        limited = max_seconds
 
     media = Media(probe, grey=grey, rgb=rgb, talk=talk, separate_audio=not with_audio)
     media.sample_fps = sample_fps if probe.role is Role.VIDEO else None

@@ -58,6 +58,7 @@ def test_too_long_is_decided_from_the_header_before_any_decode():
     check = duration.too_long(long, Policy(), separate_audio=False)
     assert check is not None and check.status is Status.FAIL and check.value == pytest.approx(60.0)
     assert "nothing else was checked" in check.message
+    assert "`preflight fix FILE -o OUT`" in check.fix  # the command that cuts it
     fits = media(role=Role.VIDEO, container=14.9, video_s=14.9, audio_s=14.9).probe
     short = media(role=Role.VIDEO, container=3.0, video_s=3.0, audio_s=3.0).probe
     # too short still needs the full analysis: only a clip over the maximum is cut short

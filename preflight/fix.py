@@ -1,0 +1,385 @@
+"""``preflight fix``: find the best 4-15 s window of a longer recording, cut it, prove it GO.
+
+The recording is decoded once, as a check decodes it, and the features the analyzers already
+compute become stretches of time where the window may not be:
+
+- scene cuts and frames gone dark (the scene-cut detector's cut times and dark frames);
+- sampled frames without exactly one face (a single frame without one is a blink or a miss the
+  faces check absorbs, and does not count);
+- speech by any voice but the main one (the voice clusters: voice 0 speaks the most);
+- music or singing, anywhere or between the words (the music check's two rules).
+
+The window is the longest stretch free of them, at most the duration maximum less
+``fix.margin_s`` (re-encoding may add a frame or an audio packet), at least the minimum, with
+speech for at least the speech check's share. Its edges sit in pauses (VAD), ``fix.pause_lead_s``
+from the nearest word; an edge inside speech counts as ``fix.mid_word_cost_s`` shorter. Ties go
+to more speech, then the larger face. What a stretch of time cannot show (overlay, lip sync,
+noise, a person's face rather than a statue's) is judged by the ordinary check of the cut file:
+the output is written to a temporary file beside ``OUT`` and renamed into place only when that
+check says GO.
+
+Memory: the decoded frames of the whole recording stay in memory while it is analysed (the RGB
+frames at the faces' 5 fps and 640 px cost about 3.5 MB a second of 16:9 video), so inputs are
+refused past ``fix.max_input_s``, which bounds it: 112 s of 720p peaked at 1.2 GB in all, models
+included. A streaming decode that keeps timelines, not frames, for longer recordings is not done
+here.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+from pydantic import BaseModel, Field, computed_field
+
+from preflight.analyzers import music, scene_cuts
+from preflight.analyzers.duration import decoded_seconds
+from preflight.errors import InputError, UsageError
+from preflight.features.faces import FaceTrack, face_track
+from preflight.features.sound_events import HOP_S, sound_events
+from preflight.features.vad import speech_activity
+from preflight.features.voices import FRAME_S, voices
+from preflight.media import Media, Probe, Role, decode
+from preflight.media.probe import require_tool, tool_path
+from preflight.pipeline import check
+from preflight.policy import Policy
+from preflight.report import Report
+from preflight.sources import PathArg, Sources, local_copies, source_set
+
+STEP_S = 0.01  # the timeline's resolution: the audio features' hop
+MERGE_GAP_S = 0.3  # bad moments closer than this read as one stretch
+
+
+class Stretch(BaseModel):
+    """A stretch of the recording the window must avoid, and why, in the checks' terms."""
+
+    start: float
+    end: float
+    check: str  # the check it would fail: scene_cuts, faces, single_speaker, music
+    why: str
+
+
+class Window(BaseModel):
+    start: float
+    end: float
+    speech_s: float = Field(description="speech heard inside it, seconds")
+    face: float | None = Field(None, description="median face height / frame height inside it")
+    in_pauses: int = Field(description="how many of its two edges sit in a pause, not inside a word")
+
+    @computed_field  # in the JSON too
+    @property
+    def duration(self) -> float:
+        return round(self.end - self.start, 3)
+
+
+class FixResult(BaseModel):
+    """What ``fix`` chose and why; ``output`` is set only when the cut was checked GO and written."""
+
+    source: str
+    duration: float = Field(description="of the recording read, seconds")
+    window: Window | None = Field(description="the chosen window; None when none qualifies")
+    why: str = Field(description="why this window, or why none qualifies")
+    best_partial: Window | None = Field(None, description="when none qualifies: the longest clean stretch found")
+    rejected: list[Stretch]
+    output: str | None = None
+    report: Report | None = Field(None, description="the ordinary check of the cut file")
+
+    @property
+    def go(self) -> bool:
+        return self.report is not None and self.report.go
+
+
+def fix(
+    *files: PathArg,
+    video: PathArg | None = None,
+    image: PathArg | None = None,
+    audio: PathArg | None = None,
+    output: PathArg | None = None,
+    policy: Policy | None = None,
+    dry_run: bool = False,
+) -> FixResult:
+    """Choose the best window of a long video (cut to MP4) or voice audio (cut to WAV; an image
+    given with it is kept as it is), cut it to ``output``, and check the cut.
+
+    ``output`` is written only when the cut file's check is GO; it may be left out with
+    ``dry_run``, which chooses and explains the window and writes nothing. Raises
+    :class:`~preflight.errors.UsageError` for a malformed call (no output, the output is the
+    input, a video with a separate audio) and :class:`~preflight.errors.InputError` for an
+    input that cannot be read or is longer than ``policy.fix.max_input_s``.
+    """
+    policy = policy or Policy()
+    with local_copies(Sources(files, video, image, audio)) as local:
+        probes = source_set(local.sources)
+        target, still = _roles(probes)
+        out = _output(output, target, probes, dry_run)
+        _within_limit(target, policy)
+        media = decode(target, sample_fps=policy.faces.sample_fps, max_seconds=policy.fix.max_input_s)
+        try:
+            result = choose(media, policy)
+        finally:
+            media.close()
+        source = local.origin.get(str(target.path), str(target.path))
+        result = result.model_copy(update={"source": source})
+        if dry_run or result.window is None:
+            return result
+        report = _cut_and_check(target, still, result.window, out, policy)
+        return result.model_copy(update={"report": report, "output": str(out) if report.go else None})
+
+
+def choose(media: Media, policy: Policy) -> FixResult:
+    """The best window of a decoded recording, the stretches it avoids, and why."""
+    duration = decoded_seconds(media)
+    n = max(1, int(np.ceil(duration / STEP_S)))
+    with ThreadPoolExecutor(max_workers=3) as pool:  # the picture and the sound are analysed side by side
+        picture = pool.submit(_picture_stretches, media, policy) if media.role is Role.VIDEO else None
+        sound = pool.submit(_sound_stretches, media, policy)
+        activity = speech_activity(media, policy.speech.threshold)
+        track = face_track(media, policy.faces.min_confidence) if media.role is Role.VIDEO else None
+        rejected = sorted(sound.result() + (picture.result() if picture else []), key=lambda s: s.start)
+    spans = activity.spans if activity is not None else []
+    bad = np.zeros(n, dtype=bool)
+    for s in rejected:
+        bad[_index(s.start, n):_index(s.end, n, up=True)] = True
+    clean = [(a * STEP_S, min(b * STEP_S, duration)) for a, b in _runs(~bad)]
+    candidates = [w for a, b in clean for w in _windows(a, b, spans, track, policy)]
+    if candidates:
+        best = max(candidates, key=lambda w: (w.duration - policy.fix.mid_word_cost_s * (2 - w.in_pauses),
+                                              w.speech_s, w.face or 0.0))
+        return FixResult(source=str(media.probe.path), duration=round(duration, 3), window=best,
+                         why=_why_chosen(best, rejected, duration), rejected=rejected)
+    partial = max((_measure(a, b, spans, track, in_pauses=0) for a, b in clean), key=lambda w: w.duration, default=None)
+    return FixResult(source=str(media.probe.path), duration=round(duration, 3), window=None,
+                     why=_why_none(rejected, partial, bool(spans), media.role, policy), best_partial=partial,
+                     rejected=rejected)
+
+
+def _roles(probes: list[Probe]) -> tuple[Probe, Probe | None]:
+    """The recording to cut, and the still image kept beside it (or None)."""
+    by_role = {p.role: p for p in probes}
+    if Role.VIDEO in by_role and Role.AUDIO in by_role:
+        raise UsageError("fix cuts one recording: give a video with its own sound, a voice audio, "
+                         "or an image with a voice audio (not a video and a separate audio)")
+    target = by_role.get(Role.VIDEO) or by_role.get(Role.AUDIO)
+    if target is None:
+        raise UsageError("an image has nothing to cut: give the video, or the voice audio with --audio")
+    return target, by_role.get(Role.IMAGE)
+
+
+def _output(output: PathArg | None, target: Probe, probes: list[Probe], dry_run: bool) -> Path | None:
+    if output is None:
+        if dry_run:
+            return None
+        raise UsageError("name the file to write with -o OUT (or give --dry-run to only see the window)")
+    out = Path(output)
+    wanted = ".mp4" if target.role is Role.VIDEO else ".wav"
+    if out.suffix.lower() != wanted:
+        raise UsageError(f"{out}: fix writes the cut {target.role.value} as {wanted[1:].upper()}; name the output *{wanted}")
+    if not out.parent.is_dir():
+        raise UsageError(f"{out}: its folder {out.parent} does not exist")
+    for p in probes:
+        if out.resolve() == p.path.resolve() or (out.exists() and os.path.samefile(out, p.path)):
+            raise UsageError(f"{out}: is an input; fix never overwrites its input, name another output")
+    return out
+
+
+def _within_limit(target: Probe, policy: Policy) -> None:
+    seconds, limit = target.media_duration, policy.fix.max_input_s
+    if seconds is not None and seconds > limit:
+        raise InputError(f"{target.path}: {seconds:.1f} s long; fix reads recordings up to {limit:g} s "
+                         f"(policy fix.max_input_s): cut out the part with the take first")
+
+
+def _picture_stretches(media: Media, policy: Policy) -> list[Stretch]:
+    found: list[Stretch] = []
+    cut_scan = scene_cuts.scan(media, policy.scene_cuts)
+    if cut_scan is not None:
+        guard = 2.0 / cut_scan.fps  # two frames: a window starting at the cut holds no frame of the shot before
+        found += [Stretch(start=round(max(0.0, t - guard), 3), end=round(t + guard, 3), check="scene_cuts",
+                          why=f"a scene cut at {_clock(t)}") for t in cut_scan.cut_times]
+        found += _merged(cut_scan.fade_times, 1.0 / cut_scan.fps, "scene_cuts", "the picture is dark")
+    track = face_track(media, policy.faces.min_confidence)
+    counts, half = track.counts, 0.5 / (media.sample_fps or policy.faces.sample_fps)
+    found += _merged(track.times[_lasting(counts >= 2)], half, "faces", "2+ faces in the frame")
+    found += _merged(track.times[_lasting(counts == 0)], half, "faces", "no face in the frame")
+    return found
+
+
+def _lasting(mask: np.ndarray) -> np.ndarray:
+    """``mask`` without its lone frames. One sampled frame with no face or a second one is a blink
+    or a detector's slip (the faces check absorbs those in its margins); two in a row are not."""
+    if len(mask) < 2:
+        return mask
+    before, after = np.concatenate([[False], mask[:-1]]), np.concatenate([mask[1:], [False]])
+    return mask & (before | after)
+
+
+def _sound_stretches(media: Media, policy: Policy) -> list[Stretch]:
+    found: list[Stretch] = []
+    heard = voices(media, policy.speech.threshold, policy.single_speaker.same_voice)
+    if heard is not None and heard.count > 1:
+        others = np.unique(heard.frames[heard.labels > 0]) * FRAME_S
+        found += _merged(others, FRAME_S, "single_speaker", "a second voice speaks")
+    events = sound_events(media)
+    if events is not None and len(events.music):
+        anywhere, between = music.heard_frames(media, events, policy)
+        # Music between the words always fails; a blip under the voice shorter than the music
+        # check's warning limit passes it, and is most often the detector hearing a sung vowel.
+        found += [s for s in _merged(np.flatnonzero(anywhere) * HOP_S, HOP_S, "music", "music or singing")
+                  if s.end - s.start > policy.music.warn_s]
+        found += _merged(np.flatnonzero(between) * HOP_S, HOP_S, "music", "music between the words")
+    return found
+
+
+def _merged(times: np.ndarray, half: float, check: str, why: str) -> list[Stretch]:
+    """Moments (each covering ``half`` either side) merged into stretches."""
+    stretches: list[Stretch] = []
+    for t in np.sort(times):
+        start, end = max(0.0, float(t) - half), float(t) + half
+        if stretches and start - stretches[-1].end <= MERGE_GAP_S:
+            stretches[-1].end = round(end, 3)
+        else:
+            stretches.append(Stretch(start=round(start, 3), end=round(end, 3), check=check, why=why))
+    for s in stretches:
+        s.why = f"{s.why} {_clock(s.start)}-{_clock(s.end)}" if s.end - s.start > 2 * half + 1e-6 else f"{s.why} at {_clock(s.start)}"
+    return stretches
+
+
+def _windows(a: float, b: float, spans: list[tuple[float, float]], track: FaceTrack | None,
+             policy: Policy) -> list[Window]:
+    """Every window inside the clean stretch [a, b] with its edges in pauses (or at the stretch's
+    edges, when those fall inside a word) that the duration and speech checks would pass."""
+    inside = [(max(s, a), min(e, b)) for s, e in spans if e > a and s < b]
+    if not inside:
+        return []
+    lead, shortest = policy.fix.pause_lead_s, policy.duration.min_s
+    longest = policy.duration.max_s - policy.fix.margin_s
+    # A start just before a word, an end just after one; at the stretch's edge when a word runs into it.
+    starts = [max(inside[i - 1][1] if i else a, s - lead) for i, (s, _) in enumerate(inside)]
+    ends = [min(inside[i + 1][0] if i + 1 < len(inside) else b, e + lead) for i, (_, e) in enumerate(inside)]
+    windows = []
+    for t0 in starts:
+        options = [t1 for t1 in ends if shortest <= t1 - t0 <= longest]
+        if min(b, t0 + longest) - t0 >= shortest:  # a take that never pauses long enough still yields a window
+            options.append(min(b, t0 + longest))
+        for t1 in options:
+            w = _measure(t0, t1, spans, track, in_pauses=int(_in_pause(t0, spans)) + int(_in_pause(t1, spans)))
+            if w.speech_s >= policy.speech.min_ratio * w.duration:
+                windows.append(w)
+    return windows
+
+
+def _in_pause(t: float, spans: list[tuple[float, float]]) -> bool:
+    return not any(s < t < e for s, e in spans)
+
+
+def _measure(t0: float, t1: float, spans: list[tuple[float, float]], track: FaceTrack | None, *,
+             in_pauses: int) -> Window:
+    speech = sum(max(0.0, min(e, t1) - max(s, t0)) for s, e in spans)
+    face = None
+    if track is not None:
+        heights = [f[0].height / track.frame_height for t, f in zip(track.times, track.faces) if t0 <= t <= t1 and len(f) == 1]
+        face = round(float(np.median(heights)), 3) if heights else None
+    return Window(start=round(t0, 3), end=round(t1, 3), speech_s=round(speech, 2), face=face, in_pauses=in_pauses)
+
+
+def _why_chosen(w: Window, rejected: list[Stretch], duration: float) -> str:
+    edges = {2: "both edges in pauses", 1: "one edge in a pause, one inside a word", 0: "both edges inside words"}[w.in_pauses]
+    parts = [f"{w.duration:.1f} s of {duration:.1f} s", f"{w.speech_s:.1f} s of speech", edges]
+    if w.face is not None:
+        parts.append(f"face {w.face:.0%} of the frame height")
+    before = [s for s in rejected if s.end <= w.start + 1e-6]
+    after = [s for s in rejected if s.start >= w.end - 1e-6]
+    if before:
+        parts.append(f"after {before[-1].why}")
+    if after:
+        parts.append(f"before {after[0].why}")
+    return "the longest clean stretch: " + "; ".join(parts)
+
+
+def _why_none(rejected: list[Stretch], partial: Window | None, speech: bool, role: Role, policy: Policy) -> str:
+    needs = "one shot with one face, one voice and no music" if role is Role.VIDEO else "one voice and no music"
+    shortest = policy.duration.min_s
+    head = f"no {shortest:g} s stretch of {needs}, speech in at least {policy.speech.min_ratio:.0%} of it"
+    by_check: dict[str, list[Stretch]] = {}
+    for s in rejected:
+        by_check.setdefault(s.check, []).append(s)
+    # The checks that cover the most time first: those are why nothing is left.
+    ordered = sorted(by_check.values(), key=lambda group: -sum(s.end - s.start for s in group))
+    reasons = [_summary(group) for group in ordered]
+    if not speech:
+        reasons.insert(0, "no speech is heard at all")
+    elif not rejected:
+        reasons.append("too little speech" if partial is None or partial.duration >= shortest
+                       else f"the recording is only {partial.duration:.1f} s")
+    elif partial is not None and partial.duration >= shortest:
+        reasons.append("the clean stretches have too little speech")
+    return f"{head}: " + "; ".join(reasons)
+
+
+def _summary(group: list[Stretch]) -> str:
+    if len(group) <= 3:
+        return ", ".join(s.why for s in group)
+    gaps = [b.start - a.start for a, b in zip(group, group[1:])]
+    return f"{_what(group[0])} {len(group)} times from {_clock(group[0].start)} on, every {min(gaps):.0f}-{max(gaps):.0f} s"
+
+
+def _what(s: Stretch) -> str:
+    return {"scene_cuts": "a scene cut", "faces": "not one face", "single_speaker": "a second voice speaks",
+            "music": "music or singing"}[s.check]
+
+
+def _cut_and_check(target: Probe, still: Probe | None, window: Window, out: Path, policy: Policy) -> Report:
+    """Cut ``window`` to a temporary file beside ``out``, check it, and rename it to ``out`` only on GO."""
+    partial = out.with_name(f".{out.stem}.partial{out.suffix}")
+    try:
+        _cut(target, window, partial)
+        if still is not None:
+            report = check(image=still.path, audio=partial, policy=policy)
+        else:
+            report = check(**{target.role.value: partial}, policy=policy)
+        report = report.relabelled({str(partial): str(out)})
+        if report.go:
+            os.replace(partial, out)
+        return report
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _cut(target: Probe, window: Window, dest: Path) -> None:
+    """Frame-accurate: the seek before the input decodes from the keyframe before and drops what
+    precedes ``window.start``; everything is re-encoded at the source's size."""
+    ffmpeg = require_tool("ffmpeg")
+    args = [ffmpeg, "-hide_banner", "-loglevel", "error", "-y", "-ss", f"{window.start:.3f}", "-i", tool_path(target.path),
+            "-t", f"{window.duration:.3f}"]
+    if target.role is Role.VIDEO:
+        args += ["-map", f"0:{target.video.index}", "-c:v", "libx264", "-preset", "veryfast", "-crf", "18",
+                 "-pix_fmt", "yuv420p"]
+        if target.audio is not None:
+            args += ["-map", f"0:{target.audio.index}", "-c:a", "aac", "-b:a", "192k"]
+        args += ["-movflags", "+faststart", "-f", "mp4"]
+    else:
+        args += ["-map", f"0:{target.audio.index}", "-c:a", "pcm_s16le", "-f", "wav"]
+    done = subprocess.run([*args, f"file:{dest.absolute()}"], capture_output=True, text=True)
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["ffmpeg failed"])[-1]
+        raise InputError(f"{target.path}: cutting {_clock(window.start)}-{_clock(window.end)} failed ({last})")
+
+
+def _clock(t: float) -> str:
+    """0:12.3"""
+    minutes, seconds = divmod(max(0.0, t), 60.0)
+    return f"{int(minutes)}:{seconds:04.1f}"
+
+
+def _index(t: float, n: int, *, up: bool = False) -> int:
+    i = int(np.ceil(t / STEP_S)) if up else int(np.floor(t / STEP_S))
+    return min(max(i, 0), n)
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """(start, end) index pairs of the runs where ``mask`` holds."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
+    return list(zip(edges[0::2].tolist(), edges[1::2].tolist()))

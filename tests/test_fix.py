@@ -1,0 +1,130 @@
+"""``preflight fix`` on long recordings composed from the shared media: the window an editor
+would choose, a refusal in the checks' terms, and nothing written that was not checked GO.
+
+The inputs are made once per module with ffmpeg from labelled good clips (and a music-only
+one); four real fix runs in all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import preflight
+from conftest import SHARED_MEDIA, run_cli
+from preflight.errors import InputError, UsageError
+
+INTRO = "vid_music_nospeech_lp_s18.mp4"  # 9.43 s: a woman not speaking, piano music
+TAKE = "dur_14p9_obama.mp4"  # 14.92 s: one shot, his own voice
+OUTRO = ("good_katie.mp4", "good_may5s.mp4")  # two other people, 8.0 + 5.0 s
+TOLERANCE_S = 0.5
+
+pytestmark = pytest.mark.skipif(not (SHARED_MEDIA / TAKE).exists(), reason="needs ../shared/media")
+
+
+def _ffmpeg(*args: str | Path) -> None:
+    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", *map(str, args)], check=True)
+
+
+def _concat(out: Path, parts: list[tuple[str, str]]) -> None:
+    """``parts`` (file, extra video filter) joined with hard cuts, at one size, rate and sound format."""
+    inputs, graph, labels = [], [], []
+    for i, (name, picture) in enumerate(parts):
+        inputs += ["-i", SHARED_MEDIA / name]
+        graph.append(f"[{i}:v]{picture}scale=512:512:force_original_aspect_ratio=decrease,"
+                     f"pad=512:512:(ow-iw)/2:(oh-ih)/2,setsar=1,fps=25,format=yuv420p[v{i}]")
+        graph.append(f"[{i}:a]aresample=48000,aformat=channel_layouts=stereo[a{i}]")
+        labels.append(f"[v{i}][a{i}]")
+    graph.append(f"{''.join(labels)}concat=n={len(parts)}:v=1:a=1[v][a]")
+    _ffmpeg(*inputs, "-filter_complex", ";".join(graph), "-map", "[v]", "-map", "[a]",
+            "-c:v", "libx264", "-preset", "ultrafast", "-crf", "20", "-c:a", "aac", "-b:a", "128k", out)
+
+
+def _seconds(path: Path) -> float:
+    return float(subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0",
+                                 str(path)], capture_output=True, text=True, check=True).stdout)
+
+
+@pytest.fixture(scope="module")
+def long_inputs(tmp_path_factory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("fix")
+    interview, cut = folder / "interview.mp4", folder / "cut.mp4"
+    _concat(interview, [(INTRO, ""), (TAKE, ""), *((o, "") for o in OUTRO)])
+    # The same speaker, then a hard cut to a 1.5x tighter framing of him: one voice, two shots.
+    _concat(cut, [("good_obama_pauses.mp4", ""), ("good_obama_a.mp4", "trim=0:6,setpts=PTS-STARTPTS,crop=300:300:75:40,")])
+    return {"interview": interview, "cut": cut}
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_intro_music_and_outro_person_leave_the_take(long_inputs, tmp_path):
+    out = tmp_path / "ada.mp4"
+    take_start = _seconds(SHARED_MEDIA / INTRO)
+    take_end = take_start + _seconds(SHARED_MEDIA / TAKE)
+    result = preflight.fix(long_inputs["interview"], output=out)
+
+    w = result.window
+    assert take_start - TOLERANCE_S <= w.start and w.end <= take_end + TOLERANCE_S, (w, take_start, take_end)
+    assert w.duration >= 13.5, w  # nearly all of the 14.9 s take, under 15 s less the margin
+    assert {s.check for s in result.rejected} >= {"music", "scene_cuts", "single_speaker"}
+    # What was written is what was checked GO: the report's bytes are the file's.
+    assert result.output == str(out) and result.report.go
+    assert result.report.sources[0].sha256 == _sha256(out)
+    assert result.report.sources[0].path == str(out)
+    assert [p.name for p in tmp_path.iterdir()] == ["ada.mp4"]  # no partial file left beside it
+
+
+def test_a_hard_cut_keeps_the_window_on_the_longer_side_and_a_rerun_keeps_it_whole(long_inputs, tmp_path):
+    out = tmp_path / "ada.mp4"
+    first_shot = _seconds(SHARED_MEDIA / "good_obama_pauses.mp4")
+    fixed = preflight.fix(long_inputs["cut"], output=out)
+    w = fixed.window
+    assert w.end <= first_shot + 0.05 and w.duration >= first_shot - 1.0, w
+    assert fixed.go and fixed.report.sources[0].sha256 == _sha256(out)
+
+    # fix on its own output: (nearly) the whole file, and a dry run writes nothing.
+    before = sorted(p.name for p in tmp_path.iterdir())
+    again = run_cli("fix", str(out), "--dry-run", "--format", "json")
+    assert again.returncode == 0, again.stderr
+    rerun = json.loads(again.stdout)
+    whole = _seconds(out)
+    assert rerun["window"]["start"] <= 0.3 and rerun["window"]["end"] >= whole - 0.3, (rerun["window"], whole)
+    assert rerun["output"] is None and rerun["report"] is None
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_no_clean_stretch_exits_1_with_the_reason_and_writes_nothing(tmp_path):
+    out = tmp_path / "ada.mp4"
+    result = run_cli("fix", str(SHARED_MEDIA / INTRO), "-o", str(out))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "no 4 s stretch" in result.stdout
+    assert "music or singing 0:00" in result.stdout and "no speech is heard" in result.stdout
+    assert "best partial window" in result.stdout
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_refuses_to_overwrite_its_input_or_to_read_past_the_limit(long_inputs, tmp_path):
+    source = long_inputs["cut"]
+    with pytest.raises(UsageError, match="never overwrites its input"):
+        preflight.fix(source, output=source)
+    with pytest.raises(UsageError, match=r"\.wav"):
+        preflight.fix(SHARED_MEDIA / "audio_good_radio31.wav", output=tmp_path / "voice.mp4")
+    config = tmp_path / "short.toml"
+    config.write_text("[fix]\nmax_input_s = 10.0\n")
+    refused = run_cli("fix", str(source), "-o", str(tmp_path / "ada.mp4"), "--config", str(config))
+    assert refused.returncode == 2
+    assert refused.stdout == "" and len(refused.stderr.strip().splitlines()) == 1
+    assert " s long" in refused.stderr and "up to 10 s" in refused.stderr
+    with pytest.raises(InputError):
+        preflight.fix(source, output=tmp_path / "ada.mp4", policy=preflight.Policy.model_validate({"fix": {"max_input_s": 10}}))
+
+
+def test_a_margin_that_leaves_no_window_is_a_bad_policy():
+    with pytest.raises(ValueError, match="leaves no window"):
+        preflight.Policy.model_validate({"fix": {"margin_s": 11.5}})
