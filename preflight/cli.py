@@ -224,7 +224,9 @@ def _show_fix(result: Any, out: Console) -> None:
     if result.output is not None:
         out.print(Text.assemble(("wrote", "bold green"), f"  {result.output}, checked GO:"))
     elif result.report is not None:
-        out.print(Text.assemble(("not written", "bold red"), ": the cut is NO-GO in its check:"))
+        what = ("the window is the whole recording, and the recording is NO-GO in its own check"
+                if result.whole else "the cut is NO-GO in its check")
+        out.print(Text.assemble(("not written", "bold red"), f": {what}:"))
 
 
 def _verdict_code(report: Any) -> int:

@@ -51,6 +51,7 @@ from preflight.sources import PathArg, Sources, local_copies, source_set
 
 STEP_S = 0.01  # the timeline's resolution: the audio features' hop
 MERGE_GAP_S = 0.3  # bad moments closer than this read as one stretch
+WHOLE_S = 0.5  # a window this close to both ends of the recording cuts nothing away
 
 
 class Stretch(BaseModel):
@@ -91,6 +92,12 @@ class FixResult(BaseModel):
     def go(self) -> bool:
         return self.report is not None and self.report.go
 
+    @property
+    def whole(self) -> bool:
+        """The window keeps (nearly) all of the recording: within a pause's length of both ends."""
+        w = self.window
+        return w is not None and w.start <= WHOLE_S and w.end >= self.duration - WHOLE_S
+
 
 def fix(
     *files: PathArg,
@@ -125,6 +132,13 @@ def fix(
         result = result.model_copy(update={"source": source})
         if dry_run or result.window is None:
             return result
+        if result.whole:
+            # Nothing is cut away, so the recording's own verdict stands: re-encoding it must not
+            # turn a NO-GO into a GO (a dub's sync strength moved from fail to warn when re-encoded).
+            own = check(image=still.path, audio=target.path, policy=policy) if still is not None \
+                else check(**{target.role.value: target.path}, policy=policy)
+            if not own.go:
+                return result.model_copy(update={"report": own.relabelled(local.origin)})
         report = _cut_and_check(target, still, result.window, out, policy)
         return result.model_copy(update={"report": report, "output": str(out) if report.go else None})
 

@@ -128,3 +128,13 @@ def test_refuses_to_overwrite_its_input_or_to_read_past_the_limit(long_inputs, t
 def test_a_margin_that_leaves_no_window_is_a_bad_policy():
     with pytest.raises(ValueError, match="leaves no window"):
         preflight.Policy.model_validate({"fix": {"margin_s": 11.5}})
+
+
+def test_a_recording_kept_whole_keeps_its_own_verdict(tmp_path):
+    # re-encoded whole, this dub's sync strength rose from 0.99 (fail) to 1.92 (warn): fix wrote it GO
+    out = tmp_path / "ada.mp4"
+    result = preflight.fix(SHARED_MEDIA / "dub_demo3_obama_voice.mp4", output=out)
+    assert result.window is not None and result.window.duration >= result.duration - 1.0
+    assert not result.go and result.output is None and not out.exists()
+    assert any(c.id == "av_sync" and c.status.value == "fail" for c in result.report.checks)
+    assert not list(tmp_path.iterdir())
