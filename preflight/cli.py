@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.text import Text
 
 from preflight.errors import ClusterLost, MosaicError, PreflightError, RejectedSources, UsageError
@@ -559,7 +560,7 @@ def _errors_as_exit_codes() -> Iterator[None]:
     try:
         yield
     except PreflightError as exc:
-        err.print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, soft_wrap=True)  # [dask] is no markup
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
         err.print("interrupted")

@@ -82,7 +82,7 @@ def check_shipped(shipped: Shipped) -> tuple[Checked | Failed, float]:
     from distributed import get_worker
 
     worker = get_worker()
-    worker.log_event(STARTED, {"id": shipped.id, "worker": worker.address})
+    worker.log_event(STARTED, {"id": shipped.id, "name": shipped.name, "worker": worker.address})
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="preflight-") as tmp:
         given, names = dict(shipped.urls), {}
