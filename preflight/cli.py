@@ -306,7 +306,8 @@ def batch(
                 raise UsageError("give --jobs (local workers) or --cluster, not both")
             from preflight.batch.cluster import require
 
-            require(cluster)
+            require(cluster)  # imports distributed, which sets its loggers' levels: ours come after
+            _quiet_dask()
         sets, skipped = batches.discover(target)
         client = _client_for_submit() if submit else None
         if not sets:
@@ -344,6 +345,15 @@ def batch(
     if interrupted:
         raise typer.Exit(130)
     raise typer.Exit(EXIT_GO if results and all(r.report.go for r in results) else EXIT_NO_GO)
+
+
+def _quiet_dask() -> None:
+    """Dask's client logs a lost scheduler with tracebacks, and its loggers (each with a level and
+    a handler of its own) much else; the batch says what matters in one line. -v lets warnings through."""
+    level = logging.WARNING if log.isEnabledFor(logging.INFO) else logging.CRITICAL
+    for name in list(logging.root.manager.loggerDict):
+        if name == "distributed" or name.startswith("distributed."):
+            logging.getLogger(name).setLevel(level)
 
 
 def _client_for_submit() -> Any:

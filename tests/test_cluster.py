@@ -38,6 +38,7 @@ class Lab:
     client: distributed.Client
     env: dict[str, str]
     logs: Path
+    scheduler: subprocess.Popen
 
     def worker(self, name: str, **env: str) -> subprocess.Popen:
         """A `dask worker` (a nanny and its worker process), in a session of its own."""
@@ -98,13 +99,13 @@ def lab(tmp_path_factory) -> Iterator[Lab]:
                 if time.monotonic() > deadline or processes[0].poll() is not None:
                     raise
                 time.sleep(0.2)
-        lab = Lab(address, client, env, logs)
+        lab = Lab(address, client, env, logs, processes[0])
         processes += [lab.worker("w0"), lab.worker("w1")]
         lab.workers()
         yield lab
     finally:
         if client is not None:
-            client.close(timeout=10)
+            client.close(timeout=2)  # the scheduler may be gone (the last test kills it)
         for process in reversed(processes):
             _stop(process)
 
@@ -271,6 +272,37 @@ def test_a_worker_with_other_model_files_is_refused(lab, tmp_path, fixture_path)
     (line,) = [line for line in result.stderr.splitlines() if "error" in line]
     assert f"worker {address} would judge differently: models " in line and line.count(" there, ") == 1
     assert len(lab.starts()) == before  # nothing was sent
+
+
+def test_a_lost_scheduler_stops_the_batch_keeping_what_finished(lab, tmp_path, fixture_path):
+    # The last test on the lab: it kills the scheduler.
+    from preflight.batch import cache_key, discover
+    from preflight.batch.cache import cached
+    from preflight.ledger import Ledger
+    from preflight.policy import Policy
+
+    folder = _folder(tmp_path, fixture_path, {f"clip{i}.mp4": "talking_head.mp4" for i in range(4)})
+    for i in range(4):
+        with (folder / f"clip{i}.mp4").open("ab") as f:
+            f.write(bytes([10 + i]))
+    lines, home = tmp_path / "r.jsonl", tmp_path / "home"
+    child = subprocess.Popen([str(Path(sys.executable).with_name("preflight")), "batch", str(folder), "--cluster",
+                              lab.address, "--jsonl", str(lines), "--progress", "none"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env={**os.environ, "PREFLIGHT_HOME": str(home)})
+    deadline = time.monotonic() + 120
+    while (not lines.exists() or not lines.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    lab.scheduler.kill()
+    out, err = child.communicate(timeout=60)
+    assert child.returncode == 4, err
+    assert err.strip().splitlines() == ["error: the Dask scheduler was lost; what finished is kept: "
+                                        "run the batch again to go on from there"]
+    kept = _reports(lines)
+    assert 1 <= len(kept) < 4 and "(interrupted)" in out
+    # what finished is in the cache, which is where a re-run takes it from
+    sets, _ = discover(folder)
+    with Ledger(home / "ledger.sqlite") as ledger:
+        assert {s.name for s in sets if cached(ledger, cache_key(s, Policy()))} == set(kept)
 
 
 def test_without_distributed_the_cluster_option_says_how_to_install_it(tmp_path, fixture_path):

@@ -23,6 +23,7 @@ import time
 import uuid
 import warnings
 from collections.abc import Iterator
+from concurrent.futures import CancelledError
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -115,8 +116,8 @@ class Cluster:
         try:
             if found := _LOCAL.fullmatch(address):
                 # no dashboard (it needs bokeh, and a port); one thread a worker, as the check below wants
-                self._local = distributed.LocalCluster(n_workers=int(found[1]), threads_per_worker=1,
-                                                       processes=True, dashboard_address=None)
+                self._local = distributed.LocalCluster(n_workers=int(found[1]), threads_per_worker=1, processes=True,
+                                                       dashboard_address=None, silence_logs=logging.ERROR)
             self._client = distributed.Client(self._local or address, timeout=CONNECT_S)
         except OSError as exc:  # a refused connection, or none within the time-out
             self._close_local()
@@ -174,11 +175,11 @@ class Cluster:
                     finished = wait(list(out), timeout=_POLL_S, return_when="FIRST_COMPLETED").done
                 except TimeoutError:
                     finished = set()
+                except CancelledError:  # only the client's loss of the scheduler cancels them
+                    raise ClusterLost("the Dask scheduler was lost; what finished is kept: "
+                                      "run the batch again to go on from there") from None
                 for future in finished:
                     i, task = out.pop(future)
-                    if future.status == "cancelled":  # only the client's loss of the scheduler cancels them
-                        raise ClusterLost("the Dask scheduler was lost; what finished is kept: "
-                                          "run the batch again to go on from there")
                     if future.status == "finished":
                         yield task, done(*future.result())
                     elif isinstance(future.exception(), KilledWorker):
