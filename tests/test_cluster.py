@@ -256,6 +256,14 @@ def test_ctrl_c_stops_the_cluster_batch_with_130(lab, tmp_path, fixture_path):
 
 
 def test_a_worker_with_other_model_files_is_refused(lab, tmp_path, fixture_path):
+    # one that joins after the client's check refuses each set itself, naming what differs
+    from preflight.batch.cluster import Shipped, check_shipped
+    from preflight.version import judges
+
+    shipped = Shipped(0, "late", {}, {}, "{}", {**judges(), "models": "0123456789ab"})
+    refused, _ = lab.client.submit(check_shipped, shipped, pure=False).result(timeout=WAIT_S)
+    assert "would judge differently: models " in refused.why and "0123456789ab here" in refused.why
+
     models = tmp_path / "models"
     shutil.copytree(ROOT / "models", models)
     with (models / "silero_vad.onnx").open("ab") as f:
@@ -281,10 +289,11 @@ def test_a_lost_scheduler_stops_the_batch_keeping_what_finished(lab, tmp_path, f
     from preflight.ledger import Ledger
     from preflight.policy import Policy
 
-    folder = _folder(tmp_path, fixture_path, {f"clip{i}.mp4": "talking_head.mp4" for i in range(4)})
-    for i in range(4):
-        with (folder / f"clip{i}.mp4").open("ab") as f:
-            f.write(bytes([10 + i]))
+    folder = _folder(tmp_path, fixture_path, {**{f"p{i}.png": "face.png" for i in range(4)},
+                                              **{f"p{i}.wav": "speech.wav" for i in range(4)}})
+    for i in range(4):  # different bytes, so each set is checked on its own
+        with (folder / f"p{i}.png").open("ab") as f:
+            f.write(bytes([i]))
     lines, home = tmp_path / "r.jsonl", tmp_path / "home"
     child = subprocess.Popen([str(Path(sys.executable).with_name("preflight")), "batch", str(folder), "--cluster",
                               lab.address, "--jsonl", str(lines), "--progress", "none"], stdout=subprocess.PIPE,

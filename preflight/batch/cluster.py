@@ -8,7 +8,7 @@ models it loaded (they are cached per process), so it loads them once, like a po
 What stays on the client: discovery, the cache and the ledger, ``--submit`` and the Mosaic key.
 Before anything is sent the client compares what judges on each worker (``version.judges()``:
 preflight, FFmpeg, the libraries, the model files' digest) with its own, since results are
-cached under the client's. Each worker announces a set as it starts it (a Dask event), which is
+cached under the client's; a worker that joins later checks each set's copy of it. Each worker announces a set as it starts it (a Dask event), which is
 the clock of the time limit and the count of its tries: a set whose worker died is run again
 elsewhere by Dask, once; a third start means it killed two workers, and it becomes an error.
 """
@@ -65,13 +65,15 @@ def _distributed() -> Any:
 @dataclass(frozen=True)
 class Shipped:
     """One set as it travels to a worker: each local file as the client's path and its bytes,
-    each URL as it is, and the policy (a cluster may serve batches with different ones)."""
+    each URL as it is, the policy (a cluster may serve batches with different ones) and what
+    judges on the client (a worker that joins after the check must judge alike too)."""
 
     id: int
     name: str
     files: dict[str, tuple[str, bytes]]
     urls: dict[str, str]
     policy: str
+    judges: dict[str, str]
 
     @property
     def size(self) -> int:
@@ -84,6 +86,8 @@ def check_shipped(shipped: Shipped) -> tuple[Checked | Failed, float]:
 
     worker = get_worker()
     worker.log_event(STARTED, {"id": shipped.id, "name": shipped.name, "worker": worker.address})
+    if differs := _differences(judges(), shipped.judges):
+        return Failed(_skewed(worker.address, differs)), 0.0
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="preflight-") as tmp:
         given, names = dict(shipped.urls), {}
@@ -94,6 +98,15 @@ def check_shipped(shipped: Shipped) -> tuple[Checked | Failed, float]:
             given[role], names[str(path)] = str(path), original
         outcome = check_set(SourceSet(shipped.name, **given), Policy.model_validate_json(shipped.policy), names)
     return outcome, time.perf_counter() - started
+
+
+def _differences(theirs: dict[str, str], mine: dict[str, str]) -> list[str]:
+    return [f"{k} {theirs.get(k, 'missing')} there, {v} here" for k, v in mine.items() if theirs.get(k) != v]
+
+
+def _skewed(worker: str, differs: list[str]) -> str:
+    return (f"worker {worker} would judge differently: {'; '.join(differs)}; "
+            "install the same preflight, FFmpeg and model files there as here")
 
 
 def _describe(dask_worker: Any) -> dict[str, Any]:
@@ -135,14 +148,10 @@ class Cluster:
             self._client.wait_for_workers(1, timeout=WORKERS_S)
         except TimeoutError:
             raise ClusterError(f"{address}: no Dask worker joined within {WORKERS_S:g} s") from None
-        mine = judges()
         workers = self._client.run(_describe)
         for worker, found in sorted(workers.items()):
-            theirs = found["judges"]
-            differs = [f"{k} {theirs.get(k, 'missing')} there, {v} here" for k, v in mine.items() if theirs.get(k) != v]
-            if differs:
-                raise ClusterError(f"worker {worker} would judge differently: {'; '.join(differs)}; "
-                                   "install the same preflight, FFmpeg and model files there as here")
+            if differs := _differences(found["judges"], judges()):
+                raise ClusterError(_skewed(worker, differs))
             if found["threads"] != 1:
                 raise ClusterError(f"worker {worker} runs {found['threads']} threads; start workers with "
                                    "`dask worker --nthreads 1` (a set's checks already use the cores; use --nworkers)")
@@ -195,7 +204,7 @@ class Cluster:
     def _ship(self, i: int, s: SourceSet) -> Shipped:
         files = {role.value: (path, Path(path).read_bytes()) for role, path in s.given.items() if not is_url(path)}
         urls = {role.value: path for role, path in s.given.items() if is_url(path)}
-        return Shipped(i, s.name, files, urls, self._policy)
+        return Shipped(i, s.name, files, urls, self._policy, judges())
 
     def _submit(self, shipped: Shipped) -> Any:
         self.sent += 1
