@@ -23,10 +23,9 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, run_cli
+from preflight.batch.cluster import STARTED
 
 distributed = pytest.importorskip("distributed")
-
-from preflight.batch.cluster import STARTED  # noqa: E402 - needs distributed only to run, but the tests need it
 
 DASK = Path(sys.executable).with_name("dask")
 WAIT_S = 60.0
@@ -180,21 +179,19 @@ def test_a_worker_killed_mid_set_is_retried_elsewhere(lab, tmp_path, fixture_pat
     assert "Traceback" not in err
 
 
-def test_a_set_past_the_time_limit_is_an_error_row_and_its_worker_is_restarted(lab, tmp_path, fixture_path, web):
-    # The stalled download is a set that hangs on its worker: a thread that cannot be stopped.
+def test_a_set_past_the_time_limit_is_an_error_row_and_its_worker_is_restarted(lab, tmp_path, web):
+    # The stalled download is a set that hangs on its worker: a thread that cannot be stopped. It is
+    # alone: under load a real set's first check on a fresh worker can itself take 3 s.
     manifest = tmp_path / "m.csv"
-    manifest.write_text(f"name,video,image,audio\nstalls,{web.url}/stall,,\n"
-                        f"ada,,{fixture_path('face.png')},{fixture_path('speech.wav')}\n")
+    manifest.write_text(f"name,video,image,audio\nstalls,{web.url}/stall,,\n")
     workers = lab.workers()
     before = len(lab.starts())
     result = lab.batch(str(manifest), "--time-limit", "3", "--jsonl", str(tmp_path / "r.jsonl"),
                        env={"PREFLIGHT_HOME": str(tmp_path / "home")})
     assert result.returncode == 1, result.stderr
-    reports = _reports(tmp_path / "r.jsonl")
-    assert reports["ada"]["verdict"] == "go"
-    (stalled,) = reports["stalls"]["checks"]
+    (stalled,) = _reports(tmp_path / "r.jsonl")["stalls"]["checks"]
     assert (stalled["status"], stalled["reason"]) == ("error", "check.error") and "longer than 3 s" in stalled["message"]
-    (where,) = [s["worker"] for s in lab.starts()[before:] if s["name"] == "stalls"]
+    (where,) = [s["worker"] for s in lab.starts()[before:]]
     after = lab.workers()
     restarted = {name for name, (address, pid) in workers.items() if after[name][1] != pid}
     assert restarted == {name for name, (address, _) in workers.items() if address == where}
@@ -237,24 +234,6 @@ def test_submit_creates_each_avatar_once_and_the_key_never_reaches_the_cluster(l
     assert len(mosaic_api.avatars) == 1 and f"ada: avatar {avatar['id']}" in again.stdout
 
 
-def test_ctrl_c_stops_the_cluster_batch_with_130(lab, tmp_path, fixture_path):
-    folder = _folder(tmp_path, fixture_path, {f"clip{i}.mp4": "talking_head.mp4" for i in range(3)})
-    for i in range(3):
-        with (folder / f"clip{i}.mp4").open("ab") as f:
-            f.write(bytes([i]))
-    before = len(lab.starts())
-    child = subprocess.Popen([str(Path(sys.executable).with_name("preflight")), "batch", str(folder), "--cluster",
-                              lab.address], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             env={**os.environ, "PREFLIGHT_HOME": str(tmp_path / "home")})
-    deadline = time.monotonic() + WAIT_S
-    while len(lab.starts()) == before and time.monotonic() < deadline:
-        time.sleep(0.05)
-    child.send_signal(signal.SIGINT)
-    out, err = child.communicate(timeout=60)
-    assert child.returncode == 130, err
-    assert "interrupted" in out and "Traceback" not in err
-
-
 def test_a_worker_with_other_model_files_is_refused(lab, tmp_path, fixture_path):
     # one that joins after the client's check refuses each set itself, naming what differs
     from preflight.batch.cluster import Shipped, check_shipped
@@ -280,6 +259,25 @@ def test_a_worker_with_other_model_files_is_refused(lab, tmp_path, fixture_path)
     (line,) = [line for line in result.stderr.splitlines() if "error" in line]
     assert f"worker {address} would judge differently: models " in line and line.count(" there, ") == 1
     assert len(lab.starts()) == before  # nothing was sent
+
+
+def test_ctrl_c_stops_the_cluster_batch_with_130(lab, tmp_path, fixture_path):
+    folder = _folder(tmp_path, fixture_path, {**{f"p{i}.png": "face.png" for i in range(3)},
+                                              **{f"p{i}.wav": "speech.wav" for i in range(3)}})
+    for i in range(3):  # different bytes, so none comes from another test's cache
+        with (folder / f"p{i}.png").open("ab") as f:
+            f.write(bytes([20 + i]))
+    before = len(lab.starts())
+    child = subprocess.Popen([str(Path(sys.executable).with_name("preflight")), "batch", str(folder), "--cluster",
+                              lab.address], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env={**os.environ, "PREFLIGHT_HOME": str(tmp_path / "home")})
+    deadline = time.monotonic() + WAIT_S
+    while len(lab.starts()) == before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    child.send_signal(signal.SIGINT)
+    out, err = child.communicate(timeout=60)
+    assert child.returncode == 130, err
+    assert "interrupted" in out and "Traceback" not in err
 
 
 def test_a_lost_scheduler_stops_the_batch_keeping_what_finished(lab, tmp_path, fixture_path):

@@ -88,7 +88,8 @@ def run(
             todo.append((s, key))
     if not todo:
         return
-    executor: Executor = Cluster(cluster, policy, time_limit) if cluster else Pool(min(jobs, len(todo)), policy, time_limit)
+    executor: Executor = (Cluster(cluster, policy, time_limit) if cluster
+                          else Pool(min(jobs, len(todo)), policy, time_limit))
     with executor as pool:
         for (s, key), outcome in pool.map(todo):
             if isinstance(outcome, Failed):

@@ -8,9 +8,13 @@ models it loaded (they are cached per process), so it loads them once, like a po
 What stays on the client: discovery, the cache and the ledger, ``--submit`` and the Mosaic key.
 Before anything is sent the client compares what judges on each worker (``version.judges()``:
 preflight, FFmpeg, the libraries, the model files' digest) with its own, since results are
-cached under the client's; a worker that joins later checks each set's copy of it. Each worker announces a set as it starts it (a Dask event), which is
-the clock of the time limit and the count of its tries: a set whose worker died is run again
-elsewhere by Dask, once; a third start means it killed two workers, and it becomes an error.
+cached under the client's; a worker that joins later checks each set's copy of it.
+
+Each worker announces a set as it starts it (a Dask event), which is the clock of the time
+limit and the count of its tries: a set whose worker died is run again elsewhere by Dask, once;
+a third start means it killed two workers, and it becomes an error. The client keeps two sets
+per worker out (one running, one queued), so it holds few sets' bytes at a time; an adaptive
+cluster therefore sees no queue to grow on: size it yourself.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ STARTED = "preflight-started"  # the event topic on which a worker announces eac
 CONNECT_S = 20.0
 WORKERS_S = 60.0  # how long a cluster may take to bring up its first worker (an adaptive one starts empty)
 _POLL_S = 0.5
+_RECOUNT_S = 5.0
 _TRIES = 2  # a set's first run and Dask's one retry after its worker died
 
 
@@ -136,14 +141,14 @@ class Cluster:
             self._close_local()
             raise ClusterError(f"{address}: cannot reach the Dask scheduler ({exc})") from None
         try:
-            self._threads = self._compatible(address)
+            self._compatible(address)
             self._client.subscribe_topic(STARTED, self._started)
         except BaseException:
             self.__exit__()
             raise
 
-    def _compatible(self, address: str) -> int:
-        """The worker threads there are, once every worker is known to judge as this client does."""
+    def _compatible(self, address: str) -> None:
+        """Refuse a cluster with no worker, or one that would judge differently from this client."""
         try:
             self._client.wait_for_workers(1, timeout=WORKERS_S)
         except TimeoutError:
@@ -155,7 +160,6 @@ class Cluster:
             if found["threads"] != 1:
                 raise ClusterError(f"worker {worker} runs {found['threads']} threads; start workers with "
                                    "`dask worker --nthreads 1` (a set's checks already use the cores; use --nworkers)")
-        return len(workers)
 
     def _started(self, event: tuple[float, dict[str, Any]]) -> None:
         """A worker started a set (called on the client's event loop thread)."""
@@ -164,15 +168,17 @@ class Cluster:
         self._running_on[message["id"]] = (time.monotonic(), message["worker"])
 
     def map(self, tasks: list[Task]) -> Iterator[tuple[Task, Done | Failed]]:
-        """Each task with its outcome, as they finish. At most two sets per worker are out at once:
-        each worker has its next set when it finishes one, and the client holds few sets' bytes."""
+        """Each task with its outcome, as they finish; two sets per worker out at a time."""
         from distributed import KilledWorker, wait
 
         waiting = collections.deque(enumerate(tasks))
         out: dict[Any, tuple[int, Task]] = {}
+        workers, counted = 0, -_RECOUNT_S
         try:
             while waiting or out:
-                while waiting and len(out) < 2 * self._threads:
+                if time.monotonic() - counted > _RECOUNT_S:  # workers come and go; asking is a round trip
+                    workers, counted = len(self._client.nthreads()), time.monotonic()
+                while waiting and len(out) < 2 * max(workers, 1):
                     i, task = waiting.popleft()
                     try:
                         shipped = self._ship(i, task[0])
