@@ -34,6 +34,9 @@ Families:
   corner watermark (flag) drawn on.
 - ``reencode``: every labelled shared file re-encoded smaller and harder (video 3/4 size, x264
   crf 30, AAC 96k; images JPEG; audio MP3 96k), keeping its label.
+- ``variant``: every labelled shared file as another camera or phone might have made it, keeping its
+  label: mirrored, darker and less saturated, 24 fps, 4 dB quieter, AAC at 44.1 kHz (audio as an
+  M4A voice memo, images as JPEG).
 - ``edges``: a good video whose first or last frame comes from another clip (a stray frame an
   editor left): go (a warning is fine); and the same other clip's frames spliced in the middle:
   no-go scene_cuts. A container that runs 15.1 s around a 15.0 s video: no-go duration.
@@ -413,6 +416,33 @@ def reencode(out: Path) -> list[Case]:
     return cases
 
 
+@family
+def variant(out: Path) -> list[Case]:
+    """Every labelled shared file changed in ways that change no verdict: a limit that holds on real
+    footage does not hang on the shared files' own camera, frame rate or level."""
+    with (SHARED / "labels.csv").open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    look = "hflip,eq=gamma=0.85:saturation=0.85"
+    sound = ["-af", "volume=-4dB", "-ar", "44100", "-c:a", "aac", "-b:a", "128k"]
+    cases = []
+    for row in rows:
+        src, kind = SHARED / row["file"], row["kind"]
+        base = Path(row["file"]).stem
+        if kind == "video":
+            name = f"var_{base}.mp4"
+            audio = sound if _has_audio(src) else []
+            ffmpeg("-i", src, "-vf", f"{look},fps=24", "-c:v", "libx264", "-preset", "veryfast", "-crf", "23",
+                   *audio, out / name)
+        elif kind == "image":
+            name = f"var_{base}.jpg"
+            ffmpeg("-i", src, "-vf", look, "-q:v", "3", "-frames:v", "1", out / name)
+        else:
+            name = f"var_{base}.m4a"
+            ffmpeg("-i", src, "-vn", *sound, out / name)
+        cases.append(Case(name, kind, row["verdict"], row["must_flag"], f"{row['file']} varied; {row['notes']}"[:200]))
+    return cases
+
+
 def _has_audio(path: Path) -> bool:
     found = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "a", "-show_entries", "stream=index", "-of",
                             "csv=p=0", str(path)], capture_output=True, text=True).stdout
@@ -455,7 +485,8 @@ def _prefixes(families: list[str]) -> set[str]:
 
 
 PREFIXES = {"noise": {"noise"}, "music": {"music"}, "padding": {"pad"}, "voices": {"turns", "stereo"},
-            "edges": {"edge", "midcut", "dur"}, "stills": {"still"}, "dubs": {"dub", "shift"}, "reencode": {"re"}}
+            "edges": {"edge", "midcut", "dur"}, "stills": {"still"}, "dubs": {"dub", "shift"}, "reencode": {"re"},
+            "variant": {"var"}}
 
 
 if __name__ == "__main__":

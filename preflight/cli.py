@@ -1,4 +1,4 @@
-"""The command line: ``preflight check``, ``create``, ``status`` and ``list``.
+"""The command line: ``preflight check``, ``create``, ``status``, ``list``, ``batch`` and ``serve``.
 
 Exit codes: 0 GO (warnings allowed) or done, 1 NO-GO (nothing sent), 2 bad usage or unreadable
 input, 3 the Mosaic API or the avatar failed.
@@ -356,6 +356,33 @@ def _quiet_dask() -> None:
             logging.getLogger(name).setLevel(level)
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="The address to listen on; off localhost PREFLIGHT_SERVE_TOKEN is required.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="The port.")] = 8750,
+    jobs: Annotated[Optional[int], typer.Option(min=1, help="Worker processes (default: the number of cores).", show_default=False)] = None,
+    queue: Annotated[int, typer.Option(min=1, help="Checks that may wait for a worker; past that, 429 with Retry-After.")] = 16,
+    time_limit: Annotated[float, typer.Option(help="Seconds one check may take before it is stopped as an error.")] = 240.0,
+    strict: Strict = False,
+    config: Config = None,
+) -> None:
+    """Serve a web page and an HTTP API (/v1, OpenAPI at /v1/openapi.json) that check media as `check`
+    does, and create avatars from GO checks when MOSAIC_API_KEY is set.
+
+    Needs the serve extra: pip install 'avatar-preflight[serve]'. Exit 2 on bad usage; Ctrl-C stops it.
+    """
+    with _errors_as_exit_codes():
+        try:
+            from preflight.serve import serve as run_server
+            import preflight.serve.app  # noqa: F401 - the extra's imports, checked before anything starts
+        except ModuleNotFoundError as exc:
+            if exc.name not in ("fastapi", "uvicorn", "python_multipart", "starlette"):
+                raise
+            raise UsageError(f"preflight serve needs {exc.name}: pip install 'avatar-preflight[serve]'") from None
+        run_server(host, port, jobs=jobs or os.cpu_count() or 1, queue_size=queue, time_limit=time_limit,
+                   policy=_policy(config, strict))
+
+
 def _client_for_submit() -> Any:
     from preflight.mosaic import MosaicClient
 
@@ -570,7 +597,7 @@ def _errors_as_exit_codes() -> Iterator[None]:
     try:
         yield
     except PreflightError as exc:
-        err.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, soft_wrap=True)  # [dask] is no markup
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, soft_wrap=True)  # "[serve]" is not markup
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
         err.print("interrupted")
@@ -579,7 +606,7 @@ def _errors_as_exit_codes() -> Iterator[None]:
         if os.environ.get("PREFLIGHT_DEBUG"):
             traceback.print_exc()
         err.print(
-            f"[bold red]internal error:[/] {type(exc).__name__}: {exc} (set PREFLIGHT_DEBUG=1 for details)",
+            f"[bold red]internal error:[/] {type(exc).__name__}: {escape(str(exc))} (set PREFLIGHT_DEBUG=1 for details)",
             markup=True,
             soft_wrap=True,
         )

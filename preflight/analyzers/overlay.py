@@ -19,7 +19,11 @@ avatar. Two signals, on a video's sampled frames (640 px) or on a still image:
   on a still background is static everywhere, so only a mark in a corner of the frame that
   stands out (static marks elsewhere cover less than half its area) counts. A logo's strokes
   also make the text detector light up the same small corner region in most frames; that
-  alone warns (its box says little about the logo's size).
+  alone warns (its box says little about the logo's size). A corner is the picture's: inside
+  letterbox or pillarbox bars (edge rows and columns black in every frame), a channel logo sits
+  under the bar. Measured: of the shared, re-encoded and varied videos only the letterboxed film
+  clip has bars, and its logo, missed once re-encoding left its box under twice as wide as tall,
+  now warns; no other file's verdict moved.
 
 Area is the union of the marks as a share of the frame: it fails at 1% (a one-line caption on a
 512 px frame covers about 4%) and warns at 0.1%. Measured on the shared set: every caption,
@@ -65,6 +69,8 @@ _CAPTION_WIDTH, _CAPTION_TOP, _CAPTION_BOTTOM = 0.30, 0.15, 0.75
 _MIN_FRAMES = 5
 _MIN_SIDE_PX = 240
 _CORNER = 0.15
+_BAR_LEVEL = 24  # of 255: a letterbox bar's brightest pixel (black, plus the encoder's noise)
+_MIN_BAR = 0.02  # of the frame's height or width: thinner black edges are not bars
 _MAX_LOGO = 0.05
 _MIN_DENSITY = 0.08
 _FEATURE_WIDTH = 0.6  # of the face box: wider than any eye, brow or mouth the detector lights up
@@ -94,8 +100,9 @@ def analyze(media: Media, policy: Policy) -> list[Check]:
         blob_seen += _mask([b for b in boxes if b not in lines], width, height)
     text = _still_text(text_seen / len(picks) >= _TEXT_PRESENCE, all_lines)
     small = min(width, height) < _MIN_SIDE_PX
-    marks = np.zeros_like(text) if small else _corner_marks(frames, limits)
-    logo = np.zeros_like(text) if small else _corner_blobs(blob_seen / len(picks) >= _TEXT_PRESENCE)
+    picture = _picture(frames)
+    marks = np.zeros_like(text) if small else _corner_marks(frames, limits, picture)
+    logo = np.zeros_like(text) if small else _corner_blobs(blob_seen / len(picks) >= _TEXT_PRESENCE, picture)
     covered = text | marks | logo
     area = float(covered.mean())
     found = [what for what, m in (("burned-in text", text), ("a static mark in a corner", marks | logo)) if m.any()]
@@ -190,15 +197,38 @@ def _still_text(seen: np.ndarray, lines: list[TextBox]) -> np.ndarray:
     return out
 
 
-def _in_corner(x: float, y: float, w: float, h: float, width: int, height: int) -> bool:
-    return ((x <= _CORNER * width or x + w >= (1 - _CORNER) * width)
-            and (y <= _CORNER * height or y + h >= (1 - _CORNER) * height))
+Rect = tuple[int, int, int, int]  # x0, y0, x1, y1 in pixels
 
 
-def _corner_blobs(seen: np.ndarray) -> np.ndarray:
-    """Regions the text detector lights up in most frames, in a corner and small: a logo's
-    strokes excite it even without letters (faces and clothes it lights up are larger, central,
-    and move)."""
+def _picture(frames: np.ndarray) -> Rect:
+    """The picture inside letterbox or pillarbox bars: the edge rows and columns that stay black
+    in every sampled frame are bars, not picture. A channel logo sits in the picture's corner, below
+    the bar (a film clip's logo 20% down a letterboxed frame)."""
+    dark = frames.max(axis=(0, 3)) <= _BAR_LEVEL  # (height, width): black in every frame, every channel
+    rows, cols = dark.all(axis=1), dark.all(axis=0)
+
+    def inside(bar: np.ndarray) -> tuple[int, int]:
+        n = len(bar)
+        first = int(np.argmin(bar)) if not bar.all() else 0
+        last = n - int(np.argmin(bar[::-1])) if not bar.all() else n
+        # a sliver of black is an encoder's edge, not a bar
+        return (first if first >= _MIN_BAR * n else 0), (last if n - last >= _MIN_BAR * n else n)
+
+    (y0, y1), (x0, x1) = inside(rows), inside(cols)
+    return x0, y0, x1, y1
+
+
+def _in_corner(x: float, y: float, w: float, h: float, picture: Rect) -> bool:
+    x0, y0, x1, y1 = picture
+    width, height = x1 - x0, y1 - y0
+    return ((x <= x0 + _CORNER * width or x + w >= x1 - _CORNER * width)
+            and (y <= y0 + _CORNER * height or y + h >= y1 - _CORNER * height))
+
+
+def _corner_blobs(seen: np.ndarray, picture: Rect) -> np.ndarray:
+    """Regions the text detector lights up in most frames, in a corner of the picture and small: a
+    logo's strokes excite it even without letters (faces and clothes it lights up are larger,
+    central, and move)."""
     import cv2
 
     height, width = seen.shape
@@ -206,15 +236,24 @@ def _corner_blobs(seen: np.ndarray) -> np.ndarray:
     out = np.zeros_like(seen)
     for i in range(1, count):
         x, y, w, h, _ = stats[i]
-        if w * h <= _MAX_LOGO * width * height and _in_corner(x, y, w, h, width, height):
+        if w * h <= _MAX_LOGO * width * height and _in_corner(x, y, w, h, picture):
             out |= labels == i
     return out
 
 
-def _corner_marks(frames: np.ndarray, limits: OverlayLimits) -> np.ndarray:
-    """Pixels of static marks in a corner that stand out from the static edges elsewhere."""
+def _corner_marks(frames: np.ndarray, limits: OverlayLimits, picture: Rect) -> np.ndarray:
+    """Pixels of static marks in a corner of the picture that stand out from the static edges
+    elsewhere. Bars are cut off first (2 px into the picture): their border with the picture is a
+    static edge the width of the frame."""
     import cv2
 
+    x0, y0, x1, y1 = picture
+    if (x0, y0, x1, y1) != (0, 0, frames.shape[2], frames.shape[1]):
+        inner = (x0 + 2 * (x0 > 0), y0 + 2 * (y0 > 0), x1 - 2 * (x1 < frames.shape[2]), y1 - 2 * (y1 < frames.shape[1]))
+        out = np.zeros(frames.shape[1:3], dtype=bool)
+        crop = frames[:, inner[1] : inner[3], inner[0] : inner[2]]
+        out[inner[1] : inner[3], inner[0] : inner[2]] = _corner_marks(crop, limits, (0, 0, crop.shape[2], crop.shape[1]))
+        return out
     edges = np.zeros(frames.shape[1:3], dtype=np.float32)
     for frame in frames:
         edges += cv2.Canny(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY), 100, 200) > 0
@@ -229,7 +268,7 @@ def _corner_marks(frames: np.ndarray, limits: OverlayLimits) -> np.ndarray:
     for x, y, w, h, _ in stats[1:count]:
         if w * h < limits.warn_area * width * height or static[y : y + h, x : x + w].mean() < _MIN_DENSITY:
             continue
-        if _in_corner(x, y, w, h, width, height):
+        if _in_corner(x, y, w, h, picture):
             corner[y : y + h, x : x + w] = True
         else:
             elsewhere += w * h

@@ -26,13 +26,13 @@ from typing import Literal
 from preflight.batch.cache import cache_key, cached, store
 from preflight.batch.discovery import Skipped, SourceSet, discover
 from preflight.batch.cluster import Cluster
-from preflight.batch.pool import Executor, Failed, Pool, Task
+from preflight.batch.pool import Done, Executor, Failed, Pool, Task
 from preflight.evidence import Evidence
 from preflight.ledger import Ledger
 from preflight.policy import Policy
 from preflight.report import Check, Report, Status
 
-__all__ = ["Result", "Skipped", "SourceSet", "TIME_LIMIT_S", "cache_key", "discover", "run"]
+__all__ = ["Pool", "Result", "Skipped", "SourceSet", "TIME_LIMIT_S", "cache_key", "discover", "finish", "prepare", "run"]
 
 # A 15 s set takes a few seconds; four minutes means the worker is stuck.
 TIME_LIMIT_S = 240.0
@@ -76,29 +76,43 @@ def run(
     """
     todo: list[Task] = []
     for s in sets:
-        if s.problem:
-            yield Result(s, _single(s, "source_set", Status.FAIL, s.problem, policy,
-                                    "put each avatar's files side by side under one name"))
-            continue
-        key = cache_key(s, policy) if ledger else None
-        hit = cached(ledger, key) if ledger and key and use_cache else None
-        if hit:
-            yield Result(s, hit[0], hit[1], cached=True)
+        known = prepare(s, policy, ledger, use_cache)
+        if isinstance(known, Result):
+            yield known
         else:
-            todo.append((s, key))
+            todo.append(known)
     if not todo:
         return
     executor: Executor = (Cluster(cluster, policy, time_limit) if cluster
                           else Pool(min(jobs, len(todo)), policy, time_limit))
     with executor as pool:
-        for (s, key), outcome in pool.map(todo):
-            if isinstance(outcome, Failed):
-                result = Result(s, _single(s, "check", Status.ERROR, outcome.why, policy))
-            else:
-                result = Result(s, outcome.report, outcome.evidence, seconds=outcome.seconds)
-            if ledger and key and result.outcome != "error":
-                store(ledger, key, result.report, result.evidence)
-            yield result
+        for task, outcome in pool.map(todo):
+            yield finish(task, outcome, policy, ledger)
+
+
+def prepare(s: SourceSet, policy: Policy, ledger: Ledger | None, use_cache: bool = True) -> Result | Task:
+    """A set's result when it is known without a worker (a set that is not one, a cached result),
+    else the task to give the pool: the set and its cache key (None without a ledger, or for URLs)."""
+    if s.problem:
+        return Result(s, _single(s, "source_set", Status.FAIL, s.problem, policy,
+                                 "put each avatar's files side by side under one name"))
+    key = cache_key(s, policy) if ledger else None
+    hit = cached(ledger, key) if ledger and key and use_cache else None
+    if hit:
+        return Result(s, hit[0], hit[1], cached=True)
+    return s, key
+
+
+def finish(task: Task, outcome: Done | Failed, policy: Policy, ledger: Ledger | None) -> Result:
+    """The result of a task the pool answered; stored in the ledger under its key unless it is an error."""
+    s, key = task
+    if isinstance(outcome, Failed):
+        result = Result(s, _single(s, "check", Status.ERROR, outcome.why, policy))
+    else:
+        result = Result(s, outcome.report, outcome.evidence, seconds=outcome.seconds)
+    if ledger and key and result.outcome != "error":
+        store(ledger, key, result.report, result.evidence)
+    return result
 
 
 def _single(s: SourceSet, check_id: str, status: Status, message: str, policy: Policy, fix: str | None = None) -> Report:

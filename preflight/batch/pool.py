@@ -68,12 +68,16 @@ class Executor(Protocol):
 
 
 class Pool:
-    """Worker processes fed one set at a time over a pipe, watched for crashes and time limits."""
+    """Worker processes fed one set at a time over a pipe, watched for crashes and time limits.
+
+    A batch calls :meth:`map`; a long-running caller (``preflight serve``) calls :meth:`submit`
+    and :meth:`poll`, from one thread: the pool is not thread-safe."""
 
     def __init__(self, jobs: int, policy: Policy, time_limit: float) -> None:
         self._context = multiprocessing.get_context("spawn")  # no fork of a process with model threads
         self._policy = policy.model_dump_json()
         self._time_limit = time_limit
+        self._waiting: list[Task] = []
         self._workers = [self._start() for _ in range(max(1, jobs))]
 
     def _start(self) -> _Worker:
@@ -85,36 +89,58 @@ class Pool:
 
     def map(self, tasks: list[Task]) -> Iterator[tuple[Task, Done | Failed]]:
         """Each task (a set and its cache key) with its outcome, or with why it has none."""
-        waiting = list(tasks)
-        while waiting or any(w.task for w in self._workers):
-            for worker in self._workers:
-                if worker.task is None and waiting:
-                    worker.give(waiting.pop(0))
-            busy = [w for w in self._workers if w.task]
-            ready = multiprocessing.connection.wait([w.conn for w in busy] + [w.process.sentinel for w in busy], 0.2)
-            now = time.monotonic()
-            for i, worker in enumerate(self._workers):
-                if worker.task is None:
+        for task in tasks:
+            self.submit(task)
+        while self.pending:
+            yield from self.poll(0.2)
+
+    def submit(self, task: Task) -> None:
+        """Queue a task; :meth:`poll` hands it to the first idle worker."""
+        self._waiting.append(task)
+
+    @property
+    def pending(self) -> int:
+        """Tasks queued or on a worker."""
+        return len(self._waiting) + len(self.running)
+
+    @property
+    def running(self) -> list[Task]:
+        """The tasks on a worker now."""
+        return [w.task for w in self._workers if w.task is not None]
+
+    def poll(self, timeout: float) -> list[tuple[Task, Done | Failed]]:
+        """Give queued tasks to idle workers, wait up to ``timeout`` s for answers, and return the
+        tasks finished since: checked, failed, crashed or stopped at the time limit."""
+        for worker in self._workers:
+            if worker.task is None and self._waiting:
+                worker.give(self._waiting.pop(0))
+        busy = [w for w in self._workers if w.task]
+        ready = multiprocessing.connection.wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout)
+        now = time.monotonic()
+        finished: list[tuple[Task, Done | Failed]] = []
+        for i, worker in enumerate(self._workers):
+            if worker.task is None:
+                continue
+            task = worker.task
+            if worker.conn in ready:
+                try:
+                    message = worker.conn.recv()
+                except (EOFError, OSError):
+                    message = None
+                if message is not None:
+                    worker.task = None
+                    finished.append((task, done(message, now - worker.started)))
                     continue
-                task = worker.task
-                if worker.conn in ready:
-                    try:
-                        message = worker.conn.recv()
-                    except (EOFError, OSError):
-                        message = None
-                    if message is not None:
-                        worker.task = None
-                        yield task, done(message, now - worker.started)
-                        continue
-                if not worker.process.is_alive() or worker.conn in ready:
-                    code = worker.process.exitcode
-                    worker.stop()
-                    self._workers[i] = self._start()
-                    yield task, Failed.crashed(f"exit code {code}")
-                elif now - worker.started > self._time_limit:
-                    worker.stop()
-                    self._workers[i] = self._start()
-                    yield task, Failed.too_slow(self._time_limit)
+            if not worker.process.is_alive() or worker.conn in ready:
+                code = worker.process.exitcode
+                worker.stop()
+                self._workers[i] = self._start()
+                finished.append((task, Failed.crashed(f"exit code {code}")))
+            elif now - worker.started > self._time_limit:
+                worker.stop()
+                self._workers[i] = self._start()
+                finished.append((task, Failed.too_slow(self._time_limit)))
+        return finished
 
     def __enter__(self) -> Pool:
         return self

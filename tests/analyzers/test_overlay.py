@@ -77,3 +77,34 @@ def test_a_caption_over_a_close_ups_chin_counts_but_a_mouth_does_not():
     mouth = TextBox(x=150, y=350, width=110, height=30, score=0.9, tilt=0.0)
     kept = _lines([caption, mouth], width=410, height=512, faces=[face])
     assert kept == [caption]
+
+
+def _letterboxed(frames=8, height=240, width=320, bar=40, seed=0):
+    """Moving grain in a picture between two black bars, as a letterboxed film clip is."""
+    rng = np.random.default_rng(seed)
+    video = np.zeros((frames, height, width, 3), np.uint8)
+    video[:, bar : height - bar] = rng.integers(60, 200, (frames, height - 2 * bar, width, 3), dtype=np.uint8)
+    video[:, :bar] = rng.integers(0, 12, (frames, bar, width, 3), dtype=np.uint8)  # the encoder's noise in the bar
+    return video
+
+
+def test_the_picture_is_what_lies_between_the_bars():
+    from preflight.analyzers.overlay import _picture
+
+    assert _picture(_letterboxed()) == (0, 40, 320, 200)
+    full = _letterboxed(bar=0)
+    assert _picture(full) == (0, 0, 320, 240)
+    full[:, :2] = 0  # two black rows at the top are an encoder's edge, not a bar
+    assert _picture(full) == (0, 0, 320, 240)
+
+
+def test_a_logo_in_the_pictures_corner_below_the_bar_is_in_a_corner():
+    # vid_logo_bazigar re-encoded: its channel logo sits under the top bar, 20% down the frame,
+    # and passed as "not in a corner"
+    from preflight.analyzers.overlay import _corner_blobs, _picture
+
+    video = _letterboxed()
+    seen = np.zeros(video.shape[1:3], bool)
+    seen[46:60, 280:310] = True  # the detector's blob on the logo, just under the bar
+    assert _corner_blobs(seen, _picture(video)).any()
+    assert not _corner_blobs(seen, (0, 0, 320, 240)).any()  # the frame's corner ends at 36 px
