@@ -4,20 +4,26 @@ Makes 20 different 10 s 1280x720 30 fps H.264 + AAC clips (the fixtures' speakin
 astronaut photo whose jaw moves with espeak-ng speech, over sensor grain; each its own sentence),
 then times, in the same run:
 
-    floor:  ffmpeg -i clip -f null -, for the 20 clips two at a time
-    batch:  preflight batch FOLDER --jobs 2 --no-cache   (a fresh ledger)
-    again:  preflight batch FOLDER --jobs 2              (everything from the cache)
+    floor:    ffmpeg -i clip -f null -, for the 20 clips two at a time
+    batch:    preflight batch FOLDER --jobs 2 --no-cache   (a fresh ledger)
+    again:    preflight batch FOLDER --jobs 2              (everything from the cache)
+    cluster:  preflight batch FOLDER --cluster tcp://127.0.0.1:PORT --no-cache, on a `dask scheduler`
+              and two `dask worker --nthreads 1` started (and idle) before the clock starts
 
-and prints the wall times and the ratio batch / floor. Target: ratio <= 1.5.
+and prints the wall times, the ratio batch / floor (target <= 1.5), and the cluster's overhead
+per set against the local pool, (cluster - batch) / clips (target < 0.2 s), with the bytes the
+client sent. ``--no-cluster`` leaves the cluster out.
 
-    .venv/bin/python bench/batch.py [--clips 20] [--keep DIR]
+    .venv/bin/python bench/batch.py [--clips 20] [--keep DIR] [--no-cluster]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -52,6 +58,25 @@ def make_clips(folder: Path, count: int) -> list[Path]:
         return list(pool.map(one, range(count)))
 
 
+def cluster_of_two(logs: Path) -> tuple[str, list[subprocess.Popen]]:
+    """A scheduler and two one-thread workers on 127.0.0.1, up and idle: their address and processes."""
+    from distributed import Client
+
+    dask = str(Path(sys.executable).with_name("dask"))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    log = (logs / "dask.log").open("ab")
+    processes = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+                                  stdout=log, stderr=log)]
+    processes += [subprocess.Popen([dask, "worker", address, "--nthreads", "1", "--host", "127.0.0.1", "--no-dashboard"],
+                                   stdout=log, stderr=log) for _ in range(2)]
+    with Client(address, timeout=60) as client:
+        client.wait_for_workers(2, timeout=120)
+    return address, processes
+
+
 def wall(run) -> float:
     start = time.perf_counter()
     run()
@@ -62,6 +87,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clips", type=int, default=20)
     parser.add_argument("--keep", type=Path, help="make the clips in this folder and keep them")
+    parser.add_argument("--no-cluster", action="store_true", help="leave out the Dask cluster's run")
     args = parser.parse_args()
     preflight = shutil.which("preflight", path=str(Path(sys.executable).parent)) or "preflight"
 
@@ -79,21 +105,38 @@ def main() -> int:
 
         env = {**os.environ, "PREFLIGHT_HOME": str(Path(tmp) / "home")}
 
-        def batch(*extra: str) -> None:
-            done = subprocess.run([preflight, "batch", str(clips[0].parent), "--jobs", "2", *extra], env=env,
-                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        def batch(*extra: str) -> str:
+            done = subprocess.run([preflight, "-v", "batch", str(clips[0].parent), *extra], env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             if done.returncode not in (0, 1):
-                raise SystemExit(f"preflight batch failed ({done.returncode}):\n{done.stdout}")
+                raise SystemExit(f"preflight batch failed ({done.returncode}):\n{done.stdout}{done.stderr}")
             print(done.stdout.strip().splitlines()[-1 if done.returncode == 0 else -2])
+            return done.stderr
 
         floor()  # warm the page cache
         floor_s = wall(floor)
-        batch_s = wall(lambda: batch("--no-cache"))
-        cached_s = wall(batch)
+        batch_s = wall(lambda: batch("--jobs", "2", "--no-cache"))
+        cached_s = wall(lambda: batch("--jobs", "2"))
+        if not args.no_cluster:
+            address, processes = cluster_of_two(Path(tmp))
+            try:
+                logged: list[str] = []
+                cluster_s = wall(lambda: logged.append(batch("--cluster", address, "--no-cache")))
+            finally:
+                for process in processes[::-1]:
+                    process.terminate()
+                    process.wait(30)
+            sent = re.search(r"cluster: (\d+) sets sent, (\d+) bytes", logged[0])
     print(f"{args.clips} clips of 10 s 1280x720 30 fps H.264 + AAC, 2 at a time / --jobs 2")
     print(f"decode floor (ffmpeg -f null):   {floor_s:6.2f} s")
     print(f"preflight batch:                 {batch_s:6.2f} s   ratio {batch_s / floor_s:.2f}  (target <= 1.5)")
     print(f"preflight batch, all cached:     {cached_s:6.2f} s")
+    if not args.no_cluster:
+        per_set = (cluster_s - batch_s) / args.clips
+        print(f"batch --cluster (2 dask workers): {cluster_s:6.2f} s   overhead {per_set:+.3f} s per set  (target < 0.2)")
+        if sent:
+            count, size = int(sent[1]), int(sent[2])
+            print(f"  sent {count} sets, {size / 1e6:.1f} MB ({size / max(count, 1) / 1e6:.2f} MB a set)")
     return 0
 
 

@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
-from preflight.errors import MosaicError, PreflightError, RejectedSources, UsageError
+from preflight.errors import ClusterLost, MosaicError, PreflightError, RejectedSources, UsageError
 from preflight.version import __version__
 
 if TYPE_CHECKING:
@@ -328,6 +328,7 @@ def list_avatars(output: Output = Format.text) -> None:
 def batch(
     target: Annotated[Path, typer.Argument(help="A folder of media, or a manifest .csv (name,video,image,audio).", show_default=False)],
     jobs: Annotated[Optional[int], typer.Option(min=1, help="Worker processes (default: the number of cores).", show_default=False)] = None,
+    cluster: Annotated[Optional[str], typer.Option(envvar="PREFLIGHT_DASK_SCHEDULER", help="Check the sets on a Dask cluster instead: its scheduler (tcp://host:8786), or local:N for N local workers. Needs the `dask` extra.", show_default=False)] = None,
     report: Annotated[Optional[Path], typer.Option("--report", help="Write one self-contained HTML report here.")] = None,
     jsonl: Annotated[Optional[Path], typer.Option("--jsonl", help="Write one JSON report per line here, as each set finishes ('-': stdout, the summary then on stderr).")] = None,
     submit: Annotated[bool, typer.Option("--submit", help="Create avatars for the GO sets (needs MOSAIC_API_KEY).")] = False,
@@ -348,12 +349,20 @@ def batch(
     out = err if _is_stdout(jsonl) else Console(highlight=False)  # stdout then carries only the JSON lines
     results: list[batches.Result] = []
     interrupted = False
+    lost: ClusterLost | None = None
     if output is Format.json and progress_mode is ProgressMode.bar:
         progress_mode = ProgressMode.json  # a program's batch: its progress as JSON events too
     with _errors_as_exit_codes():
         policy = _policy(config, strict)
         if report is not None and not report.parent.is_dir():
             raise UsageError(f"{report}: its folder {report.parent} does not exist")
+        if cluster is not None:
+            if jobs is not None:
+                raise UsageError("give --jobs (local workers) or --cluster, not both")
+            from preflight.batch.cluster import require
+
+            require(cluster)  # imports distributed, which sets its loggers' levels: ours come after
+            _quiet_dask()
         sets, skipped = batches.discover(target)
         client = _client_for_submit() if submit else None
         if not sets:
@@ -361,7 +370,8 @@ def batch(
         workers = jobs or os.cpu_count() or 1
         with _ledger_if_possible(err) as ledger, _lines(jsonl) as write_line, \
                 _progress(err, progress_mode, len(sets)) as finished:
-            found = batches.run(sets, policy, jobs=workers, time_limit=time_limit, ledger=ledger, use_cache=not no_cache)
+            found = batches.run(sets, policy, jobs=workers, time_limit=time_limit, ledger=ledger, use_cache=not no_cache,
+                                cluster=cluster)
             try:
                 for result in found:
                     results.append(result)
@@ -369,6 +379,8 @@ def batch(
                     finished(result)
             except KeyboardInterrupt:
                 interrupted = True
+            except ClusterLost as exc:  # summarised and reported like an interruption, then its one line
+                interrupted, lost = True, exc
             finally:
                 found.close()
         if output is Format.json:
@@ -381,11 +393,22 @@ def batch(
 
             _write_atomically(report, render(results, skipped, str(target), interrupted))
             err.print(f"report: {report}")
+        if lost is not None:
+            raise lost
         if submit and client is not None and not interrupted:
             _submit_go(results, client, err, out)
     if interrupted:
         raise typer.Exit(130)
     raise typer.Exit(EXIT_GO if results and all(r.report.go for r in results) else EXIT_NO_GO)
+
+
+def _quiet_dask() -> None:
+    """Dask's client logs a lost scheduler with tracebacks, and its loggers (each with a level and
+    a handler of its own) much else; the batch says what matters in one line. -v lets warnings through."""
+    level = logging.WARNING if log.isEnabledFor(logging.INFO) else logging.CRITICAL
+    for name in list(logging.root.manager.loggerDict):
+        if name == "distributed" or name.startswith("distributed."):
+            logging.getLogger(name).setLevel(level)
 
 
 @app.command()

@@ -56,3 +56,15 @@ class MosaicError(PreflightError):
 
 class AvatarFailed(MosaicError):
     """Mosaic accepted the sources but the avatar ended ``failed``; the message is its status_message."""
+
+
+class ClusterError(PreflightError):
+    """A Dask cluster cannot be used for a batch: ``distributed`` is not installed, the scheduler
+    cannot be reached, no worker joins, or the workers would judge differently from this client."""
+
+
+class ClusterLost(PreflightError):
+    """The cluster's scheduler went away mid-batch. What finished is kept (and cached): run the
+    batch again to go on from there."""
+
+    exit_code = 4

@@ -8,12 +8,13 @@ processes, and remember the results.
   its name; files that are not media are skipped with the reason.
 - Workers: ``jobs`` processes, each loading the models once and checking set after set. A set
   that crashes its worker or passes ``time_limit`` becomes an ``error`` result; the worker is
-  replaced and the batch goes on.
+  replaced and the batch goes on. Or, with ``cluster``, the workers of a Dask cluster, sent each
+  set's bytes (:mod:`preflight.batch.cluster`); everything else here is the same for both.
 - Cache: a result is stored in the ledger under the sources' sha256, the policy, the report
   schema and what judged it, so an unchanged set is not checked again.
 
-``discovery`` finds the sets, ``cache`` keys and stores results, ``pool`` runs the workers; this
-module ties them together.
+``discovery`` finds the sets, ``cache`` keys and stores results, ``pool`` runs the workers
+(``cluster`` on Dask); this module ties them together.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from typing import Literal
 
 from preflight.batch.cache import cache_key, cached, store
 from preflight.batch.discovery import Skipped, SourceSet, discover
-from preflight.batch.pool import Done, Failed, Pool, Task
+from preflight.batch.cluster import Cluster
+from preflight.batch.pool import Done, Executor, Failed, Pool, Task
 from preflight.evidence import Evidence
 from preflight.ledger import Ledger
 from preflight.policy import Policy
@@ -63,11 +65,14 @@ def run(
     time_limit: float = TIME_LIMIT_S,
     ledger: Ledger | None = None,
     use_cache: bool = True,
+    cluster: str | None = None,
 ) -> Iterator[Result]:
     """Check every set; yield each result as it is known (cached ones first), in no fixed order.
 
-    With a ``ledger`` results are stored, and read back when ``use_cache``. Closing the
-    iterator (Ctrl-C included) stops the workers.
+    With a ``ledger`` results are stored, and read back when ``use_cache``. ``cluster`` (a Dask
+    scheduler's address, or ``local:N``) checks the sets there instead of in ``jobs`` local
+    processes; cached sets are never sent. Closing the iterator (Ctrl-C included) stops the
+    workers, or cancels what the cluster still had.
     """
     todo: list[Task] = []
     for s in sets:
@@ -78,7 +83,9 @@ def run(
             todo.append(known)
     if not todo:
         return
-    with Pool(min(jobs, len(todo)), policy, time_limit) as pool:
+    executor: Executor = (Cluster(cluster, policy, time_limit) if cluster
+                          else Pool(min(jobs, len(todo)), policy, time_limit))
+    with executor as pool:
         for task, outcome in pool.map(todo):
             yield finish(task, outcome, policy, ledger)
 

@@ -1,5 +1,8 @@
 """The worker processes: each loads the models once and checks the sets it is sent, one at a
-time over a pipe; the pool watches them for crashes and for the time limit."""
+time over a pipe; the pool watches them for crashes and for the time limit.
+
+:class:`Executor` is what ``batch.run`` needs of a pool; :mod:`preflight.batch.cluster` is the
+other one, on Dask. Both check a set with :func:`check_set`."""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ import signal
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from preflight.batch.discovery import SourceSet
 from preflight.errors import PreflightError
@@ -36,6 +39,14 @@ class Failed:
 
     why: str
 
+    @classmethod
+    def crashed(cls, how: str) -> Failed:
+        return cls(f"the checker crashed on this set ({how}); it may be a corrupt file")
+
+    @classmethod
+    def too_slow(cls, time_limit: float) -> Failed:
+        return cls(f"checking took longer than {time_limit:g} s and was stopped")
+
 
 @dataclass(frozen=True)
 class Done:
@@ -44,6 +55,16 @@ class Done:
     report: Report
     evidence: list[Evidence]
     seconds: float
+
+
+class Executor(Protocol):
+    """Runs a batch's sets somewhere (local processes, a cluster) and hands back their outcomes."""
+
+    def map(self, tasks: list[Task]) -> Iterator[tuple[Task, Done | Failed]]: ...
+
+    def __enter__(self) -> Executor: ...
+
+    def __exit__(self, *exc: object) -> None: ...
 
 
 class Pool:
@@ -108,18 +129,17 @@ class Pool:
                     message = None
                 if message is not None:
                     worker.task = None
-                    finished.append((task, _done(message, now - worker.started)))
+                    finished.append((task, done(message, now - worker.started)))
                     continue
             if not worker.process.is_alive() or worker.conn in ready:
                 code = worker.process.exitcode
                 worker.stop()
                 self._workers[i] = self._start()
-                finished.append((task, Failed(f"the checker crashed on this set (exit code {code}); "
-                                              "it may be a corrupt file")))
+                finished.append((task, Failed.crashed(f"exit code {code}")))
             elif now - worker.started > self._time_limit:
                 worker.stop()
                 self._workers[i] = self._start()
-                finished.append((task, Failed(f"checking took longer than {self._time_limit:g} s and was stopped")))
+                finished.append((task, Failed.too_slow(self._time_limit)))
         return finished
 
     def __enter__(self) -> Pool:
@@ -154,7 +174,8 @@ class _Worker:
         self.conn.close()
 
 
-def _done(message: Checked | Failed, seconds: float) -> Done | Failed:
+def done(message: Checked | Failed, seconds: float) -> Done | Failed:
+    """A worker's answer as the executor hands it back."""
     if isinstance(message, Failed):
         return message
     return Done(Report.model_validate_json(message.report),
@@ -165,18 +186,32 @@ def _work(conn: Any, policy_json: str) -> None:
     """A worker: check the sets it is sent until it is sent None. Ctrl-C is the parent's to handle."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _quiet_native_output()
-    from preflight.pipeline import inspect
-
     policy = Policy.model_validate_json(policy_json)
     while (sources := conn.recv()) is not None:
-        try:
-            report, evidence = inspect(sources.sources, policy=policy)
-            report = report.model_copy(update={"name": sources.name})
-            conn.send(Checked(report.model_dump_json(), json.dumps([e.model_dump(mode="json") for e in evidence])))
-        except PreflightError as exc:
-            conn.send(Failed(str(exc)))
-        except Exception as exc:  # noqa: BLE001 - one set's bug must not end the batch
-            conn.send(Failed(f"the check broke: {type(exc).__name__}: {exc}"))
+        conn.send(check_set(sources, policy))
+
+
+def check_set(sources: SourceSet, policy: Policy, names: dict[str, str] | None = None) -> Checked | Failed:
+    """Check one set in this process, as a worker does. ``names`` maps the paths checked to the
+    ones the report should show (a cluster worker's copies to the client's files)."""
+    from preflight.pipeline import inspect
+
+    names = names or {}
+    try:
+        report, evidence = inspect(sources.sources, policy=policy)
+    except PreflightError as exc:
+        return Failed(_renamed(str(exc), names))
+    except Exception as exc:  # noqa: BLE001 - one set's bug must not end the batch
+        return Failed(_renamed(f"the check broke: {type(exc).__name__}: {exc}", names))
+    report = report.model_copy(update={"name": sources.name}).relabelled(names)
+    pictures = [e.model_dump(mode="json") | {"source": names.get(e.source, e.source)} for e in evidence]
+    return Checked(report.model_dump_json(), json.dumps(pictures))
+
+
+def _renamed(message: str, names: dict[str, str]) -> str:
+    for checked, shown in names.items():
+        message = message.replace(checked, shown)
+    return message
 
 
 def _quiet_native_output() -> None:
