@@ -37,6 +37,8 @@ Families:
 - ``variant``: every labelled shared file as another camera or phone might have made it, keeping its
   label: mirrored, darker and less saturated, 24 fps, 4 dB quieter, AAC at 44.1 kHz (audio as an
   M4A voice memo, images as JPEG).
+- ``level``: the sound of every good shared recording 12 and 20 dB quieter, as WAV: go (a phone
+  far from the speaker records at -40 to -50 dBFS).
 - ``edges``: a good video whose first or last frame comes from another clip (a stray frame an
   editor left): go (a warning is fine); and the same other clip's frames spliced in the middle:
   no-go scene_cuts. A container that runs 15.1 s around a 15.0 s video: no-go duration.
@@ -443,6 +445,21 @@ def variant(out: Path) -> list[Case]:
     return cases
 
 
+@family
+def level(out: Path) -> list[Case]:
+    """The good recordings' sound, quieter: no check may read a quiet recording as a noisy one."""
+    with (SHARED / "labels.csv").open(newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["verdict"] == "go" and r["kind"] in ("audio", "video")]
+    cases = []
+    for row in rows:
+        for db in (12, 20):
+            name = f"level_{Path(row['file']).stem}_-{db}dB.wav"
+            ffmpeg("-i", SHARED / row["file"], "-vn", "-af", f"volume=-{db}dB", "-ac", "1", "-ar", "16000",
+                   "-c:a", "pcm_s16le", out / name)
+            cases.append(Case(name, "audio", "go", "", f"{row['file']}'s sound {db} dB quieter"))
+    return cases
+
+
 def _has_audio(path: Path) -> bool:
     found = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "a", "-show_entries", "stream=index", "-of",
                             "csv=p=0", str(path)], capture_output=True, text=True).stdout
@@ -486,7 +503,7 @@ def _prefixes(families: list[str]) -> set[str]:
 
 PREFIXES = {"noise": {"noise"}, "music": {"music"}, "padding": {"pad"}, "voices": {"turns", "stereo"},
             "edges": {"edge", "midcut", "dur"}, "stills": {"still"}, "dubs": {"dub", "shift"}, "reencode": {"re"},
-            "variant": {"var"}}
+            "variant": {"var"}, "level": {"level"}}
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from preflight.assets import model_path
+from preflight.features.level import level_gain
 from preflight.media import Audio, Media
 
 HOP_S = 0.010  # one probability row per 10 ms
@@ -57,26 +58,7 @@ DITHER = 1e-5
 
 
 # The detector hears level as well as sound: 4 dB quieter, a music bed under speech was heard for
-# 3.7 s instead of 5.5 s, and 10 dB quieter for 1.9 s. So each clip is first brought to one level:
-# its loud frames (the 90th percentile of 32 ms frame power) at -20 dBFS, the shared recordings'
-# median (they span -41 to -7 dBFS). The gain is capped so that near-silence is not raised into noise.
-LEVEL_DBFS = -20.0
-MAX_GAIN_DB = 30.0
-
-
-def level_gain(samples: np.ndarray) -> float:
-    """The factor that brings ``samples``' loud frames to :data:`LEVEL_DBFS` (at most +30 dB)."""
-    frame = 512
-    if len(samples) < frame:
-        return 1.0
-    power = np.mean(np.lib.stride_tricks.sliding_window_view(samples, frame)[::256].astype(np.float64) ** 2, axis=1)
-    loud = float(np.percentile(power, 90))
-    if loud <= 0:
-        return 1.0
-    gain_db = min(LEVEL_DBFS - 10 * np.log10(loud), MAX_GAIN_DB)
-    return float(10 ** (gain_db / 20))
-
-
+# 3.7 s instead of 5.5 s, and 10 dB quieter for 1.9 s. So it hears every clip at one level.
 def detect(audio: Audio) -> SoundEvents:
     noise = np.random.default_rng(0).standard_normal(len(audio.samples)).astype(np.float32) * DITHER
     levelled = audio.samples * level_gain(audio.samples)
