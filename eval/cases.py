@@ -390,10 +390,11 @@ def stills(out: Path) -> list[Case]:
     return cases
 
 
-@family
-def reencode(out: Path) -> list[Case]:
-    """Every labelled shared file as a smaller, harder-compressed upload, with its label: a limit that
-    holds on real footage survives the encoder a user's phone or editor picks."""
+def _every_shared(out: Path, prefix: str, how: str, *, video: list[str], audio: list[str], image: list[str],
+                  sound: tuple[list[str], str]) -> list[Case]:
+    """Every labelled shared file through ffmpeg with its kind's arguments, keeping its label: a
+    video's picture gets ``video`` and its sound ``audio``; a sound file gets ``sound``'s arguments
+    and extension."""
     with (SHARED / "labels.csv").open(newline="") as f:
         rows = list(csv.DictReader(f))
     cases = []
@@ -401,48 +402,38 @@ def reencode(out: Path) -> list[Case]:
         src, kind = SHARED / row["file"], row["kind"]
         base = Path(row["file"]).stem
         if kind == "video":
-            name = f"re_{base}.mp4"
-            audio = ["-c:a", "aac", "-b:a", "96k"] if _has_audio(src) else []
-            ffmpeg("-i", src, "-vf", "scale=trunc(iw*3/8)*2:-2", "-c:v", "libx264", "-preset", "veryfast", "-crf", "30",
-                   *audio, out / name)
-            how = "scaled to 3/4, x264 crf 30, AAC 96k"
+            name = f"{prefix}_{base}.mp4"
+            ffmpeg("-i", src, *video, *(audio if _has_audio(src) else []), out / name)
         elif kind == "image":
-            name = f"re_{base}.jpg"
-            ffmpeg("-i", src, "-vf", "scale=trunc(iw*3/8)*2:-2", "-q:v", "8", "-frames:v", "1", out / name)
-            how = "scaled to 3/4, JPEG q 8"
+            name = f"{prefix}_{base}.jpg"
+            ffmpeg("-i", src, *image, "-frames:v", "1", out / name)
         else:
-            name = f"re_{base}.mp3"
-            ffmpeg("-i", src, "-c:a", "libmp3lame", "-b:a", "96k", out / name)
-            how = "MP3 96k"
+            name = f"{prefix}_{base}.{sound[1]}"
+            ffmpeg("-i", src, "-vn", *sound[0], out / name)
         cases.append(Case(name, kind, row["verdict"], row["must_flag"], f"{row['file']} {how}; {row['notes']}"[:200]))
     return cases
+
+
+@family
+def reencode(out: Path) -> list[Case]:
+    """Every labelled shared file as a smaller, harder-compressed upload, with its label: a limit that
+    holds on real footage survives the encoder a user's phone or editor picks."""
+    smaller = ["-vf", "scale=trunc(iw*3/8)*2:-2"]
+    return _every_shared(out, "re", "scaled to 3/4, x264 crf 30, AAC 96k (audio: MP3 96k)",
+                         video=[*smaller, "-c:v", "libx264", "-preset", "veryfast", "-crf", "30"],
+                         audio=["-c:a", "aac", "-b:a", "96k"], image=[*smaller, "-q:v", "8"],
+                         sound=(["-c:a", "libmp3lame", "-b:a", "96k"], "mp3"))
 
 
 @family
 def variant(out: Path) -> list[Case]:
     """Every labelled shared file changed in ways that change no verdict: a limit that holds on real
     footage does not hang on the shared files' own camera, frame rate or level."""
-    with (SHARED / "labels.csv").open(newline="") as f:
-        rows = list(csv.DictReader(f))
     look = "hflip,eq=gamma=0.85:saturation=0.85"
-    sound = ["-af", "volume=-4dB", "-ar", "44100", "-c:a", "aac", "-b:a", "128k"]
-    cases = []
-    for row in rows:
-        src, kind = SHARED / row["file"], row["kind"]
-        base = Path(row["file"]).stem
-        if kind == "video":
-            name = f"var_{base}.mp4"
-            audio = sound if _has_audio(src) else []
-            ffmpeg("-i", src, "-vf", f"{look},fps=24", "-c:v", "libx264", "-preset", "veryfast", "-crf", "23",
-                   *audio, out / name)
-        elif kind == "image":
-            name = f"var_{base}.jpg"
-            ffmpeg("-i", src, "-vf", look, "-q:v", "3", "-frames:v", "1", out / name)
-        else:
-            name = f"var_{base}.m4a"
-            ffmpeg("-i", src, "-vn", *sound, out / name)
-        cases.append(Case(name, kind, row["verdict"], row["must_flag"], f"{row['file']} varied; {row['notes']}"[:200]))
-    return cases
+    quieter = ["-af", "volume=-4dB", "-ar", "44100", "-c:a", "aac", "-b:a", "128k"]
+    return _every_shared(out, "var", "mirrored, darker, 24 fps, 4 dB quieter, AAC 44.1 kHz",
+                         video=["-vf", f"{look},fps=24", "-c:v", "libx264", "-preset", "veryfast", "-crf", "23"],
+                         audio=quieter, image=["-vf", look, "-q:v", "3"], sound=(quieter, "m4a"))
 
 
 @family

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import functools
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -34,6 +35,19 @@ def fixture_path():
         return p
 
     return path
+
+
+@pytest.fixture
+def fixture_folder(fixture_path):
+    """A folder ``tmp/clips`` of fixture copies: ``{"ada.png": "face.png", ...}`` (name there: fixture)."""
+    def make(tmp_path: Path, files: dict[str, str]) -> Path:
+        folder = tmp_path / "clips"
+        folder.mkdir()
+        for target, source in files.items():
+            shutil.copy(fixture_path(source), folder / target)
+        return folder
+
+    return make
 
 
 @functools.cache

@@ -142,16 +142,8 @@ def test_an_unchanged_set_comes_from_the_cache_until_the_policy_changes(tmp_path
     assert stale.report.verdict == first.report.verdict
 
 
-def _folder(tmp_path: Path, fixture_path, names: dict[str, str]) -> Path:
-    folder = tmp_path / "clips"
-    folder.mkdir()
-    for target, source in names.items():
-        shutil.copy(fixture_path(source), folder / target)
-    return folder
-
-
-def test_batch_command_exit_codes_lines_and_report(tmp_path, fixture_path):
-    folder = _folder(tmp_path, fixture_path, {"ada.png": "face.png", "ada.wav": "speech.wav", "bob.mp4": "talking_head.mp4"})
+def test_batch_command_exit_codes_lines_and_report(tmp_path, fixture_path, fixture_folder):
+    folder = fixture_folder(tmp_path, {"ada.png": "face.png", "ada.wav": "speech.wav", "bob.mp4": "talking_head.mp4"})
     lines, html = tmp_path / "r.jsonl", tmp_path / "r.html"
     env = {"PREFLIGHT_HOME": str(tmp_path / "home")}
     result = run_cli("batch", str(folder), "--jobs", "2", "--jsonl", str(lines), "--report", str(html), env=env)
@@ -177,8 +169,8 @@ def test_batch_command_exit_codes_lines_and_report(tmp_path, fixture_path):
     assert run_cli("batch", str(tmp_path / "nowhere"), env=env).returncode == 2
 
 
-def test_ctrl_c_stops_cleanly_keeps_lines_and_the_rerun_resumes(tmp_path, fixture_path):
-    folder = _folder(tmp_path, fixture_path, {f"clip{i}.mp4": "talking_head.mp4" for i in range(6)})
+def test_ctrl_c_stops_cleanly_keeps_lines_and_the_rerun_resumes(tmp_path, fixture_folder):
+    folder = fixture_folder(tmp_path, {f"clip{i}.mp4": "talking_head.mp4" for i in range(6)})
     for i in range(6):  # different bytes, so each is checked on its own
         with (folder / f"clip{i}.mp4").open("ab") as f:
             f.write(bytes([i]))
@@ -218,8 +210,8 @@ def test_a_worker_that_dies_is_one_error_row_and_is_replaced(web, fixture_path):
     assert results["voice"].outcome == "go"
 
 
-def test_submit_creates_avatars_for_the_go_sets_only(mosaic_api, tmp_path, fixture_path):
-    folder = _folder(tmp_path, fixture_path, {"ada.png": "face.png", "ada.wav": "speech.wav", "cut.mp4": "cut.mp4"})
+def test_submit_creates_avatars_for_the_go_sets_only(mosaic_api, tmp_path, fixture_folder):
+    folder = fixture_folder(tmp_path, {"ada.png": "face.png", "ada.wav": "speech.wav", "cut.mp4": "cut.mp4"})
     result = run_cli("batch", str(folder), "--submit")
     assert result.returncode == 1  # one set is NO-GO
     (avatar,) = mosaic_api.avatars.values()
@@ -230,8 +222,8 @@ def test_submit_creates_avatars_for_the_go_sets_only(mosaic_api, tmp_path, fixtu
     assert len(mosaic_api.avatars) == 1 and f"ada: avatar {avatar['id']}" in again.stdout
 
 
-def test_without_a_writable_ledger_the_batch_still_checks(tmp_path, fixture_path):
-    folder = _folder(tmp_path, fixture_path, {"ada.png": "face.png", "ada.wav": "speech.wav"})
+def test_without_a_writable_ledger_the_batch_still_checks(tmp_path, fixture_folder):
+    folder = fixture_folder(tmp_path, {"ada.png": "face.png", "ada.wav": "speech.wav"})
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     result = run_cli("batch", str(folder), env={"PREFLIGHT_HOME": str(blocker / "home")})

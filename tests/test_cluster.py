@@ -109,14 +109,6 @@ def lab(tmp_path_factory) -> Iterator[Lab]:
             _stop(process)
 
 
-def _folder(tmp_path: Path, fixture_path, files: dict[str, str]) -> Path:
-    folder = tmp_path / "clips"
-    folder.mkdir()
-    for target, source in files.items():
-        shutil.copy(fixture_path(source), folder / target)
-    return folder
-
-
 def _reports(path: Path) -> dict[str, dict]:
     """The JSONL's reports by name, without the time each check took."""
     found = {}
@@ -133,8 +125,8 @@ def test_the_workers_run_this_worktree(lab):
     assert len(where) == 2 and all(Path(f).is_relative_to(ROOT) for f in where.values())
 
 
-def test_a_folder_matches_the_local_pool_and_a_cached_rerun_sends_nothing(lab, tmp_path, fixture_path):
-    folder = _folder(tmp_path, fixture_path, {"ada.png": "face.png", "ada.wav": "speech.wav",
+def test_a_folder_matches_the_local_pool_and_a_cached_rerun_sends_nothing(lab, tmp_path, fixture_folder):
+    folder = fixture_folder(tmp_path, {"ada.png": "face.png", "ada.wav": "speech.wav",
                                               "duo.png": "two_faces.png", "duo.wav": "speech.wav"})
     home = {"PREFLIGHT_HOME": str(tmp_path / "home")}
     before = len(lab.starts())
@@ -154,8 +146,8 @@ def test_a_folder_matches_the_local_pool_and_a_cached_rerun_sends_nothing(lab, t
     assert _reports(tmp_path / "again.jsonl") == cluster_reports
 
 
-def test_a_worker_killed_mid_set_is_retried_elsewhere(lab, tmp_path, fixture_path):
-    folder = _folder(tmp_path, fixture_path, {"bob.mp4": "talking_head.mp4"})
+def test_a_worker_killed_mid_set_is_retried_elsewhere(lab, tmp_path, fixture_folder):
+    folder = fixture_folder(tmp_path, {"bob.mp4": "talking_head.mp4"})
     lines = tmp_path / "r.jsonl"
     pids = {address: pid for address, pid in lab.workers().values()}
     before = len(lab.starts())
@@ -215,9 +207,9 @@ def _recorded(dask_worker) -> list[bytes]:
     return dask_worker.plugins["recorder"].tasks
 
 
-def test_submit_creates_each_avatar_once_and_the_key_never_reaches_the_cluster(lab, mosaic_api, tmp_path, fixture_path):
+def test_submit_creates_each_avatar_once_and_the_key_never_reaches_the_cluster(lab, mosaic_api, tmp_path, fixture_path, fixture_folder):
     # (that a NO-GO set is not submitted is batch's own, tested in test_batch.py)
-    folder = _folder(tmp_path, fixture_path, {"ada.png": "face.png", "ada.wav": "speech.wav"})
+    folder = fixture_folder(tmp_path, {"ada.png": "face.png", "ada.wav": "speech.wav"})
     lab.client.register_plugin(Recorder())
     try:
         result = lab.batch(str(folder), "--submit")
@@ -236,7 +228,7 @@ def test_submit_creates_each_avatar_once_and_the_key_never_reaches_the_cluster(l
     assert len(mosaic_api.avatars) == 1 and f"ada: avatar {avatar['id']}" in again.stdout
 
 
-def test_a_worker_with_other_model_files_is_refused(lab, tmp_path, fixture_path):
+def test_a_worker_with_other_model_files_is_refused(lab, tmp_path, fixture_folder):
     # one that joins after the client's check refuses each set itself, naming what differs
     from preflight.batch.cluster import Shipped, check_shipped
     from preflight.version import judges
@@ -252,7 +244,7 @@ def test_a_worker_with_other_model_files_is_refused(lab, tmp_path, fixture_path)
     skewed = lab.worker("skewed", PREFLIGHT_MODELS=str(models))
     try:
         address = next(a for name, (a, _) in lab.workers(3).items() if name == "skewed")
-        folder = _folder(tmp_path, fixture_path, {"ada.png": "face.png", "ada.wav": "speech.wav"})
+        folder = fixture_folder(tmp_path, {"ada.png": "face.png", "ada.wav": "speech.wav"})
         before = len(lab.starts())
         result = lab.batch(str(folder), env={"PREFLIGHT_HOME": str(tmp_path / "home")})
     finally:
@@ -263,8 +255,8 @@ def test_a_worker_with_other_model_files_is_refused(lab, tmp_path, fixture_path)
     assert len(lab.starts()) == before  # nothing was sent
 
 
-def test_ctrl_c_stops_the_cluster_batch_with_130(lab, tmp_path, fixture_path):
-    folder = _folder(tmp_path, fixture_path, {**{f"p{i}.png": "face.png" for i in range(3)},
+def test_ctrl_c_stops_the_cluster_batch_with_130(lab, tmp_path, fixture_folder):
+    folder = fixture_folder(tmp_path, {**{f"p{i}.png": "face.png" for i in range(3)},
                                               **{f"p{i}.wav": "speech.wav" for i in range(3)}})
     for i in range(3):  # different bytes, so none comes from another test's cache
         with (folder / f"p{i}.png").open("ab") as f:
@@ -282,14 +274,14 @@ def test_ctrl_c_stops_the_cluster_batch_with_130(lab, tmp_path, fixture_path):
     assert "interrupted" in out and "Traceback" not in err
 
 
-def test_a_lost_scheduler_stops_the_batch_keeping_what_finished(lab, tmp_path, fixture_path):
+def test_a_lost_scheduler_stops_the_batch_keeping_what_finished(lab, tmp_path, fixture_folder):
     # The last test on the lab: it kills the scheduler.
     from preflight.batch import cache_key, discover
     from preflight.batch.cache import cached
     from preflight.ledger import Ledger
     from preflight.policy import Policy
 
-    folder = _folder(tmp_path, fixture_path, {**{f"p{i}.png": "face.png" for i in range(4)},
+    folder = fixture_folder(tmp_path, {**{f"p{i}.png": "face.png" for i in range(4)},
                                               **{f"p{i}.wav": "speech.wav" for i in range(4)}})
     for i in range(4):  # different bytes, so each set is checked on its own
         with (folder / f"p{i}.png").open("ab") as f:
@@ -314,9 +306,9 @@ def test_a_lost_scheduler_stops_the_batch_keeping_what_finished(lab, tmp_path, f
         assert {s.name for s in sets if cached(ledger, cache_key(s, Policy()))} == set(kept)
 
 
-def test_without_distributed_the_cluster_option_says_how_to_install_it(tmp_path, fixture_path):
+def test_without_distributed_the_cluster_option_says_how_to_install_it(tmp_path, fixture_folder):
     (tmp_path / "distributed.py").write_text("raise ImportError('not installed')\n")
-    folder = _folder(tmp_path, fixture_path, {"ada.png": "face.png", "ada.wav": "speech.wav"})
+    folder = fixture_folder(tmp_path, {"ada.png": "face.png", "ada.wav": "speech.wav"})
     result = run_cli("batch", str(folder), "--cluster", "local:2", env={"PYTHONPATH": str(tmp_path)})
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
