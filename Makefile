@@ -20,7 +20,7 @@ demo: $(STAMP) $(FIXTURES)
 
 test: $(STAMP) $(FIXTURES)
 	@bash scripts/ensure-tools.sh --test
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=15
 	@bash scripts/test-python313.sh
 
 bench: $(STAMP)
