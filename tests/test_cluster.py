@@ -313,3 +313,13 @@ def test_without_distributed_the_cluster_option_says_how_to_install_it(tmp_path,
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "error: --cluster needs Dask distributed, which is not installed: pip install 'avatar-preflight[dask]'"]
+
+
+@pytest.mark.parametrize("address", ["bogus://host:8786", "scheduler:8786", "local:0"])
+def test_an_address_that_is_no_schedulers_is_one_line(tmp_path, fixture_folder, address):
+    # bogus:// reached distributed, which raised its own ValueError: an internal error
+    folder = fixture_folder(tmp_path, {"ada.png": "face.png", "ada.wav": "speech.wav"})
+    result = run_cli("batch", str(folder), "--cluster", address)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"error: --cluster {address}: give a Dask scheduler's address (tcp://host:8786) or local:N")

@@ -43,7 +43,7 @@ log = logging.getLogger("preflight.batch")
 
 INSTALL = "pip install 'avatar-preflight[dask]'"
 _LOCAL = re.compile(r"local:([1-9][0-9]*)")
-_ADDRESS = re.compile(r"[a-z][a-z0-9+.-]*://\S+")
+_ADDRESS = re.compile(r"(tcp|tls|ws|wss|ucx)://\S+")  # the schemes distributed knows, but its in-process one
 STARTED = "preflight-started"  # the event topic on which a worker announces each set it starts
 CONNECT_S = 20.0
 WORKERS_S = 60.0  # how long a cluster may take to bring up its first worker (an adaptive one starts empty)
