@@ -28,6 +28,11 @@ Families:
 - ``voices``: two real speakers taking turns of 1, 2 and 3 s; the same two in the left and
   right channel of a stereo file (turns, and both at once); and one speaker in both channels or
   in one channel only (go).
+- ``handover``: one change of speaker in a short clip, as a cut from a conversation leaves it:
+  6 s of one voice then 1.5, 2.5 or 4 s of another (and the other way round), another voice for
+  2 s between two of the first; and 5-12 s windows of the real six-speaker recording
+  ``aud_diarization_6spk.wav`` (pyAudioAnalysis's own segment times): no-go when a second
+  speaker talks for 1.5 s or more, go when only one does.
 - ``dubs``: every ordered pair of good talking heads, picture of one and sound of the other, and
   each with its own sound shifted 0.2, 0.5, 1 s late and 0.5 s early (no-go av_sync).
 - ``stills``: the good portraits with a meme caption, a lower-third name bar (no-go) or a small
@@ -282,6 +287,44 @@ def voices(out: Path) -> list[Case]:
     return cases
 
 
+# The six speakers of aud_diarization_6spk.wav, as pyAudioAnalysis's own ground truth gives them
+# (pyAudioAnalysis/data/diarizationExample2.segments): (start, end) in seconds.
+SIX_SPEAKERS = [(0.0, 3.7), (3.7, 7.1), (7.1, 10.6), (10.6, 15.9), (15.9, 19.3), (19.3, 22.5)]
+
+
+@family
+def handover(out: Path) -> list[Case]:
+    """One change of speaker in a short clip, as a cut from a longer conversation leaves it."""
+    cases = []
+    for first, second in PAIRS:
+        a, b = load(first), load(second)
+        b = b * np.sqrt(active_power(a) / active_power(b))
+        pair = f"{stem(first)}+{stem(second)}"
+        for tail in (1.5, 2.5, 4.0):
+            for name, parts in ((f"hand_{pair}_then_{tail:g}s.wav", (a[: 6 * RATE], b[: int(tail * RATE)])),
+                                (f"hand_{pair}_first_{tail:g}s.wav", (b[: int(tail * RATE)], a[: 6 * RATE]))):
+                save(np.concatenate(parts), out / name)
+                cases.append(Case(name, "audio", "no-go", "single_speaker", f"6 s of {first} and {tail:g} s of {second}"))
+        name = f"hand_{pair}_between.wav"
+        save(np.concatenate([a[: 4 * RATE], b[: 2 * RATE], a[4 * RATE : 8 * RATE]]), out / name)
+        cases.append(Case(name, "audio", "no-go", "single_speaker", f"{second} speaks 2 s between 8 s of {first}"))
+    # Windows of a real six-speaker recording: two voices when the second of them speaks >= 1.5 s,
+    # one when it speaks under 0.3 s; in between is left out (about the check's own 1 s limit).
+    six = load("aud_diarization_6spk.wav")
+    for length in (5, 6, 8, 10, 12):
+        for start in np.arange(0.0, len(six) / RATE - length + 1e-6, 1.0):
+            heard = sorted((min(start + length, e) - max(start, s) for s, e in SIX_SPEAKERS), reverse=True)
+            second_s = max(heard[1], 0.0)
+            if 0.3 < second_s < 1.5:
+                continue
+            name = f"hand_six_{length}s_at{start:g}.wav"
+            save(six[int(start * RATE) : int((start + length) * RATE)], out / name)
+            two = second_s >= 1.5
+            cases.append(Case(name, "audio", "no-go" if two else "go", "single_speaker" if two else "",
+                              f"{length} s of aud_diarization_6spk.wav from {start:g} s", truth=f"{second_s:.1f}"))
+    return cases
+
+
 def ffmpeg(*args: str | Path) -> None:
     subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", *map(str, args)], check=True)
 
@@ -494,7 +537,7 @@ def _prefixes(families: list[str]) -> set[str]:
 
 PREFIXES = {"noise": {"noise"}, "music": {"music"}, "padding": {"pad"}, "voices": {"turns", "stereo"},
             "edges": {"edge", "midcut", "dur"}, "stills": {"still"}, "dubs": {"dub", "shift"}, "reencode": {"re"},
-            "variant": {"var"}, "level": {"level"}}
+            "variant": {"var"}, "level": {"level"}, "handover": {"hand"}}
 
 
 if __name__ == "__main__":
