@@ -33,6 +33,8 @@ Families:
   2 s between two of the first; and 5-12 s windows of the real six-speaker recording
   ``aud_diarization_6spk.wav`` (pyAudioAnalysis's own segment times): no-go when a second
   speaker talks for 1.5 s or more, go when only one does.
+- ``overlap``: a second voice over the first in one channel, at 0, 6 and 12 dB under it, for
+  the whole clip or for 3 s of it: no-go.
 - ``dubs``: every ordered pair of good talking heads, picture of one and sound of the other, and
   each with its own sound shifted 0.2, 0.5, 1 s late and 0.5 s early (no-go av_sync).
 - ``stills``: the good portraits with a meme caption, a lower-third name bar (no-go) or a small
@@ -325,6 +327,29 @@ def handover(out: Path) -> list[Case]:
     return cases
 
 
+@family
+def overlap(out: Path) -> list[Case]:
+    """A second voice over the first in one channel: for the whole clip, or for 3 s of it."""
+    cases = []
+    for first, second in PAIRS:
+        a, b = load(first), load(second)
+        b = b * np.sqrt(active_power(a) / active_power(b))
+        pair = f"{stem(first)}+{stem(second)}"
+        n = min(len(a), len(b), 10 * RATE)
+        for db in (0, -6, -12):
+            gain = 10 ** (db / 20)
+            name = f"overlap_{pair}_all_{db}dB.wav"
+            save(a[:n] + gain * b[:n], out / name)
+            cases.append(Case(name, "audio", "no-go", "single_speaker", f"{second} {db} dB under {first}, all along"))
+            over = a[:n].copy()
+            m = min(3 * RATE, n - 3 * RATE)
+            over[3 * RATE : 3 * RATE + m] += gain * b[:m]
+            name = f"overlap_{pair}_3s_{db}dB.wav"
+            save(over, out / name)
+            cases.append(Case(name, "audio", "no-go", "single_speaker", f"{second} {db} dB under {first}, 3-6 s"))
+    return cases
+
+
 def ffmpeg(*args: str | Path) -> None:
     subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", *map(str, args)], check=True)
 
@@ -537,7 +562,7 @@ def _prefixes(families: list[str]) -> set[str]:
 
 PREFIXES = {"noise": {"noise"}, "music": {"music"}, "padding": {"pad"}, "voices": {"turns", "stereo"},
             "edges": {"edge", "midcut", "dur"}, "stills": {"still"}, "dubs": {"dub", "shift"}, "reencode": {"re"},
-            "variant": {"var"}, "level": {"level"}, "handover": {"hand"}}
+            "variant": {"var"}, "level": {"level"}, "handover": {"hand"}, "overlap": {"overlap"}}
 
 
 if __name__ == "__main__":
