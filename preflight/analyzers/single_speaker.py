@@ -16,16 +16,16 @@ phone clip, good_demo3_b) and most beyond 0.70; every two-voice file splits at 0
 classes touch with 0.02 to spare: the encoder's limit, not a guess between two files, and the
 reason the value is reported.
 
-Weak spots: the margin is thin (two similar voices in fast turns can pass; one voice recorded
-with very different microphones can split). One change of speaker in a short clip, as a cut from
-a conversation leaves it (``eval/cases.py``'s handover family): 42 of 42 found where the two are
-different shared recordings, but only 44 of 63 windows of 5-12 s of the real six-speaker
-recording (one room, one microphone), whose voices sit at 0.55-0.70 to each other against
-0.83-0.89 within a voice: the encoder's limit, measured, not moved for; a second voice that speaks for less than about
-1 s is missed; two voices talking at once in one channel look like one unusual voice (the
-overlap family: 24 of 36 found; a second voice at the first's level all along 4 of 6 (missed: two
-women, kimk with LJSpeech, and deyu with joyvasa); 12 dB under for 3 s, 1 of 6); one person who changes their voice a lot (shouting, whispering, singing) can
-split.
+Weak spots: the margin is thin (two similar voices in fast turns can pass; one voice recorded with
+very different microphones can split). One change of speaker in a short clip, as a cut from a
+conversation leaves it (``eval/cases.py``'s handover family): 42 of 42 found where the two are
+different shared recordings, but only 44 of 63 windows of 5-12 s of the real six-speaker recording
+(one room, one microphone), whose voices sit at 0.55-0.70 to each other against 0.83-0.89 within a
+voice: the encoder's limit, measured, not moved for; a second voice that speaks for less than about
+1 s is missed; two voices talking at once in one channel look like one unusual voice (the overlap
+family: 24 of 36 found; a second voice at the first's level all along 4 of 6 (missed: two women,
+kimk with LJSpeech, and deyu with joyvasa); 12 dB under for 3 s, 1 of 6); one person who changes
+their voice a lot (shouting, whispering, singing) can split.
 """
 
 from preflight.features.voices import FRAME_S, voices
