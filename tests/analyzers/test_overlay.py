@@ -108,3 +108,19 @@ def test_a_logo_in_the_pictures_corner_below_the_bar_is_in_a_corner():
     seen[46:60, 280:310] = True  # the detector's blob on the logo, just under the bar
     assert _corner_blobs(seen, _picture(video)).any()
     assert not _corner_blobs(seen, (0, 0, 320, 240)).any()  # the frame's corner ends at 36 px
+
+
+def test_a_faint_corner_mark_on_dark_footage_is_found_as_on_bright_footage():
+    # vid_inset_vasa7 darker and flatter: the inset's edges fell under Canny's grey-level limits
+    from preflight.analyzers.overlay import _corner_marks
+    from preflight.policy import OverlayLimits
+
+    rng = np.random.default_rng(1)
+    bright = rng.integers(40, 220, (10, 240, 320, 3), dtype=np.uint8)  # moving grain: no static edges
+    bright[:, 10:40, 250:310] = 230  # a static mark in the top-right corner
+    bright[:, 14:36, 254:306] = 30
+    dark = (bright.astype(np.float32) * 0.12 + 10).astype(np.uint8)  # the same footage, far darker and flatter
+    for video in (bright, dark):
+        marks = _corner_marks(video, OverlayLimits(), (0, 0, 320, 240))
+        assert marks[10:40, 250:310].mean() > 0.5
+        assert not marks[100:200, 50:200].any()
