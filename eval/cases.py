@@ -35,6 +35,9 @@ Families:
   speaker talks for 1.5 s or more, go when only one does.
 - ``overlap``: a second voice over the first in one channel, at 0, 6 and 12 dB under it, for
   the whole clip or for 3 s of it: no-go.
+- ``pasted``: a graphic without a face or letters (ffmpeg's test card, a round yellow badge)
+  pasted over a good talking head from 1 to 4 s, held still, drifting, or sliding in from the
+  edge: no-go overlay.
 - ``dubs``: every ordered pair of good talking heads, picture of one and sound of the other, and
   each with its own sound shifted 0.2, 0.5, 1 s late and 0.5 s early (no-go av_sync).
 - ``stills``: the good portraits with a meme caption, a lower-third name bar (no-go) or a small
@@ -405,6 +408,30 @@ SHIFTS = (0.2, 0.5, 1.0, -0.5)  # s; positive: the sound comes late
 
 
 @family
+def pasted(out: Path) -> list[Case]:
+    """A graphic pasted over a good talking head for part of it, as an editor adds a sticker or an
+    inset: no-go overlay. Graphics without a face or letters, so only the overlay check can see
+    them: ffmpeg's test card and a round yellow badge. Each pops in at 1 s and out at 4 s, held
+    still or drifting across; and one slides in from the frame's edge (no pop at all)."""
+    cases = []
+    graphics = {"card": "testsrc2=size=320x240:rate=30",
+                "badge": "color=c=yellow:size=240x240:rate=30,format=rgba,"
+                         "geq=r='r(X,Y)':g='g(X,Y)':b='b(X,Y)':a='if(lt(hypot(X-120,Y-120),118),255,0)'"}
+    moves = {"still": ("W*0.06", "H*0.08"), "drift": ("W*0.06+W*0.12*(t-1)", "H*0.08"),
+             "slide": ("-w+(w+W*0.06)*min(1,(t-1)/1.5)", "H*0.08")}
+    for clip in ["good_aoc.mp4", "good_katie.mp4", "good_obama_a.mp4", "good_demo3_a.mp4", "good_may5s.mp4"]:
+        for look, source in graphics.items():
+            for move, (x, y) in moves.items():
+                name = f"pasted_{look}_{move}_{stem(clip)}.mp4"
+                graph = (f"{source},trim=duration=20[g0];[g0][0:v]scale2ref=w=main_w*0.22:h=ow*ih/iw[g][m];"
+                         f"[m][g]overlay=x='{x}':y='{y}':enable='between(t,1,4)':shortest=1[v]")
+                ffmpeg("-i", SHARED / clip, "-filter_complex", graph, "-map", "[v]", "-map", "0:a", "-c:v", "libx264", "-preset", "veryfast", "-crf", "20",
+                       "-c:a", "copy", out / name)
+                cases.append(Case(name, "video", "no-go", "overlay", f"{clip} with a {look} pasted 1-4 s, {move}"))
+    return cases
+
+
+@family
 def dubs(out: Path) -> list[Case]:
     """Every ordered pair of good talking heads, the picture of one with the sound of the other
     (trimmed to the shorter), and each with its own sound shifted by 0.2, 0.5 and 1 s late and
@@ -562,7 +589,7 @@ def _prefixes(families: list[str]) -> set[str]:
 
 PREFIXES = {"noise": {"noise"}, "music": {"music"}, "padding": {"pad"}, "voices": {"turns", "stereo"},
             "edges": {"edge", "midcut", "dur"}, "stills": {"still"}, "dubs": {"dub", "shift"}, "reencode": {"re"},
-            "variant": {"var"}, "level": {"level"}, "handover": {"hand"}, "overlap": {"overlap"}}
+            "variant": {"var"}, "level": {"level"}, "handover": {"hand"}, "overlap": {"overlap"}, "pasted": {"pasted"}}
 
 
 if __name__ == "__main__":
