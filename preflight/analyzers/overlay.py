@@ -214,7 +214,9 @@ def _picture(frames: np.ndarray) -> Rect:
     """The picture inside letterbox or pillarbox bars: the edge rows and columns that stay black
     in every sampled frame are bars, not picture. A channel logo sits in the picture's corner, below
     the bar (a film clip's logo 20% down a letterboxed frame)."""
-    dark = frames.max(axis=(0, 3)) <= _BAR_LEVEL  # (height, width): black in every frame, every channel
+    # (height, width): black in every frame, every channel. Frames first, then channels: numpy's
+    # max over axes (0, 3) at once strides through the array and took 0.56 s for 15 s of frames.
+    dark = np.maximum.reduce(frames, axis=0).max(axis=2) <= _BAR_LEVEL
     rows, cols = dark.all(axis=1), dark.all(axis=0)
 
     def inside(bar: np.ndarray) -> tuple[int, int]:
