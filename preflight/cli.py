@@ -254,6 +254,7 @@ def create(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check, and print the requests it would send; send nothing.")] = False,
     new: Annotated[bool, typer.Option("--new", help="Create another avatar even if these sources made one with this name.")] = False,
     trust_asset_ids: Annotated[bool, typer.Option("--trust-asset-ids", help="Submit asset ids, which cannot be checked here.")] = False,
+    fix: Annotated[bool, typer.Option("--fix", help="First cut the video (or the voice audio) to its best 4-15 s window, as `preflight fix` does, and submit the cut.")] = False,
     output: Output = Format.text,
     strict: Strict = False,
     config: Config = None,
@@ -261,18 +262,19 @@ def create(
     """Check the sources and, only if they are GO, upload them and create the avatar on Mosaic.
 
     Needs MOSAIC_API_KEY (MOSAIC_BASE_URL to point elsewhere). Running it again for the same
-    media and name returns the avatar made the first time. Exit 0 created (or ready, with
-    --wait), 1 NO-GO (nothing sent), 2 bad usage or input, 3 the API or the avatar failed.
+    media and name returns the avatar made the first time (with --fix too: the same recording
+    cuts to the same bytes). Exit 0 created (or ready, with --wait), 1 NO-GO or no window to cut
+    (nothing sent), 2 bad usage or input, 3 the API or the avatar failed.
     """
     from preflight import submit
 
     err = _stderr()
     out = Console(highlight=False)
-    sources: dict[str, Any] = dict(video=video, image=image, audio=audio, video_id=video_id, image_id=image_id,
-                                   audio_id=audio_id, trust_asset_ids=trust_asset_ids)
     with _errors_as_exit_codes(), _rejections_shown(output, out):
         policy = _policy(config, strict)
-        with _quiet_native_stderr():
+        with _quiet_native_stderr(), _cut_if(fix, dict(video=video, image=image, audio=audio), policy, err) as media:
+            sources: dict[str, Any] = dict(**media, video_id=video_id, image_id=image_id, audio_id=audio_id,
+                                           trust_asset_ids=trust_asset_ids)
             if dry_run:
                 plan = submit.plan_avatar(name, policy=policy, **sources)
                 _show(output, out, plan.report, requests=submit.dry_run(plan, new=new))
@@ -285,6 +287,32 @@ def create(
                 avatar = submit.create_avatar(name, policy=policy, wait=wait, wait_timeout=timeout, new=new,
                                               notify=notify, **sources)
         _show(output, out, None, avatar=avatar)
+
+
+@contextlib.contextmanager
+def _cut_if(fix: bool, media: dict[str, str | None], policy: Any, err: Console) -> Iterator[dict[str, str | None]]:
+    """``media`` as given; with ``fix``, its video (or voice audio) cut to the best window in a
+    temporary folder, gone when the command ends. A dry run and a real one cut alike."""
+    if not fix:
+        yield media
+        return
+    import tempfile
+
+    from preflight.fix import fix as fix_recording
+
+    cut = "video" if media["video"] is not None else "audio" if media["audio"] is not None else None
+    if cut is None:
+        raise UsageError("--fix cuts a recording: give --video, or --audio (with --image)")
+    with tempfile.TemporaryDirectory(prefix="preflight-fix-") as folder:
+        target = Path(folder) / ("cut.mp4" if cut == "video" else "cut.wav")
+        with err.status("finding the best window", spinner="dots"):
+            result = fix_recording(**media, output=target, policy=policy)
+        _show_fix(result.model_copy(update={"output": None, "report": None}), err)  # the cut is checked again below
+        if result.window is None:
+            raise RejectedSources(f"no window of {result.source} passes: {result.why}; nothing sent", None)
+        if result.output is None:
+            raise RejectedSources("the best window's cut is NO-GO in its check; nothing sent", result.report)
+        yield {**media, cut: result.output}
 
 
 @app.command()
@@ -641,7 +669,8 @@ def _rejections_shown(output: Format, out: Console) -> Iterator[None]:
     try:
         yield
     except RejectedSources as exc:
-        _show(output, out, exc.report)
+        if exc.report is not None:
+            _show(output, out, exc.report)
         raise
 
 

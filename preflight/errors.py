@@ -32,11 +32,12 @@ class ToolMissing(PreflightError):
 
 
 class RejectedSources(PreflightError):
-    """The sources did not pass the checks, so nothing was sent. ``report`` says why."""
+    """The sources did not pass the checks, so nothing was sent. ``report`` says why (None when
+    ``create --fix`` found no window of the recording to check at all; the message says why)."""
 
     exit_code = 1
 
-    def __init__(self, message: str, report: Report) -> None:
+    def __init__(self, message: str, report: Report | None) -> None:
         super().__init__(message)
         self.report = report
 

@@ -138,3 +138,29 @@ def test_a_recording_kept_whole_keeps_its_own_verdict(tmp_path):
     assert not result.go and result.output is None and not out.exists()
     assert any(c.id == "av_sync" and c.status.value == "fail" for c in result.report.checks)
     assert not list(tmp_path.iterdir())
+
+
+def test_create_fix_submits_the_cut_once_and_a_recording_with_no_window_sends_nothing(mosaic_api, tmp_path):
+    # a voice, then 13.9 s of another reader: the cut keeps the longer, one-voice stretch
+    voice = tmp_path / "interview.wav"
+    _ffmpeg("-i", SHARED_MEDIA / "audio_good_radio31.wav", "-i", SHARED_MEDIA / "aud_libri_198-209-0000.ogg",
+            "-filter_complex", "[0:a]aresample=16000[a];[1:a]aresample=16000[b];[a][b]concat=n=2:v=0:a=1[s]",
+            "-map", "[s]", voice)
+    face = SHARED_MEDIA / "img_obama.jpg"
+    runs = [run_cli("create", "--name", "Ada", "--image", str(face), "--audio", str(voice), "--fix") for _ in range(2)]
+    for run in runs:
+        assert run.returncode == 0, run.stderr
+        assert "window" in run.stderr and "Traceback" not in run.stderr
+    (avatar_id,) = mosaic_api.avatars  # the second run found the first one's avatar: the cut is the same bytes
+    assert avatar_id in runs[1].stdout
+    (audio,) = [u for u in mosaic_api.uploads.values() if u.kind == "audio" and u.sha256]
+    assert audio.sha256 != hashlib.sha256(voice.read_bytes()).hexdigest()  # the cut went up, not the recording
+    assert audio.size < voice.stat().st_size * 15.5 / _seconds(voice)
+
+    music = tmp_path / "music.wav"
+    _ffmpeg("-i", SHARED_MEDIA / INTRO, "-vn", "-ac", "1", "-ar", "16000", music)
+    refused = run_cli("create", "--name", "Bo", "--image", str(face), "--audio", str(music), "--fix")
+    assert refused.returncode == 1 and "no window" in refused.stderr and "nothing sent" in refused.stderr
+    assert len(mosaic_api.avatars) == 1 and "Traceback" not in refused.stderr
+    bad = run_cli("create", "--name", "Cy", "--image", str(face), "--fix")
+    assert bad.returncode == 2 and "--fix cuts a recording" in bad.stderr
