@@ -360,6 +360,7 @@ def batch(
     report: Annotated[Optional[Path], typer.Option("--report", help="Write one self-contained HTML report here.")] = None,
     jsonl: Annotated[Optional[Path], typer.Option("--jsonl", help="Write one JSON report per line here, as each set finishes ('-': stdout, the summary then on stderr).")] = None,
     submit: Annotated[bool, typer.Option("--submit", help="Create avatars for the GO sets (needs MOSAIC_API_KEY).")] = False,
+    fix_to: Annotated[Optional[Path], typer.Option("--fix", help="Then cut each NO-GO set that a window can save (too long, a cut, another voice, music...) into this folder, as `preflight fix` does; only cuts checked GO are written.", show_default=False)] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Check every set again, even if unchanged.")] = False,
     time_limit: Annotated[float, typer.Option(help="Seconds one set may take before it is stopped as an error.")] = 240.0,
     strict: Strict = False,
@@ -384,6 +385,8 @@ def batch(
         policy = _policy(config, strict)
         if report is not None and not report.parent.is_dir():
             raise UsageError(f"{report}: its folder {report.parent} does not exist")
+        if fix_to is not None and not fix_to.is_dir():
+            raise UsageError(f"{fix_to}: no such folder for the cuts (make it first)")
         if cluster is not None:
             if jobs is not None:
                 raise UsageError("give --jobs (local workers) or --cluster, not both")
@@ -423,11 +426,49 @@ def batch(
             err.print(f"report: {report}")
         if lost is not None:
             raise lost
+        if fix_to is not None and not interrupted:
+            _fix_no_go(results, fix_to, policy, err, out)
         if submit and client is not None and not interrupted:
             _submit_go(results, client, err, out)
     if interrupted:
         raise typer.Exit(130)
     raise typer.Exit(EXIT_GO if results and all(r.report.go for r in results) else EXIT_NO_GO)
+
+
+def _fix_no_go(results: list, folder: Path, policy: Policy, err: Console, out: Console) -> None:
+    """Cut each NO-GO set whose failures a window can leave out into ``folder`` (``name.mp4``, or
+    ``name.wav`` beside its image), one set at a time here; list every attempt in ``fixes.jsonl``."""
+    from preflight.fix import CUTTABLE
+
+    lines = []
+    with _quiet_native_stderr():  # fix runs mediapipe here, in this process
+        for r in sorted((r for r in results if r.outcome == "no-go"), key=lambda r: r.set.name):
+            failed = {c.id for c in r.report.checks if c.status.value == "fail"}
+            if failed <= CUTTABLE and bool(r.set.video) != bool(r.set.audio):  # one recording, and a cut can save it
+                line = _fix_one(r.set, folder, policy, err, out)
+                lines += [line] if line else []
+    _write_atomically(folder / "fixes.jsonl", "".join(line + "\n" for line in lines))
+    err.print(f"cuts: {sum(1 for line in lines if json.loads(line)['output'])} of {len(lines)} sets tried, in {folder}")
+
+
+def _fix_one(s: Any, folder: Path, policy: Policy, err: Console, out: Console) -> str | None:
+    """One set's cut as a JSON line (None when its recording cannot be read), and a line for people."""
+    from preflight.fix import fix as fix_recording
+
+    target = folder / f"{s.name}.{'mp4' if s.video else 'wav'}"
+    try:
+        with err.status(f"cutting {s.name}", spinner="dots"):
+            result = fix_recording(video=s.video, image=s.image, audio=s.audio, output=target, policy=policy)
+    except PreflightError as exc:
+        out.print(Text.assemble(("not cut ", "bold red"), s.name, f": {exc}"), soft_wrap=True)
+        return None
+    if result.output is not None:
+        w = result.window
+        out.print(Text.assemble(("cut GO ", "bold green"), s.name, f": {w.start:.2f}-{w.end:.2f} s -> {result.output}"))
+    else:
+        why = result.why if result.window is None else "the best window's cut is NO-GO in its check"
+        out.print(Text.assemble(("not cut ", "bold red"), s.name, f": {why}"), soft_wrap=True)
+    return json.dumps({"set": s.name, **json.loads(result.model_dump_json())})
 
 
 def _quiet_dask() -> None:

@@ -49,6 +49,11 @@ from preflight.policy import Policy
 from preflight.report import Report
 from preflight.sources import PathArg, Sources, local_copies, source_set
 
+# The checks whose failure a window can leave out: the recording is too long, or has stretches
+# (a cut, not one face, another voice, music, little speech) that a window avoids. Others (the
+# resolution, an overlay, noise, lip sync) hold for the whole recording and any cut of it.
+CUTTABLE = frozenset({"duration", "scene_cuts", "faces", "single_speaker", "music", "speech"})
+
 STEP_S = 0.01  # the timeline's resolution: the audio features' hop
 MERGE_GAP_S = 0.3  # bad moments closer than this read as one stretch
 WHOLE_S = 0.5  # a window this close to both ends of the recording cuts nothing away

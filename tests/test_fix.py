@@ -140,12 +140,16 @@ def test_a_recording_kept_whole_keeps_its_own_verdict(tmp_path):
     assert not list(tmp_path.iterdir())
 
 
-def test_create_fix_submits_the_cut_once_and_a_recording_with_no_window_sends_nothing(mosaic_api, tmp_path):
-    # a voice, then 13.9 s of another reader: the cut keeps the longer, one-voice stretch
-    voice = tmp_path / "interview.wav"
+def _two_readers(out: Path) -> Path:
+    """A voice, then 13.9 s of another reader (21.9 s): a cut keeps the longer, one-voice stretch."""
     _ffmpeg("-i", SHARED_MEDIA / "audio_good_radio31.wav", "-i", SHARED_MEDIA / "aud_libri_198-209-0000.ogg",
             "-filter_complex", "[0:a]aresample=16000[a];[1:a]aresample=16000[b];[a][b]concat=n=2:v=0:a=1[s]",
-            "-map", "[s]", voice)
+            "-map", "[s]", out)
+    return out
+
+
+def test_create_fix_submits_the_cut_once_and_a_recording_with_no_window_sends_nothing(mosaic_api, tmp_path):
+    voice = _two_readers(tmp_path / "interview.wav")
     face = SHARED_MEDIA / "img_obama.jpg"
     runs = [run_cli("create", "--name", "Ada", "--image", str(face), "--audio", str(voice), "--fix") for _ in range(2)]
     for run in runs:
@@ -164,3 +168,24 @@ def test_create_fix_submits_the_cut_once_and_a_recording_with_no_window_sends_no
     assert len(mosaic_api.avatars) == 1 and "Traceback" not in refused.stderr
     bad = run_cli("create", "--name", "Cy", "--image", str(face), "--fix")
     assert bad.returncode == 2 and "--fix cuts a recording" in bad.stderr
+
+
+def test_batch_fix_cuts_the_no_go_sets_a_window_can_save_and_lists_every_attempt(tmp_path):
+    folder, cuts = tmp_path / "in", tmp_path / "cuts"
+    folder.mkdir(), cuts.mkdir()
+    face = (SHARED_MEDIA / "img_obama.jpg").read_bytes()
+    for name in ("ada", "bo", "cy"):
+        (folder / f"{name}.jpg").write_bytes(face)
+    _two_readers(folder / "ada.wav")  # too long, two voices: a window saves it
+    _ffmpeg("-i", SHARED_MEDIA / INTRO, "-vn", "-ac", "1", "-ar", "16000", folder / "bo.wav")  # music: nothing to keep
+    _ffmpeg("-i", SHARED_MEDIA / "audio_good_radio31.wav", folder / "cy.wav")  # GO already: left alone
+    run = run_cli("batch", str(folder), "--fix", str(cuts), env={"PREFLIGHT_HOME": str(tmp_path / "home")})
+    assert run.returncode == 1, run.stderr  # the verdicts are the sources'; the cuts are new files
+    assert "cut GO ada" in run.stdout and "not cut bo" in run.stdout and "Traceback" not in run.stderr
+    assert sorted(p.name for p in cuts.iterdir()) == ["ada.wav", "fixes.jsonl"]
+    lines = [json.loads(line) for line in (cuts / "fixes.jsonl").read_text().splitlines()]
+    assert [(x["set"], x["output"] is not None) for x in lines] == [("ada", True), ("bo", False)]
+    assert preflight.check(image=folder / "ada.jpg", audio=cuts / "ada.wav").go
+    assert _seconds(cuts / "ada.wav") <= 15.0
+    missing = run_cli("batch", str(folder), "--fix", str(tmp_path / "nowhere"))
+    assert missing.returncode == 2 and "no such folder" in missing.stderr
