@@ -189,3 +189,10 @@ def test_batch_fix_cuts_the_no_go_sets_a_window_can_save_and_lists_every_attempt
     assert _seconds(cuts / "ada.wav") <= 15.0
     missing = run_cli("batch", str(folder), "--fix", str(tmp_path / "nowhere"))
     assert missing.returncode == 2 and "no such folder" in missing.stderr
+
+
+def test_the_checks_a_cut_can_save_are_registered_checks():
+    from preflight.analyzers import CHECK_IDS
+    from preflight.fix import CUTTABLE
+
+    assert CUTTABLE <= set(CHECK_IDS) and "overlay" not in CUTTABLE and "duration" in CUTTABLE
