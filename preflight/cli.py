@@ -181,6 +181,7 @@ def fix(
     audio: Annotated[Optional[str], typer.Option(help="The voice audio to cut.")] = None,
     out: Annotated[Optional[Path], typer.Option("--output", "-o", help="Where to write the cut: .mp4 for a video, .wav for an audio.", show_default=False)] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the window and why; write nothing.")] = False,
+    html: Annotated[Optional[Path], typer.Option("--report", help="Also write an HTML page: the timeline with the stretches each check would fail and the window marked, and the cut's check.")] = None,
     output: Output = Format.text,
     strict: Strict = False,
     config: Config = None,
@@ -195,8 +196,14 @@ def fix(
 
     with _errors_as_exit_codes():
         policy = _policy(config, strict)
+        if html is not None and not html.parent.is_dir():
+            raise UsageError(f"{html}: its folder {html.parent} does not exist")
         with _quiet_native_stderr():
             result = fix_recording(*(files or ()), image=image, audio=audio, output=out, policy=policy, dry_run=dry_run)
+        if html is not None:
+            from preflight.html import render_fix
+
+            _write_atomically(html, render_fix(result))
         if output is Format.json:
             sys.stdout.write(result.model_dump_json(indent=2) + "\n")
         else:

@@ -1,6 +1,8 @@
 """The report of a batch (or of one check) as one self-contained HTML page: the summary first, then one card per source
 set with its verdict, what failed in words, and pictures of it (the frame strip with face boxes,
-the frames on both sides of each cut, the waveform with speech and music spans).
+the frames on both sides of each cut, the waveform with speech and music spans). ``fix`` gets
+a page of its own (:func:`render_fix`): the recording's timeline, one row per check with the
+stretches it would fail, the chosen window marked, then the cut's check as a card.
 
 Everything is inline (CSS, a few lines of script for the filter buttons, JPEGs as data URIs,
 SVG), so the file can be mailed or attached to a ticket and opened anywhere.
@@ -13,9 +15,10 @@ from collections import Counter
 from collections.abc import Sequence
 from html import escape
 
-from preflight.analyzers import ANALYZERS, Aspect
-from preflight.batch import Result, Skipped
+from preflight.analyzers import ANALYZERS, CHECK_IDS, Aspect
+from preflight.batch import Result, Skipped, SourceSet
 from preflight.evidence import Cut, Evidence, Picture, Wave
+from preflight.fix import FixResult
 from preflight.report import Check, Status, format_spans
 from preflight.version import __version__
 
@@ -49,6 +52,8 @@ figure.flagged img{outline:3px solid var(--nogo);outline-offset:-3px}figure svg{
 .wave{display:block;width:100%;max-width:820px;height:70px;background:#fafbfc;border:1px solid var(--line);border-radius:4px}
 .legend{font-size:12px;color:var(--dim)}.legend i{display:inline-block;width:10px;height:10px;margin:0 4px 0 10px;vertical-align:middle}
 h3{font-size:13px;margin:12px 0 2px;color:var(--dim);font-weight:600}
+.timeline{display:block;width:100%;max-width:980px;background:#fff;border:1px solid var(--line);border-radius:6px}
+.timeline text{font:11px system-ui,sans-serif;fill:var(--dim)}
 .skipped{color:var(--dim);font-size:13px}
 """
 
@@ -177,3 +182,59 @@ def _wave(wave: Wave, flagged: list) -> str:
               "<i style='background:#8250df'></i>music or singing<i style='background:#cf222e;opacity:.3'></i>"
               "where an audio check failed or warned</div>")
     return svg + legend
+
+
+_ROW_COLOURS = ("#bf8700", "#0969da", "#cf222e", "#8250df", "#57606a")  # the timeline's rows, in turn
+
+
+def render_fix(result: FixResult) -> str:
+    """``preflight fix``'s page: what was chosen and why, the timeline, and the cut's check."""
+    w = result.window or result.best_partial
+    title = f"fix: {result.source}"
+    if result.window is not None:
+        head = f"window {w.start:.2f}-{w.end:.2f} s ({w.duration:.1f} s of {result.duration:.1f} s)"
+    else:
+        head = "no window qualifies" + (f"; best partial {w.start:.2f}-{w.end:.2f} s" if w else "")
+    parts = [
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
+        "<meta name='viewport' content='width=device-width,initial-scale=1'>",
+        f"<title>preflight {escape(title)}</title><style>{_CSS}</style></head><body>",
+        f"<header><h1>preflight {escape(title)}</h1><div class='meta'>{escape(head)} · preflight {__version__}</div></header>",
+        f"<main><p id='why'>{escape(result.why)}</p>{_timeline(result)}",
+    ]
+    if result.output:
+        parts.append(f"<p>written: <b>{escape(result.output)}</b>, checked GO</p>")
+    if result.report is not None:
+        cut = Result(SourceSet(result.output or "the cut"), result.report)
+        parts.append("<h3>the cut's check</h3>" + _card(cut, opened=True))
+    parts.append("</main><script>document.body.dataset.ready = '1';</script></body></html>")
+    return "".join(parts)
+
+
+def _timeline(result: FixResult) -> str:
+    """An SVG of the recording: a row per check with the stretches it would fail, and the window."""
+    width, row, left = 1000.0, 22, 110
+    scale = (width - left - 10) / max(result.duration, 1e-6)
+    checks = [c for c in CHECK_IDS if any(s.check == c for s in result.rejected)]  # the registry's order
+    colour = {c: _ROW_COLOURS[i % len(_ROW_COLOURS)] for i, c in enumerate(checks)}
+    height = 30 + row * (len(checks) + 1)
+    parts = [f"<svg class='timeline' viewBox='0 0 {width:g} {height}' role='img' aria-label='timeline'>"]
+    for i, check in enumerate(checks):
+        y = 10 + row * i
+        parts.append(f"<text x='4' y='{y + 14}'>{escape(check)}</text>")
+        for s in (s for s in result.rejected if s.check == check):
+            parts.append(f"<rect class='stretch' data-check='{check}' x='{left + s.start * scale:.1f}' y='{y + 3}' "
+                         f"width='{max(1.0, (s.end - s.start) * scale):.1f}' height='{row - 6}' "
+                         f"fill='{colour[check]}' opacity='0.8'><title>{escape(s.why)}</title></rect>")
+    y = 10 + row * len(checks)
+    w = result.window or result.best_partial
+    if w is not None:
+        kind = "window" if result.window is not None else "partial"
+        parts.append(f"<text x='4' y='{y + 14}'>{kind}</text><rect id='{kind}' x='{left + w.start * scale:.1f}' y='{y + 2}' "
+                     f"width='{(w.end - w.start) * scale:.1f}' height='{row - 4}' fill='#1a7f37' "
+                     f"opacity='{0.85 if kind == 'window' else 0.35}'/>")
+    axis = y + row + 12
+    for t in range(0, int(result.duration) + 1, max(1, int(result.duration // 10) or 1)):
+        parts.append(f"<text x='{left + t * scale:.1f}' y='{axis}'>{t} s</text>")
+    parts.append("</svg>")
+    return "".join(parts)

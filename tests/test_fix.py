@@ -17,6 +17,7 @@ import pytest
 import preflight
 from conftest import SHARED_MEDIA, run_cli
 from preflight.errors import InputError, UsageError
+from preflight.fix import FixResult
 
 INTRO = "vid_music_nospeech_lp_s18.mp4"  # 9.43 s: a woman not speaking, piano music
 TAKE = "dur_14p9_obama.mp4"  # 14.92 s: one shot, his own voice
@@ -64,10 +65,12 @@ def _sha256(path: Path) -> str:
 
 
 def test_intro_music_and_outro_person_leave_the_take(long_inputs, tmp_path):
-    out = tmp_path / "ada.mp4"
+    out, page = tmp_path / "ada.mp4", tmp_path / "page.html"
     take_start = _seconds(SHARED_MEDIA / INTRO)
     take_end = take_start + _seconds(SHARED_MEDIA / TAKE)
-    result = preflight.fix(long_inputs["interview"], output=out)
+    run = run_cli("fix", str(long_inputs["interview"]), "-o", str(out), "--report", str(page), "--format", "json")
+    assert run.returncode == 0, run.stderr
+    result = FixResult.model_validate_json(run.stdout)
 
     w = result.window
     assert take_start - TOLERANCE_S <= w.start and w.end <= take_end + TOLERANCE_S, (w, take_start, take_end)
@@ -77,7 +80,18 @@ def test_intro_music_and_outro_person_leave_the_take(long_inputs, tmp_path):
     assert result.output == str(out) and result.report.go
     assert result.report.sources[0].sha256 == _sha256(out)
     assert result.report.sources[0].path == str(out)
-    assert [p.name for p in tmp_path.iterdir()] == ["ada.mp4"]  # no partial file left beside it
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ada.mp4", "page.html"]  # no partial file beside them
+
+    # The page in a real browser: a row per check that rejected stretches, the window drawn over the take.
+    from test_html import _chromium
+
+    shown = _chromium(page, tmp_path, "--dump-dom")
+    assert shown.returncode == 0 and 'data-ready="1"' in shown.stdout, shown.stderr[-2000:]
+    assert "Uncaught" not in shown.stderr
+    dom = shown.stdout
+    for check in ("music", "scene_cuts", "single_speaker"):
+        assert f"data-check=\"{check}\"" in dom
+    assert 'id="window"' in dom and "the cut's check" in dom and "GO" in dom
 
 
 def test_a_hard_cut_keeps_the_window_on_the_longer_side_and_a_rerun_keeps_it_whole(long_inputs, tmp_path):
