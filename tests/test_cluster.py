@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import resource
 import shutil
 import signal
 import socket
@@ -123,6 +124,35 @@ def _reports(path: Path) -> dict[str, dict]:
 def test_the_workers_run_this_worktree(lab):
     where = lab.client.run(lambda: __import__("preflight").__file__)
     assert len(where) == 2 and all(Path(f).is_relative_to(ROOT) for f in where.values())
+
+
+def _a_set_s_worker() -> dict:
+    """On a worker, in a task as a set runs: the profiler and page faults outside and inside the guard."""
+    from distributed import get_worker
+
+    from preflight.batch.cluster import _as_a_pool_worker
+
+    def faults() -> int:  # of 100 zeroed 1 MiB buffers, made and freed
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        for _ in range(100):
+            bytearray(2**20)
+        return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+
+    worker = get_worker()
+    profiler = worker.periodic_callbacks["profile"]
+    found = {"trim": os.environ.get("MALLOC_TRIM_THRESHOLD_"), "faults": faults(), "profiling": profiler.is_running()}
+    with _as_a_pool_worker(worker):
+        time.sleep(0.2)  # the profiler is stopped on the worker's event loop
+        found |= {"faults in a set": faults(), "profiling in a set": profiler.is_running()}
+    time.sleep(0.2)
+    return found | {"profiling after": profiler.is_running()}
+
+
+def test_a_set_runs_on_a_worker_as_on_a_pool_worker(lab):
+    found = lab.client.submit(_a_set_s_worker, pure=False).result(timeout=WAIT_S)
+    # the nanny's MALLOC_TRIM_THRESHOLD_ has each buffer mmap'd and faulted in anew; not in a set
+    assert found["trim"] is not None and found["faults"] > 10_000 and found["faults in a set"] < found["faults"] / 10
+    assert (found["profiling"], found["profiling in a set"], found["profiling after"]) == (True, False, True)
 
 
 def test_a_folder_matches_the_local_pool_and_a_cached_rerun_sends_nothing(lab, tmp_path, fixture_folder):
