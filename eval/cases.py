@@ -60,7 +60,7 @@ import argparse
 import csv
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -247,6 +247,14 @@ PAIRS = [("aud_libri_116-288045-0000.flac", "aud_german1_dreamtalk.wav"), ("aud_
          ("good_katie.mp4", "good_may5s.mp4"), ("audio_good_deyu.wav", "aud_joyvasa_004.wav")]
 
 
+def voice_pairs() -> Iterator[tuple[str, str, np.ndarray, np.ndarray, str]]:
+    """Each pair's names, sounds (the second at the first's active level: the voices differ, not
+    the levels) and the name the cases share."""
+    for first, second in PAIRS:
+        a, b = load(first), load(second)
+        yield first, second, a, b * np.sqrt(active_power(a) / active_power(b)), f"{stem(first)}+{stem(second)}"
+
+
 def turns(a: np.ndarray, b: np.ndarray, turn_s: float, total_s: float) -> tuple[np.ndarray, np.ndarray]:
     """Alternating turns of ``turn_s`` (A first), each voice's track apart (silent while the other talks)."""
     n, step = int(total_s * RATE), int(turn_s * RATE)
@@ -266,10 +274,7 @@ def turns(a: np.ndarray, b: np.ndarray, turn_s: float, total_s: float) -> tuple[
 @family
 def voices(out: Path) -> list[Case]:
     cases = []
-    for first, second in PAIRS:
-        a, b = load(first), load(second)
-        b = b * np.sqrt(active_power(a) / active_power(b))  # equal loudness: the voices, not the levels, differ
-        pair = f"{stem(first)}+{stem(second)}"
+    for first, second, a, b, pair in voice_pairs():
         for turn in (1.0, 2.0, 3.0):
             left, right = turns(a, b, turn, min(12.0, 1.9 * min(len(a), len(b)) / RATE))
             name = f"turns_{pair}_{turn:g}s.wav"
@@ -301,10 +306,7 @@ SIX_SPEAKERS = [(0.0, 3.7), (3.7, 7.1), (7.1, 10.6), (10.6, 15.9), (15.9, 19.3),
 def handover(out: Path) -> list[Case]:
     """One change of speaker in a short clip, as a cut from a longer conversation leaves it."""
     cases = []
-    for first, second in PAIRS:
-        a, b = load(first), load(second)
-        b = b * np.sqrt(active_power(a) / active_power(b))
-        pair = f"{stem(first)}+{stem(second)}"
+    for first, second, a, b, pair in voice_pairs():
         for tail in (1.5, 2.5, 4.0):
             for name, parts in ((f"hand_{pair}_then_{tail:g}s.wav", (a[: 6 * RATE], b[: int(tail * RATE)])),
                                 (f"hand_{pair}_first_{tail:g}s.wav", (b[: int(tail * RATE)], a[: 6 * RATE]))):
@@ -334,10 +336,7 @@ def handover(out: Path) -> list[Case]:
 def overlap(out: Path) -> list[Case]:
     """A second voice over the first in one channel: for the whole clip, or for 3 s of it."""
     cases = []
-    for first, second in PAIRS:
-        a, b = load(first), load(second)
-        b = b * np.sqrt(active_power(a) / active_power(b))
-        pair = f"{stem(first)}+{stem(second)}"
+    for first, second, a, b, pair in voice_pairs():
         n = min(len(a), len(b), 10 * RATE)
         for db in (0, -6, -12):
             gain = 10 ** (db / 20)
