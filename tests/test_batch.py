@@ -170,9 +170,11 @@ def test_batch_command_exit_codes_lines_and_report(tmp_path, fixture_path, fixtu
 
 
 def test_ctrl_c_stops_cleanly_keeps_lines_and_the_rerun_resumes(tmp_path, fixture_folder):
-    folder = fixture_folder(tmp_path, {f"clip{i}.mp4": "talking_head.mp4" for i in range(4)})
+    # four image + voice sets: a GO set as a video is, at a fraction of a video's check
+    folder = fixture_folder(tmp_path, {**{f"set{i}.png": "face.png" for i in range(4)},
+                                       **{f"set{i}.wav": "speech.wav" for i in range(4)}})
     for i in range(4):  # different bytes, so each is checked on its own
-        with (folder / f"clip{i}.mp4").open("ab") as f:
+        with (folder / f"set{i}.png").open("ab") as f:
             f.write(bytes([i]))
     lines = tmp_path / "r.jsonl"
     env = {**os.environ, "PREFLIGHT_HOME": str(tmp_path / "home")}

@@ -17,9 +17,38 @@ from preflight.errors import AvatarFailed, MosaicError, RejectedSources
 from preflight.ledger import default_path
 from preflight.media import Role
 from preflight.mosaic import MosaicClient
+from preflight.download import is_url
+from preflight.policy import Policy
 from preflight.submit import create_avatar, plan_avatar
 
 VOICE = {"image": "face.png", "audio": "speech.wav"}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _each_source_set_checked_once():
+    """The gate's check of local files, run once per set of bytes and policy for the module: these
+    tests are about what is sent, and most check the same image and voice (30 checks of 5 sets).
+    The key holds each file's sha256, so a file changed after its check is checked again; sets with
+    URLs are always checked."""
+    import preflight.submit
+    from preflight.sources import sha256_of
+
+    real, done = preflight.submit.inspect, {}
+
+    def inspect(sources, *, policy=None, evidence=True, **kwargs):
+        if kwargs or any(is_url(str(p)) for p in (*sources.files, *sources.named.values())):
+            return real(sources, policy=policy, evidence=evidence, **kwargs)
+        key = (tuple((str(p), sha256_of(p)) for p in sources.files),
+               tuple((role.value, str(p), sha256_of(p)) for role, p in sources.named.items()),
+               (policy or Policy()).model_dump_json(), evidence)
+        if key not in done:
+            done[key] = real(sources, policy=policy, evidence=evidence)
+        report, pictures = done[key]
+        return report.model_copy(deep=True), list(pictures)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(preflight.submit, "inspect", inspect)
+        yield
 
 
 def _sources(fixture_path, **roles):

@@ -89,11 +89,12 @@ def test_repeated_frames_are_not_cuts():
 
 @pytest.mark.parametrize("clip,rate", [("good_aoc.mp4", 50), ("good_aoc.mp4", 60), ("good_katie.mp4", 60)])
 def test_a_real_clip_put_in_a_faster_project_has_no_cut(tmp_path, clip, rate):
-    # the issue's own commands: each frame repeated, re-encoded; it failed with 3-10 "cuts"
+    # the issue's own commands: each frame repeated, re-encoded; it failed with 3-10 "cuts".
+    # Without the sound (-an): scene_cuts judges the picture alone, and the sound's checks are skipped.
     if not (SHARED_MEDIA / clip).exists():
         pytest.skip(f"no {clip} in {SHARED_MEDIA}")
     out = tmp_path / f"fps{rate}.mp4"
     subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(SHARED_MEDIA / clip), "-vf", f"fps={rate}", "-c:v", "libx264",
-                    "-preset", "veryfast", "-c:a", "aac", str(out)], check=True)
+                    "-preset", "veryfast", "-an", str(out)], check=True)
     check = check_of(preflight.check(out), "scene_cuts")
     assert check.status is Status.PASS, check.message
