@@ -269,8 +269,8 @@ def create(
     """Check the sources and, only if they are GO, upload them and create the avatar on Mosaic.
 
     Needs MOSAIC_API_KEY (MOSAIC_BASE_URL to point elsewhere). Running it again for the same
-    media and name returns the avatar made the first time (with --fix too: the same recording
-    cuts to the same bytes). Exit 0 created (or ready, with --wait), 1 NO-GO or no window to cut
+    media and name returns the avatar made the first time. With --fix too: the same recording
+    cuts to the same bytes. Exit 0 created (or ready, with --wait), 1 NO-GO or no window to cut
     (nothing sent), 2 bad usage or input, 3 the API or the avatar failed.
     """
     from preflight import submit
