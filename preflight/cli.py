@@ -315,10 +315,9 @@ def _cut_if(fix: bool, media: dict[str, str | None], policy: Any, err: Console) 
         with err.status("finding the best window", spinner="dots"):
             result = fix_recording(**media, output=target, policy=policy)
         _show_fix(result.model_copy(update={"output": None, "report": None}), err)  # the cut is checked again below
-        if result.window is None:
-            raise RejectedSources(f"no window of {result.source} passes: {result.why}; nothing sent", None)
         if result.output is None:
-            raise RejectedSources("the best window's cut is NO-GO in its check; nothing sent", result.report)
+            where = f"no window of {result.source} passes: " if result.window is None else ""
+            raise RejectedSources(f"{where}{result.refusal}; nothing sent", result.report)
         yield {**media, cut: result.output}
 
 
@@ -447,19 +446,20 @@ def _fix_no_go(results: list, folder: Path, policy: Policy, err: Console, out: C
     ``name.wav`` beside its image), one set at a time here; list every attempt in ``fixes.jsonl``."""
     from preflight.fix import CUTTABLE
 
-    lines = []
+    tried = []
     with _quiet_native_stderr():  # fix runs mediapipe here, in this process
         for r in sorted((r for r in results if r.outcome == "no-go"), key=lambda r: r.set.name):
             failed = {c.id for c in r.report.checks if c.status.value == "fail"}
             if failed <= CUTTABLE and bool(r.set.video) != bool(r.set.audio):  # one recording, and a cut can save it
-                line = _fix_one(r.set, folder, policy, err, out)
-                lines += [line] if line else []
-    _write_atomically(folder / "fixes.jsonl", "".join(line + "\n" for line in lines))
-    err.print(f"cuts: {sum(1 for line in lines if json.loads(line)['output'])} of {len(lines)} sets tried, in {folder}")
+                if (result := _fix_one(r.set, folder, policy, err, out)) is not None:
+                    tried.append((r.set.name, result))
+    _write_atomically(folder / "fixes.jsonl", "".join(json.dumps({"set": name, **result.model_dump(mode="json")}) + "\n"
+                                                      for name, result in tried))
+    err.print(f"cuts: {sum(1 for _, result in tried if result.output)} of {len(tried)} sets tried, in {folder}")
 
 
-def _fix_one(s: Any, folder: Path, policy: Policy, err: Console, out: Console) -> str | None:
-    """One set's cut as a JSON line (None when its recording cannot be read), and a line for people."""
+def _fix_one(s: Any, folder: Path, policy: Policy, err: Console, out: Console) -> Any:
+    """One set's :class:`~preflight.fix.FixResult` (None when its recording cannot be read), and a line for people."""
     from preflight.fix import fix as fix_recording
 
     target = folder / f"{s.name}.{'mp4' if s.video else 'wav'}"
@@ -473,9 +473,8 @@ def _fix_one(s: Any, folder: Path, policy: Policy, err: Console, out: Console) -
         w = result.window
         out.print(Text.assemble(("cut GO ", "bold green"), s.name, f": {w.start:.2f}-{w.end:.2f} s -> {result.output}"))
     else:
-        why = result.why if result.window is None else "the best window's cut is NO-GO in its check"
-        out.print(Text.assemble(("not cut ", "bold red"), s.name, f": {why}"), soft_wrap=True)
-    return json.dumps({"set": s.name, **json.loads(result.model_dump_json())})
+        out.print(Text.assemble(("not cut ", "bold red"), s.name, f": {result.refusal}"), soft_wrap=True)
+    return result
 
 
 def _quiet_dask() -> None:

@@ -98,6 +98,11 @@ class FixResult(BaseModel):
         return self.report is not None and self.report.go
 
     @property
+    def refusal(self) -> str:
+        """Why nothing was written, in a line (when ``output`` is None)."""
+        return self.why if self.window is None else "the best window's cut is NO-GO in its check"
+
+    @property
     def whole(self) -> bool:
         """The window keeps (nearly) all of the recording: within a pause's length of both ends."""
         w = self.window
