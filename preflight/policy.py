@@ -104,7 +104,7 @@ class AvSyncLimits(_Limits):
     warn_below: float = Field(2.5, description="sync strength (z-score at the best in-sync lag) below which it warns")
     fail_below: float = Field(1.5, description="sync strength below which it fails, given enough evidence")
     min_frames: int = Field(100, ge=1, description="speech frames with a face (25 fps) needed before it may fail")
-    offset_z: float = Field(3.0, description="a peak this strong away from sync means the same voice, out of sync")
+    offset_z: float = Field(4.0, description="a peak this strong away from sync reads as the same voice, out of sync")
     _ordered = (("fail_below", "warn_below"),)
 
 

@@ -47,7 +47,7 @@ _MIN_SCORED = 20  # speech frames a lag must compare to count
 class SyncCurve:
     """Mean speaking score (log-odds) over the speech frames, for each lag of the sound."""
 
-    lags: np.ndarray  # frames; positive: the sound is compared with later picture (the sound comes early)
+    lags: np.ndarray  # frames; positive: picture frame t against the sound at t + lag (the sound comes late)
     scores: np.ndarray
     frames: int  # speech frames with a face that were scored
     times: np.ndarray  # seconds of those frames
@@ -59,6 +59,12 @@ class SyncCurve:
     @property
     def peak(self) -> int:
         return int(self.lags[np.argmax(self.scores)])
+
+    def smoothed(self, width: int) -> "SyncCurve":
+        """The curve's running mean over ``width`` lags (odd), its ends padded with their values."""
+        padded = np.pad(self.scores, width // 2, mode="edge")
+        scores = np.convolve(padded, np.ones(width) / width, mode="valid")
+        return SyncCurve(lags=self.lags, scores=scores, frames=self.frames, times=self.times, speaking=self.speaking)
 
     def z(self, lag: int, away: int = 8) -> float:
         """How far the score at ``lag`` stands above the lags at least ``away`` frames from it."""

@@ -12,6 +12,7 @@ try:
     from preflight.features.mfcc import mfcc
     from preflight.features.sync import SyncCurve
     from preflight.policy import Policy
+    from preflight.report import Status
 except ImportError:  # the ONNX check below also runs in an export environment with torch only
     av_sync = None
 LIMITS = Policy().av_sync if av_sync else None
@@ -27,23 +28,41 @@ def _curve(peak_at: int, height: float, frames: int = 200, noise: float = 0.3, s
 
 @needs_preflight
 def test_a_peak_at_lag_zero_is_in_sync():
-    strength, lag = av_sync._in_sync(_curve(0, 3.0), LIMITS)
-    assert strength >= LIMITS.warn_below and lag in range(-3, 6)
+    judged = av_sync.judge(_curve(0, 3.0), LIMITS)
+    assert judged.status is Status.PASS and judged.in_sync_lag in range(-3, 6)
 
 
 @needs_preflight
-def test_a_peak_200_ms_late_is_still_in_sync_but_half_a_second_is_an_offset():
-    assert av_sync._in_sync(_curve(5, 3.0), LIMITS)[0] >= LIMITS.warn_below
-    late = _curve(15, 3.0)
-    assert av_sync._in_sync(late, LIMITS)[0] < LIMITS.fail_below
-    assert av_sync._offset(late, LIMITS) == 15  # 600 ms: re-mux the sound that much earlier
+def test_a_peak_200_ms_late_is_still_in_sync_but_600_ms_is_an_offset():
+    assert av_sync.judge(_curve(5, 3.0), LIMITS).status is Status.PASS
+    late = av_sync.judge(_curve(15, 3.0), LIMITS)
+    assert late.status is Status.FAIL and late.out_of_sync
+    assert late.offset_ms == 600  # re-mux the sound that much earlier
+    check = av_sync._check(late, _curve(15, 3.0), LIMITS, "clip.mp4", "limit")
+    assert "600 ms late" in check.message and "-itsoffset -0.60" in check.fix
 
 
 @needs_preflight
-def test_a_flat_curve_is_another_voice_with_no_offset():
-    flat = _curve(0, 0.0, seed=4)  # noise only; this draw has no chance peak of z 3
-    assert av_sync._in_sync(flat, LIMITS)[0] < LIMITS.fail_below
-    assert av_sync._offset(flat, LIMITS) is None
+def test_a_flat_curve_is_another_voice_and_its_chance_peak_only_a_lag_to_try():
+    flat = _curve(0, 0.0, seed=4)
+    judged = av_sync.judge(flat, LIMITS)
+    assert judged.status is Status.FAIL and judged.reason == "av_sync.other_voice"
+    assert judged.peak_z < LIMITS.offset_z and not judged.out_of_sync
+    check = av_sync._check(judged, flat, LIMITS, "clip.mp4", "limit")
+    assert "does not look like the visible person's" in check.message
+    assert f"if it is their own voice, it agrees best with the sound {abs(judged.offset_ms)} ms" in check.message
+
+
+@needs_preflight
+def test_smoothing_keeps_a_sync_peak_and_shrinks_a_one_lag_spike():
+    """Neighbouring lags share most of their frames, so a real peak spans several lags; a lone spike is noise."""
+    broad = _curve(0, 3.0)
+    spike = _curve(0, 0.0, seed=4)
+    scores = spike.scores.copy()
+    scores[spike.lags == 0] += 3.0 * scores.std()
+    spike = SyncCurve(lags=spike.lags, scores=scores, frames=spike.frames, times=spike.times, speaking=spike.speaking)
+    assert broad.smoothed(3).z(0) > broad.z(0)  # the noise between lags averages out
+    assert spike.smoothed(3).z(0) < spike.z(0)
 
 
 @needs_preflight
