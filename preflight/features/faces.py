@@ -49,6 +49,7 @@ class FaceTrack:
     opening: np.ndarray  # inner-lip gap / face height
     yaw: np.ndarray  # degrees
     pitch: np.ndarray  # degrees
+    roll: np.ndarray  # degrees
 
     @property
     def counts(self) -> np.ndarray:
@@ -94,6 +95,48 @@ def _humanness(media: Media, min_confidence: float) -> Humanness:
     return Humanness(times=track.times[picks] if picks else np.zeros(0), passes=np.array(passes, dtype=int))
 
 
+# Turns of the picture, clockwise, that would stand a face upright: a phone clip whose rotation
+# flag was lost, or a camera mounted upside down, shows a face the detector cannot find as is.
+TURNS = {90: 0, 180: 1, 270: 2}  # degrees clockwise -> cv2.rotate's code (ROTATE_90_CLOCKWISE, _180, _90_COUNTERCLOCKWISE)
+_TURN_FRAMES = 3
+
+
+def upright_turn(media: Media, min_confidence: float) -> int | None:
+    """The clockwise turn (90, 180 or 270 degrees) under which the face is found more surely than
+    as decoded, on most of 3 frames spread over the source, or None; computed once, and only when
+    asked (the faces check asks when it fails)."""
+    return media.shared(f"turn:{min_confidence}", lambda: _upright_turn(media, min_confidence))
+
+
+def _upright_turn(media: Media, min_confidence: float) -> int | None:
+    import cv2
+
+    n = len(media.rgb)
+    picks = np.unique(np.linspace(0, n - 1, _TURN_FRAMES).round().astype(int)) if n else []
+    # BlazeFace finds many faces well off upright (an upside-down clip: one face in 78% of
+    # frames, and stray extra ones), so a turn must beat the frame as it is, and every turn is
+    # tried: the one that wins on most frames, most surely, is the one.
+    wins: dict[int, tuple[int, float]] = {}
+    for i in picks:
+        frame = media.rgb[i]
+        as_is = _best_score(frame)
+        for degrees, code in TURNS.items():
+            score = _best_score(cv2.rotate(frame, code))
+            won, total = wins.get(degrees, (0, 0.0))
+            wins[degrees] = (won + (score >= min_confidence and score > as_is), total + score)
+    best = max(wins, key=wins.get, default=None)
+    return best if best is not None and 2 * wins[best][0] > len(picks) else None
+
+
+def _best_score(frame: np.ndarray) -> float:
+    import mediapipe as mp
+
+    image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(frame))
+    with _detect_lock, quiet_stderr():
+        detections = _get_detector().detect(image).detections
+    return max((d.categories[0].score for d in detections if d.categories), default=0.0)
+
+
 def face_track(media: Media, min_confidence: float) -> FaceTrack:
     """Detect faces on every sampled frame of ``media`` as the frames arrive; computed once."""
     return media.shared(f"faces:{min_confidence}", lambda: _track(media, min_confidence))
@@ -123,12 +166,12 @@ def _track(media: Media, min_confidence: float) -> FaceTrack:
             # Frames arrive at the sampling rate; their times are known once decoding ends.
             pose = landmarker.measure(frame, (largest.x, largest.y, largest.width, largest.height),
                                       i / (media.sample_fps or 1.0)) if largest else None
-            poses.append((pose.opening, pose.yaw, pose.pitch) if pose else (np.nan,) * 3)
+            poses.append((pose.opening, pose.yaw, pose.pitch, pose.roll) if pose else (np.nan,) * 4)
     finally:
         landmarker.close()
-    opening, yaw, pitch = (np.array(v, dtype=float) for v in zip(*poses)) if poses else (np.zeros(0),) * 3
+    opening, yaw, pitch, roll = (np.array(v, dtype=float) for v in zip(*poses)) if poses else (np.zeros(0),) * 4
     return FaceTrack(times=frames.times, faces=faces, frame_width=frames.width, frame_height=frames.height,
-                     opening=opening, yaw=yaw, pitch=pitch)
+                     opening=opening, yaw=yaw, pitch=pitch, roll=roll)
 
 
 def _get_detector():

@@ -7,7 +7,8 @@ From the points:
 
 - lip opening: inner-lip gap (points 13 and 14) over the face height (10 to 152), unitless;
   about 0 with the lips closed, 0.05-0.10 in open vowels.
-- yaw and pitch, degrees, from the face's transformation matrix (0, 0 facing the camera).
+- yaw, pitch and roll, degrees, from the face's transformation matrix (0, 0, 0 facing the
+  camera upright; a roll near 90 means the face, or the whole picture, lies on its side).
 
 Reference: Kartynnik et al., "Real-time Facial Surface Geometry from Monocular Video on Mobile
 GPUs", CVPR Workshops 2019.
@@ -32,6 +33,7 @@ class Pose:
     opening: float  # inner-lip gap / face height
     yaw: float  # degrees, + = the face turns to the image's left
     pitch: float  # degrees, + = the face tilts down
+    roll: float  # degrees, + = the face lies turned counter-clockwise in the image
 
 
 class Landmarker:
@@ -64,8 +66,8 @@ class Landmarker:
             return None
         points = result.face_landmarks[0]
         opening = _distance(points, _UPPER_LIP, _LOWER_LIP) / max(_distance(points, _FOREHEAD, _CHIN), 1e-6)
-        yaw, pitch = _angles(np.array(result.facial_transformation_matrixes[0]))
-        return Pose(opening=opening, yaw=yaw, pitch=pitch)
+        yaw, pitch, roll = _angles(np.array(result.facial_transformation_matrixes[0]))
+        return Pose(opening=opening, yaw=yaw, pitch=pitch, roll=roll)
 
     def close(self) -> None:
         with quiet_stderr():
@@ -139,9 +141,10 @@ def _distance(points, a: int, b: int) -> float:
     return math.hypot(points[a].x - points[b].x, points[a].y - points[b].y)
 
 
-def _angles(matrix: np.ndarray) -> tuple[float, float]:
-    """Yaw and pitch (degrees) of the face's rotation (the matrix's upper-left 3x3)."""
+def _angles(matrix: np.ndarray) -> tuple[float, float, float]:
+    """Yaw, pitch and roll (degrees) of the face's rotation (the matrix's upper-left 3x3)."""
     r = matrix[:3, :3]
     yaw = math.degrees(math.atan2(r[0, 2], r[2, 2]))
     pitch = math.degrees(math.atan2(-r[1, 2], math.hypot(r[0, 2], r[2, 2])))
-    return yaw, pitch
+    roll = math.degrees(math.atan2(r[1, 0], r[0, 0]))
+    return yaw, pitch, roll

@@ -56,3 +56,33 @@ def test_an_animal_face_is_not_a_person(fixture_path):
     faces = check_of(report, "faces")
     assert faces.status is Status.FAIL and "person" in faces.message
     assert report.verdict == "no-go"
+
+
+def test_a_picture_turned_over_or_on_its_side_says_how_to_turn_it(tmp_path):
+    """A phone clip whose rotation flag was lost shows the face sideways or upside down: the
+    detector finds none as is, and the message says which turn makes it upright."""
+    import subprocess
+
+    import cv2
+
+    from conftest import FIXTURES
+
+    import preflight
+
+    face = cv2.imread(str(FIXTURES / "face.png"))
+    # turned 90 degrees clockwise, it needs 270 more (a quarter turn back) to stand upright
+    for code, needed in ((cv2.ROTATE_180, 180), (cv2.ROTATE_90_CLOCKWISE, 270)):
+        path = tmp_path / f"turned_{needed}.png"
+        cv2.imwrite(str(path), cv2.rotate(face, code))
+        faces = check_of(preflight.check(path), "faces")
+        assert faces.status is Status.FAIL and faces.reason == "faces.turned", faces.message
+        assert f"turned {needed} degrees clockwise" in faces.message and "transpose" in faces.fix
+    video = tmp_path / "upside_down.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-i", str(FIXTURES / "talking_head.mp4"), "-vf", "hflip,vflip",
+                    "-c:a", "copy", str(video)], check=True)
+    faces = check_of(preflight.check(video), "faces")
+    assert faces.reason == "faces.turned" and "upside down" in faces.message
+
+
+def test_no_face_at_all_is_not_read_as_turned(report_of):
+    assert check_of(report_of("no_face.png"), "faces").reason == "faces.none"
