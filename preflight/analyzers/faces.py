@@ -13,6 +13,12 @@ frames of a video, must accept at least 6 of 7 views of it in most frames checke
 face was counted as a person's before. Faces under 60 px are not checked (people's small faces
 fail it too often). Weak spots: paintings, statues and realistic drawings of people pass it.
 
+A picture on its side or upside down (a phone clip whose rotation flag was lost) fails as
+``faces.turned``, with the turn that stands it upright: the face's roll (landmarks) past 60
+degrees for most of the clip, or, when the count fails, a turn under which BlazeFace finds the
+face more surely than as decoded on most of 3 frames. Measured on the face fixture turned each
+way and an upside-down talking head only, not on real rotated footage.
+
 face_size is the face box height over the frame height, the median over frames with one face:
 under 0.15 the face is a few dozen pixels tall in a 360p sample and the avatar loses detail.
 """
