@@ -8,11 +8,16 @@ then times, in the same run:
     batch:    preflight batch FOLDER --jobs 2 --no-cache   (a fresh ledger)
     again:    preflight batch FOLDER --jobs 2              (everything from the cache)
     cluster:  preflight batch FOLDER --cluster tcp://127.0.0.1:PORT --no-cache, on a `dask scheduler`
-              and two `dask worker --nthreads 1` started (and idle) before the clock starts
+              and two `dask worker --nthreads 1` started (and idle) before the clock starts, as
+              the README says to start them (``DASK_DISTRIBUTED__ADMIN__TICK__INTERVAL=1s``;
+              ``--default-ticks`` leaves Dask's 20 ms)
 
 and prints the wall times, the ratio batch / floor (target <= 1.5), and the cluster's overhead
 per set against the local pool, (cluster - batch) / clips (target < 0.2 s), with the bytes the
-client sent. ``--no-cluster`` leaves the cluster out.
+client sent. Two runs of a few minutes each differ by more than that on a shared machine, so it
+also prints the CPU time of every process each run used (the batch and its pool workers; the
+client, the scheduler, the nannies and their workers) and the cluster's extra CPU a set: the
+steadier measure of what the cluster costs. ``--no-cluster`` leaves the cluster out.
 
     .venv/bin/python bench/batch.py [--clips 20] [--keep DIR] [--no-cluster]
 """
@@ -22,6 +27,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import shutil
 import socket
 import subprocess
@@ -58,7 +64,7 @@ def make_clips(folder: Path, count: int) -> list[Path]:
         return list(pool.map(one, range(count)))
 
 
-def cluster_of_two(logs: Path) -> tuple[str, list[subprocess.Popen]]:
+def cluster_of_two(logs: Path, env: dict[str, str]) -> tuple[str, list[subprocess.Popen]]:
     """A scheduler and two one-thread workers on 127.0.0.1, up and idle: their address and processes."""
     from distributed import Client
 
@@ -69,9 +75,9 @@ def cluster_of_two(logs: Path) -> tuple[str, list[subprocess.Popen]]:
     address = f"tcp://127.0.0.1:{port}"
     log = (logs / "dask.log").open("ab")
     processes = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
-                                  stdout=log, stderr=log)]
+                                  stdout=log, stderr=log, env=env)]
     processes += [subprocess.Popen([dask, "worker", address, "--nthreads", "1", "--host", "127.0.0.1", "--no-dashboard"],
-                                   stdout=log, stderr=log) for _ in range(2)]
+                                   stdout=log, stderr=log, env=env) for _ in range(2)]
     with Client(address, timeout=60) as client:
         client.wait_for_workers(2, timeout=120)
     return address, processes
@@ -83,11 +89,35 @@ def wall(run) -> float:
     return time.perf_counter() - start
 
 
+def children_cpu() -> float:
+    """CPU seconds of this process's waited-for children (and theirs), user and system."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def processes_cpu(processes: list[subprocess.Popen]) -> float:
+    """CPU seconds so far of the running ``processes`` and everything they started (and waited for)."""
+    import psutil  # distributed's dependency: there whenever the cluster runs
+
+    total = 0.0
+    for p in processes:
+        root = psutil.Process(p.pid)
+        for proc in [root, *root.children(recursive=True)]:
+            try:
+                t = proc.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            total += t.user + t.system + t.children_user + t.children_system
+    return total
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clips", type=int, default=20)
     parser.add_argument("--keep", type=Path, help="make the clips in this folder and keep them")
     parser.add_argument("--no-cluster", action="store_true", help="leave out the Dask cluster's run")
+    parser.add_argument("--default-ticks", action="store_true",
+                        help="start the scheduler and workers with Dask's 20 ms tick, not the README's 1 s")
     args = parser.parse_args()
     preflight = shutil.which("preflight", path=str(Path(sys.executable).parent)) or "preflight"
 
@@ -115,13 +145,18 @@ def main() -> int:
 
         floor()  # warm the page cache
         floor_s = wall(floor)
+        cpu = children_cpu()
         batch_s = wall(lambda: batch("--jobs", "2", "--no-cache"))
+        batch_cpu = children_cpu() - cpu
         cached_s = wall(lambda: batch("--jobs", "2"))
         if not args.no_cluster:
-            address, processes = cluster_of_two(Path(tmp))
+            ticks = {} if args.default_ticks else {"DASK_DISTRIBUTED__ADMIN__TICK__INTERVAL": "1s"}
+            address, processes = cluster_of_two(Path(tmp), {**os.environ, **ticks})
             try:
                 logged: list[str] = []
+                cpu = children_cpu() + processes_cpu(processes)
                 cluster_s = wall(lambda: logged.append(batch("--cluster", address, "--no-cache")))
+                cluster_cpu = children_cpu() + processes_cpu(processes) - cpu
             finally:
                 for process in processes[::-1]:
                     process.terminate()
@@ -129,11 +164,13 @@ def main() -> int:
             sent = re.search(r"cluster: (\d+) sets sent, (\d+) bytes", logged[0])
     print(f"{args.clips} clips of 10 s 1280x720 30 fps H.264 + AAC, 2 at a time / --jobs 2")
     print(f"decode floor (ffmpeg -f null):   {floor_s:6.2f} s")
-    print(f"preflight batch:                 {batch_s:6.2f} s   ratio {batch_s / floor_s:.2f}  (target <= 1.5)")
+    print(f"preflight batch:                 {batch_s:6.2f} s   ratio {batch_s / floor_s:.2f}  (target <= 1.5)"
+          f"   CPU {batch_cpu:.1f} s")
     print(f"preflight batch, all cached:     {cached_s:6.2f} s")
     if not args.no_cluster:
         per_set = (cluster_s - batch_s) / args.clips
-        print(f"batch --cluster (2 dask workers): {cluster_s:6.2f} s   overhead {per_set:+.3f} s per set  (target < 0.2)")
+        print(f"batch --cluster (2 dask workers): {cluster_s:6.2f} s   overhead {per_set:+.3f} s per set  (target < 0.2)"
+              f"   CPU {cluster_cpu:.1f} s, {(cluster_cpu - batch_cpu) / args.clips:+.3f} s a set")
         if sent:
             count, size = int(sent[1]), int(sent[2])
             print(f"  sent {count} sets, {size / 1e6:.1f} MB ({size / max(count, 1) / 1e6:.2f} MB a set)")

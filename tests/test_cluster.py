@@ -139,13 +139,15 @@ def _a_set_s_worker() -> dict:
         return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
 
     worker = get_worker()
-    profiler = worker.periodic_callbacks["profile"]
-    found = {"trim": os.environ.get("MALLOC_TRIM_THRESHOLD_"), "faults": faults(), "profiling": profiler.is_running()}
+    profiler, tick = worker.periodic_callbacks["profile"], worker.periodic_callbacks["tick"]
+    found = {"trim": os.environ.get("MALLOC_TRIM_THRESHOLD_"), "faults": faults(), "profiling": profiler.is_running(),
+             "tick ms": tick.callback_time}
     with _as_a_pool_worker(worker):
         time.sleep(0.2)  # the profiler is stopped on the worker's event loop
-        found |= {"faults in a set": faults(), "profiling in a set": profiler.is_running()}
+        found |= {"faults in a set": faults(), "profiling in a set": profiler.is_running(),
+                  "tick ms in a set": tick.callback_time}
     time.sleep(0.2)
-    return found | {"profiling after": profiler.is_running()}
+    return found | {"profiling after": profiler.is_running(), "tick ms after": tick.callback_time}
 
 
 def test_a_set_runs_on_a_worker_as_on_a_pool_worker(lab):
@@ -153,6 +155,8 @@ def test_a_set_runs_on_a_worker_as_on_a_pool_worker(lab):
     # the nanny's MALLOC_TRIM_THRESHOLD_ has each buffer mmap'd and faulted in anew; not in a set
     assert found["trim"] is not None and found["faults"] > 10_000 and found["faults in a set"] < found["faults"] / 10
     assert (found["profiling"], found["profiling in a set"], found["profiling after"]) == (True, False, True)
+    # the lab's workers run Dask's default 20 ms tick, slowed to 1 s while a set runs
+    assert (found["tick ms"], found["tick ms in a set"], found["tick ms after"]) == (20, 1000, 20)
 
 
 def test_a_folder_matches_the_local_pool_and_a_cached_rerun_sends_nothing(lab, tmp_path, fixture_folder):
