@@ -7,7 +7,10 @@ statuses per kind, the ROC over the limit on the sync strength (the share of own
 under each limit, and of other-voice, shifted and shared dubbed clips), and for the shifted clips
 the offset reported against the truth.
 
-    .venv/bin/python eval/avsync.py eval/out/cases [--json curves.json]
+Each clip is judged by the check's own :func:`preflight.analyzers.av_sync.judge`; ``--curves``
+re-judges the curves an earlier ``--json`` saved, in a second, to try other limits.
+
+    .venv/bin/python eval/avsync.py eval/out/cases [--json curves.json] [--curves curves.json]
 """
 
 from __future__ import annotations
