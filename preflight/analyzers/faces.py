@@ -36,7 +36,7 @@ from preflight.analyzers.base import Analyzer, Aspect
 REASONS = {
     "faces.none": "no face (an image), or no face in too many frames (a video)",
     "faces.several": "two or more faces (an image), or in too many frames or too long a run (a video)",
-    "faces.turned": "no face as the picture is, but one when it is turned: it is upside down or on its side",
+    "faces.turned": "the picture is upside down or on its side: the face stands upright only when it is turned",
     "faces.not_human": "the face does not look like a person's: an animal, a mask, a cartoon",
     "face_size.small": "the face is small in the frame",
 }
@@ -82,13 +82,13 @@ def _rolled(track: FaceTrack, limits: FaceLimits) -> int | None:
 
 
 def _turned(failed: Check, turn: int, role: Role) -> Check:
-    """A missing face that appears once the picture is turned: say so, and how to turn it."""
+    """A picture whose face stands upright only once it is turned: say so, and how to turn it."""
     how = "upside down" if turn == 180 else f"on its side (it needs a turn of {turn} degrees clockwise)"
     what = "image" if role is Role.IMAGE else "video"
     return failed.model_copy(update={
         "status": Status.FAIL,
         "reason": "faces.turned",
-        "message": f"{failed.message}; but a face appears when the picture is turned {turn} degrees clockwise: "
+        "message": f"{failed.message}; but the face stands upright only when the picture is turned {turn} degrees clockwise: "
                    f"the {what} is {how}, or its rotation flag was lost",
         "fix": f"turn the {what} upright (e.g. ffmpeg -i in -vf \"{_TURN_FILTERS[turn]}\" out), then check again",
     })
