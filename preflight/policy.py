@@ -61,7 +61,7 @@ class FaceLimits(_Limits):
     none_max_ratio: float = Field(0.20, ge=0, le=1, description="share of frames with no face above which it fails")
     size_warn_below: float = Field(0.15, ge=0, le=1, description="face height / frame height below which it warns")
     sideways_roll: float = Field(
-        60.0, gt=0, lt=180, description="median roll of the face (degrees) beyond which the picture is taken to lie on its side"
+        60.0, gt=0, lt=180, description="median roll of the face (degrees) beyond which the picture is taken to lie on its side or upside down"
     )
     human_min_views: int = Field(
         6, ge=1, le=7, description="of 7 crops of the face, how many the strict landmarker must take for a person's face"

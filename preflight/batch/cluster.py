@@ -62,7 +62,7 @@ _MMAP_CEILING = 32 * 2**20  # where glibc's adaptive mmap threshold stops growin
 # of a core each, measured idle here (scheduler 2.9 %, a nanny 2.9 %, a worker 5.7 % with its
 # profiler; at 1 s: 1.0, 1.1 and 1.2 % without the profiler). A batch of two workers on two cores
 # lost 0.3-0.6 s a set to them.
-TICK = "1s"
+TICK_S = 1.0
 _GLIBC_DEFAULT = 128 * 2**10  # glibc's mmap and trim thresholds when they do not adapt
 
 
@@ -131,7 +131,7 @@ def _as_a_pool_worker(worker: Any) -> Iterator[None]:
       the freed memory is returned to the system, as Dask wants.
     - Its statistical profiler samples the task's thread every 10 ms (2 % of a core even while
       idle; 0.4 s more CPU a set). A check's work is in native code and threads it does not see.
-    - Its event loop's tick (see ``TICK``) runs once a second instead of every 20 ms; the
+    - Its event loop's tick (see ``TICK_S``) runs once a second instead of every 20 ms; the
       dashboard's event-loop interval then reads 1 s, which is what it is.
     """
     libc = _glibc() if "MALLOC_TRIM_THRESHOLD_" in os.environ else None  # unset, glibc adapts by itself
@@ -145,7 +145,7 @@ def _as_a_pool_worker(worker: Any) -> Iterator[None]:
     tick = worker.periodic_callbacks.get("tick")
     every = tick.callback_time if tick is not None else None
     if tick is not None:
-        tick.callback_time = max(every, 1000 * _seconds(TICK))  # read when it next schedules itself
+        tick.callback_time = max(every, 1000 * TICK_S)  # read when it next schedules itself
     try:
         yield
     finally:
@@ -157,12 +157,6 @@ def _as_a_pool_worker(worker: Any) -> Iterator[None]:
             libc.mallopt(_M_MMAP_THRESHOLD, _environ_bytes("MALLOC_MMAP_THRESHOLD_"))
             libc.mallopt(_M_TRIM_THRESHOLD, _environ_bytes("MALLOC_TRIM_THRESHOLD_"))
             libc.malloc_trim(0)
-
-
-def _seconds(interval: str) -> float:
-    from dask.utils import parse_timedelta
-
-    return float(parse_timedelta(interval))
 
 
 def _glibc() -> Any:
@@ -205,10 +199,10 @@ class Cluster:
         self.sent = self.sent_bytes = 0
         self._local = None
         # This process's own ticks (the client's, and a local cluster's scheduler and workers,
-        # which are started with this configuration) go once a second; see TICK.
+        # which are started with this configuration) go once a second; see TICK_S.
         import dask
 
-        self._config = dask.config.set({"distributed.admin.tick.interval": TICK})
+        self._config = dask.config.set({"distributed.admin.tick.interval": f"{TICK_S:g}s"})
         try:
             if found := _LOCAL.fullmatch(address):
                 # no dashboard (it needs bokeh, and a port); one thread a worker, as the check below wants

@@ -56,10 +56,6 @@ class SyncCurve:
     def at(self, lag: int) -> float:
         return float(self.scores[np.flatnonzero(self.lags == lag)[0]])
 
-    @property
-    def peak(self) -> int:
-        return int(self.lags[np.argmax(self.scores)])
-
     def smoothed(self, width: int) -> "SyncCurve":
         """The curve's running mean over ``width`` lags (odd), its ends padded with their values."""
         padded = np.pad(self.scores, width // 2, mode="edge")
