@@ -290,9 +290,11 @@ def test_a_worker_with_other_model_files_is_refused(lab, tmp_path, fixture_folde
 
 
 def test_ctrl_c_stops_the_cluster_batch_with_130(lab, tmp_path, fixture_folder):
-    folder = fixture_folder(tmp_path, {**{f"p{i}.png": "face.png" for i in range(3)},
-                                              **{f"p{i}.wav": "speech.wav" for i in range(3)}})
-    for i in range(3):  # different bytes, so none comes from another test's cache
+    # eight sets of 0.6 s on two workers: a worker's start event reaches the client within its 1 s
+    # tick, and the interrupt must land while sets are still left
+    folder = fixture_folder(tmp_path, {**{f"p{i}.png": "face.png" for i in range(8)},
+                                              **{f"p{i}.wav": "speech.wav" for i in range(8)}})
+    for i in range(8):  # different bytes, so none comes from another test's cache
         with (folder / f"p{i}.png").open("ab") as f:
             f.write(bytes([20 + i]))
     before = len(lab.starts())
