@@ -16,8 +16,8 @@ and prints the wall times, the ratio batch / floor (target <= 1.5), and the clus
 per set against the local pool, (cluster - batch) / clips (target < 0.2 s), with the bytes the
 client sent. Two runs of a few minutes each differ by more than that on a shared machine, so it
 also prints the CPU time of every process each run used (the batch and its pool workers; the
-client, the scheduler, the nannies and their workers) and the cluster's extra CPU a set: the
-steadier measure of what the cluster costs. ``--no-cluster`` leaves the cluster out.
+client, the scheduler, the nannies and their workers, each shown) and the cluster's extra CPU a
+set: the steadier measure of what the cluster costs, and where. ``--no-cluster`` leaves the cluster out.
 
     .venv/bin/python bench/batch.py [--clips 20] [--keep DIR] [--no-cluster]
 """
@@ -95,20 +95,24 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def processes_cpu(processes: list[subprocess.Popen]) -> float:
-    """CPU seconds so far of the running ``processes`` and everything they started (and waited for)."""
+def processes_cpu(processes: list[subprocess.Popen]) -> dict[str, float]:
+    """CPU seconds so far of the running ``processes`` and everything they started (and waited
+    for), by role: the first is the scheduler, the others nannies, whose children are workers."""
     import psutil  # distributed's dependency: there whenever the cluster runs
 
-    total = 0.0
-    for p in processes:
+    def cpu(proc: psutil.Process) -> float:
+        try:
+            t = proc.cpu_times()
+        except psutil.NoSuchProcess:
+            return 0.0
+        return t.user + t.system + t.children_user + t.children_system
+
+    roles = {"scheduler": 0.0, "nannies": 0.0, "workers": 0.0}
+    for i, p in enumerate(processes):
         root = psutil.Process(p.pid)
-        for proc in [root, *root.children(recursive=True)]:
-            try:
-                t = proc.cpu_times()
-            except psutil.NoSuchProcess:
-                continue
-            total += t.user + t.system + t.children_user + t.children_system
-    return total
+        roles["scheduler" if i == 0 else "nannies"] += cpu(root)
+        roles["workers"] += sum(cpu(child) for child in root.children(recursive=True))
+    return roles
 
 
 def main() -> int:
@@ -154,9 +158,11 @@ def main() -> int:
             address, processes = cluster_of_two(Path(tmp), {**os.environ, **ticks})
             try:
                 logged: list[str] = []
-                cpu = children_cpu() + processes_cpu(processes)
+                client, roles = children_cpu(), processes_cpu(processes)
                 cluster_s = wall(lambda: logged.append(batch("--cluster", address, "--no-cache")))
-                cluster_cpu = children_cpu() + processes_cpu(processes) - cpu
+                spent = {"client": children_cpu() - client,
+                         **{k: v - roles[k] for k, v in processes_cpu(processes).items()}}
+                cluster_cpu = sum(spent.values())
             finally:
                 for process in processes[::-1]:
                     process.terminate()
@@ -171,6 +177,7 @@ def main() -> int:
         per_set = (cluster_s - batch_s) / args.clips
         print(f"batch --cluster (2 dask workers): {cluster_s:6.2f} s   overhead {per_set:+.3f} s per set  (target < 0.2)"
               f"   CPU {cluster_cpu:.1f} s, {(cluster_cpu - batch_cpu) / args.clips:+.3f} s a set")
+        print("  CPU by process: " + ", ".join(f"{k} {v:.1f} s" for k, v in spent.items()))
         if sent:
             count, size = int(sent[1]), int(sent[2])
             print(f"  sent {count} sets, {size / 1e6:.1f} MB ({size / max(count, 1) / 1e6:.2f} MB a set)")
