@@ -473,8 +473,10 @@ def stills(out: Path) -> list[Case]:
                     "bordercolor=black:fontsize=h/12:x=(w-tw)/2:y=h-th-h/20"),
         "lowerthird": ("no-go", "overlay", "drawbox=y=ih*0.78:w=iw*0.7:h=ih*0.12:color=0x1f4e99@0.9:t=fill,"
                        "drawtext=fontfile={f}:text='Jane Doe - Product Lead':fontcolor=white:fontsize=h/22:x=w*0.04:y=h*0.81"),
+        # a shadow, as watermarks have: white letters alone vanish on a white studio backdrop
+        # (the zuckerberg and bezos portraits), and a label cannot ask to see what is not there
         "watermark": ("flag", "overlay", "drawtext=fontfile={f}:text='studio.tv':fontcolor=white@0.85:fontsize=h/30:"
-                      "x=w-tw-w/40:y=h/40"),
+                      "shadowx=2:shadowy=2:shadowcolor=black@0.5:x=w-tw-w/40:y=h/40"),
     }
     for portrait in PORTRAITS:
         for look, (verdict, must, graph) in looks.items():

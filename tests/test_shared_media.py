@@ -39,7 +39,6 @@ KNOWN_MISSES = {
     # music and noise. single_speaker has no speech to compare.
     "aud_stereo_2spk_sb_sources0.wav": "label disputed: synthetic tones, no speech",
     "aud_overlap_2spk_sb_mixture0.wav": "label disputed: synthetic tones, no speech",
-    "overlay_cartoon_demo3.mp4": "overlay: a cartoon figure drifting over the picture has no letters and does not stay still (faces sees its face)",
 }
 
 LABELS = shared_labels()

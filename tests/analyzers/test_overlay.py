@@ -29,6 +29,14 @@ def test_small_corner_mark_warns(report_of):
     assert report.verdict == "go"
 
 
+def test_a_card_pasted_over_part_of_the_clip_fails(report_of):
+    # on main it passed: no letters, and shown for 2 of the clip's seconds, moving
+    check = check_of(report_of("pasted.mp4"), "overlay")
+    assert check.status is Status.FAIL and "inset picture" in check.message, check.message
+    x, y = map(int, re.search(r"at \((\d+), (\d+)\)", check.message).groups())
+    assert 60 <= x <= 100 and 40 <= y <= 80  # where it came in, 80 px in and 60 px down
+
+
 def test_a_caption_burned_into_a_still_fails(report_of):
     # on main a still was never looked at ("a single image has no motion ...")
     check = check_of(report_of("face_caption.png"), "overlay")
