@@ -57,10 +57,7 @@ def rectangles(frame: np.ndarray, min_side: float, max_side: float) -> list[Rect
     width and height, outermost only (a card's inner panels are not insets of their own)."""
     import cv2
 
-    height, width = frame.shape[:2]
-    scale = min(1.0, WORK_SIDE / max(height, width))
-    small = frame if scale == 1.0 else cv2.resize(frame, (round(width * scale), round(height * scale)),
-                                                  interpolation=cv2.INTER_AREA)
+    small, scale = _working(frame)
     h, w = small.shape[:2]
     horizontal, vertical = _edges(small)
     sides = _runs(vertical.T, int(min_side * h))  # (column, y0, y1)
@@ -114,10 +111,7 @@ def side_cover(frame: np.ndarray, box: Rect) -> float:
     along one side."""
     import cv2
 
-    height, width = frame.shape[:2]
-    scale = min(1.0, WORK_SIDE / max(height, width))
-    small = frame if scale == 1.0 else cv2.resize(frame, (round(width * scale), round(height * scale)),
-                                                  interpolation=cv2.INTER_AREA)
+    small, scale = _working(frame)
     horizontal, vertical = (cv2.dilate(m.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0 for m in _edges(small))
     h, w = small.shape[:2]
     x0, y0, x1, y1 = (int(np.clip(round(v * scale), 0, lim - 1)) for v, lim in zip(box, (w, h, w, h)))
@@ -125,6 +119,17 @@ def side_cover(frame: np.ndarray, box: Rect) -> float:
         return 0.0
     return float(np.median([horizontal[y0, x0:x1].mean(), horizontal[y1, x0:x1].mean(),
                             vertical[y0:y1, x0].mean(), vertical[y0:y1, x1].mean()]))
+
+
+def _working(frame: np.ndarray) -> tuple[np.ndarray, float]:
+    """``frame`` at most :data:`WORK_SIDE` px on its longest side, and the scale it was brought to."""
+    import cv2
+
+    height, width = frame.shape[:2]
+    scale = min(1.0, WORK_SIDE / max(height, width))
+    if scale == 1.0:
+        return frame, scale
+    return cv2.resize(frame, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA), scale
 
 
 def _edges(frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
