@@ -27,6 +27,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/floor.py
 	$(BIN)/python bench/audio.py
 	$(BIN)/python bench/batch.py
+	$(BIN)/python bench/fix.py
 
 fixtures: $(FIXTURES)
 

@@ -18,11 +18,10 @@ noise, a person's face rather than a statue's) is judged by the ordinary check o
 the output is written to a temporary file beside ``OUT`` and renamed into place only when that
 check says GO.
 
-Memory: the decoded frames of the whole recording stay in memory while it is analysed (the RGB
-frames at the faces' 5 fps and 640 px cost about 3.5 MB a second of 16:9 video), so inputs are
-refused past ``fix.max_input_s``, which bounds it: 112 s of 720p peaked at 1.2 GB in all, models
-included. A streaming decode that keeps timelines, not frames, for longer recordings is not done
-here.
+Memory: the decode is streamed (:func:`~preflight.media.decode`'s ``streamed``): the cut
+detector and the face detector each read their frames as they come and keep per-frame numbers,
+not pictures, so what grows with the length is the sound (16 kHz float, about 4 MB a minute)
+and those timelines. Recordings are read up to ``fix.max_input_s`` (10 minutes by default).
 """
 
 from __future__ import annotations
@@ -43,7 +42,7 @@ from preflight.features.sound_events import HOP_S, sound_events
 from preflight.features.vad import speech_activity
 from preflight.features.voices import FRAME_S, voices
 from preflight.media import Media, Probe, Role, decode
-from preflight.media.probe import require_tool, tool_path
+from preflight.media.probe import keyframe_times, probe, require_tool, tool_path
 from preflight.pipeline import check
 from preflight.policy import Policy
 from preflight.report import Report
@@ -133,7 +132,7 @@ def fix(
         target, still = _roles(probes)
         out = _output(output, target, probes, dry_run)
         _within_limit(target, policy)
-        media = decode(target, sample_fps=policy.faces.sample_fps, max_seconds=policy.fix.max_input_s)
+        media = decode(target, sample_fps=policy.faces.sample_fps, max_seconds=policy.fix.max_input_s, streamed=True)
         try:
             result = choose(media, policy)
         finally:
@@ -155,14 +154,19 @@ def fix(
 
 def choose(media: Media, policy: Policy) -> FixResult:
     """The best window of a decoded recording, the stretches it avoids, and why."""
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        # A streamed decode waits for each frame reader, so the cut detector and the face
+        # detector read side by side from the start, and the sound is analysed meanwhile.
+        if media.role is Role.VIDEO:
+            cuts = pool.submit(_reading, media, scene_cuts.scan, media, policy.scene_cuts)
+            faces = pool.submit(_reading, media, face_track, media, policy.faces.min_confidence, landmarks=False)
+        sound = pool.submit(_sound_stretches, media, policy)
+        track = faces.result() if media.role is Role.VIDEO else None
+        picture = _picture_stretches(cuts.result(), track, media, policy) if track is not None else []
+        rejected = sorted(sound.result() + picture, key=lambda s: s.start)
+    activity = speech_activity(media, policy.speech.threshold)
     duration = decoded_seconds(media)
     n = max(1, int(np.ceil(duration / STEP_S)))
-    with ThreadPoolExecutor(max_workers=3) as pool:  # the picture and the sound are analysed side by side
-        picture = pool.submit(_picture_stretches, media, policy) if media.role is Role.VIDEO else None
-        sound = pool.submit(_sound_stretches, media, policy)
-        activity = speech_activity(media, policy.speech.threshold)
-        track = face_track(media, policy.faces.min_confidence) if media.role is Role.VIDEO else None
-        rejected = sorted(sound.result() + (picture.result() if picture else []), key=lambda s: s.start)
     spans = activity.spans if activity is not None else []
     bad = np.zeros(n, dtype=bool)
     for s in rejected:
@@ -216,15 +220,23 @@ def _within_limit(target: Probe, policy: Policy) -> None:
                          f"(policy fix.max_input_s): cut out the part with the take first")
 
 
-def _picture_stretches(media: Media, policy: Policy) -> list[Stretch]:
+def _reading(media: Media, compute, *args, **kwargs):
+    """``compute(*args, **kwargs)``, which reads a streamed frame sequence; if it breaks, the
+    decode goes on without it (else the decoder would wait for it and the sound never come)."""
+    try:
+        return compute(*args, **kwargs)
+    except BaseException:
+        media.close()
+        raise
+
+
+def _picture_stretches(cut_scan: scene_cuts.Scan | None, track: FaceTrack, media: Media, policy: Policy) -> list[Stretch]:
     found: list[Stretch] = []
-    cut_scan = scene_cuts.scan(media, policy.scene_cuts)
     if cut_scan is not None:
         guard = 2.0 / cut_scan.fps  # two frames: a window starting at the cut holds no frame of the shot before
         found += [Stretch(start=round(max(0.0, t - guard), 3), end=round(t + guard, 3), check="scene_cuts",
                           why=f"a scene cut at {_clock(t)}") for t in cut_scan.cut_times]
         found += _merged(cut_scan.fade_times, 1.0 / cut_scan.fps, "scene_cuts", "the picture is dark")
-    track = face_track(media, policy.faces.min_confidence)
     counts, half = track.counts, 0.5 / (media.sample_fps or policy.faces.sample_fps)
     found += _merged(track.times[_lasting(counts >= 2)], half, "faces", "2+ faces in the frame")
     found += _merged(track.times[_lasting(counts == 0)], half, "faces", "no face in the frame")
@@ -359,7 +371,7 @@ def _cut_and_check(target: Probe, still: Probe | None, window: Window, out: Path
     """Cut ``window`` to a temporary file beside ``out``, check it, and rename it to ``out`` only on GO."""
     partial = out.with_name(f".{out.stem}.partial{out.suffix}")
     try:
-        _cut(target, window, partial)
+        _cut(target, window, partial, policy)
         if still is not None:
             report = check(image=still.path, audio=partial, policy=policy)
         else:
@@ -372,10 +384,20 @@ def _cut_and_check(target: Probe, still: Probe | None, window: Window, out: Path
         partial.unlink(missing_ok=True)
 
 
-def _cut(target: Probe, window: Window, dest: Path) -> None:
-    """Frame-accurate: the seek before the input decodes from the keyframe before and drops what
-    precedes ``window.start``; everything is re-encoded at the source's size."""
+def _cut(target: Probe, window: Window, dest: Path, policy: Policy) -> None:
+    """Frame-accurate. A video whose window starts on a keyframe (and ends on one, or at the end)
+    is copied as it is, stream for stream: no second generation of compression. Otherwise the
+    seek before the input decodes from the keyframe before and drops what precedes
+    ``window.start``, and everything is re-encoded at the source's size."""
     ffmpeg = require_tool("ffmpeg")
+    if target.role is Role.VIDEO and (span := copy_span(window, target, keyframe_times(target), policy)) is not None:
+        start, end = span
+        if _run_cut([ffmpeg, "-hide_banner", "-loglevel", "error", "-y", "-ss", f"{start + _SEEK_PAST:.6f}",
+                     "-i", tool_path(target.path), *(["-t", f"{end - start - 0.5 / target.video.fps:.6f}"] if end else []),
+                     "-map", f"0:{target.video.index}", *(["-map", f"0:{target.audio.index}"] if target.audio else []),
+                     "-c", "copy", "-avoid_negative_ts", "make_zero", "-movflags", "+faststart", "-f", "mp4"],
+                    dest) is None and _lasts(dest, (end or target.video.duration or target.media_duration or 0) - start, target.video.fps):
+            return
     args = [ffmpeg, "-hide_banner", "-loglevel", "error", "-y", "-ss", f"{window.start:.3f}", "-i", tool_path(target.path),
             "-t", f"{window.duration:.3f}"]
     if target.role is Role.VIDEO:
@@ -386,10 +408,53 @@ def _cut(target: Probe, window: Window, dest: Path) -> None:
         args += ["-movflags", "+faststart", "-f", "mp4"]
     else:
         args += ["-map", f"0:{target.audio.index}", "-c:a", "pcm_s16le", "-f", "wav"]
+    if (failed := _run_cut(args, dest)) is not None:
+        raise InputError(f"{target.path}: cutting {_clock(window.start)}-{_clock(window.end)} failed ({failed})")
+
+
+# Stream copy: what an MP4 holds as it is, and how near a keyframe an edge must be to move onto it
+# (a frame: the cut detector's guard keeps the window two frames from any cut).
+_COPYABLE_VIDEO, _COPYABLE_AUDIO = frozenset({"h264", "hevc"}), frozenset({"aac"})
+_SEEK_PAST = 0.001  # s: seeking just past a keyframe lands on it, never on the one before
+
+
+def copy_span(window: Window, target: Probe, keyframes: list[float], policy: Policy) -> tuple[float, float | None] | None:
+    """The window moved by at most a frame at each edge onto keyframes, as (start, end), end None
+    for "to the end of the recording"; None when the window cannot be copied as it is."""
+    video = target.video
+    if video is None or not video.fps or video.codec not in _COPYABLE_VIDEO or (
+            target.audio is not None and target.audio.codec not in _COPYABLE_AUDIO):
+        return None
+    frame = 1.0 / video.fps
+    start = min(keyframes, key=lambda k: abs(k - window.start), default=None)
+    if start is None or abs(start - window.start) > frame:
+        return None
+    last = video.duration or target.media_duration or 0.0
+    if window.end >= last - frame:
+        end = None
+    else:
+        end = min((k for k in keyframes if k > start), key=lambda k: abs(k - window.end), default=None)
+        if end is None or abs(end - window.end) > frame:
+            return None
+    length = (end if end is not None else last) - start
+    if not policy.duration.min_s <= length <= policy.duration.max_s - policy.fix.margin_s / 2:
+        return None
+    return start, end
+
+
+def _run_cut(args: list[str], dest: Path) -> str | None:
+    """Run one ffmpeg cut into ``dest``; None when it worked, else ffmpeg's last line."""
     done = subprocess.run([*args, f"file:{dest.absolute()}"], capture_output=True, text=True)
-    if done.returncode != 0:
-        last = (done.stderr.strip().splitlines() or ["ffmpeg failed"])[-1]
-        raise InputError(f"{target.path}: cutting {_clock(window.start)}-{_clock(window.end)} failed ({last})")
+    return None if done.returncode == 0 else (done.stderr.strip().splitlines() or ["ffmpeg failed"])[-1]
+
+
+def _lasts(path: Path, seconds: float, fps: float) -> bool:
+    """The copy's picture runs ``seconds`` to within a frame and a half (else it is re-encoded)."""
+    try:
+        got = probe(path).video
+    except InputError:
+        return False
+    return got is not None and got.duration is not None and abs(got.duration - seconds) <= 1.5 / fps
 
 
 def _clock(t: float) -> str:

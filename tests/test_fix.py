@@ -21,7 +21,10 @@ from preflight.fix import FixResult
 
 INTRO = "vid_music_nospeech_lp_s18.mp4"  # 9.43 s: a woman not speaking, piano music
 TAKE = "dur_14p9_obama.mp4"  # 14.92 s: one shot, his own voice
-OUTRO = ("good_katie.mp4", "good_may5s.mp4")  # two other people, 8.0 + 5.0 s
+# Four other people, each heard less than the take (the main voice is the one heard most), then
+# the music again: 39.5 s. (Not demo3_b too: it goes on from demo3_a's last frame, so the two
+# join into one 18.7 s take with no cut to find.)
+OUTRO = ("good_katie.mp4", "good_may5s.mp4", "good_aoc.mp4", "good_demo3_a.mp4", INTRO)
 TOLERANCE_S = 0.5
 
 pytestmark = pytest.mark.skipif(not (SHARED_MEDIA / TAKE).exists(), reason="needs ../shared/media")
@@ -31,14 +34,17 @@ def _ffmpeg(*args: str | Path) -> None:
     subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", *map(str, args)], check=True)
 
 
-def _concat(out: Path, parts: list[tuple[str, str]]) -> None:
-    """``parts`` (file, extra video filter) joined with hard cuts, at one size, rate and sound format."""
+def _concat(out: Path, parts: list[tuple[str, str, float | None]]) -> None:
+    """``parts`` (file, extra video filter, seconds kept or None for all) joined with hard cuts,
+    at one size, rate and sound format."""
     inputs, graph, labels = [], [], []
-    for i, (name, picture) in enumerate(parts):
+    for i, (name, picture, seconds) in enumerate(parts):
         inputs += ["-i", SHARED_MEDIA / name]
-        graph.append(f"[{i}:v]{picture}scale=512:512:force_original_aspect_ratio=decrease,"
+        keep, keep_sound = (f"trim=0:{seconds},setpts=PTS-STARTPTS,", f"atrim=0:{seconds},asetpts=PTS-STARTPTS,") \
+            if seconds else ("", "")
+        graph.append(f"[{i}:v]{keep}{picture}scale=512:512:force_original_aspect_ratio=decrease,"
                      f"pad=512:512:(ow-iw)/2:(oh-ih)/2,setsar=1,fps=25,format=yuv420p[v{i}]")
-        graph.append(f"[{i}:a]aresample=48000,aformat=channel_layouts=stereo[a{i}]")
+        graph.append(f"[{i}:a]{keep_sound}aresample=48000,aformat=channel_layouts=stereo[a{i}]")
         labels.append(f"[v{i}][a{i}]")
     graph.append(f"{''.join(labels)}concat=n={len(parts)}:v=1:a=1[v][a]")
     _ffmpeg(*inputs, "-filter_complex", ";".join(graph), "-map", "[v]", "-map", "[a]",
@@ -53,11 +59,14 @@ def _seconds(path: Path) -> float:
 @pytest.fixture(scope="module")
 def long_inputs(tmp_path_factory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("fix")
-    interview, cut = folder / "interview.mp4", folder / "cut.mp4"
-    _concat(interview, [(INTRO, ""), (TAKE, ""), *((o, "") for o in OUTRO)])
+    interview, cut, short = folder / "interview.mp4", folder / "cut.mp4", folder / "short.mp4"
+    # About a minute (63.8 s): a music intro, the take, then the others, cut one to the next.
+    _concat(interview, [(INTRO, "", None), (TAKE, "", None), *((o, "", None) for o in OUTRO)])
+    # The only clean stretch is 6 s of one speaker, between two stretches of music.
+    _concat(short, [(INTRO, "", None), ("good_obama_a.mp4", "", 6.0), (INTRO, "", None)])
     # The same speaker, then a hard cut to a 1.5x tighter framing of him: one voice, two shots.
-    _concat(cut, [("good_obama_pauses.mp4", ""), ("good_obama_a.mp4", "trim=0:6,setpts=PTS-STARTPTS,crop=300:300:75:40,")])
-    return {"interview": interview, "cut": cut}
+    _concat(cut, [("good_obama_pauses.mp4", "", None), ("good_obama_a.mp4", "crop=300:300:75:40,", 6.0)])
+    return {"interview": interview, "cut": cut, "short": short}
 
 
 def _sha256(path: Path) -> str:
@@ -111,6 +120,16 @@ def test_a_hard_cut_keeps_the_window_on_the_longer_side_and_a_rerun_keeps_it_who
     assert rerun["window"]["start"] <= 0.3 and rerun["window"]["end"] >= whole - 0.3, (rerun["window"], whole)
     assert rerun["output"] is None and rerun["report"] is None
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_the_only_clean_six_seconds_are_the_window(long_inputs, tmp_path):
+    out = tmp_path / "ada.mp4"
+    start = _seconds(SHARED_MEDIA / INTRO)
+    fixed = preflight.fix(long_inputs["short"], output=out)
+    w = fixed.window
+    assert abs(w.start - start) <= TOLERANCE_S and abs(w.end - (start + 6.0)) <= TOLERANCE_S, w
+    assert {s.check for s in fixed.rejected} >= {"music", "scene_cuts"}
+    assert fixed.go and fixed.report.sources[0].sha256 == _sha256(out)
 
 
 def test_no_clean_stretch_exits_1_with_the_reason_and_writes_nothing(tmp_path):
@@ -210,3 +229,48 @@ def test_the_checks_a_cut_can_save_are_registered_checks():
     from preflight.fix import CUTTABLE
 
     assert CUTTABLE <= set(CHECK_IDS) and "overlay" not in CUTTABLE and "duration" in CUTTABLE
+
+
+def _probe_of(codec: str = "h264", audio: str | None = "aac", seconds: float = 20.0):
+    from preflight.media import AudioStream, Probe, Role, VideoStream
+
+    return Probe(path=Path("rec.mp4"), role=Role.VIDEO, format_name="mov,mp4", size_bytes=1, duration=seconds,
+                 video=VideoStream(0, codec, 1280, 720, 25.0, seconds),
+                 audio=AudioStream(1, audio, 48000, 2, seconds) if audio else None)
+
+
+def test_a_window_on_keyframes_is_copied_and_one_off_them_is_not():
+    from preflight.fix import Window, copy_span
+
+    policy = preflight.Policy()
+    keys = [0.0, 2.0, 4.0, 6.0, 8.0, 10.0, 12.0, 14.0, 16.0, 18.0]
+    w = lambda a, b: Window(start=a, end=b, speech_s=b - a, in_pauses=2)
+    assert copy_span(w(2.0, 12.0), _probe_of(), keys, policy) == (2.0, 12.0)
+    assert copy_span(w(2.03, 11.97), _probe_of(), keys, policy) == (2.0, 12.0)  # within a frame: moved onto them
+    assert copy_span(w(2.1, 12.0), _probe_of(), keys, policy) is None  # 2.5 frames off: re-encoded
+    assert copy_span(w(8.0, 19.98), _probe_of(), keys, policy) == (8.0, None)  # to the end
+    assert copy_span(w(0.0, 14.9), _probe_of(), keys, policy) is None  # onto 14.0 / 16.0: not within a frame
+    assert copy_span(w(2.0, 12.0), _probe_of("vp9"), keys, policy) is None  # MP4 takes H.264 / HEVC as they are
+    assert copy_span(w(2.0, 12.0), _probe_of(audio="opus"), keys, policy) is None
+    assert copy_span(w(2.0, 12.0), _probe_of(audio=None), keys, policy) == (2.0, 12.0)
+
+
+def test_a_cut_on_keyframes_keeps_the_source_packets(fixture_path, tmp_path):
+    from preflight.fix import Window, _cut
+    from preflight.media import probe
+
+    source = tmp_path / "keyed.mp4"  # a keyframe every second
+    _ffmpeg("-i", fixture_path("talking_head.mp4"), "-c:v", "libx264", "-preset", "ultrafast", "-g", "25",
+            "-keyint_min", "25", "-sc_threshold", "0", "-c:a", "copy", source)
+
+    def packets(path: Path, start: float = 0.0, end: float = 1e9) -> list[str]:
+        rows = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v", "-show_entries", "packet=pts_time,size",
+                               "-of", "csv=p=0", str(path)], capture_output=True, text=True, check=True).stdout.split()
+        return [size for t, size in (r.split(",") for r in rows) if start - 1e-3 <= float(t) < end - 1e-3]
+
+    out = tmp_path / "cut.mp4"
+    _cut(probe(source), Window(start=2.0, end=7.0, speech_s=4.0, in_pauses=2), out, preflight.Policy())
+    assert packets(out) == packets(source, 2.0, 7.0) and len(packets(out)) == 125  # copied, frame for frame
+    again = tmp_path / "again.mp4"
+    _cut(probe(source), Window(start=2.2, end=7.0, speech_s=4.0, in_pauses=2), again, preflight.Policy())
+    assert len(packets(again)) == 120 and packets(again) != packets(source, 2.2, 7.0)  # re-encoded from 2.2 s

@@ -37,6 +37,8 @@ from preflight.policy import Policy, SceneCutLimits
 from preflight.report import Check, Span, Status
 from preflight.analyzers.base import Analyzer, Aspect
 
+_KERNEL = np.ones((3, 3), np.uint8)
+
 REASONS = {
     "scene_cuts.cut": "a hard cut: two shots in one clip",
     "scene_cuts.stray_frames": "one or two frames of another shot at the start or the end",
@@ -71,18 +73,50 @@ class Scan:
 
 def scan(media: Media, limits: SceneCutLimits) -> Scan | None:
     """Every change of ``media``'s grey frames judged against its neighbourhood (None under 3 frames).
-    ``preflight fix`` reads the cut times of a long recording from it."""
-    frames = media.grey.array()
-    times = media.grey.times
-    if len(frames) < 3:
+    ``preflight fix`` reads the cut times of a long recording from it.
+
+    One pass as the frames arrive, holding two frames at a time (a streamed sequence keeps none):
+    each frame is compared with the last distinct one, and only the per-frame numbers stay.
+    """
+    kept: list[int] = []
+    grey: list[float] = []  # mean absolute difference from the last kept frame, per kept frame after the first
+    edge: list[float] = []  # share of edge pixels that differ, x255, likewise
+    dark: list[bool] = []
+    head: list[np.ndarray] = []  # every frame until 3 distinct ones are seen: a still picture's fallback
+    last = last_edges = None
+    n = 0
+    for n, frame in enumerate(media.grey, start=1):
+        if len(kept) < 3:
+            head.append(frame)
+        current = frame.astype(np.float32)
+        if last is not None:
+            difference = float(np.abs(current - last).mean())
+            # A 25 or 30 fps recording put in a 50 or 60 fps project repeats every frame; compared
+            # with its repeat, each real change would stand out 2x from near-zero neighbours and
+            # read as a cut. No cut is a change this small, so repeats are skipped.
+            if difference < limits.repeat_below:
+                continue
+            grey.append(difference)
+        edges = _edges(frame)
+        if last_edges is not None:
+            edge.append(float((edges != last_edges).mean()) * 255.0)
+        kept.append(n - 1)
+        dark.append(float(current.mean()) <= limits.dark_level)
+        last, last_edges = current, edges
+    if n < 3:
         return None
-    kept = _distinct(frames, limits.repeat_below)
-    frames, times = frames[kept], times[kept]
-    change = _content_change(frames)
+    times = media.grey.times
+    if len(kept) < 3:  # a still picture: compare every frame with the next
+        frames = np.stack(head)
+        change = _content_change(frames)
+        dark_frames = frames.mean(axis=(1, 2), dtype=np.float32) <= limits.dark_level
+    else:
+        times = times[np.array(kept)]
+        change = (np.array(grey) + np.array(edge)) / 2.0
+        dark_frames = np.array(dark)
     ratio = _neighbourhood_ratio(change, max(2, round(limits.window_s * _fps(times))))
-    dark = frames.mean(axis=(1, 2), dtype=np.float32) <= limits.dark_level
-    is_cut = (change >= limits.min_change) & (ratio >= limits.adaptive_ratio) & ~(dark[:-1] | dark[1:])
-    return Scan(times=times, change=change, ratio=ratio, is_cut=is_cut, dark=dark)
+    is_cut = (change >= limits.min_change) & (ratio >= limits.adaptive_ratio) & ~(dark_frames[:-1] | dark_frames[1:])
+    return Scan(times=times, change=change, ratio=ratio, is_cut=is_cut, dark=dark_frames)
 
 
 def analyze(media: Media, policy: Policy) -> list[Check]:
@@ -130,31 +164,17 @@ def _fps(times: np.ndarray) -> float:
     return (len(times) - 1) / max(float(times[-1] - times[0]), 1e-6)
 
 
-def _distinct(frames: np.ndarray, repeat_below: float) -> np.ndarray:
-    """Indices of the frames that differ from the last kept one by at least ``repeat_below`` grey
-    levels (mean absolute difference). A 25 or 30 fps recording put in a 50 or 60 fps project
-    repeats every frame; compared with its repeat, each real change stands out 2x from a
-    neighbourhood of near-zero changes and reads as a cut. Dropping them is safe: no cut is a
-    change that small."""
-    kept = [0]
-    last = frames[0].astype(np.float32)
-    for i in range(1, len(frames)):
-        current = frames[i].astype(np.float32)
-        if float(np.abs(current - last).mean()) >= repeat_below:
-            kept.append(i)
-            last = current
-    if len(kept) < 3:  # a still picture: compare what there is
-        return np.arange(len(frames))
-    return np.array(kept)
-
-
 def _content_change(frames: np.ndarray) -> np.ndarray:
+    """The change between each frame and the next, for frames held together (a still picture's)."""
     grey = np.abs(np.diff(frames.astype(np.float32), axis=0)).mean(axis=(1, 2))
-    kernel = np.ones((3, 3), np.uint8)
-    edges = np.stack([cv2.dilate(cv2.Canny(cv2.GaussianBlur(_stretched(f), (3, 3), 0), 60, 120), kernel) > 0
-                      for f in frames])
+    edges = np.stack([_edges(f) for f in frames])
     edge = (edges[1:] != edges[:-1]).mean(axis=(1, 2)) * 255.0
     return (grey + edge) / 2.0
+
+
+def _edges(frame: np.ndarray) -> np.ndarray:
+    """Canny's edges of the contrast-stretched frame, dilated by a pixel."""
+    return cv2.dilate(cv2.Canny(cv2.GaussianBlur(_stretched(frame), (3, 3), 0), 60, 120), _KERNEL) > 0
 
 
 def _stretched(frame: np.ndarray) -> np.ndarray:

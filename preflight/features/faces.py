@@ -137,16 +137,18 @@ def _best_score(frame: np.ndarray) -> float:
     return max((d.categories[0].score for d in detections if d.categories), default=0.0)
 
 
-def face_track(media: Media, min_confidence: float) -> FaceTrack:
-    """Detect faces on every sampled frame of ``media`` as the frames arrive; computed once."""
-    return media.shared(f"faces:{min_confidence}", lambda: _track(media, min_confidence))
+def face_track(media: Media, min_confidence: float, *, landmarks: bool = True) -> FaceTrack:
+    """Detect faces on every sampled frame of ``media`` as the frames arrive; computed once.
+    ``landmarks`` False leaves the lip opening and pose NaN (``preflight fix`` needs only boxes,
+    and the landmarker costs more than the detector)."""
+    return media.shared(f"faces:{min_confidence}:{landmarks}", lambda: _track(media, min_confidence, landmarks))
 
 
-def _track(media: Media, min_confidence: float) -> FaceTrack:
+def _track(media: Media, min_confidence: float, landmarks: bool) -> FaceTrack:
     import mediapipe as mp  # loaded on first use: the CLI imports it while ffmpeg decodes
 
     detector = _get_detector()
-    landmarker = Landmarker(video=media.role is Role.VIDEO)
+    landmarker = Landmarker(video=media.role is Role.VIDEO) if landmarks else None
     frames = media.rgb
     faces: list[list[Box]] = []
     poses = []
@@ -165,10 +167,11 @@ def _track(media: Media, min_confidence: float) -> FaceTrack:
             largest = max(boxes, key=lambda b: b.width * b.height, default=None)
             # Frames arrive at the sampling rate; their times are known once decoding ends.
             pose = landmarker.measure(frame, (largest.x, largest.y, largest.width, largest.height),
-                                      i / (media.sample_fps or 1.0)) if largest else None
+                                      i / (media.sample_fps or 1.0)) if largest and landmarker else None
             poses.append((pose.opening, pose.yaw, pose.pitch, pose.roll) if pose else (np.nan,) * 4)
     finally:
-        landmarker.close()
+        if landmarker is not None:
+            landmarker.close()
     opening, yaw, pitch, roll = (np.array(v, dtype=float) for v in zip(*poses)) if poses else (np.zeros(0),) * 4
     return FaceTrack(times=frames.times, faces=faces, frame_width=frames.width, frame_height=frames.height,
                      opening=opening, yaw=yaw, pitch=pitch, roll=roll)

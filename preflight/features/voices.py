@@ -40,6 +40,12 @@ FRAME_S = HOP / 16_000
 SCALES = ((160, 40), (100, 25), (80, 20))  # (window, step) in frames: 1.6 s every 0.4 s, 1 s every 0.25 s, 0.8 s every 0.2 s
 TARGET_DBFS = -30.0
 CHANNELS_DIFFER_BELOW = 0.9  # correlation of two channels under which each is heard on its own
+# Clustering costs the cube of the windows compared. A check's clip (at most 60 s decoded) gives
+# at most 300 a scale; minutes of speech (``preflight fix``) widen the step so that no scale
+# passes this many, keeping time and memory in bounds (steps of 0.3-1 s over 10 minutes still
+# put 2+ windows in any 1 s turn at the short scales).
+MAX_WINDOWS = 600
+_BATCH = 64  # windows the encoder takes at once: its activations grow with the batch (512: +600 MB on 3 minutes)
 
 
 @dataclass(frozen=True)
@@ -107,6 +113,7 @@ def _group_at(prepared: list[tuple[np.ndarray, np.ndarray]], window: int, step: 
     for track, (mels, speech) in enumerate(prepared):
         if len(speech) < window:
             continue
+        step = max(step, -(-(len(speech) - window) // MAX_WINDOWS))
         starts = list(range(0, len(speech) - window + 1, step))
         if starts[-1] != len(speech) - window:
             starts.append(len(speech) - window)  # the tail gets a window of its own
@@ -114,13 +121,15 @@ def _group_at(prepared: list[tuple[np.ndarray, np.ndarray]], window: int, step: 
         owners.append((track, speech, np.array(starts) + window // 2))
     if not batches:
         return None
-    embeddings = onnx.session("voice_encoder.onnx").run(None, {"mels": np.concatenate(batches).astype(np.float32)})[0]
+    mels = np.concatenate(batches).astype(np.float32)
+    encoder = onnx.session("voice_encoder.onnx")
+    embeddings = np.concatenate([encoder.run(None, {"mels": mels[i : i + _BATCH]})[0] for i in range(0, len(mels), _BATCH)])
     window_labels, similarity = _cluster(embeddings, same_voice)
     frames, labels, first = [], [], 0
     for _, speech, centres in owners:
         mine = window_labels[first : first + len(centres)]
         first += len(centres)
-        nearest = np.abs(np.arange(len(speech))[:, None] - centres[None, :]).argmin(axis=1)
+        nearest = _nearest(np.arange(len(speech)), centres)
         frames.append(speech)
         labels.append(mine[nearest])
     frames_all, labels_all = np.concatenate(frames), np.concatenate(labels)
@@ -128,6 +137,15 @@ def _group_at(prepared: list[tuple[np.ndarray, np.ndarray]], window: int, step: 
     rank = np.empty_like(order)
     rank[order] = np.arange(len(order))
     return Voices(frames=frames_all, labels=rank[labels_all], windows=len(embeddings), similarity=similarity)
+
+
+def _nearest(positions: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """Index of the nearest of the (ascending) ``centres`` for each position; the earlier one on a tie."""
+    right = np.clip(np.searchsorted(centres, positions), 1, max(len(centres) - 1, 1))
+    left = right - 1
+    if len(centres) == 1:
+        return np.zeros(len(positions), dtype=int)
+    return np.where(centres[right] - positions < positions - centres[left], right, left)
 
 
 def _channels_differ(channels: np.ndarray) -> bool:

@@ -93,6 +93,9 @@ class Media:
         """Stop the decoder if it still runs (an analysis gave up or was interrupted)."""
         if self._process is not None and self._process.poll() is None:
             self._process.kill()
+        for seq in (self.grey, self.rgb):
+            if seq is not None and seq.streamed:
+                seq.drop()  # a reader thread blocked on a full stream must see the end
 
     def _finish(self, audio: Audio | None, status: DecodeStatus) -> None:
         self._audio, self._status = audio, status
@@ -100,12 +103,15 @@ class Media:
 
 
 def decode(probe: Probe, *, sample_fps: float, with_audio: bool = True,
-           max_seconds: float = MAX_DECODE_SECONDS) -> Media:
+           max_seconds: float = MAX_DECODE_SECONDS, streamed: bool = False) -> Media:
     """Start decoding ``probe.path`` in the background and return its :class:`Media` at once.
 
     ``sample_fps`` is the rate of the RGB frames for a video; ``with_audio`` False skips the
     file's own audio (when the source set has a separate voice audio); only the first
     ``max_seconds`` are decoded (``preflight fix`` reads longer recordings than a check).
+    ``streamed`` keeps no video frames (:class:`FrameSeq`'s streamed form: one reader each for
+    the grey and the RGB frames, which must read side by side) and leaves out the lip-sync
+    frames: what ``preflight fix`` needs for minutes of video in bounded memory.
     """
     ffmpeg_bin = require_tool("ffmpeg")
     # A frame no other frame predicts from skips the deblocking filter: nothing drifts, and a 1080p
@@ -125,8 +131,8 @@ def decode(probe: Probe, *, sample_fps: float, with_audio: bool = True,
     elif probe.role is Role.VIDEO:
         gw, gh = _fit(video.width, video.height, GREY_LONG_SIDE)
         w, h = _fit(video.width, video.height, RGB_LONG_SIDE)
-        grey, rgb = FrameSeq(gw, gh, 1), FrameSeq(w, h, 3)
-        with_talk = audio_stream is not None
+        grey, rgb = FrameSeq(gw, gh, 1, streamed=streamed), FrameSeq(w, h, 3, streamed=streamed)
+        with_talk = audio_stream is not None and not streamed
         split = source[str(video.index)].split()
         # Area-averaging a full HD frame is the decode's costliest filter; a fast halving step to
         # twice the size first keeps the averaging (no aliasing) at a quarter of the CPU.

@@ -6,6 +6,7 @@ import enum
 import errno
 import shutil
 import stat
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -236,3 +237,21 @@ def _float(text: object) -> float | None:
 def _last_line(stderr: bytes | None) -> str:
     lines = (stderr or b"").decode("utf-8", "replace").strip().splitlines()
     return lines[-1].strip() if lines else ""
+
+
+def keyframe_times(probe: Probe) -> list[float]:
+    """Presentation times (s, from the video stream's start, as the decoded frames' times are) of
+    its keyframes, from the packet index (nothing is decoded); empty when ffprobe cannot list them."""
+    if probe.video is None:
+        return []
+    done = subprocess.run(
+        [require_tool("ffprobe"), "-v", "error", "-select_streams", str(probe.video.index), "-show_entries",
+         "packet=pts_time,flags", "-of", "csv=p=0", tool_path(probe.path)],
+        capture_output=True, text=True, timeout=120,
+    )
+    times = []
+    for line in done.stdout.splitlines():
+        pts, _, flags = line.partition(",")
+        if "K" in flags and (t := _float(pts)) is not None:
+            times.append(round(t - probe.video.start, 6))
+    return sorted(times)

@@ -1,7 +1,10 @@
 """Containers for decoded media that fill while the decoder runs.
 
 Analyzers iterate a :class:`FrameSeq` while ffmpeg is still writing it, so analysis overlaps
-decoding; anything that needs the whole clip (times, a stacked array) waits for the end.
+decoding; anything that needs the whole clip (times, a stacked array) waits for the end. A
+*streamed* sequence (``preflight fix`` on a recording of minutes) keeps no frames: one reader
+takes each frame as it comes, and the decoder waits while a few are unread, so memory holds
+timelines, not pictures.
 """
 
 from __future__ import annotations
@@ -16,11 +19,21 @@ AUDIO_RATE = 16_000  # Hz; what the VAD and the audio features are made for
 
 
 class FrameSeq:
-    """Frames of one size in decode order, with their presentation times in seconds."""
+    """Frames of one size in decode order, with their presentation times in seconds.
 
-    def __init__(self, width: int, height: int, channels: int) -> None:
+    ``streamed``: frames are not kept. It is iterated once; :meth:`push` blocks while
+    ``STREAM_BUFFER`` frames are unread, and indexing or :meth:`array` is refused.
+    """
+
+    STREAM_BUFFER = 8
+
+    def __init__(self, width: int, height: int, channels: int, *, streamed: bool = False) -> None:
         self.width, self.height, self.channels = width, height, channels
-        self._frames: list[np.ndarray] = []
+        self.streamed = streamed
+        self._frames: list[np.ndarray | None] = []
+        self._read = 0  # streamed: frames handed to the reader (and released)
+        self._iterating = False
+        self._dropping = False
         self._times: np.ndarray | None = None
         self._done = False
         self._cond = threading.Condition()
@@ -31,7 +44,9 @@ class FrameSeq:
 
     def push(self, frame: np.ndarray) -> None:
         with self._cond:
-            self._frames.append(frame)
+            while self.streamed and not self._dropping and len(self._frames) - self._read >= self.STREAM_BUFFER:
+                self._cond.wait()
+            self._frames.append(None if self._dropping else frame)
             self._cond.notify_all()
 
     def finish(self, times: np.ndarray | None, rate: float) -> None:
@@ -46,16 +61,33 @@ class FrameSeq:
             self._cond.notify_all()
 
     def __iter__(self) -> Iterator[np.ndarray]:
+        if self.streamed:
+            with self._cond:
+                if self._iterating:
+                    raise RuntimeError("a streamed frame sequence is read once, by one reader")
+                self._iterating = True
         i = 0
         while True:
             with self._cond:
-                while i >= len(self._frames) and not self._done:
+                while i >= len(self._frames) and not self._done and not self._dropping:
                     self._cond.wait()
-                if i >= len(self._frames):
+                if i >= len(self._frames) or self._dropping:
                     return
                 frame = self._frames[i]
+                if self.streamed:  # the reader has it now: let it go, and let the decoder on
+                    self._frames[i] = None
+                    self._read = i + 1
+                    self._cond.notify_all()
             yield frame
             i += 1
+
+    def drop(self) -> None:
+        """Stop waiting for a reader: a streamed sequence whose reader gave up (an analysis broke)
+        must not hold the decoder. Unread frames and later ones are dropped; only counted."""
+        with self._cond:
+            self._dropping = True
+            self._frames = [None] * len(self._frames)
+            self._cond.notify_all()
 
     def wait(self) -> None:
         with self._cond:
@@ -70,6 +102,7 @@ class FrameSeq:
         return self._times
 
     def __getitem__(self, i: int) -> np.ndarray:
+        self._kept()
         self.wait()
         return self._frames[i]
 
@@ -79,11 +112,17 @@ class FrameSeq:
 
     def array(self) -> np.ndarray:
         """All frames stacked: (n, height, width) or (n, height, width, channels)."""
+        self._kept()
         self.wait()
         shape = (self.height, self.width) if self.channels == 1 else (self.height, self.width, self.channels)
         if not self._frames:
             return np.zeros((0, *shape), dtype=np.uint8)
         return np.stack(self._frames)
+
+
+    def _kept(self) -> None:
+        if self.streamed:
+            raise RuntimeError("a streamed frame sequence keeps no frames: iterate it once instead")
 
 
 @dataclass(frozen=True)

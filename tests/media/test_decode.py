@@ -1,5 +1,7 @@
 """One ffmpeg process yields grey frames, sampled RGB frames and 16 kHz audio together."""
 
+import threading
+
 import numpy as np
 import pytest
 
@@ -44,3 +46,28 @@ def test_shared_computes_once(fixture_path):
     for _ in range(3):
         assert media.shared("k", lambda: calls.append(1) or 42) == 42
     assert calls == [1]
+
+
+def test_streamed_decode_keeps_no_frames(fixture_path):
+    media = decode(probe(fixture_path("talking_head.mp4")), sample_fps=5.0, streamed=True)
+    assert media.talk is None  # no lip-sync frames
+    grey = []
+    reader = threading.Thread(target=lambda: grey.extend(f.shape for f in media.grey), daemon=True)
+    reader.start()
+    rgb = sum(1 for _ in media.rgb)
+    reader.join(30)
+    assert rgb == pytest.approx(45, abs=1) and len(grey) == 225 == len(media.grey)
+    assert media.audio().duration == pytest.approx(9.0, abs=0.1)
+    with pytest.raises(RuntimeError):
+        media.rgb.array()
+
+
+def test_closing_a_streamed_decode_nobody_reads_ends_it(fixture_path):
+    media = decode(probe(fixture_path("talking_head.mp4")), sample_fps=5.0, streamed=True)
+    grey = threading.Thread(target=lambda: sum(1 for _ in media.grey), daemon=True)
+    grey.start()  # reads the grey frames; nobody reads the RGB ones, so the decoder stalls
+    grey.join(1.0)
+    assert grey.is_alive()
+    media.close()
+    grey.join(10)
+    assert not grey.is_alive() and media.status() is not None
