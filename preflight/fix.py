@@ -20,8 +20,10 @@ check says GO.
 
 Memory: the decode is streamed (:func:`~preflight.media.decode`'s ``streamed``): the cut
 detector and the face detector each read their frames as they come and keep per-frame numbers,
-not pictures, so what grows with the length is the sound (16 kHz float, about 4 MB a minute)
-and those timelines. Recordings are read up to ``fix.max_input_s`` (10 minutes by default).
+not pictures, so what grows with the length is the sound (16 kHz float, about 4 MB a minute),
+the sound features' working memory and those timelines: bench/fix.py measured a peak of 372 MB
+for 1 minute of 720p and 867 MB for 10. Recordings are read up to ``fix.max_input_s`` (10 minutes
+by default).
 """
 
 from __future__ import annotations
@@ -222,7 +224,7 @@ def _within_limit(target: Probe, policy: Policy) -> None:
 
 def _reading(media: Media, compute, *args, **kwargs):
     """``compute(*args, **kwargs)``, which reads a streamed frame sequence; if it breaks, the
-    decode goes on without it (else the decoder would wait for it and the sound never come)."""
+    decode is stopped (else the decoder would wait for it forever and the sound never come)."""
     try:
         return compute(*args, **kwargs)
     except BaseException:

@@ -151,7 +151,7 @@ class LoudnessLimits(_Limits):
 
 class FixLimits(_Limits):
     max_input_s: float = Field(
-        600.0, gt=0, le=3600, description="longest recording `preflight fix` reads, seconds (its time grows with the length; its memory by about 5 MB a minute)"
+        600.0, gt=0, le=3600, description="longest recording `preflight fix` reads, seconds (its time grows with the length; its memory by about 55 MB a minute)"
     )
     margin_s: float = Field(
         0.3, ge=0, description="the window stays this far under the duration maximum, so re-encoding cannot push it over, seconds"
