@@ -12,6 +12,7 @@ from preflight.media import Media, Probe, Role, decode
 from preflight.policy import Policy
 from preflight.report import Check, Report, SourceInfo, Status
 from preflight.sources import PathArg, Sources, local_copies, sha256_of, source_set
+from preflight.version import start_judges
 
 if TYPE_CHECKING:
     from preflight.evidence import Evidence
@@ -51,6 +52,7 @@ def inspect(
     """:func:`check` for a :class:`~preflight.sources.Sources`, plus pictures of what the checks
     saw (for the HTML report), one per source."""
     policy = policy or Policy()
+    start_judges()
     with local_copies(sources) as local:
         probes = source_set(local.sources)
         separate_voice = any(p.role is Role.AUDIO for p in probes)
