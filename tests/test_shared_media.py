@@ -34,10 +34,10 @@ BLOCKING = (Status.FAIL, Status.ERROR)
 
 # file -> failure class: what still misses the labels' rule (each is NO-GO, for another check).
 KNOWN_MISSES = {
-    # Disputed labels: these hold synthetic harmonic tones that switch every second (speechbrain's
-    # separation test signals), not speech: the VAD hears none, and they are NO-GO for speech,
-    # music and noise. single_speaker has no speech to compare.
-    "aud_stereo_2spk_sb_sources0.wav": "label disputed: synthetic tones, no speech",
+    # Disputed label: two synthetic harmonic tone sequences that switch every second (speechbrain's
+    # separation test signals) mixed in one channel, not speech: the VAD hears none, and it is
+    # NO-GO for speech and music. single_speaker has no speech to compare. (Its stereo sibling,
+    # the same two sources one a channel, is flagged: its channels carry different sounds.)
     "aud_overlap_2spk_sb_mixture0.wav": "label disputed: synthetic tones, no speech",
 }
 

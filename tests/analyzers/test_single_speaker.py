@@ -107,3 +107,22 @@ def test_one_speaker_in_both_channels_or_one_is_one_voice():
     a = _load("voice_a.wav")
     assert _judge(channels=np.stack([a, 0.7 * a])).status is Status.PASS
     assert _judge(channels=np.stack([a, np.zeros_like(a)])).status is Status.PASS
+
+
+def test_channels_with_different_sounds_warn_even_without_speech_to_compare():
+    # Two different sources, one a channel, that the VAD does not hear as speech (on main: skipped).
+    rate = 16_000
+    t = np.arange(4 * rate) / rate
+    left = 0.3 * np.sin(2 * np.pi * 220 * t) * (np.sin(2 * np.pi * 0.5 * t) > 0)
+    right = 0.3 * np.sign(np.sin(2 * np.pi * 97 * t)) * (np.sin(2 * np.pi * 0.5 * t + 2.0) > 0)
+    check = _judge(channels=np.stack([left, right]).astype(np.float32))
+    assert check.status is Status.WARN and check.reason == "single_speaker.channels", check.message
+    assert voices.channel_agreement(Audio(left.astype(np.float32), rate, channels=np.stack([left, left]).astype(np.float32))) == 1.0
+
+
+def test_one_voice_in_both_channels_at_a_delay_agrees():
+    a = _load("voice_a.wav")
+    delayed = np.concatenate([np.zeros(160, np.float32), a[:-160]])  # 10 ms apart: two microphones
+    agreement = voices.channel_agreement(Audio(a, 16_000, channels=np.stack([a, 0.5 * delayed])))
+    assert agreement is not None and agreement > 0.9
+    assert _judge(channels=np.stack([a, 0.5 * delayed])).status is Status.PASS
