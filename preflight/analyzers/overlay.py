@@ -1,7 +1,7 @@
 """overlay: text, captions, logos, lower thirds or an inset picture burned into the picture.
 
 Mosaic learns the face and the scene; a caption bar, a watermark or an inset ends up in the
-avatar. Three signals, on a video's sampled frames (640 px), the first also on a still image:
+avatar. Four signals, on a video's sampled frames (640 px) or every frame's grey picture, the first also on a still image:
 
 - **Burned-in text** (captions, lower thirds, titles, watermarks, a channel name): PaddleOCR's
   DB text detector (:mod:`preflight.features.text`) on 6 frames spread over a video, or on the
@@ -40,6 +40,12 @@ avatar. Three signals, on a video's sampled frames (640 px), the first also on a
   re-encoded and varied copies, the edge and cut cases, the fixtures): found on the drifting
   cartoon and its two copies, the varied and re-encoded copies of the inset clip, and 10 of
   ``eval/cases.py``'s 15 pasted test cards; on no other video.
+- **Graphics of any shape that pop in and out** (video only; a round badge, a sticker, a cut-out
+  figure): a patch of the picture that changes in one frame while the rest stays, and later changes
+  back to what it showed before (:mod:`preflight.features.pops`, on every frame's grey picture;
+  not on a face, not at the frame's edge, not a thing that moved, not in footage that repeats
+  frames). With it, 17 of the 30 pasted cases fail (10 before: every graphic held still, one badge
+  drifting); no camera clip gives a pop (see the module for what it was measured on).
 
 Area is the union of the marks as a share of the frame: it fails at 1% (a one-line caption on a
 512 px frame covers about 4%) and warns at 0.1%. Measured on the shared set: every caption,
@@ -49,8 +55,9 @@ frame) are all square or tilted and dropped.
 
 Weak spots: a sign or lettering behind the speaker, level and static on a locked-off camera,
 reads as burned-in text; text shown for less than 60% of a video is missed; a pasted graphic
-without four straight sides (a round badge: 0 of 15) or whose outline fades into a busy
-background (5 of the 15 test cards) is missed, and so is one that slides in and out; a
+without four straight sides that moves while shown (4 of 5 drifting round badges) or one whose
+outline fades into a busy background and moves (3 of 10 test cards) is missed, and so is one that
+slides in and out; a screen in the scene that flashes content and back reads as a pop; a
 rectangle of the scene that an arm hides on three sides comes close to reading as gone. Tried
 and not kept: the change between sampled frames
 as a filled rectangle (a pasted card 1.0 of its box, a badge 0.8, but a fade to black 0.91 and
@@ -62,8 +69,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from preflight.features.faces import Box, face_track
+from preflight.features.faces import Box, FaceTrack, face_track
 from preflight.features.insets import Inset, Rect, rectangles, side_cover, track
+from preflight.features.pops import pops
 from preflight.features.text import TextBox, detect_text
 from preflight.media import Media, Role
 from preflight.policy import OverlayLimits, Policy
@@ -113,7 +121,8 @@ def analyze(media: Media, policy: Policy) -> list[Check]:
     limits = policy.overlay
     source = str(media.probe.path)
     limit = f"no burned-in text or marks (warn >= {limits.warn_area:.1%}, fail >= {limits.fail_area:.0%} of the frame)"
-    faces = face_track(media, policy.faces.min_confidence).faces
+    track = face_track(media, policy.faces.min_confidence)
+    faces = track.faces
     if media.role is Role.IMAGE:
         return [_image(media, limits, source, limit, faces[0] if faces else [])]
     frames = media.rgb.array()
@@ -136,7 +145,7 @@ def analyze(media: Media, policy: Policy) -> list[Check]:
     picture = _picture(frames)
     marks = np.zeros_like(text) if small else _corner_marks(frames, limits, picture)
     logo = np.zeros_like(text) if small else _corner_blobs(blob_seen / len(picks) >= _TEXT_PRESENCE, picture)
-    pasted = np.zeros_like(text) if small else _pasted(frames)
+    pasted = (np.zeros_like(text) if small else _pasted(frames)) | _pops(media, track, width, height)
     covered = text | marks | logo | pasted
     area = float(covered.mean())
     found = [what for what, m in (("burned-in text", text), ("a static mark in a corner", marks | logo),
@@ -330,6 +339,26 @@ def _pasted(frames: np.ndarray) -> np.ndarray:
             continue
         for x0, y0, x1, y1 in inset.boxes:
             out[y0:y1, x0:x1] = True
+    return out
+
+
+def _pops(media: Media, track: FaceTrack, width: int, height: int) -> np.ndarray:
+    """Pixels (of the sampled frames) that graphics popping in and out covered
+    (:mod:`preflight.features.pops`, on every frame's grey picture), away from the faces: a badge,
+    a sticker or a card of any shape that is put over the clip for a while and taken off."""
+    out = np.zeros((height, width), dtype=bool)
+    if media.grey is None or len(media.grey) < 5 or len(track.times) == 0:
+        return out
+    grey = media.grey.array()
+    gh, gw = grey.shape[1:]
+    sx, sy = gw / width, gh / height
+    nearest = np.clip(np.searchsorted(track.times, media.grey.times), 0, len(track.times) - 1)
+    # A face's own changes (an eye shut, a mouth opened between two frames) are not graphics.
+    boxes = [[(int(f.x * sx), int(f.y * sy), int(np.ceil((f.x + f.width) * sx)), int(np.ceil((f.y + f.height) * sy)))
+              for f in track.faces[j]] for j in nearest]
+    for pop in pops(grey, media.probe.video.fps or 25.0, boxes):
+        x0, y0, x1, y1 = pop.box
+        out[int(y0 / sy) : int(np.ceil(y1 / sy)), int(x0 / sx) : int(np.ceil(x1 / sx))] = True
     return out
 
 

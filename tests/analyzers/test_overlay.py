@@ -37,6 +37,14 @@ def test_a_card_pasted_over_part_of_the_clip_fails(report_of):
     assert 60 <= x <= 100 and 40 <= y <= 80  # where it came in, 80 px in and 60 px down
 
 
+def test_a_round_badge_put_on_and_taken_off_fails(report_of):
+    # on main it passed: no straight sides for the inset rectangles, no letters, away from a corner's edges
+    check = check_of(report_of("badge.mp4"), "overlay")
+    assert check.status is Status.FAIL and check.reason == "overlay.inset", check.message
+    x, y = map(int, re.search(r"at \((\d+), (\d+)\)", check.message).groups())
+    assert 50 <= x <= 110 and 30 <= y <= 90  # put at (80, 60), found on 96 px grey frames
+
+
 def test_a_caption_burned_into_a_still_fails(report_of):
     # on main a still was never looked at ("a single image has no motion ...")
     check = check_of(report_of("face_caption.png"), "overlay")
