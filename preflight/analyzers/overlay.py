@@ -44,8 +44,8 @@ avatar. Four signals, on a video's sampled frames (640 px) or every frame's grey
   figure): a patch of the picture that changes in one frame while the rest stays, and later changes
   back to what it showed before (:mod:`preflight.features.pops`, on every frame's grey picture;
   not on a face, not at the frame's edge, not a thing that moved, not in footage that repeats
-  frames). With it, 17 of the 30 pasted cases fail (10 before: every graphic held still, one badge
-  drifting); no camera clip gives a pop (see the module for what it was measured on).
+  frames). With it, 20 of the 30 pasted cases fail (10 before: every graphic held still, 4 of 5
+  badges drifting); no camera clip gives a pop (see the module for what it was measured on).
 
 Area is the union of the marks as a share of the frame: it fails at 1% (a one-line caption on a
 512 px frame covers about 4%) and warns at 0.1%. Measured on the shared set: every caption,
@@ -55,7 +55,7 @@ frame) are all square or tilted and dropped.
 
 Weak spots: a sign or lettering behind the speaker, level and static on a locked-off camera,
 reads as burned-in text; text shown for less than 60% of a video is missed; a pasted graphic
-without four straight sides that moves while shown (4 of 5 drifting round badges) or one whose
+without four straight sides that moves while shown (1 of 5 drifting round badges) or one whose
 outline fades into a busy background and moves (3 of 10 test cards) is missed, and so is one that
 slides in and out; a screen in the scene that flashes content and back reads as a pop; a
 rectangle of the scene that an arm hides on three sides comes close to reading as gone. Tried

@@ -67,3 +67,14 @@ def test_footage_that_repeats_frames_is_not_read():
     repeated = np.clip(moving, 0, 255).astype(np.uint8)
     repeated[1::2] = repeated[0::2][: len(repeated[1::2])]
     assert pops(repeated, FPS) == []
+
+
+def test_a_badge_that_drifts_while_shown_pops_too():
+    # put on at 25, moved 1 px every other frame (a drift), taken off at 75 over another part of the scene
+    scene = _scene().astype(int)
+    scene[:, :, 30:60] += np.clip(np.arange(len(scene)) - 30, 0, 40)[:, None, None]  # that part of the scene brightens slowly
+    grey = np.clip(scene, 0, 255).astype(np.uint8)
+    for i in range(25, 75):
+        grey = _disc(grey, range(i, i + 1), x=15 + (i - 25) // 2, y=12)
+    [pop] = pops(grey, FPS)
+    assert (pop.shown, pop.gone) == (25, 75)
