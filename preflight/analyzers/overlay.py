@@ -75,7 +75,7 @@ from preflight.features.pops import pops
 from preflight.features.text import TextBox, detect_text
 from preflight.media import Media, Role
 from preflight.policy import OverlayLimits, Policy
-from preflight.report import Check, Status
+from preflight.report import Check, Span, Status
 from preflight.analyzers.base import Analyzer, Aspect
 
 REASONS = {
@@ -145,7 +145,8 @@ def analyze(media: Media, policy: Policy) -> list[Check]:
     picture = _picture(frames)
     marks = np.zeros_like(text) if small else _corner_marks(frames, limits, picture)
     logo = np.zeros_like(text) if small else _corner_blobs(blob_seen / len(picks) >= _TEXT_PRESENCE, picture)
-    pasted = (np.zeros_like(text) if small else _pasted(frames)) | _pops(media, track, width, height)
+    popped, shown = _pops(media, track, width, height)
+    pasted = (np.zeros_like(text) if small else _pasted(frames)) | popped
     covered = text | marks | logo | pasted
     area = float(covered.mean())
     found = [what for what, m in (("burned-in text", text), ("a static mark in a corner", marks | logo),
@@ -154,7 +155,7 @@ def analyze(media: Media, policy: Policy) -> list[Check]:
     status = _grade(float((text | marks | pasted).mean()), limits) if found else Status.PASS
     if logo.any() and status is Status.PASS:
         status = Status.WARN  # the detector's blob on a corner logo: a mark, but only a hint of its size
-    return [_check(source, limit, status, area, found, _box(covered, scale) if found else "")]
+    return [_check(source, limit, status, area, found, _box(covered, scale) if found else "", shown)]
 
 
 def _image(media: Media, limits: OverlayLimits, source: str, limit: str, faces: list[Box]) -> Check:
@@ -172,7 +173,8 @@ def _image(media: Media, limits: OverlayLimits, source: str, limit: str, faces: 
     return _check(source, limit, status, area, ["burned-in text"], _box(covered, scale) if lines else "")
 
 
-def _check(source: str, limit: str, status: Status, area: float, found: list[str], box: str) -> Check:
+def _check(source: str, limit: str, status: Status, area: float, found: list[str], box: str,
+           spans: list[Span] | None = None) -> Check:
     if status is Status.PASS:
         return Check(id="overlay", source=source, status=status, value=round(area, 4), unit="share of frame",
                      limit=limit, message="no burned-in text or marks")
@@ -183,7 +185,7 @@ def _check(source: str, limit: str, status: Status, area: float, found: list[str
     else:
         reason = "overlay.mark" + ("" if status is Status.FAIL else "_minor")
     return Check(id="overlay", source=source, status=status, reason=reason, value=round(area, 4), unit="share of frame",
-                 limit=limit, message=f"{' and '.join(found)} cover {area:.1%} of the frame, around {box}",
+                 limit=limit, spans=spans or [], message=f"{' and '.join(found)} cover {area:.1%} of the frame, around {box}",
                  fix="use footage without captions, logos, titles or insets burned in (export it before they are added)")
 
 
@@ -342,13 +344,13 @@ def _pasted(frames: np.ndarray) -> np.ndarray:
     return out
 
 
-def _pops(media: Media, track: FaceTrack, width: int, height: int) -> np.ndarray:
-    """Pixels (of the sampled frames) that graphics popping in and out covered
+def _pops(media: Media, track: FaceTrack, width: int, height: int) -> tuple[np.ndarray, list[Span]]:
+    """Pixels (of the sampled frames) that graphics popping in and out covered, and when they were shown
     (:mod:`preflight.features.pops`, on every frame's grey picture), away from the faces: a badge,
     a sticker or a card of any shape that is put over the clip for a while and taken off."""
-    out = np.zeros((height, width), dtype=bool)
+    out, shown = np.zeros((height, width), dtype=bool), []
     if media.grey is None or len(media.grey) < 5 or len(track.times) == 0:
-        return out
+        return out, shown
     grey = media.grey.array()
     gh, gw = grey.shape[1:]
     sx, sy = gw / width, gh / height
@@ -356,10 +358,12 @@ def _pops(media: Media, track: FaceTrack, width: int, height: int) -> np.ndarray
     # A face's own changes (an eye shut, a mouth opened between two frames) are not graphics.
     boxes = [[(int(f.x * sx), int(f.y * sy), int(np.ceil((f.x + f.width) * sx)), int(np.ceil((f.y + f.height) * sy)))
               for f in track.faces[j]] for j in nearest]
+    times = media.grey.times
     for pop in pops(grey, media.probe.video.fps or 25.0, boxes):
         x0, y0, x1, y1 = pop.box
         out[int(y0 / sy) : int(np.ceil(y1 / sy)), int(x0 / sx) : int(np.ceil(x1 / sx))] = True
-    return out
+        shown.append(Span(start=round(float(times[pop.shown]), 2), end=round(float(times[pop.gone]), 2)))
+    return out, shown
 
 
 def _popped(frames: np.ndarray, inset: Inset) -> bool:

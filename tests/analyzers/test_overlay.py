@@ -43,6 +43,8 @@ def test_a_round_badge_put_on_and_taken_off_fails(report_of):
     assert check.status is Status.FAIL and check.reason == "overlay.inset", check.message
     x, y = map(int, re.search(r"at \((\d+), (\d+)\)", check.message).groups())
     assert 50 <= x <= 110 and 30 <= y <= 90  # put at (80, 60), found on 96 px grey frames
+    [shown] = check.spans
+    assert abs(shown.start - 1.0) <= 0.05 and abs(shown.end - 3.0) <= 0.05
 
 
 def test_a_caption_burned_into_a_still_fails(report_of):
