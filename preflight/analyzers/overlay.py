@@ -1,7 +1,8 @@
 """overlay: text, captions, logos, lower thirds or an inset picture burned into the picture.
 
 Mosaic learns the face and the scene; a caption bar, a watermark or an inset ends up in the
-avatar. Four signals, on a video's sampled frames (640 px) or every frame's grey picture, the first also on a still image:
+avatar. Four signals, on a video's sampled frames (640 px) or every frame's grey picture, the
+first also on a still image:
 
 - **Burned-in text** (captions, lower thirds, titles, watermarks, a channel name): PaddleOCR's
   DB text detector (:mod:`preflight.features.text`) on 6 frames spread over a video, or on the
@@ -354,10 +355,11 @@ def _pops(media: Media, track: FaceTrack, width: int, height: int) -> tuple[np.n
     grey = media.grey.array()
     gh, gw = grey.shape[1:]
     sx, sy = gw / width, gh / height
-    nearest = np.clip(np.searchsorted(track.times, media.grey.times), 0, len(track.times) - 1)
+    # each frame takes the faces of the sampled frame at or just after it (5 a second)
+    sampled = np.clip(np.searchsorted(track.times, media.grey.times), 0, len(track.times) - 1)
     # A face's own changes (an eye shut, a mouth opened between two frames) are not graphics.
     boxes = [[(int(f.x * sx), int(f.y * sy), int(np.ceil((f.x + f.width) * sx)), int(np.ceil((f.y + f.height) * sy)))
-              for f in track.faces[j]] for j in nearest]
+              for f in track.faces[j]] for j in sampled]
     times = media.grey.times
     for pop in pops(grey, media.probe.video.fps or 25.0, boxes):
         x0, y0, x1, y1 = pop.box

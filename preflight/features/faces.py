@@ -117,24 +117,44 @@ def _upright_turn(media: Media, min_confidence: float) -> int | None:
     # frames, and stray extra ones), so a turn must beat the frame as it is, and every turn is
     # tried: the one that wins on most frames, most surely, is the one.
     wins: dict[int, tuple[int, float]] = {}
+    found: dict[int, list[tuple[np.ndarray, Box]]] = {}
     for i in picks:
         frame = media.rgb[i]
-        as_is = _best_score(frame)
+        as_is, _ = _best(frame)
         for degrees, code in TURNS.items():
-            score = _best_score(cv2.rotate(frame, code))
+            turned = cv2.rotate(frame, code)
+            score, box = _best(turned)
             won, total = wins.get(degrees, (0, 0.0))
-            wins[degrees] = (won + (score >= min_confidence and score > as_is), total + score)
+            beat = box is not None and score >= min_confidence and score > as_is
+            wins[degrees] = (won + beat, total + score)
+            if beat:
+                found.setdefault(degrees, []).append((turned, box))
     best = max(wins, key=wins.get, default=None)
-    return best if best is not None and 2 * wins[best][0] > len(picks) else None
+    if best is None or 2 * wins[best][0] <= len(picks):
+        return None
+    # BlazeFace also finds "faces" in a turned bee, fish or tool; a picture turned upright shows a
+    # face the landmark model finds too, on most frames where the turn won.
+    landmarker = Landmarker(video=False)
+    try:
+        measured = sum(landmarker.measure(frame, (b.x, b.y, b.width, b.height), 0.0) is not None for frame, b in found[best])
+    finally:
+        landmarker.close()
+    return best if 2 * measured > len(picks) else None
 
 
-def _best_score(frame: np.ndarray) -> float:
+def _best(frame: np.ndarray) -> tuple[float, Box | None]:
+    """The most confident face BlazeFace finds on ``frame``: its score and box (0 and None: none)."""
     import mediapipe as mp
 
     image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(frame))
     with _detect_lock, quiet_stderr():
         detections = _get_detector().detect(image).detections
-    return max((d.categories[0].score for d in detections if d.categories), default=0.0)
+    scored = [d for d in detections if d.categories]
+    if not scored:
+        return 0.0, None
+    d = max(scored, key=lambda d: d.categories[0].score)
+    box = d.bounding_box
+    return d.categories[0].score, Box(box.origin_x, box.origin_y, box.width, box.height, d.categories[0].score)
 
 
 def face_track(media: Media, min_confidence: float, *, landmarks: bool = True) -> FaceTrack:

@@ -12,10 +12,10 @@ camera move changes the whole picture. Read on the decode's every-frame grey pic
   filling 40% of its box: not a line along an edge that moved) whose median change is at
   least ``STRONG``, while the rest of the frame changes by a median under ``REST`` (no cut, no
   camera move) and the region itself changes by a median under ``STILL`` from i - 2 to i - 1 and
-  from i to i + 1, and it is not a thing that moved by up to ``SHIFT`` px (a plain
-sleeve or a ball moving changes as a step does, but it moved there): it was put there. Regions at the frame's edge (things come in and go out there) and
-regions centred on a face are left out:
-  a face changes by itself (an eye shut or a mouth opened between two frames of a slow camera).
+  from i to i + 1, and it is not a thing that moved by up to ``SHIFT`` px (a plain sleeve or a
+  ball moving changes as a step does, but it moved there): it was put there. Regions at the
+  frame's edge (things come in and go out there) and regions centred on a face are left out: a
+  face changes by itself (an eye shut or a mouth opened between two frames of a slow camera).
 - a **pop**: two steps at least ``MIN_SHOWN_S`` apart, of regions within a factor 2 in area,
   where the second region after it looks as it did before the first (median difference under
   ``RESTORED`` grey levels: the picture under the graphic was there all along), or where what
