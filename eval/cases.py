@@ -49,6 +49,7 @@ Families:
   M4A voice memo, images as JPEG).
 - ``level``: the sound of every good shared recording 12 and 20 dB quieter, as WAV: go (a phone
   far from the speaker records at -40 to -50 dBFS).
+- ``reverb``: the clean voices in a small room, a bare mid-size room and a hall (sox's reverb): go.
 - ``edges``: a good video whose first or last frame comes from another clip (a stray frame an
   editor left): go (a warning is fine); and the same other clip's frames spliced in the middle:
   no-go scene_cuts. A container that runs 15.1 s around a 15.0 s video: no-go duration.
@@ -547,6 +548,24 @@ def level(out: Path) -> list[Case]:
     return cases
 
 
+@family
+def reverb(out: Path) -> list[Case]:
+    """The clean voices in rooms: sox's reverb (Freeverb) at reverberance / room size 40/30 (a small
+    room), 50/50 and 70/50 (a bare mid-size room) and 30/100 (a hall), wet signal 3 dB under: go.
+    Room sound is not music, noise or a second voice."""
+    cases = []
+    for speaker in SPEECH:
+        dry = out / "reverb_dry.wav"
+        save(load(speaker), dry)
+        for reverberance, room in ((40, 30), (50, 50), (70, 50), (30, 100)):
+            name = f"reverb_{stem(speaker)}_{reverberance}_{room}.wav"
+            subprocess.run(["sox", str(dry), str(out / name), "reverb", str(reverberance), "50", str(room), "100", "0", "-3"],
+                           check=True, capture_output=True)
+            cases.append(Case(name, "audio", "go", "", f"{speaker} with reverberance {reverberance}% in a room of {room}%"))
+        dry.unlink()
+    return cases
+
+
 def _has_audio(path: Path) -> bool:
     found = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "a", "-show_entries", "stream=index", "-of",
                             "csv=p=0", str(path)], capture_output=True, text=True).stdout
@@ -590,7 +609,8 @@ def _prefixes(families: list[str]) -> set[str]:
 
 PREFIXES = {"noise": {"noise"}, "music": {"music"}, "padding": {"pad"}, "voices": {"turns", "stereo"},
             "edges": {"edge", "midcut", "dur"}, "stills": {"still"}, "dubs": {"dub", "shift"}, "reencode": {"re"},
-            "variant": {"var"}, "level": {"level"}, "handover": {"hand"}, "overlap": {"overlap"}, "pasted": {"pasted"}}
+            "variant": {"var"}, "level": {"level"}, "handover": {"hand"}, "overlap": {"overlap"}, "pasted": {"pasted"},
+            "reverb": {"reverb"}}
 
 
 if __name__ == "__main__":
