@@ -52,7 +52,7 @@ def measure(path: Path, runs: int) -> dict[str, object]:
         media.audio()  # decoded before the clock starts: this is the analyzers' cost alone
         start = time.perf_counter()
         for name in AUDIO_CHECKS:
-            ANALYZERS[name].judge(media, policy)
+            ANALYZERS[name].run(media, policy)
         times.append(time.perf_counter() - start)
         media.close()
     return {"cold": times[0], "warm": statistics.median(times[1:])}

@@ -7,7 +7,7 @@ statuses per kind, the ROC over the limit on the sync strength (the share of own
 under each limit, and of other-voice, shifted and shared dubbed clips), and for the shifted clips
 the offset reported against the truth.
 
-Each clip is judged by the check's own :func:`preflight.analyzers.av_sync.judge`; ``--curves``
+Each clip is judged by the check's own :func:`preflight.analyzers.av_sync.verdict`; ``--curves``
 re-judges the curves an earlier ``--json`` saved, in a second, to try other limits.
 
     .venv/bin/python eval/avsync.py eval/out/cases [--json curves.json] [--curves curves.json]
@@ -52,13 +52,13 @@ def _judged(result: dict) -> dict:
     """``result`` with the av_sync check's judgment of its curve, exactly as the check judges it."""
     if result.get("scores") is None:
         return result
-    from preflight.analyzers.av_sync import judge
+    from preflight.analyzers.av_sync import verdict
     from preflight.features.sync import SyncCurve
     from preflight.policy import Policy
 
     curve = SyncCurve(lags=np.array(result["lags"]), scores=np.array(result["scores"]), frames=result["frames"],
                       times=np.zeros(0), speaking=np.zeros(0))
-    j = judge(curve, Policy().av_sync)
+    j = verdict(curve, Policy().av_sync)
     return {**result, "strength": round(j.strength, 3), "status": j.status.value, "reason": j.reason,
             "in_sync_ms": j.in_sync_lag * 40, "offset_ms": j.offset_ms,
             "peak_z": None if j.peak_z is None else round(j.peak_z, 2)}

@@ -226,6 +226,9 @@ def _show_fix(result: Any, out: Console) -> None:
         return
     out.print(Text.assemble(("window", "bold"), f"  {w.start:.2f}-{w.end:.2f} s of {result.source}"))
     out.print(f"  {result.why}", soft_wrap=True)
+    if result.checks:
+        judged = ", ".join(f"{c.id} {c.status.value}" for c in result.checks)
+        out.print(f"  the window, judged on the recording before the cut: {judged}", soft_wrap=True)
     for s in result.rejected:
         out.print(f"  avoided {s.start:.2f}-{s.end:.2f} s: {s.why} ({s.check})", soft_wrap=True)
     if result.output is not None:

@@ -13,10 +13,14 @@ The window is the longest stretch free of them, at most the duration maximum les
 ``fix.margin_s`` (re-encoding may add a frame or an audio packet), at least the minimum, with
 speech for at least the speech check's share. Its edges sit in pauses (VAD), ``fix.pause_lead_s``
 from the nearest word; an edge inside speech counts as ``fix.mid_word_cost_s`` shorter. Ties go
-to more speech, then the larger face. What a stretch of time cannot show (overlay, lip sync,
-noise, a person's face rather than a statue's) is judged by the ordinary check of the cut file:
-the output is written to a temporary file beside ``OUT`` and renamed into place only when that
-check says GO.
+to more speech, then the larger face. The windows are then judged in that order, each as the
+windowed analyzers judge a window of the recording's timelines (:mod:`preflight.analyzers.base`:
+the duration, the sound's checks and the cuts), and the first that passes them all is chosen: a
+stretch free of bad moments can still fail as a whole (its background too loud, short blips of
+music adding up, a second voice just under the stretch-merging gap). What the timelines of a
+streamed decode cannot show (overlay, lip sync, a person's face rather than a statue's) is
+judged by the ordinary check of the cut file: the output is written to a temporary file beside
+``OUT`` and renamed into place only when that check says GO.
 
 Memory: the decode is streamed (:func:`~preflight.media.decode`'s ``streamed``): the cut
 detector and the face detector each read their frames as they come and keep per-frame numbers,
@@ -36,8 +40,8 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, Field, computed_field
 
-from preflight.analyzers import music, scene_cuts
-from preflight.analyzers.duration import decoded_seconds
+from preflight.analyzers import ANALYZERS, Analyzer, Aspect, music, scene_cuts
+from preflight.analyzers.base import Timelines
 from preflight.errors import InputError, UsageError
 from preflight.features.faces import FaceTrack, face_track
 from preflight.features.sound_events import HOP_S, sound_events
@@ -47,13 +51,13 @@ from preflight.media import Media, Probe, Role, decode
 from preflight.media.probe import keyframe_times, probe, require_tool, tool_path
 from preflight.pipeline import check
 from preflight.policy import Policy
-from preflight.report import Report
+from preflight.report import Check, Report, Span, blocked
 from preflight.sources import PathArg, Sources, local_copies, source_set
 
-# The checks whose failure a window can leave out: the recording is too long, or has stretches
-# (a cut, not one face, another voice, music, little speech) that a window avoids. Others (the
-# resolution, an overlay, noise, lip sync) hold for the whole recording and any cut of it.
-CUTTABLE = frozenset({"duration", "scene_cuts", "faces", "single_speaker", "music", "speech"})
+# The checks whose failure a window can leave out: the windowed analyzers' (too long, a cut, not
+# one face, another voice, music, little speech...). Others (the resolution, an overlay, lip sync)
+# hold for the whole recording and any cut of it.
+CUTTABLE = frozenset(check for a in ANALYZERS.values() if a.windowed for check in a.checks)
 
 STEP_S = 0.01  # the timeline's resolution: the audio features' hop
 MERGE_GAP_S = 0.3  # bad moments closer than this read as one stretch
@@ -91,6 +95,9 @@ class FixResult(BaseModel):
     why: str = Field(description="why this window, or why none qualifies")
     best_partial: Window | None = Field(None, description="when none qualifies: the longest clean stretch found")
     rejected: list[Stretch]
+    checks: list[Check] = Field([], description="the window's checks, judged on the recording's timelines before "
+                                                "any cut: the duration, the sound's and the cuts' (the cut file's "
+                                                "own check is `report`)")
     output: str | None = None
     report: Report | None = Field(None, description="the ordinary check of the cut file")
 
@@ -167,7 +174,7 @@ def choose(media: Media, policy: Policy) -> FixResult:
         picture = _picture_stretches(cuts.result(), track, media, policy) if track is not None else []
         rejected = sorted(sound.result() + picture, key=lambda s: s.start)
     activity = speech_activity(media, policy.speech.threshold)
-    duration = decoded_seconds(media)
+    duration = media.seconds()
     n = max(1, int(np.ceil(duration / STEP_S)))
     spans = activity.spans if activity is not None else []
     bad = np.zeros(n, dtype=bool)
@@ -175,15 +182,53 @@ def choose(media: Media, policy: Policy) -> FixResult:
         bad[_index(s.start, n):_index(s.end, n, up=True)] = True
     clean = [(a * STEP_S, min(b * STEP_S, duration)) for a, b in _runs(~bad)]
     candidates = [w for a, b in clean for w in _windows(a, b, spans, track, policy)]
-    if candidates:
-        best = max(candidates, key=lambda w: (w.duration - policy.fix.mid_word_cost_s * (2 - w.in_pauses),
-                                              w.speech_s, w.face or 0.0))
-        return FixResult(source=str(media.probe.path), duration=round(duration, 3), window=best,
-                         why=_why_chosen(best, rejected, duration), rejected=rejected)
+    ranked = sorted(candidates, key=lambda w: (w.duration - policy.fix.mid_word_cost_s * (2 - w.in_pauses),
+                                               w.speech_s, w.face or 0.0), reverse=True)
+    judges = _judges(media, policy, cuts.result() if media.role is Role.VIDEO else None)
+    source = str(media.probe.path)
+    if ranked:
+        window, checks = first_passing(ranked, judges, policy)
+        if window is not None:
+            return FixResult(source=source, duration=round(duration, 3), window=window, checks=checks,
+                             why=_why_chosen(window, rejected, duration), rejected=rejected)
+        # Stretches clean of every moment to avoid, but no window of them passes as a whole.
+        best = ranked[0]
+        failing = "; ".join(f"{c.id}: {c.message}" for c in checks if blocked([c], policy.strict))
+        return FixResult(source=source, duration=round(duration, 3), window=None, checks=checks, best_partial=best,
+                         why=f"no window passes its checks; the best, {_clock(best.start)}-{_clock(best.end)}, fails {failing}",
+                         rejected=rejected)
     partial = max((_measure(a, b, spans, track, in_pauses=0) for a, b in clean), key=lambda w: w.duration, default=None)
-    return FixResult(source=str(media.probe.path), duration=round(duration, 3), window=None,
+    return FixResult(source=source, duration=round(duration, 3), window=None,
                      why=_why_none(rejected, partial, bool(spans), media.role, policy), best_partial=partial,
                      rejected=rejected)
+
+
+def first_passing(ranked: list[Window], judges: list[tuple[Analyzer, Timelines]],
+                  policy: Policy) -> tuple[Window | None, list[Check]]:
+    """The first of the ranked windows that every judge passes, with its checks; else None and
+    the checks of the first (the best) window."""
+    first: list[Check] = []
+    for i, w in enumerate(ranked):
+        checks = [c for analyzer, timelines in judges
+                  for c in analyzer.judge_window(timelines, Span(start=w.start, end=w.end), policy)]
+        if not blocked(checks, policy.strict):
+            return w, checks
+        first = checks if i == 0 else first
+    return None, first
+
+
+def _judges(media: Media, policy: Policy, cut_scan: scene_cuts.Scan | None) -> list[tuple[Analyzer, Timelines]]:
+    """The windowed analyzers that can judge a window of this decode, with their timelines: the
+    sound's and the duration's, and the cuts' from the scan fix made (the faces' need the landmarks,
+    which fix leaves out; its own face stretches stand in for the count)."""
+    judges: list[tuple[Analyzer, Timelines]] = []
+    for analyzer in ANALYZERS.values():
+        if analyzer.windowed and analyzer.aspect is not Aspect.PICTURE and analyzer.applies(media):
+            if (timelines := analyzer.measure(media, policy)) is not None:
+                judges.append((analyzer, timelines))
+    if media.role is Role.VIDEO:
+        judges.append((scene_cuts.ANALYZER, scene_cuts.Cuts(str(media.probe.path), cut_scan)))
+    return judges
 
 
 def _roles(probes: list[Probe]) -> tuple[Probe, Probe | None]:
@@ -262,7 +307,8 @@ def _sound_stretches(media: Media, policy: Policy) -> list[Stretch]:
         found += _merged(others, FRAME_S, "single_speaker", "a second voice speaks")
     events = sound_events(media)
     if events is not None and len(events.music):
-        anywhere, between = music.heard_frames(media, events, policy)
+        activity = speech_activity(media, policy.speech.threshold)
+        anywhere, between = music.heard_frames(events, activity.spans if activity else [], policy)
         # Music between the words always fails; a blip under the voice shorter than the music
         # check's warning limit passes it, and is most often the detector hearing a sung vowel.
         found += [s for s in _merged(np.flatnonzero(anywhere) * HOP_S, HOP_S, "music", "music or singing")

@@ -202,6 +202,9 @@ def render_fix(result: FixResult) -> str:
         f"<header><h1>preflight {escape(title)}</h1><div class='meta'>{escape(head)} · preflight {__version__}</div></header>",
         f"<main><p id='why'>{escape(result.why)}</p>{_timeline(result)}",
     ]
+    if result.checks:
+        judged = ", ".join(f"{c.id} {c.status.value}" for c in result.checks)
+        parts.append(f"<p id='window-checks'>the window, judged on the recording before the cut: {escape(judged)}</p>")
     if result.output:
         parts.append(f"<p>written: <b>{escape(result.output)}</b>, checked GO</p>")
     if result.report is not None:

@@ -94,6 +94,12 @@ class SourceInfo(BaseModel):
     sha256: str | None = Field(None, description="of the bytes that were checked: what an upload must match")
 
 
+def blocked(checks: Iterable[Check], strict: bool) -> bool:
+    """Whether the checks make a NO-GO: a failure or an error does; a warning only when strict."""
+    blocking = {Status.FAIL, Status.ERROR} | ({Status.WARN} if strict else set())
+    return any(c.status in blocking for c in checks)
+
+
 class Report(BaseModel):
     """The judgement of one source set."""
 
@@ -112,10 +118,9 @@ class Report(BaseModel):
     @classmethod
     def judge(cls, sources: list[SourceInfo], checks: list[Check], policy: Any, name: str | None = None) -> Report:
         """Sum the checks into a verdict: a failure or an error blocks; a warning only when strict."""
-        blocking = {Status.FAIL, Status.ERROR} | ({Status.WARN} if policy.strict else set())
         return cls(
             name=name,
-            verdict="no-go" if any(c.status in blocking for c in checks) else "go",
+            verdict="no-go" if blocked(checks, policy.strict) else "go",
             warnings=sum(c.status is Status.WARN for c in checks),
             strict=policy.strict,
             sources=sources,

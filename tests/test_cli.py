@@ -5,7 +5,6 @@ import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -135,7 +134,7 @@ def test_dash_h_is_help_everywhere(command):
 def _check_with_a_broken_analyzer(path) -> subprocess.CompletedProcess:
     # a bug in an analyzer cannot be made from the outside: this process swaps one for a crash
     code = ("import dataclasses, sys; from preflight.analyzers import ANALYZERS; "
-            "ANALYZERS['music'] = dataclasses.replace(ANALYZERS['music'], judge=lambda media, policy: 1 / 0); "
+            "ANALYZERS['music'] = dataclasses.replace(ANALYZERS['music'], measure=lambda media, policy: 1 / 0); "
             "from preflight.cli import main; sys.argv = ['preflight', 'check', sys.argv[1]]; main()")
     return subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=300)
 

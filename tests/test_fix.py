@@ -274,3 +274,23 @@ def test_a_cut_on_keyframes_keeps_the_source_packets(fixture_path, tmp_path):
     again = tmp_path / "again.mp4"
     _cut(probe(source), Window(start=2.2, end=7.0, speech_s=4.0, in_pauses=2), again, preflight.Policy())
     assert len(packets(again)) == 120 and packets(again) != packets(source, 2.2, 7.0)  # re-encoded from 2.2 s
+
+
+def test_the_first_ranked_window_its_checks_pass_is_chosen():
+    # A stretch free of bad moments can still fail as a whole: here the first 10 s, whose
+    # background is 6 dB under the voice. The ranking prefers it; its judgment passes it over.
+    import numpy as np
+
+    from preflight.analyzers import ANALYZERS, noise
+    from preflight.fix import Window, first_passing
+
+    n = 1250  # 20 s of 16 ms frames
+    t = np.arange(n) * 256 / 16_000
+    spoken = (t % 2.0) < 1.0
+    heard = noise.Background("rec.wav", np.where(spoken, 1e-2, np.where(t < 10.0, 2.5e-3, 1e-6)), spoken, spoken, 0, 4.0)
+    judges = [(ANALYZERS["noise"], heard)]
+    noisy, clean = (Window(start=a, end=a + 10, speech_s=5.0, in_pauses=2) for a in (0.0, 10.0))
+    window, checks = first_passing([noisy, clean], judges, preflight.Policy())
+    assert window == clean and [c.status.value for c in checks] == ["pass"]
+    window, checks = first_passing([noisy], judges, preflight.Policy())
+    assert window is None and checks[0].status.value == "fail" and checks[0].reason == "noise.loud"

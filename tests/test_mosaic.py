@@ -2,7 +2,6 @@
 final errors, time-outs, dropped connections, polling, and the key kept out of every message."""
 
 import logging
-import threading
 
 import httpx
 import pytest

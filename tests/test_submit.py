@@ -96,7 +96,7 @@ def test_new_or_another_name_creates_another_and_reuses_the_uploads(mosaic_api, 
 def test_a_url_source_is_checked_then_sent_as_its_url(mosaic_api, web, fixture_path):
     url = f"{web.url}/files/talking_head.mp4"
     avatar = create_avatar("Ada", video=url)
-    assert f"/files/talking_head.mp4" in web.hits
+    assert "/files/talking_head.mp4" in web.hits
     assert mosaic_api.avatars[avatar.id]["sources"] == {"video_url": url}
     assert mosaic_api.uploads == {}
 

@@ -48,7 +48,7 @@ from preflight.features.sync import FPS, SyncCurve, sync_curve
 from preflight.media import Media, Role
 from preflight.policy import AvSyncLimits, Policy
 from preflight.report import Check, Span, Status
-from preflight.analyzers.base import Analyzer, Aspect
+from preflight.analyzers.base import Analyzer, Aspect, Timelines
 
 REASONS = {
     "av_sync.other_voice": "the voice does not move with the lips: a dub, a voice-over or another speaker",
@@ -83,7 +83,7 @@ class SyncJudgment:
         return self.reason == "av_sync.offset"
 
 
-def judge(curve: SyncCurve, limits: AvSyncLimits) -> SyncJudgment:
+def verdict(curve: SyncCurve, limits: AvSyncLimits) -> SyncJudgment:
     """The verdict on a sync curve (smoothed over ``_SMOOTH`` lags first)."""
     curve = curve.smoothed(_SMOOTH)
     window = [int(lag) for lag in curve.lags if -limits.early_frames <= lag <= limits.late_frames]
@@ -101,18 +101,25 @@ def judge(curve: SyncCurve, limits: AvSyncLimits) -> SyncJudgment:
     return SyncJudgment(status, reason, strength, best, peak, peak_z, curve.frames)
 
 
-def analyze(media: Media, policy: Policy) -> list[Check]:
+@dataclass(frozen=True)
+class Sync(Timelines):
+    curve: SyncCurve | None  # None: too little speech with a face
+
+
+def measure(media: Media, policy: Policy) -> Sync | None:
     if media.separate_audio or media.probe.audio is None:
-        return []
+        return None
+    return Sync(str(media.probe.path), sync_curve(media, policy.speech.threshold, policy.faces.min_confidence))
+
+
+def judge(t: Sync, window: Span, policy: Policy) -> list[Check]:
     limits = policy.av_sync
-    source = str(media.probe.path)
     limit = (f"sync strength >= {limits.warn_below:g} (fail < {limits.fail_below:g}) within "
              f"-{limits.early_frames * 1000 // FPS}..+{limits.late_frames * 1000 // FPS} ms")
-    curve = sync_curve(media, policy.speech.threshold, policy.faces.min_confidence)
-    if curve is None:
-        return [Check(id="av_sync", source=source, status=Status.SKIPPED, value=None, unit="z", limit=limit,
+    if t.curve is None:
+        return [Check(id="av_sync", source=t.source, status=Status.SKIPPED, value=None, unit="z", limit=limit,
                       message="too little speech with a face to compare the voice with the lips")]
-    return [_check(judge(curve, limits), curve, limits, source, limit)]
+    return [_check(verdict(t.curve, limits), t.curve, limits, t.source, limit)]
 
 
 def _check(j: SyncJudgment, curve: SyncCurve, limits: AvSyncLimits, source: str, limit: str) -> Check:
@@ -157,4 +164,4 @@ def _quiet_lips(curve: SyncCurve) -> list[Span]:
 
 
 ANALYZER = Analyzer(checks=("av_sync",), roles=frozenset({Role.VIDEO}), policy="av_sync",
-                    aspect=Aspect.PICTURE, reasons=REASONS, judge=analyze)
+                    aspect=Aspect.PICTURE, reasons=REASONS, measure=measure, judge=judge, windowed=False)

@@ -2,11 +2,27 @@
 
 An analyzer module holds one :class:`Analyzer`: the check ids it emits, the roles of the sources
 it applies to, the policy section with its limits, what of a source it judges, its reason codes,
-and ``judge``, the function that measures and judges one decoded source (never a file). The
-pipeline gives it only the sources of its roles, and when it breaks or hangs, reports every id
-it declares as an ``error``, so a broken analyzer can never leave one of its checks unsaid.
-(PySceneDetect's ``SceneDetector`` served as the model: a small declared interface, with the
-running and the bookkeeping in one place outside it.)
+and its two steps:
+
+- ``measure``: one decoded source (never a file) -> its **timelines**, a :class:`Timelines` of
+  the analyzer's own: what it measured, per time where it can be (faces per sampled frame, speech
+  per 32 ms, music per 10 ms, voices per stretch of speech). Features are computed once per source
+  and shared between analyzers (:meth:`~preflight.media.Media.shared`).
+- ``judge``: those timelines, a **window** ``[start, end]`` of the source (a :class:`~preflight.report.Span`,
+  seconds) and the policy -> its checks on that window. The ordinary report judges the window
+  ``[0, duration]``; ``preflight fix`` judges candidate windows of a long recording.
+
+``windowed`` says how it judges: True when the window changes the judgment (only the window's
+frames, speech, music, voices count), False when what it measures belongs to the whole source,
+so that any window of it is judged as the whole is (the container, the resolution, marks that stay
+over the clip, lip sync over the clip's most-spoken 10 s). ``preflight fix`` avoids the windowed
+checks' failures by its choice of window; it leaves the others to the check of the cut file.
+
+The pipeline gives an analyzer only the sources of its roles, and when it breaks or hangs,
+reports every id it declares as an ``error``, so a broken analyzer can never leave one of its
+checks unsaid. (PySceneDetect's ``SceneDetector`` served as the model: a small declared
+interface, with the running and the bookkeeping in one place outside it.) A judgment is a pure
+function of numbers, so tests build timelines in numpy and judge them in microseconds.
 """
 
 from __future__ import annotations
@@ -14,12 +30,21 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
+from typing import Any, Generic, TypeVar
 
 from preflight.media import Media, Role
 from preflight.policy import Policy
-from preflight.report import Check, Status
+from preflight.report import Check, Span, Status
 
-Judge = Callable[[Media, Policy], list[Check]]
+
+@dataclass(frozen=True)
+class Timelines:
+    """What an analyzer measured over one source: each analyzer's timelines extend this."""
+
+    source: str  # the file the checks are about
+
+
+T = TypeVar("T", bound=Timelines)
 
 
 class Aspect(str, Enum):
@@ -32,13 +57,15 @@ class Aspect(str, Enum):
 
 
 @dataclass(frozen=True)
-class Analyzer:
+class Analyzer(Generic[T]):
     checks: tuple[str, ...]  # the check ids it emits, in report order; the first names the analyzer
     roles: frozenset[Role]  # the sources it applies to
     policy: str | None  # the Policy section (a preflight.toml table) holding its limits; None: it has none
     aspect: Aspect
     reasons: Mapping[str, str]  # every reason code it reports, with its meaning
-    judge: Judge  # one source of a role it applies to -> some of its checks
+    measure: Callable[[Media, Policy], T | None]  # one source -> its timelines (None: nothing to judge, no sound)
+    judge: Callable[[T, Span, Policy], list[Check]]  # a window of them -> some of its checks
+    windowed: bool  # the judgment reads the window; False: the whole source's holds for any window
 
     def __post_init__(self) -> None:
         if self.policy is not None and self.policy not in Policy.model_fields:
@@ -54,8 +81,13 @@ class Analyzer:
         return media.role in self.roles
 
     def run(self, media: Media, policy: Policy) -> list[Check]:
-        """``judge`` on ``media``; a check id it does not declare is a bug in it (raised)."""
-        checks = self.judge(media, policy)
+        """Measure ``media`` and judge the whole of it: the ordinary report's checks."""
+        timelines = self.measure(media, policy)
+        return [] if timelines is None else self.judge_window(timelines, Span(start=0.0, end=media.seconds()), policy)
+
+    def judge_window(self, timelines: Any, window: Span, policy: Policy) -> list[Check]:
+        """``judge`` on a window; a check id it does not declare is a bug in it (raised)."""
+        checks = self.judge(timelines, window, policy)
         if stray := sorted({c.id for c in checks} - set(self.checks)):
             raise RuntimeError(f"it reported undeclared checks {stray}")
         return checks

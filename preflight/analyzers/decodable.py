@@ -7,10 +7,15 @@ early; the server would fail on it late. Errors in a decode that still reached t
 damaged frames) only warn: players and Mosaic's decoder conceal them.
 """
 
-from preflight.media import Media, Role
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from preflight.media import Media, Probe, Role
+from preflight.media.decode import DecodeStatus
 from preflight.policy import Policy
 from preflight.report import Check, Span, Status
-from preflight.analyzers.base import Analyzer, Aspect
+from preflight.analyzers.base import Analyzer, Aspect, Timelines
 
 REASONS = {
     "decodable.broken": "ffmpeg could not decode it",
@@ -23,30 +28,41 @@ _SLACK_S = 0.25
 _SLACK_RATIO = 0.98
 
 
-def analyze(media: Media, policy: Policy) -> list[Check]:
-    status = media.status()
-    p = media.probe
-    source = str(p.path)
-    fix = "re-export or re-download the file; it is damaged or incomplete"
+@dataclass(frozen=True)
+class Decoded(Timelines):
+    probe: Probe
+    status: DecodeStatus
+    picture_s: float | None  # how far the picture decoded (a video), seconds
+    sound_s: float | None  # how far the sound decoded
+    pictures: int  # frames decoded (an image: 1 when it decodes)
 
-    if media.role is Role.IMAGE:
-        ok = status.returncode == 0 and len(media.rgb) == 1
+
+def measure(media: Media, policy: Policy) -> Decoded:
+    status, p = media.status(), media.probe
+    picture = None
+    if media.grey is not None:
+        times = media.grey.times
+        picture = float(times[-1]) + (1.0 / p.video.fps if p.video.fps else 0.0) if len(times) else 0.0
+    audio = media.audio()
+    return Decoded(str(p.path), p, status, picture, audio.duration if audio is not None else None,
+                   len(media.rgb) if media.role is Role.IMAGE else 0)
+
+
+def judge(t: Decoded, window: Span, policy: Policy) -> list[Check]:
+    status, p, source = t.status, t.probe, t.source
+    fix = "re-export or re-download the file; it is damaged or incomplete"
+    if p.role is Role.IMAGE:
+        ok = status.returncode == 0 and t.pictures == 1
         return [Check(id="decodable", source=source, status=Status.PASS if ok else Status.FAIL,
                       reason=None if ok else "decodable.broken", value=None, unit="s", limit="decodes",
                       message="the image decodes" if ok else _why("the image does not decode", status.errors),
                       fix=None if ok else fix)]
-
     cap = status.seconds_limit or float("inf")
     reached = []  # (what, seconds decoded, seconds the header states for that stream)
-    if media.grey is not None:
-        times = media.grey.times
-        step = 1.0 / p.video.fps if p.video.fps else 0.0
-        stated = p.video.duration or p.duration or 0.0
-        reached.append(("picture", float(times[-1]) + step if len(times) else 0.0, min(stated, cap)))
-    audio = media.audio()
-    if audio is not None:
-        stated = p.audio.duration or p.duration or 0.0
-        reached.append(("sound", audio.duration, min(stated, cap)))
+    if t.picture_s is not None:
+        reached.append(("picture", t.picture_s, min(p.video.duration or p.duration or 0.0, cap)))
+    if t.sound_s is not None:
+        reached.append(("sound", t.sound_s, min(p.audio.duration or p.duration or 0.0, cap)))
     short = [(what, secs, stated) for what, secs, stated in reached if secs < stated * _SLACK_RATIO - _SLACK_S]
     # with no length in the header (a browser's WebM), how far it decoded is the length
     expected = max((stated for _, _, stated in reached), default=0.0) or max((secs for _, secs, _ in reached), default=0.0)
@@ -77,4 +93,4 @@ def _why(message: str, errors: list[str]) -> str:
 
 
 ANALYZER = Analyzer(checks=("decodable",), roles=frozenset({Role.VIDEO, Role.IMAGE, Role.AUDIO}), policy=None,
-                    aspect=Aspect.CONTAINER, reasons=REASONS, judge=analyze)
+                    aspect=Aspect.CONTAINER, reasons=REASONS, measure=measure, judge=judge, windowed=False)

@@ -8,26 +8,20 @@ the avatar uses to the maximum, and the shortest to the minimum, and names the o
 Images have no duration and get no check.
 """
 
+from __future__ import annotations
+
+from dataclasses import dataclass
+
 from preflight.media import Media, Probe, Role
 from preflight.policy import Policy
-from preflight.report import Check, Status
-from preflight.analyzers.base import Analyzer, Aspect
+from preflight.report import Check, Span, Status
+from preflight.analyzers.base import Analyzer, Aspect, Timelines
 
 REASONS = {
     "duration.too_long": "longer than the maximum (the longest of the container and the streams used)",
     "duration.too_short": "shorter than the minimum",
     "duration.unknown": "the header states no duration and nothing decodes",
 }
-
-
-def decoded_seconds(media: Media) -> float:
-    """How long the decoded picture or sound runs, whichever is longer (waits for the decode)."""
-    audio = media.audio()
-    picture = 0.0
-    if media.grey is not None and len(media.grey):
-        times = media.grey.times
-        picture = float(times[-1] - times[0]) + (1.0 / media.probe.video.fps if media.probe.video.fps else 0.0)
-    return max(picture, audio.duration if audio is not None else 0.0)
 
 
 def _stated(probe: Probe, *, separate_audio: bool) -> dict[str, float]:
@@ -48,30 +42,40 @@ def too_long(probe: Probe, policy: Policy, *, separate_audio: bool) -> Check | N
     """
     if probe.role is Role.IMAGE:
         return None
-    check = _judge(probe, _stated(probe, separate_audio=separate_audio), policy)
+    check = _judge(str(probe.path), _stated(probe, separate_audio=separate_audio), policy)
     if check is None or check.status is not Status.FAIL or (check.value or 0) <= policy.duration.max_s:
         return None
     return check.model_copy(update={"message": f"{check.message}; nothing else was checked"})
 
 
-def analyze(media: Media, policy: Policy) -> list[Check]:
-    p = media.probe
-    known = _stated(p, separate_audio=media.separate_audio)
+@dataclass(frozen=True)
+class Lengths(Timelines):
+    stated: dict[str, float]  # the lengths the file states for the streams used, by what states them
+    decoded: float  # how long the decode ran, seconds
+
+
+def measure(media: Media, policy: Policy) -> Lengths:
+    return Lengths(str(media.probe.path), _stated(media.probe, separate_audio=media.separate_audio), media.seconds())
+
+
+def judge(t: Lengths, window: Span, policy: Policy) -> list[Check]:
+    if window.start > 0 or window.end < t.decoded:
+        return [_judge(t.source, {"the window": window.end - window.start}, policy)]
+    known = t.stated
     if not known:
         # A browser's recording (MediaRecorder WebM) writes no duration in its header: the
         # decode tells how long it runs.
-        decoded = decoded_seconds(media)
-        if not decoded:
+        if not t.decoded:
             limits = policy.duration
-            return [Check(id="duration", source=str(p.path), status=Status.FAIL, reason="duration.unknown", value=None,
+            return [Check(id="duration", source=t.source, status=Status.FAIL, reason="duration.unknown", value=None,
                           unit="s", limit=f"{limits.min_s:g}-{limits.max_s:g} s",
                           message="the file states no duration and nothing in it decodes",
                           fix="re-export it as MP4 (video) or WAV (audio)")]
-        known = {"as decoded; the header states none": decoded}
-    return [_judge(p, known, policy)]
+        known = {"as decoded; the header states none": t.decoded}
+    return [_judge(t.source, known, policy)]
 
 
-def _judge(p: Probe, known: dict[str, float], policy: Policy) -> Check | None:
+def _judge(source: str, known: dict[str, float], policy: Policy) -> Check | None:
     if not known:
         return None
     limits = policy.duration
@@ -90,10 +94,10 @@ def _judge(p: Probe, known: dict[str, float], policy: Policy) -> Check | None:
         status, fix = Status.PASS, None
     others = ", ".join(f"{w.removeprefix('the ')} {s:.2f} s" for w, s in known.items() if w != what)
     message = f"{seconds:.2f} s long ({what}" + (f"; {others})" if others else ")")
-    return Check(id="duration", source=str(p.path), status=status, reason=reason, value=round(seconds, 3), unit="s",
+    return Check(id="duration", source=source, status=status, reason=reason, value=round(seconds, 3), unit="s",
                  limit=limit,
                  message=message, fix=fix)
 
 
 ANALYZER = Analyzer(checks=("duration",), roles=frozenset({Role.VIDEO, Role.AUDIO}), policy="duration",
-                    aspect=Aspect.CONTAINER, reasons=REASONS, judge=analyze)
+                    aspect=Aspect.CONTAINER, reasons=REASONS, measure=measure, judge=judge, windowed=True)

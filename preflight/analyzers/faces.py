@@ -25,11 +25,16 @@ finds "faces" in turned photos of bees, fish, tools and camels: 28 of 178 photos
 from Debian's gcompris-qt-data, read as "turned" before, none now). Measured on the face fixture
 turned each way and an upside-down talking head only, not on real rotated footage.
 
+A window is judged by its own sampled frames; the human check and the turn are measured on 3
+frames spread over the whole source.
 face_size is the face box height over the frame height, the median over frames with one face:
 under 0.15 the face is a few dozen pixels tall in a 360p sample and the avatar loses detail.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -37,7 +42,7 @@ from preflight.features.faces import FaceTrack, Humanness, face_track, humanness
 from preflight.media import Media, Role
 from preflight.policy import FaceLimits, Policy
 from preflight.report import Check, Span, Status
-from preflight.analyzers.base import Analyzer, Aspect
+from preflight.analyzers.base import Analyzer, Aspect, Timelines
 
 REASONS = {
     "faces.none": "no face (an image), or no face in too many frames (a video)",
@@ -48,24 +53,42 @@ REASONS = {
 }
 
 
-def analyze(media: Media, policy: Policy) -> list[Check]:
+@dataclass(frozen=True)
+class Faces(Timelines):
+    role: Role
+    track: FaceTrack
+    fps: float  # sampled frames a second
+    # Asked only when a judgment needs them, each costing a landmark or detector pass on 3 frames
+    # of the whole source (measured once): the human check, and the turn that stands the picture upright.
+    human: Callable[[], Humanness]
+    upright: Callable[[], int | None]
+
+
+def measure(media: Media, policy: Policy) -> Faces:
     limits = policy.faces
-    track = face_track(media, limits.min_confidence)
-    source = str(media.probe.path)
+    return Faces(str(media.probe.path), media.role, face_track(media, limits.min_confidence),
+                 media.sample_fps or limits.sample_fps, lambda: humanness(media, limits.min_confidence),
+                 lambda: upright_turn(media, limits.min_confidence))
+
+
+def judge(t: Faces, window: Span, policy: Policy) -> list[Check]:
+    limits = policy.faces
+    track = t.track.within(window.start, window.end)
+    source = t.source
     counts = track.counts
     if len(counts) == 0:
         return [Check(id="faces", source=source, status=Status.SKIPPED, value=None, message="no frames decoded")]
-    if media.role is Role.IMAGE:
+    if t.role is Role.IMAGE:
         faces = _image_faces(source, int(counts[0]))
     else:
-        faces = _video_faces(source, track, limits, media.sample_fps or limits.sample_fps)
+        faces = _video_faces(source, track, limits, t.fps)
     turn = _rolled(track, limits)
     if turn is None and faces.reason in ("faces.none", "faces.several"):
-        turn = upright_turn(media, limits.min_confidence)
+        turn = t.upright()
     if turn is not None:
-        faces = _turned(faces, turn, media.role)
+        faces = _turned(faces, turn, t.role)
     elif faces.status is Status.PASS:
-        faces = _measurable(faces, track) or _human(faces, humanness(media, limits.min_confidence), limits)
+        faces = _measurable(faces, track) or _human(faces, t.human(), limits)
     return [faces, _face_size(source, track, limits)]
 
 
@@ -206,4 +229,4 @@ def _longest_run(mask: np.ndarray) -> int:
 
 
 ANALYZER = Analyzer(checks=("faces", "face_size"), roles=frozenset({Role.VIDEO, Role.IMAGE}), policy="faces",
-                    aspect=Aspect.PICTURE, reasons=REASONS, judge=analyze)
+                    aspect=Aspect.PICTURE, reasons=REASONS, measure=measure, judge=judge, windowed=True)

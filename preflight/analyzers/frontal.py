@@ -11,23 +11,39 @@ Weak spots: the pose is estimated from one camera; strong lens distortion or a f
 the frame edge bends it by several degrees.
 """
 
+from __future__ import annotations
+
+from dataclasses import dataclass
+
 import numpy as np
 
-from preflight.features.faces import face_track
+from preflight.features.faces import FaceTrack, face_track
 from preflight.media import Media, Role
 from preflight.policy import Policy
 from preflight.report import Check, Span, Status
-from preflight.analyzers.base import Analyzer, Aspect
+from preflight.analyzers.base import Analyzer, Aspect, Timelines
 
 REASONS = {"frontal.turned_away": "the head is turned or tilted away from the camera too often"}
 
 
-def analyze(media: Media, policy: Policy) -> list[Check]:
+@dataclass(frozen=True)
+class Pose(Timelines):
+    role: Role
+    track: FaceTrack
+    fps: float  # sampled frames a second
+
+
+def measure(media: Media, policy: Policy) -> Pose:
+    return Pose(str(media.probe.path), media.role, face_track(media, policy.faces.min_confidence),
+                media.sample_fps or policy.faces.sample_fps)
+
+
+def judge(t: Pose, window: Span, policy: Policy) -> list[Check]:
     limits = policy.frontal
-    source = str(media.probe.path)
+    source = t.source
     limit = (f"turned beyond {limits.max_yaw:g} deg yaw / {limits.max_pitch:g} deg pitch "
              f"in <= {limits.warn_ratio:.0%} of frames")
-    track = face_track(media, policy.faces.min_confidence)
+    track = t.track.within(window.start, window.end)
     found = track.measured
     if not found.any():
         return [Check(id="frontal", source=source, status=Status.SKIPPED, value=None, unit="share of frames",
@@ -36,19 +52,18 @@ def analyze(media: Media, policy: Policy) -> list[Check]:
     turned = (np.abs(yaw) > limits.max_yaw) | (np.abs(pitch) > limits.max_pitch)
     ratio = float(turned.mean())
     angles = f"median yaw {np.median(yaw):+.0f} deg, pitch {np.median(pitch):+.0f} deg"
-    if media.role is Role.IMAGE:
+    if t.role is Role.IMAGE:
         message = f"{'turned away' if turned[0] else 'facing the camera'} (yaw {yaw[0]:+.0f} deg, pitch {pitch[0]:+.0f} deg)"
     else:
         message = f"turned away in {ratio:.0%} of {len(yaw)} frames ({angles})"
     if ratio <= limits.warn_ratio:
         return [Check(id="frontal", source=source, status=Status.PASS, value=round(ratio, 3), unit="share of frames",
                       limit=limit, message=message)]
-    gap = 1.0 / (media.sample_fps or policy.faces.sample_fps)
-    spans = Span.merge(track.times[found][turned], gap) if media.role is Role.VIDEO else []
+    spans = Span.merge(track.times[found][turned], 1.0 / t.fps) if t.role is Role.VIDEO else []
     return [Check(id="frontal", source=source, status=Status.WARN, reason="frontal.turned_away", value=round(ratio, 3),
                   unit="share of frames", limit=limit, spans=spans, message=message,
                   fix="have the person look into the lens, head level, for the whole clip")]
 
 
 ANALYZER = Analyzer(checks=("frontal",), roles=frozenset({Role.VIDEO, Role.IMAGE}), policy="frontal",
-                    aspect=Aspect.PICTURE, reasons=REASONS, judge=analyze)
+                    aspect=Aspect.PICTURE, reasons=REASONS, measure=measure, judge=judge, windowed=True)

@@ -9,14 +9,18 @@ distortion. Samples are read after the resampling to 16 kHz, which rounds the fl
 clipped waves but keeps them near full scale. Both only warn: the voice may still be usable.
 """
 
+from __future__ import annotations
+
+from dataclasses import dataclass
+
 import numpy as np
 from pydub import AudioSegment
 
-from preflight.features.vad import speech_activity
-from preflight.media import Media, Role
+from preflight.features.vad import SpeechActivity, speech_activity
+from preflight.media import Audio, Media, Role
 from preflight.policy import Policy
-from preflight.report import Check, Status
-from preflight.analyzers.base import Analyzer, Aspect
+from preflight.report import Check, Span, Status
+from preflight.analyzers.base import Analyzer, Aspect, Timelines
 
 REASONS = {
     "loudness.quiet": "the speech is quiet",
@@ -26,16 +30,26 @@ REASONS = {
 SILENCE_DBFS = -99.0  # what digital silence reports, instead of minus infinity
 
 
-def analyze(media: Media, policy: Policy) -> list[Check]:
+@dataclass(frozen=True)
+class Level(Timelines):
+    audio: Audio
+    speech: SpeechActivity
+
+
+def measure(media: Media, policy: Policy) -> Level | None:
     audio = media.audio()
     if audio is None:
-        return []  # the speech check already says why there is nothing to hear
-    limits = policy.loudness
-    source = str(media.probe.path)
-    activity = speech_activity(media, policy.speech.threshold)
-    spans = activity.spans if activity and activity.spans else [(0.0, audio.duration)]
-    speech = np.concatenate([audio.samples[int(a * audio.rate) : int(b * audio.rate)] for a, b in spans])
+        return None  # the speech check already says why there is nothing to hear
+    return Level(str(media.probe.path), audio, speech_activity(media, policy.speech.threshold))
 
+
+def judge(t: Level, window: Span, policy: Policy) -> list[Check]:
+    limits = policy.loudness
+    source, audio = t.source, t.audio
+    activity = t.speech.within(window.start, window.end)
+    first, last = round(activity.start * audio.rate), round((activity.start + activity.duration) * audio.rate)
+    spans = activity.spans or [(activity.start, activity.start + activity.duration)]
+    speech = np.concatenate([audio.samples[int(a * audio.rate) : int(b * audio.rate)] for a, b in spans])
     level = _dbfs(speech, audio.rate)
     quiet = level < limits.quiet_below_dbfs
     loudness = Check(id="loudness", source=source, status=Status.WARN if quiet else Status.PASS,
@@ -43,7 +57,7 @@ def analyze(media: Media, policy: Policy) -> list[Check]:
                      message=("digital silence" if level <= SILENCE_DBFS else f"speech at {level:.1f} dBFS RMS"),
                      fix="record closer to the microphone or raise the gain (normalise to about -20 dBFS)" if quiet else None)
 
-    own = audio.channels if audio.channels is not None else audio.samples  # not a mix, which adds up peaks
+    own = audio.channels[:, first:last] if audio.channels is not None else audio.samples[first:last]  # not a mix, which adds up peaks
     clipped = float(np.mean(np.abs(own) >= limits.clip_level)) if own.size else 0.0
     distorted = clipped > limits.clip_max_ratio
     clipping = Check(id="clipping", source=source, status=Status.WARN if distorted else Status.PASS,
@@ -60,4 +74,4 @@ def _dbfs(samples: np.ndarray, rate: int) -> float:
 
 
 ANALYZER = Analyzer(checks=("loudness", "clipping"), roles=frozenset({Role.VIDEO, Role.AUDIO}), policy="loudness",
-                    aspect=Aspect.SOUND, reasons=REASONS, judge=analyze)
+                    aspect=Aspect.SOUND, reasons=REASONS, measure=measure, judge=judge, windowed=True)

@@ -13,26 +13,41 @@ Weak spots: at 5 frames a second, very fast, small articulation can be undersamp
 chewing or grimacing without speaking (which the speech check catches) passes.
 """
 
+from __future__ import annotations
+
+from dataclasses import dataclass
+
 import numpy as np
 
-from preflight.features.faces import face_track
-from preflight.features.vad import speech_activity
+from preflight.features.faces import FaceTrack, face_track
+from preflight.features.vad import SpeechActivity, speech_activity
 from preflight.media import Media, Role
 from preflight.policy import Policy
 from preflight.report import Check, Span, Status
-from preflight.analyzers.base import Analyzer, Aspect
+from preflight.analyzers.base import Analyzer, Aspect, Timelines
 
 REASONS = {"mouth_motion.still": "the mouth barely moves while speech is heard"}
 
 _MIN_FRAMES = 5
 
 
-def analyze(media: Media, policy: Policy) -> list[Check]:
+@dataclass(frozen=True)
+class Lips(Timelines):
+    track: FaceTrack
+    speech: SpeechActivity | None  # None: the voice is in a separate audio (or there is no sound)
+
+
+def measure(media: Media, policy: Policy) -> Lips:
+    return Lips(str(media.probe.path), face_track(media, policy.faces.min_confidence),
+                speech_activity(media, policy.speech.threshold))
+
+
+def judge(t: Lips, window: Span, policy: Policy) -> list[Check]:
     limits = policy.mouth_motion
-    source = str(media.probe.path)
+    source = t.source
     limit = f"lip opening varies by >= {limits.min_range:g} of the face height while speaking"
-    track = face_track(media, policy.faces.min_confidence)
-    activity = speech_activity(media, policy.speech.threshold)
+    track = t.track.within(window.start, window.end)
+    activity = t.speech.within(window.start, window.end) if t.speech is not None else None
     if activity is None:
         speaking = np.ones(len(track.times), dtype=bool)
         spans: list[Span] = []
@@ -55,4 +70,4 @@ def analyze(media: Media, policy: Policy) -> list[Check]:
 
 
 ANALYZER = Analyzer(checks=("mouth_motion",), roles=frozenset({Role.VIDEO}), policy="mouth_motion",
-                    aspect=Aspect.PICTURE, reasons=REASONS, judge=analyze)
+                    aspect=Aspect.PICTURE, reasons=REASONS, measure=measure, judge=judge, windowed=True)

@@ -34,6 +34,10 @@ none in a small room or at 50; the echo's tails read as held notes). No measure 
 the two apart: a bed 20 dB under a voice is often no louder in the pauses than the echo is.
 """
 
+from __future__ import annotations
+
+from dataclasses import dataclass
+
 import numpy as np
 
 from preflight.features.sound_events import HOP_S, SoundEvents, sound_events
@@ -41,7 +45,7 @@ from preflight.features.vad import speech_activity
 from preflight.media import Media, Role
 from preflight.policy import Policy
 from preflight.report import Check, Span, Status
-from preflight.analyzers.base import Analyzer, Aspect
+from preflight.analyzers.base import Analyzer, Aspect, Timelines
 
 REASONS = {
     "music.heard": "music or singing heard for longer than the failing limit",
@@ -53,12 +57,24 @@ _MERGE_GAP_S = 0.3
 _AWAY_FROM_SPEECH_S = 0.1
 
 
-def analyze(media: Media, policy: Policy) -> list[Check]:
+@dataclass(frozen=True)
+class Heard(Timelines):
+    events: SoundEvents
+    speech: list[tuple[float, float]]  # the VAD's speech spans, seconds
+
+
+def measure(media: Media, policy: Policy) -> Heard | None:
     events = sound_events(media)
     if events is None:
-        return []
+        return None
+    activity = speech_activity(media, policy.speech.threshold)
+    return Heard(str(media.probe.path), events, activity.spans if activity else [])
+
+
+def judge(t: Heard, window: Span, policy: Policy) -> list[Check]:
+    events = t.events.within(window.start, window.end)
     limits = policy.music
-    source = str(media.probe.path)
+    source = t.source
     limit = (f"<= {limits.warn_s:g} s of music or singing (fail > {limits.fail_s:g} s, "
              f"or > {limits.pause_max_s:g} s between the words)")
     if len(events.music) == 0:
@@ -66,7 +82,7 @@ def analyze(media: Media, policy: Policy) -> list[Check]:
                       message="the audio is too short to listen to")]
     music = events.music >= limits.probability
     singing = events.singing >= limits.probability
-    heard, between = heard_frames(media, events, policy)
+    heard, between = heard_frames(events, t.speech, policy)
     seconds = events.seconds(heard)
     between_s = events.seconds(between)
 
@@ -96,25 +112,25 @@ def analyze(media: Media, policy: Policy) -> list[Check]:
                   limit=limit, spans=spans, message=message, fix=fix)]
 
 
-def heard_frames(media: Media, events: SoundEvents, policy: Policy) -> tuple[np.ndarray, np.ndarray]:
-    """Per 10 ms frame: music or singing heard anywhere, and music heard between the words.
-    ``preflight fix`` keeps its window clear of both."""
+def heard_frames(events: SoundEvents, speech: list[tuple[float, float]], policy: Policy) -> tuple[np.ndarray, np.ndarray]:
+    """Per 10 ms frame of ``events``: music or singing heard anywhere, and music heard between
+    the words (``speech``: the VAD's spans). ``preflight fix`` keeps its window clear of both."""
     limits = policy.music
     heard = (events.music >= limits.probability) | (events.singing >= limits.probability)
-    pauses = _pauses(media, policy, len(heard))
+    pauses = _pauses(events.start, speech, len(heard))
     return heard, pauses & (np.maximum(events.music, events.singing) >= limits.pause_probability)
 
 
-def _pauses(media: Media, policy: Policy, n: int) -> np.ndarray:
-    """10 ms frames at least 100 ms from any speech the VAD hears."""
-    activity = speech_activity(media, policy.speech.threshold)
+def _pauses(start: float, speech: list[tuple[float, float]], n: int) -> np.ndarray:
+    """The ``n`` 10 ms frames from ``start`` s that lie at least 100 ms from any speech."""
     away = np.ones(n, dtype=bool)
-    for start, end in activity.spans if activity else []:
-        a = max(0, int((start - _AWAY_FROM_SPEECH_S) / HOP_S))
-        b = min(n, int(np.ceil((end + _AWAY_FROM_SPEECH_S) / HOP_S)))
-        away[a:b] = False
+    for a_s, b_s in speech:
+        a = max(0, int((a_s - start - _AWAY_FROM_SPEECH_S) / HOP_S))
+        b = min(n, int(np.ceil((b_s - start + _AWAY_FROM_SPEECH_S) / HOP_S)))
+        if b > 0:
+            away[a:b] = False
     return away
 
 
 ANALYZER = Analyzer(checks=("music",), roles=frozenset({Role.VIDEO, Role.AUDIO}), policy="music",
-                    aspect=Aspect.SOUND, reasons=REASONS, judge=analyze)
+                    aspect=Aspect.SOUND, reasons=REASONS, measure=measure, judge=judge, windowed=True)

@@ -31,8 +31,15 @@ Why not fail on a low score: over 10 random stretches of the party crowd each, 4
 20 dB, a go, score 2.04-2.43 (18 mixes). No limit fails the first without failing the second,
 so a party crowd as loud as the voice is still passed when single_speaker hears no other voice.
 
+A window is judged by its own frames' SNR; the listener's score is the whole audio's (DNSMOS
+scores its middle 9 s).
+
 Weak spots: a voice that never pauses reads low; the listener's score is harsh on steady hiss.
 """
+
+from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -40,8 +47,8 @@ from preflight.features.background import background_score
 from preflight.features.vad import WINDOW, speech_activity
 from preflight.media import Media, Role
 from preflight.policy import Policy
-from preflight.report import Check, Status, grade
-from preflight.analyzers.base import Analyzer, Aspect
+from preflight.report import Check, Span, Status, grade
+from preflight.analyzers.base import Analyzer, Aspect, Timelines
 
 REASONS = {
     "noise.loud": "the background competes with the voice (SNR under the failing limit)",
@@ -59,27 +66,42 @@ _SILENT = 1e-6  # -60 dBFS: speech frames quieter than this leave nothing to mea
 _FLOOR = 1e-10  # -100 dBFS: digital silence in the pauses
 
 
-def analyze(media: Media, policy: Policy) -> list[Check]:
+@dataclass(frozen=True)
+class Background(Timelines):
+    power: np.ndarray  # per 32 ms frame (16 ms hop)
+    speech: np.ndarray  # per frame: the VAD hears speech
+    maybe: np.ndarray  # per frame: it may be speech
+    lead: int  # frames of silence the decode put before a late sound
+    listener: float | None  # DNSMOS's background score (1-5) of the audio's middle 9 s
+
+
+def measure(media: Media, policy: Policy) -> Background | None:
     audio = media.audio()
     if audio is None:
-        return []
-    limits = policy.noise
-    source = str(media.probe.path)
-    limit = f">= {limits.warn_below_db:g} dB (fail < {limits.fail_below_db:g} dB)"
+        return None
     activity = speech_activity(media, policy.speech.threshold)
     power = frame_power(audio.samples)
-    speech = _frames_above(activity.probabilities, policy.speech.threshold, len(power))
-    maybe = _frames_above(activity.probabilities, _MAYBE_SPEECH, len(power))
+    return Background(str(media.probe.path), power, _frames_above(activity.probabilities, policy.speech.threshold, len(power)),
+                      _frames_above(activity.probabilities, _MAYBE_SPEECH, len(power)), -(-audio.lead // _HOP),
+                      background_score(media))
+
+
+def judge(t: Background, window: Span, policy: Policy) -> list[Check]:
+    limits = policy.noise
+    source = t.source
+    limit = f">= {limits.warn_below_db:g} dB (fail < {limits.fail_below_db:g} dB)"
+    a, b = max(0, int(np.ceil(window.start * 16_000 / _HOP))), int(np.ceil(window.end * 16_000 / _HOP))
+    power, speech, maybe = t.power[a:b], t.speech[a:b], t.maybe[a:b]
     if not speech.any() or power[speech].mean() < _SILENT:
         return [Check(id="noise", source=source, status=Status.SKIPPED, value=None, unit="dB", limit=limit,
                       message="no speech loud enough to measure the background against")]
-    snr, voice_db, floor_db, where = estimate(power, speech, maybe, lead=-(-audio.lead // _HOP))
+    snr, voice_db, floor_db, where = estimate(power, speech, maybe, lead=max(0, t.lead - a))
     status = grade(snr, warn_below=limits.warn_below_db, fail_below=limits.fail_below_db)
     message = (f"voice {snr:.1f} dB above the background (speech {voice_db:.0f} dBFS, "
                f"background {floor_db:.0f} dBFS, {where})")
     reason = {Status.FAIL: "noise.loud", Status.WARN: "noise.some"}.get(status)
     if status is Status.PASS:
-        bak = background_score(media)
+        bak = t.listener
         if bak is not None and bak < limits.intrusive_below:
             status, reason = Status.WARN, "noise.intrusive"
             message += (f", but the background sounds intrusive (DNSMOS background score {bak:.1f} of 5): "
@@ -128,4 +150,4 @@ def _frames_above(probabilities: np.ndarray, threshold: float, n: int) -> np.nda
 
 
 ANALYZER = Analyzer(checks=("noise",), roles=frozenset({Role.VIDEO, Role.AUDIO}), policy="noise",
-                    aspect=Aspect.SOUND, reasons=REASONS, judge=analyze)
+                    aspect=Aspect.SOUND, reasons=REASONS, measure=measure, judge=judge, windowed=True)

@@ -68,6 +68,8 @@ graphic popping in, over a larger area); marks are not looked for in frames unde
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from preflight.features.faces import Box, FaceTrack, face_track
@@ -77,7 +79,7 @@ from preflight.features.text import TextBox, detect_text
 from preflight.media import Media, Role
 from preflight.policy import OverlayLimits, Policy
 from preflight.report import Check, Span, Status
-from preflight.analyzers.base import Analyzer, Aspect
+from preflight.analyzers.base import Analyzer, Aspect, Timelines
 
 REASONS = {
     "overlay.text": "burned-in text: a caption, a lower third, a title (it fails)",
@@ -118,18 +120,30 @@ _CUT_CHANGE = 30  # grey levels: the rest of the thumbnail changing this much is
 _FEATURE_WIDTH = 0.6  # of the face box: wider than any eye, brow or mouth the detector lights up
 
 
-def analyze(media: Media, policy: Policy) -> list[Check]:
+@dataclass(frozen=True)
+class Marks(Timelines):
+    """What covers the picture, as masks over the sampled frame (or the image)."""
+
+    text: np.ndarray | None  # burned-in text; None: too few frames to tell what stays still
+    marks: np.ndarray  # static marks in a corner
+    logo: np.ndarray  # the text detector's blobs on a corner logo: a mark, but only a hint of its size
+    pasted: np.ndarray  # pictures pasted over part of the clip
+    shown: list[Span]  # when graphics popping in and out were shown
+    scale: tuple[float, float]  # source pixels per mask pixel, across and down
+    caption: bool | None  # an image: some line reads as a caption (None for a video)
+
+
+def measure(media: Media, policy: Policy) -> Marks:
     limits = policy.overlay
     source = str(media.probe.path)
-    limit = f"no burned-in text or marks (warn >= {limits.warn_area:.1%}, fail >= {limits.fail_area:.0%} of the frame)"
     track = face_track(media, policy.faces.min_confidence)
     faces = track.faces
     if media.role is Role.IMAGE:
-        return [_image(media, limits, source, limit, faces[0] if faces else [])]
+        return _image(media, source, faces[0] if faces else [])
     frames = media.rgb.array()
     if len(frames) < _MIN_FRAMES:
-        return [Check(id="overlay", source=source, status=Status.SKIPPED, value=None, unit="share of frame",
-                      limit=limit, message="too few frames to tell what stays still")]
+        none = np.zeros((0, 0), dtype=bool)
+        return Marks(source, None, none, none, none, [], (1.0, 1.0), None)
     height, width = frames.shape[1:3]
     picks = np.unique(np.linspace(0, len(frames) - 1, _TEXT_FRAMES).round().astype(int))
     text_seen = np.zeros((height, width), np.float32)
@@ -148,30 +162,42 @@ def analyze(media: Media, policy: Policy) -> list[Check]:
     logo = np.zeros_like(text) if small else _corner_blobs(blob_seen / len(picks) >= _TEXT_PRESENCE, picture)
     popped, shown = _pops(media, track, width, height)
     pasted = (np.zeros_like(text) if small else _pasted(frames)) | popped
-    covered = text | marks | logo | pasted
-    area = float(covered.mean())
-    found = [what for what, m in (("burned-in text", text), ("a static mark in a corner", marks | logo),
-                                  ("an inset picture that pops in or out", pasted)) if m.any()]
     scale = (media.probe.video.width / width, media.probe.video.height / height)
-    status = _grade(float((text | marks | pasted).mean()), limits) if found else Status.PASS
-    if logo.any() and status is Status.PASS:
-        status = Status.WARN  # the detector's blob on a corner logo: a mark, but only a hint of its size
-    return [_check(source, limit, status, area, found, _box(covered, scale) if found else "", shown)]
+    return Marks(source, text, marks, logo, pasted, shown, scale, None)
 
 
-def _image(media: Media, limits: OverlayLimits, source: str, limit: str, faces: list[Box]) -> Check:
+def judge(t: Marks, window: Span, policy: Policy) -> list[Check]:
+    limits = policy.overlay
+    limit = f"no burned-in text or marks (warn >= {limits.warn_area:.1%}, fail >= {limits.fail_area:.0%} of the frame)"
+    if t.text is None:
+        return [Check(id="overlay", source=t.source, status=Status.SKIPPED, value=None, unit="share of frame",
+                      limit=limit, message="too few frames to tell what stays still")]
+    if t.caption is not None:  # an image: its text alone
+        area = float(t.text.mean())
+        status = _grade(area, limits) if t.text.any() else Status.PASS
+        if status is Status.FAIL and not t.caption:
+            status = Status.WARN  # text in the middle of a still may be part of the scene
+        return [_check(t.source, limit, status, area, ["burned-in text"], _box(t.text, t.scale) if t.text.any() else "")]
+    covered = t.text | t.marks | t.logo | t.pasted
+    area = float(covered.mean())
+    found = [what for what, m in (("burned-in text", t.text), ("a static mark in a corner", t.marks | t.logo),
+                                  ("an inset picture that pops in or out", t.pasted)) if m.any()]
+    status = _grade(float((t.text | t.marks | t.pasted).mean()), limits) if found else Status.PASS
+    if t.logo.any() and status is Status.PASS:
+        status = Status.WARN
+    return [_check(t.source, limit, status, area, found, _box(covered, t.scale) if found else "", t.shown)]
+
+
+def _image(media: Media, source: str, faces: list[Box]) -> Marks:
     frame = media.rgb[0]
     height, width = frame.shape[:2]
     lines = _lines(detect_text(frame, _IMAGE_LONG_SIDE), width, height, faces)
     covered = _mask(lines, width, height) > 0
-    area = float(covered.mean())
     caption = any(b.width >= _CAPTION_WIDTH * width or b.y + b.height <= _CAPTION_TOP * height
                   or b.y >= _CAPTION_BOTTOM * height for b in lines)
-    status = _grade(area, limits) if lines else Status.PASS
-    if status is Status.FAIL and not caption:
-        status = Status.WARN  # text in the middle of a still may be part of the scene
-    scale = (media.probe.video.width / width, media.probe.video.height / height)
-    return _check(source, limit, status, area, ["burned-in text"], _box(covered, scale) if lines else "")
+    none = np.zeros_like(covered)
+    return Marks(source, covered, none, none, none, [], (media.probe.video.width / width, media.probe.video.height / height),
+                 caption)
 
 
 def _check(source: str, limit: str, status: Status, area: float, found: list[str], box: str,
@@ -411,4 +437,4 @@ def _stretched_grey(frame: np.ndarray) -> np.ndarray:
 
 
 ANALYZER = Analyzer(checks=("overlay",), roles=frozenset({Role.VIDEO, Role.IMAGE}), policy="overlay",
-                    aspect=Aspect.PICTURE, reasons=REASONS, judge=analyze)
+                    aspect=Aspect.PICTURE, reasons=REASONS, measure=measure, judge=judge, windowed=False)

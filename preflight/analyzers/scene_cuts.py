@@ -35,7 +35,7 @@ import numpy as np
 from preflight.media import Media, Role
 from preflight.policy import Policy, SceneCutLimits
 from preflight.report import Check, Span, Status
-from preflight.analyzers.base import Analyzer, Aspect
+from preflight.analyzers.base import Analyzer, Aspect, Timelines
 
 _KERNEL = np.ones((3, 3), np.uint8)
 
@@ -69,6 +69,17 @@ class Scan:
     def fade_times(self) -> np.ndarray:
         """Frames gone dark after the clip has started (a clip may open on black)."""
         return self.times[self.dark & np.maximum.accumulate(~self.dark)]
+
+    def within(self, start: float, end: float) -> Scan:
+        """The frames from ``start`` to ``end`` s and the changes between them (each change
+        still judged against its neighbourhood in the whole video)."""
+        keep = np.flatnonzero((self.times >= start) & (self.times <= end))
+        if len(keep) == len(self.times):
+            return self
+        a, b = (int(keep[0]), int(keep[-1]) + 1) if len(keep) else (0, 0)
+        pairs = slice(a, max(a, b - 1))
+        return Scan(times=self.times[a:b], change=self.change[pairs], ratio=self.ratio[pairs],
+                    is_cut=self.is_cut[pairs], dark=self.dark[a:b])
 
 
 def scan(media: Media, limits: SceneCutLimits) -> Scan | None:
@@ -119,12 +130,21 @@ def scan(media: Media, limits: SceneCutLimits) -> Scan | None:
     return Scan(times=times, change=change, ratio=ratio, is_cut=is_cut, dark=dark_frames)
 
 
-def analyze(media: Media, policy: Policy) -> list[Check]:
+@dataclass(frozen=True)
+class Cuts(Timelines):
+    scan: Scan | None  # None: under 3 frames
+
+
+def measure(media: Media, policy: Policy) -> Cuts:
+    return Cuts(str(media.probe.path), scan(media, policy.scene_cuts))
+
+
+def judge(t: Cuts, window: Span, policy: Policy) -> list[Check]:
     limits = policy.scene_cuts
-    source = str(media.probe.path)
+    source = t.source
     limit = f"no cut (change >= {limits.adaptive_ratio:g}x its neighbourhood and >= {limits.min_change:g})"
-    found_scan = scan(media, limits)
-    if found_scan is None:
+    found_scan = t.scan.within(window.start, window.end) if t.scan is not None else None
+    if found_scan is None or len(found_scan.times) < 3:
         return [Check(id="scene_cuts", source=source, status=Status.SKIPPED, value=None, limit=limit,
                       message="too few frames to compare")]
     times, change, ratio, is_cut = found_scan.times, found_scan.change, found_scan.ratio, found_scan.is_cut
@@ -196,4 +216,4 @@ def _neighbourhood_ratio(change: np.ndarray, k: int) -> np.ndarray:
 
 
 ANALYZER = Analyzer(checks=("scene_cuts",), roles=frozenset({Role.VIDEO}), policy="scene_cuts",
-                    aspect=Aspect.PICTURE, reasons=REASONS, judge=analyze)
+                    aspect=Aspect.PICTURE, reasons=REASONS, measure=measure, judge=judge, windowed=True)

@@ -1,17 +1,21 @@
 """speech: how much of the audio is someone speaking, from Silero VAD.
 
 Mosaic learns the voice and the lip movement from speech; a clip that is mostly silence,
-breathing or background gives it too little. The ratio is the VAD's speech time over the whole
-audio; at least half must be speech (normal phrasing with pauses reaches 60-90%).
+breathing or background gives it too little. The ratio is the VAD's speech time over the window
+judged (the whole audio in a check); at least half must be speech (normal phrasing with pauses reaches 60-90%).
 Weak spots: singing and some music score as speech (the music check catches those); whispered
 or very distant speech can score as silence.
 """
 
-from preflight.features.vad import speech_activity
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from preflight.features.vad import SpeechActivity, speech_activity
 from preflight.media import Media, Role
 from preflight.policy import Policy
 from preflight.report import Check, Span, Status
-from preflight.analyzers.base import Analyzer, Aspect
+from preflight.analyzers.base import Analyzer, Aspect, Timelines
 
 REASONS = {
     "speech.no_audio": "a video with no sound and no separate voice",
@@ -20,18 +24,28 @@ REASONS = {
 }
 
 
-def analyze(media: Media, policy: Policy) -> list[Check]:
+@dataclass(frozen=True)
+class Speech(Timelines):
+    activity: SpeechActivity | None  # None: no sound
+    separate_audio: bool  # the voice comes from another source of the set
+
+
+def measure(media: Media, policy: Policy) -> Speech:
+    return Speech(str(media.probe.path), speech_activity(media, policy.speech.threshold), media.separate_audio)
+
+
+def judge(t: Speech, window: Span, policy: Policy) -> list[Check]:
     limits = policy.speech
-    source = str(media.probe.path)
+    source = t.source
     limit = f">= {limits.min_ratio:.0%} of the clip"
-    activity = speech_activity(media, limits.threshold)
-    if activity is None:
-        if media.separate_audio:
+    if t.activity is None:
+        if t.separate_audio:
             return []
         # A video without sound and without a separate voice has no speech at all.
         return [Check(id="speech", source=source, status=Status.FAIL, reason="speech.no_audio", value=0.0,
                       unit="share of time", limit=limit, message="no audio: no speech to hear",
                       fix="use a clip with its sound, or give the voice as a separate audio (--audio voice.wav)")]
+    activity = t.activity.within(window.start, window.end)
     ratio = activity.ratio
     message = f"speech in {ratio:.0%} of the clip ({activity.speech_seconds:.1f} s of {activity.duration:.1f} s)"
     if ratio >= limits.min_ratio:
@@ -45,4 +59,4 @@ def analyze(media: Media, policy: Policy) -> list[Check]:
 
 
 ANALYZER = Analyzer(checks=("speech",), roles=frozenset({Role.VIDEO, Role.AUDIO}), policy="speech",
-                    aspect=Aspect.SOUND, reasons=REASONS, judge=analyze)
+                    aspect=Aspect.SOUND, reasons=REASONS, measure=measure, judge=judge, windowed=True)

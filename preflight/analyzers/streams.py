@@ -9,10 +9,14 @@ spans. A file with several audio tracks is judged by the one a player takes (the
 else the first); it warns that the others exist, since Mosaic may take another.
 """
 
-from preflight.media import Media, Role
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from preflight.media import Media, Probe, Role
 from preflight.policy import Policy
 from preflight.report import Check, Span, Status
-from preflight.analyzers.base import Analyzer, Aspect
+from preflight.analyzers.base import Analyzer, Aspect, Timelines
 
 REASONS = {
     "streams.no_audio": "a video with no sound and no separate voice",
@@ -23,19 +27,28 @@ REASONS = {
 _GAP_S = 0.5
 
 
-def analyze(media: Media, policy: Policy) -> list[Check]:
-    p = media.probe
-    source = str(p.path)
+@dataclass(frozen=True)
+class Tracks(Timelines):
+    probe: Probe
+    separate_audio: bool  # the voice comes from another source of the set
+
+
+def measure(media: Media, policy: Policy) -> Tracks:
+    return Tracks(str(media.probe.path), media.probe, media.separate_audio)
+
+
+def judge(t: Tracks, window: Span, policy: Policy) -> list[Check]:
+    p, source = t.probe, t.source
     kinds = f"video ({p.video.codec})" + (f" + audio ({p.audio.codec})" if p.audio else "")
     tracks = (1 if p.audio else 0) + len(p.other_audio)
     # the number it judges is the audio tracks; the codecs are named beside it
     common = {"value": tracks, "unit": "audio tracks",
               "details": {"video_codec": p.video.codec, **({"audio_codec": p.audio.codec} if p.audio else {})}}
-    if p.audio is None and not media.separate_audio:
+    if p.audio is None and not t.separate_audio:
         return [Check(id="streams", source=source, status=Status.FAIL, reason="streams.no_audio", **common,
                       limit="video + audio", message="no audio stream: the voice is missing",
                       fix="use a clip with its sound, or give the voice as a separate audio (--audio voice.wav)")]
-    if media.separate_audio:
+    if t.separate_audio:
         return [Check(id="streams", source=source, status=Status.PASS, **common, limit="video + audio",
                       message=kinds + " (voice from the separate audio)")]
     limit = "video + audio over the same time"
@@ -60,4 +73,4 @@ def analyze(media: Media, policy: Policy) -> list[Check]:
 
 
 ANALYZER = Analyzer(checks=("streams",), roles=frozenset({Role.VIDEO}), policy=None,
-                    aspect=Aspect.CONTAINER, reasons=REASONS, judge=analyze)
+                    aspect=Aspect.CONTAINER, reasons=REASONS, measure=measure, judge=judge, windowed=False)

@@ -60,6 +60,14 @@ class FaceTrack:
         """Frames whose largest face has landmarks."""
         return ~np.isnan(self.opening)
 
+    def within(self, start: float, end: float) -> FaceTrack:
+        """The frames sampled from ``start`` to ``end`` s."""
+        keep = (self.times >= start) & (self.times <= end)
+        if keep.all():
+            return self
+        return FaceTrack(self.times[keep], [f for f, k in zip(self.faces, keep) if k], self.frame_width,
+                         self.frame_height, self.opening[keep], self.yaw[keep], self.pitch[keep], self.roll[keep])
+
 
 @dataclass(frozen=True)
 class Humanness:

@@ -28,18 +28,27 @@ _lock = threading.Lock()
 
 @dataclass(frozen=True)
 class SoundEvents:
-    """Smoothed probabilities (0-1), one per 10 ms."""
+    """Smoothed probabilities (0-1), one per 10 ms, from ``start`` s."""
 
     speech: np.ndarray
     singing: np.ndarray
     music: np.ndarray
+    start: float = 0.0  # seconds: where the first row lies (0, or a window's start: :meth:`within`)
 
     def seconds(self, mask: np.ndarray) -> float:
         return float(np.count_nonzero(mask)) * HOP_S
 
     def times(self, mask: np.ndarray) -> np.ndarray:
         """Start times (seconds) of the 10 ms frames where ``mask`` holds."""
-        return np.flatnonzero(mask) * HOP_S
+        return self.start + np.flatnonzero(mask) * HOP_S
+
+    def within(self, start: float, end: float) -> SoundEvents:
+        """The rows from ``start`` to ``end`` s."""
+        a = max(0, int(round((start - self.start) / HOP_S)))
+        b = min(len(self.music), int(round((end - self.start) / HOP_S)))
+        if a == 0 and b >= len(self.music):
+            return self
+        return SoundEvents(self.speech[a:b], self.singing[a:b], self.music[a:b], self.start + a * HOP_S)
 
 
 def sound_events(media: Media) -> SoundEvents | None:

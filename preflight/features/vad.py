@@ -27,9 +27,10 @@ PAD_S = 0.030
 
 @dataclass(frozen=True)
 class SpeechActivity:
-    probabilities: np.ndarray  # one per 32 ms window
-    spans: list[tuple[float, float]]  # speech, seconds
-    duration: float  # of the audio, seconds
+    probabilities: np.ndarray  # one per 32 ms window of the whole audio
+    spans: list[tuple[float, float]]  # speech, seconds from the audio's start
+    duration: float  # of the audio (or of the stretch :meth:`within` kept), seconds
+    start: float = 0.0  # where that stretch starts, seconds
 
     @property
     def speech_seconds(self) -> float:
@@ -41,9 +42,18 @@ class SpeechActivity:
 
     def gaps(self, at_least: float = 0.0) -> list[tuple[float, float]]:
         """The stretches without speech, at least ``at_least`` seconds long."""
-        edges = [0.0] + [t for span in self.spans for t in span] + [self.duration]
+        edges = [self.start] + [t for span in self.spans for t in span] + [self.start + self.duration]
         pairs = zip(edges[0::2], edges[1::2])
         return [(a, b) for a, b in pairs if b - a >= max(at_least, 1e-9)]
+
+
+    def within(self, start: float, end: float) -> SpeechActivity:
+        """The stretch from ``start`` to ``end`` s (within the audio): its spans, times unchanged."""
+        a, b = max(start, self.start), min(end, self.start + self.duration)
+        if a <= self.start and b >= self.start + self.duration:
+            return self
+        spans = [(max(s, a), min(e, b)) for s, e in self.spans if e > a and s < b]
+        return SpeechActivity(self.probabilities, spans, max(0.0, b - a), a)
 
 
 def speech_activity(media: Media, threshold: float) -> SpeechActivity | None:

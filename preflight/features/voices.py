@@ -73,6 +73,20 @@ class Voices:
         """Time in which anyone but voice 0 speaks."""
         return len(np.unique(self.frames[self.labels > 0])) * FRAME_S
 
+    def within(self, start: float, end: float) -> Voices:
+        """The speech from ``start`` to ``end`` s, its voices numbered anew (0 speaks the most in
+        it). The voices were told apart over the whole audio, so ``windows`` and ``similarity``
+        stay the whole audio's: a window with no speech in it compared none."""
+        keep = (self.frames * FRAME_S >= start) & (self.frames * FRAME_S < end)
+        if keep.all():
+            return self
+        labels = self.labels[keep]
+        by_speech = np.argsort(-np.bincount(labels, minlength=self.count), kind="stable")
+        renumber = np.empty(len(by_speech), dtype=int)
+        renumber[by_speech] = np.arange(len(by_speech))
+        return Voices(frames=self.frames[keep], labels=renumber[labels], windows=self.windows if keep.any() else 0,
+                      similarity=self.similarity, channels=self.channels)
+
 
 def voices(media: Media, vad_threshold: float, same_voice: float) -> Voices | None:
     """The voices in ``media``'s audio (None without audio); computed once per source."""

@@ -40,3 +40,23 @@ def test_clipping(report_of):
     clipped = check_of(report_of("speech_clipped.wav"), "clipping")
     assert clipped.status is Status.WARN and clipped.value > 0.001
     assert report_of("speech_clipped.wav").verdict == "go"  # warnings do not block
+
+
+# A window of the timelines, judged in microseconds: what `preflight fix` asks of every candidate.
+import numpy as np
+
+from preflight.analyzers import speech
+from preflight.features.vad import SpeechActivity
+from preflight.policy import Policy
+from preflight.report import Span
+
+
+def test_speech_is_judged_over_the_window_it_is_given():
+    spoken = speech.Speech("rec.wav", SpeechActivity(np.zeros(312), [(0.5, 4.0), (9.0, 9.5)], 10.0), False)
+    [whole] = speech.judge(spoken, Span(start=0, end=10), Policy())
+    [first] = speech.judge(spoken, Span(start=0, end=5), Policy())
+    [second] = speech.judge(spoken, Span(start=5, end=10), Policy())
+    assert whole.status is Status.FAIL and whole.value == 0.4
+    assert first.status is Status.PASS and first.value == 0.7
+    assert second.status is Status.FAIL and second.value == 0.1
+    assert second.spans[0] == Span(start=5.0, end=9.0)  # the silence, in the recording's time

@@ -28,14 +28,14 @@ def _curve(peak_at: int, height: float, frames: int = 200, noise: float = 0.3, s
 
 @needs_preflight
 def test_a_peak_at_lag_zero_is_in_sync():
-    judged = av_sync.judge(_curve(0, 3.0), LIMITS)
+    judged = av_sync.verdict(_curve(0, 3.0), LIMITS)
     assert judged.status is Status.PASS and judged.in_sync_lag in range(-3, 6)
 
 
 @needs_preflight
 def test_a_peak_200_ms_late_is_still_in_sync_but_600_ms_is_an_offset():
-    assert av_sync.judge(_curve(5, 3.0), LIMITS).status is Status.PASS
-    late = av_sync.judge(_curve(15, 3.0), LIMITS)
+    assert av_sync.verdict(_curve(5, 3.0), LIMITS).status is Status.PASS
+    late = av_sync.verdict(_curve(15, 3.0), LIMITS)
     assert late.status is Status.FAIL and late.out_of_sync
     assert late.offset_ms == 600  # re-mux the sound that much earlier
     check = av_sync._check(late, _curve(15, 3.0), LIMITS, "clip.mp4", "limit")
@@ -45,7 +45,7 @@ def test_a_peak_200_ms_late_is_still_in_sync_but_600_ms_is_an_offset():
 @needs_preflight
 def test_a_flat_curve_is_another_voice_and_its_chance_peak_only_a_lag_to_try():
     flat = _curve(0, 0.0, seed=4)
-    judged = av_sync.judge(flat, LIMITS)
+    judged = av_sync.verdict(flat, LIMITS)
     assert judged.status is Status.FAIL and judged.reason == "av_sync.other_voice"
     assert judged.peak_z < LIMITS.offset_z and not judged.out_of_sync
     check = av_sync._check(judged, flat, LIMITS, "clip.mp4", "limit")

@@ -13,7 +13,7 @@ from preflight.media import Role
 from preflight.report import Status
 
 
-def _broken(media, policy):
+def _broken(*args):
     raise ValueError("a bug")
 
 
@@ -28,8 +28,8 @@ def test_a_broken_analyzer_reports_every_check_it_declares_as_an_error(monkeypat
 
 def test_a_check_id_an_analyzer_does_not_declare_is_its_bug(monkeypatch, fixture_path):
     music = ANALYZERS["music"]
-    stray = dataclasses.replace(music, judge=lambda media, policy: [
-        c.model_copy(update={"id": "musik"}) for c in music.judge(media, policy)])
+    stray = dataclasses.replace(music, judge=lambda heard, window, policy: [
+        c.model_copy(update={"id": "musik"}) for c in music.judge(heard, window, policy)])
     monkeypatch.setitem(ANALYZERS, "music", stray)
     [check] = [c for c in preflight.check(fixture_path("speech.wav")).checks if c.id == "music"]
     assert check.status is Status.ERROR and "undeclared checks ['musik']" in check.message
@@ -39,7 +39,7 @@ def test_an_analyzer_runs_only_on_the_roles_it_declares(monkeypatch, fixture_pat
     seen = []
     faces = ANALYZERS["faces"]
     monkeypatch.setitem(ANALYZERS, "faces", dataclasses.replace(
-        faces, judge=lambda media, policy: seen.append(media.role) or faces.judge(media, policy)))
+        faces, measure=lambda media, policy: seen.append(media.role) or faces.measure(media, policy)))
     report = preflight.check(fixture_path("speech.wav"))
     assert seen == [] and not any(c.id in faces.checks for c in report.checks)
 
@@ -47,10 +47,10 @@ def test_an_analyzer_runs_only_on_the_roles_it_declares(monkeypatch, fixture_pat
 def test_a_declaration_names_a_real_policy_section_and_its_own_reason_codes():
     with pytest.raises(ValueError, match="no section 'facez'"):
         Analyzer(checks=("faces",), roles=frozenset({Role.IMAGE}), policy="facez", aspect=Aspect.PICTURE,
-                 reasons={}, judge=_broken)
+                 reasons={}, measure=_broken, judge=_broken, windowed=True)
     with pytest.raises(ValueError, match="not of its checks"):
         Analyzer(checks=("faces",), roles=frozenset({Role.IMAGE}), policy="faces", aspect=Aspect.PICTURE,
-                 reasons={"noise.loud": "x"}, judge=_broken)
+                 reasons={"noise.loud": "x"}, measure=_broken, judge=_broken, windowed=True)
 
 
 def test_check_ids_are_unique_and_every_analyzer_is_registered_by_its_name():

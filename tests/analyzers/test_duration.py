@@ -11,7 +11,7 @@ from preflight.report import Status
 
 
 def judge(**kw):
-    [check] = duration.analyze(media(**kw), Policy())
+    [check] = duration.ANALYZER.run(media(**kw), Policy())
     return check
 
 
@@ -64,3 +64,15 @@ def test_too_long_is_decided_from_the_header_before_any_decode():
     # too short still needs the full analysis: only a clip over the maximum is cut short
     assert duration.too_long(fits, Policy(), separate_audio=False) is None
     assert duration.too_long(short, Policy(), separate_audio=False) is None
+
+
+def test_a_window_is_held_to_the_limits_by_its_own_length():
+    from preflight.report import Span
+
+    lengths = duration.measure(media(role=Role.VIDEO, container=60.0, video_s=60.0, audio_s=60.0), Policy())
+    [whole] = duration.judge(lengths, Span(start=0, end=60.0), Policy())
+    [window] = duration.judge(lengths, Span(start=10, end=22.5), Policy())
+    [short] = duration.judge(lengths, Span(start=10, end=13), Policy())
+    assert whole.status is Status.FAIL and whole.reason == "duration.too_long"
+    assert window.status is Status.PASS and window.value == 12.5 and "the window" in window.message
+    assert short.status is Status.FAIL and short.reason == "duration.too_short"

@@ -116,3 +116,25 @@ def test_a_picture_turned_over_or_on_its_side_says_how_to_turn_it(tmp_path):
 
 def test_no_face_at_all_is_not_read_as_turned(report_of):
     assert check_of(report_of("no_face.png"), "faces").reason == "faces.none"
+
+
+def test_a_second_face_outside_the_window_does_not_count():
+    import numpy as np
+
+    from preflight.analyzers import faces
+    from preflight.features.faces import Box, FaceTrack, Humanness
+    from preflight.media import Role
+    from preflight.policy import Policy
+    from preflight.report import Span
+
+    times = np.arange(50) / 5.0  # 10 s at 5 frames a second
+    one, two = [Box(200, 80, 120, 150, 0.9)], [Box(200, 80, 120, 150, 0.9), Box(480, 90, 100, 130, 0.8)]
+    found = [two if 6.0 <= t < 8.0 else one for t in times]
+    level = np.zeros(50)
+    track = FaceTrack(times, found, 640, 360, np.full(50, 0.03), level, level, level)
+    person = Humanness(times=times[[0, 25, 49]], passes=np.array([7, 7, 7]))
+    seen = faces.Faces("rec.mp4", Role.VIDEO, track, 5.0, human=lambda: person, upright=lambda: None)
+    whole, size = faces.judge(seen, Span(start=0, end=10), Policy())
+    before, _ = faces.judge(seen, Span(start=0, end=5.5), Policy())
+    assert whole.status is Status.FAIL and whole.reason == "faces.several" and whole.spans[0].start == 6.0
+    assert before.status is Status.PASS and before.value == 1.0 and size.status is Status.PASS

@@ -71,3 +71,22 @@ def test_limits_keep_their_order():
 
     with pytest.raises(ValidationError, match="warn_s"):
         preflight.Policy.model_validate({"music": {"warn_s": 4.0, "fail_s": 3.0}})
+
+
+def test_music_is_judged_over_the_window_it_is_given():
+    import numpy as np
+
+    from preflight.analyzers import music
+    from preflight.features.sound_events import SoundEvents
+    from preflight.policy import Policy
+    from preflight.report import Span
+
+    played = np.zeros(1000)  # 10 s, a row per 10 ms
+    played[600:] = 0.9  # music from 6 s on, under the voice
+    heard = music.Heard("rec.wav", SoundEvents(np.full(1000, 0.9), np.zeros(1000), played), [(0.0, 10.0)])
+    [whole] = music.judge(heard, Span(start=0, end=10), Policy())
+    [before] = music.judge(heard, Span(start=0, end=5.5), Policy())
+    [after] = music.judge(heard, Span(start=5, end=10), Policy())
+    assert whole.status is Status.FAIL and whole.value == 4.0
+    assert before.status is Status.PASS and before.value == 0.0
+    assert after.status is Status.FAIL and after.spans[0].start == 6.0  # in the recording's time

@@ -37,20 +37,20 @@ def speech():
 
 @pytest.mark.parametrize("snr", [0, 5, 10, 20])
 def test_the_estimate_is_close_to_the_true_snr(speech, snr):
-    [check] = noise.analyze(media(Role.AUDIO, samples=_mix(speech, snr)), Policy())
+    [check] = noise.ANALYZER.run(media(Role.AUDIO, samples=_mix(speech, snr)), Policy())
     assert abs(check.value - snr) <= 2.0, check.message
 
 
 def test_the_background_competing_with_the_voice_fails(speech):
     # on main, speech over real noise at 0 dB SNR only warned
-    [loud] = noise.analyze(media(Role.AUDIO, samples=_mix(speech, 0)), Policy())
+    [loud] = noise.ANALYZER.run(media(Role.AUDIO, samples=_mix(speech, 0)), Policy())
     assert loud.status is Status.FAIL and loud.fix
-    [borderline] = noise.analyze(media(Role.AUDIO, samples=_mix(speech, 12)), Policy())
+    [borderline] = noise.ANALYZER.run(media(Role.AUDIO, samples=_mix(speech, 12)), Policy())
     assert borderline.status is Status.WARN
     # at 25 dB white hiss the SNR passes; DNSMOS's listener score may still call it intrusive (a warning)
-    [hiss] = noise.analyze(media(Role.AUDIO, samples=_mix(speech, 25)), Policy())
+    [hiss] = noise.ANALYZER.run(media(Role.AUDIO, samples=_mix(speech, 25)), Policy())
     assert hiss.status in (Status.PASS, Status.WARN) and hiss.value > 23
-    [quiet] = noise.analyze(media(Role.AUDIO, samples=_mix(speech, 40)), Policy())
+    [quiet] = noise.ANALYZER.run(media(Role.AUDIO, samples=_mix(speech, 40)), Policy())
     assert quiet.status is Status.PASS
 
 
@@ -70,5 +70,21 @@ def test_silence_put_before_a_late_sound_is_not_its_background(speech):
     mixed = _mix(speech, 5)
     lead = 2 * 16_000
     padded = np.concatenate([np.zeros(lead, np.float32), mixed])
-    [check] = noise.analyze(media(Role.AUDIO, samples=padded, lead=lead), Policy())
+    [check] = noise.ANALYZER.run(media(Role.AUDIO, samples=padded, lead=lead), Policy())
     assert check.status is Status.FAIL and abs(check.value - 5) <= 2.0, check.message
+
+
+def test_the_background_is_measured_in_the_windows_own_pauses():
+    from preflight.report import Span
+
+    # 20 s of 16 ms frames: speech at -20 dBFS every other second, pauses between; the first
+    # 10 s have a background 6 dB under the voice, the last 10 s one 40 dB under.
+    n = 1250
+    t = np.arange(n) * 256 / 16_000
+    spoken = (t % 2.0) < 1.0
+    power = np.where(spoken, 1e-2, np.where(t < 10.0, 2.5e-3, 1e-6))
+    heard = noise.Background("rec.wav", power, spoken, spoken, 0, 4.0)
+    [first] = noise.judge(heard, Span(start=0, end=10), Policy())
+    [last] = noise.judge(heard, Span(start=10, end=20), Policy())
+    assert first.status is Status.FAIL and first.value < 10
+    assert last.status is Status.PASS and last.value > 30

@@ -55,7 +55,7 @@ def _shot(seed: int, n: int, bursts: bool = False) -> np.ndarray:
 
 
 def _judge(frames: np.ndarray, fps: float = 25.0):
-    [check] = scene_cuts.analyze(media(Role.VIDEO, grey=frames, fps=fps), Policy())
+    [check] = scene_cuts.ANALYZER.run(media(Role.VIDEO, grey=frames, fps=fps), Policy())
     return check
 
 
@@ -98,3 +98,14 @@ def test_a_real_clip_put_in_a_faster_project_has_no_cut(tmp_path, clip, rate):
                     "-preset", "veryfast", "-an", str(out)], check=True)
     check = check_of(preflight.check(out), "scene_cuts")
     assert check.status is Status.PASS, check.message
+
+
+def test_a_window_on_one_side_of_a_cut_has_none():
+    from preflight.report import Span
+
+    cuts = scene_cuts.measure(media(Role.VIDEO, grey=np.concatenate([_shot(1, 100), _shot(2, 100)]), fps=25.0), Policy())
+    whole, before, across = (scene_cuts.judge(cuts, Span(start=a, end=b), Policy())[0]
+                             for a, b in ((0, 8), (0, 3.9), (3, 6)))
+    assert whole.status is Status.FAIL and whole.spans[0].start == 4.0
+    assert before.status is Status.PASS
+    assert across.status is Status.FAIL and across.spans[0].start == 4.0

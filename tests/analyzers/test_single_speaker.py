@@ -73,7 +73,7 @@ def _load(name: str) -> np.ndarray:
 def _judge(samples=None, channels=None):
     if samples is None:
         samples = channels.mean(axis=0)
-    [check] = single_speaker.analyze(media(Role.AUDIO, samples=samples, channels=channels), Policy())
+    [check] = single_speaker.ANALYZER.run(media(Role.AUDIO, samples=samples, channels=channels), Policy())
     return check
 
 
@@ -126,3 +126,18 @@ def test_one_voice_in_both_channels_at_a_delay_agrees():
     agreement = voices.channel_agreement(Audio(a, 16_000, channels=np.stack([a, 0.5 * delayed])))
     assert agreement is not None and agreement > 0.9
     assert _judge(channels=np.stack([a, 0.5 * delayed])).status is Status.PASS
+
+
+def test_the_main_voice_is_the_windows_own():
+    from preflight.report import Span
+
+    frames = np.arange(1000)  # 10 s of speech: one voice for 6 s, another for 4
+    found = voices.Voices(frames=frames, labels=(frames >= 600).astype(int), windows=20, similarity=0.4)
+    heard = single_speaker.Speakers("rec.wav", found, None)
+    [whole] = single_speaker.judge(heard, Span(start=0, end=10), Policy())
+    [first] = single_speaker.judge(heard, Span(start=0, end=6), Policy())
+    [later] = single_speaker.judge(heard, Span(start=3, end=10), Policy())
+    assert whole.status is Status.FAIL and whole.spans[0].start == 6.0
+    assert first.status is Status.PASS and "one voice" in first.message
+    # From 3 s on the second voice speaks the most: the first is now the other voice, at 3-6 s.
+    assert later.status is Status.FAIL and later.spans == [Span(start=3.0, end=6.0)]
