@@ -20,6 +20,9 @@ Families:
   20 dB under the noise); and two seeded synthetic ones, tape-like hiss (white noise, high
   shelf) and mains hum (50 Hz and its harmonics). 0 and 5 dB are no-go, 10 dB a flag, 20 and
   30 dB go.
+- ``noise_change``: clean speech whose background comes in halfway (a fan or an air conditioner
+  switched on, a window opened): street, hiss and hum over the second half only, at 20 and 30 dB
+  SNR: go (the same voice throughout).
 - ``music``: clean speech over real music (the waltz and the instrumental bed recovered from
   the shared mixes, the piano of ``vid_music_nospeech_lp_s18``, the song of
   ``aud_song_demucs``) at 10 and 20 dB under the speech, and speech followed by a 2.5 s music
@@ -197,6 +200,27 @@ def noise(out: Path) -> list[Case]:
                 verdict = "no-go" if snr <= 5 else ("flag" if snr == 10 else "go")
                 cases.append(Case(name, "audio", verdict, "noise" if snr <= 10 else "",
                                   f"{speaker} with {kind} at {snr} dB SNR", truth=str(snr)))
+    return cases
+
+
+@family
+def noise_change(out: Path) -> list[Case]:
+    rng = np.random.default_rng(13)
+    sources = noises(rng)
+    cases = []
+    for speaker in SPEECH:
+        speech = load(speaker)
+        level, half = active_power(speech), len(speech) // 2
+        for kind in ("street", "hiss", "hum"):
+            background = sources[kind](len(speech) - half)
+            background = background / np.sqrt(np.mean(background.astype(np.float64) ** 2))
+            for snr in (20, 30):
+                mix = speech.copy()
+                mix[half:] += background * np.sqrt(level / 10 ** (snr / 10))
+                name = f"change_{stem(speaker)}_{kind}_snr{snr}.wav"
+                save(mix, out / name)
+                cases.append(Case(name, "audio", "go", "", f"{speaker}, {kind} at {snr} dB SNR from halfway on",
+                                  truth=str(snr)))
     return cases
 
 

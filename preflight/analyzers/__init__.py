@@ -1,10 +1,11 @@
 """The analyzers: one module per concern, each declaring itself as an :class:`~preflight.analyzers.base.Analyzer`.
 
-A module's ``ANALYZER`` says which checks it emits, for which roles, with which policy section,
-and judges one decoded source (never a file). Its ``REASONS`` names every outcome it reports
+A module's ``ANALYZER`` says which checks it emits, for which roles, with which policy section;
+its ``measure`` turns one decoded source (never a file) into timelines and its ``judge`` judges a
+window of them. Its ``REASONS`` names every outcome it reports
 that needs acting on (``"faces.several"``: what it means). Adding a check means adding a module
 and listing it here; the check ids, the reason codes, the README's tables and the report
-schema's enum all derive from this registry.
+schema's enum and the checks ``preflight fix`` can save all derive from this registry.
 """
 
 from preflight.analyzers import (

@@ -76,12 +76,12 @@ class Media:
         return self._audio
 
     def seconds(self) -> float:
-        """How long the decoded picture or sound runs, whichever is longer (waits for the decode)."""
+        """Where the decoded picture or sound ends, whichever is later, in seconds from the start:
+        how long the source runs, and the end of the window a check judges (waits for the decode)."""
         audio = self.audio()
         picture = 0.0
         if self.grey is not None and len(self.grey):
-            times = self.grey.times
-            picture = float(times[-1] - times[0]) + (1.0 / self.probe.video.fps if self.probe.video.fps else 0.0)
+            picture = float(self.grey.times[-1]) + (1.0 / self.probe.video.fps if self.probe.video.fps else 0.0)
         return max(picture, audio.duration if audio is not None else 0.0)
 
     def status(self) -> DecodeStatus:

@@ -71,3 +71,19 @@ def test_closing_a_streamed_decode_nobody_reads_ends_it(fixture_path):
     media.close()
     grey.join(10)
     assert not grey.is_alive() and media.status() is not None
+
+
+def test_a_source_runs_to_its_last_frame_even_when_the_picture_starts_late():
+    # a window over the whole source must hold every frame: a picture that starts 0.5 s in
+    # (the sound first) ends 0.5 s after its own length
+    from synthetic import media
+
+    from preflight.media import FrameSeq
+
+    m = media(Role.VIDEO, grey=np.zeros((10, 4, 4), np.uint8), fps=10.0)
+    late = FrameSeq(4, 4, 1)
+    for _ in range(10):
+        late.push(np.zeros((4, 4), np.uint8))
+    late.finish(0.5 + np.arange(10) / 10.0, rate=10.0)
+    m.grey = late
+    assert m.seconds() == pytest.approx(1.5)
