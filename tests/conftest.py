@@ -7,6 +7,7 @@ import csv
 import functools
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -25,6 +26,9 @@ SHARED_MEDIA = ROOT.parent / "shared" / "media"
 def pytest_sessionstart(session: pytest.Session) -> None:
     # Makes only what is missing, so a fixture added to the script appears without a rebuild.
     subprocess.run([sys.executable, str(ROOT / "fixtures" / "make_fixtures.py")], check=True)
+    # A suite started in the background (`cmd &` in a script) ignores Ctrl-C, and so would every
+    # preflight it starts: the tests that interrupt a batch need it heard.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")
