@@ -31,14 +31,16 @@ Why not fail on a low score: over 10 random stretches of the party crowd each, 4
 20 dB, a go, score 2.04-2.43 (18 mixes). No limit fails the first without failing the second,
 so a party crowd as loud as the voice is still passed when single_speaker hears no other voice.
 
-A window is judged by its own frames' SNR; the listener's score is the whole audio's (DNSMOS
-scores its middle 9 s).
+A window is judged by its own frames' SNR alone: the listener's score is of the whole audio's
+middle 9 s, which says nothing of another window (``preflight fix``'s cut gets its own in the
+check of the cut).
 
 Weak spots: a voice that never pauses reads low; the listener's score is harsh on steady hiss.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -72,7 +74,10 @@ class Background(Timelines):
     speech: np.ndarray  # per frame: the VAD hears speech
     maybe: np.ndarray  # per frame: it may be speech
     lead: int  # frames of silence the decode put before a late sound
-    listener: float | None  # DNSMOS's background score (1-5) of the audio's middle 9 s
+    seconds: float  # of the audio
+    # DNSMOS's background score (1-5) of the audio's middle 9 s: asked only when the whole audio
+    # is judged and its SNR passes (a window's own middle is the cut's check's to score).
+    listener: Callable[[], float | None]
 
 
 def measure(media: Media, policy: Policy) -> Background | None:
@@ -83,7 +88,7 @@ def measure(media: Media, policy: Policy) -> Background | None:
     power = frame_power(audio.samples)
     return Background(str(media.probe.path), power, _frames_above(activity.probabilities, policy.speech.threshold, len(power)),
                       _frames_above(activity.probabilities, _MAYBE_SPEECH, len(power)), -(-audio.lead // _HOP),
-                      background_score(media))
+                      audio.duration, lambda: background_score(media))
 
 
 def judge(t: Background, window: Span, policy: Policy) -> list[Check]:
@@ -100,8 +105,8 @@ def judge(t: Background, window: Span, policy: Policy) -> list[Check]:
     message = (f"voice {snr:.1f} dB above the background (speech {voice_db:.0f} dBFS, "
                f"background {floor_db:.0f} dBFS, {where})")
     reason = {Status.FAIL: "noise.loud", Status.WARN: "noise.some"}.get(status)
-    if status is Status.PASS:
-        bak = t.listener
+    if status is Status.PASS and window.start <= 0 and window.end >= t.seconds:
+        bak = t.listener()
         if bak is not None and bak < limits.intrusive_below:
             status, reason = Status.WARN, "noise.intrusive"
             message += (f", but the background sounds intrusive (DNSMOS background score {bak:.1f} of 5): "

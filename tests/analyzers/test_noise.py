@@ -83,8 +83,23 @@ def test_the_background_is_measured_in_the_windows_own_pauses():
     t = np.arange(n) * 256 / 16_000
     spoken = (t % 2.0) < 1.0
     power = np.where(spoken, 1e-2, np.where(t < 10.0, 2.5e-3, 1e-6))
-    heard = noise.Background("rec.wav", power, spoken, spoken, 0, 4.0)
+    heard = noise.Background("rec.wav", power, spoken, spoken, 0, 20.0, lambda: 4.0)
     [first] = noise.judge(heard, Span(start=0, end=10), Policy())
     [last] = noise.judge(heard, Span(start=10, end=20), Policy())
     assert first.status is Status.FAIL and first.value < 10
     assert last.status is Status.PASS and last.value > 30
+
+
+def test_the_listeners_score_is_asked_of_the_whole_audio_only():
+    from preflight.report import Span
+
+    n = 1250
+    t = np.arange(n) * 256 / 16_000
+    spoken = (t % 2.0) < 1.0
+    asked = []
+    heard = noise.Background("rec.wav", np.where(spoken, 1e-2, 1e-6), spoken, spoken, 0, 20.0,
+                             lambda: asked.append(1) or 2.0)  # a listener who hears crowd bursts
+    [part] = noise.judge(heard, Span(start=10, end=20), Policy())
+    assert part.status is Status.PASS and not asked  # the score of the middle 9 s is not this window's
+    [whole] = noise.judge(heard, Span(start=0, end=20), Policy())
+    assert whole.status is Status.WARN and whole.reason == "noise.intrusive" and asked == [1]
