@@ -137,12 +137,14 @@ def estimate(power: np.ndarray, speech: np.ndarray, maybe: np.ndarray, lead: int
 
 
 def frame_power(samples: np.ndarray) -> np.ndarray:
-    """Mean power of each 32 ms frame (16 ms hop), samples clipped to full scale."""
+    """Mean power of each 32 ms frame (16 ms hop), samples clipped to full scale. A frame is two
+    hops, so it is summed from per-hop sums: no copy of the frames (it was 150 MB for 10 minutes)."""
     x = np.clip(samples, -1.0, 1.0)
     if len(x) < _FRAME:
         return np.zeros(0)
-    frames = np.lib.stride_tricks.sliding_window_view(x, _FRAME)[::_HOP]
-    return np.mean(frames.astype(np.float64) ** 2, axis=1)
+    hops = x[: len(x) // _HOP * _HOP].reshape(-1, _HOP)
+    energy = np.einsum("ij,ij->i", hops, hops, dtype=np.float64)
+    return (energy[:-1] + energy[1:]) / _FRAME
 
 
 def _frames_above(probabilities: np.ndarray, threshold: float, n: int) -> np.ndarray:
