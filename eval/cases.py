@@ -154,6 +154,11 @@ def recovered(name: str) -> np.ndarray:
     return (mix - gain * clean).astype(np.float32)
 
 
+def unit_power(x: np.ndarray) -> np.ndarray:
+    """``x`` scaled to a mean power of 1, so that a gain sets its level against the speech."""
+    return x / np.sqrt(np.mean(x.astype(np.float64) ** 2))
+
+
 def hiss(n: int, rng: np.random.Generator) -> np.ndarray:
     """Tape-like hiss: white noise tilted up about 6 dB/octave above 2 kHz (a first-difference mix)."""
     white = rng.standard_normal(n + 1).astype(np.float32)
@@ -191,8 +196,7 @@ def noise(out: Path) -> list[Case]:
         speech = load(speaker)
         level = active_power(speech)
         for kind, make in sources.items():
-            background = make(len(speech))
-            background = background / np.sqrt(np.mean(background.astype(np.float64) ** 2))
+            background = unit_power(make(len(speech)))
             for snr in (0, 5, 10, 20, 30):
                 mix = speech + background * np.sqrt(level / 10 ** (snr / 10))
                 name = f"noise_{stem(speaker)}_{kind}_snr{snr}.wav"
@@ -212,8 +216,7 @@ def noise_change(out: Path) -> list[Case]:
         speech = load(speaker)
         level, half = active_power(speech), len(speech) // 2
         for kind in ("street", "hiss", "hum"):
-            background = sources[kind](len(speech) - half)
-            background = background / np.sqrt(np.mean(background.astype(np.float64) ** 2))
+            background = unit_power(sources[kind](len(speech) - half))
             for snr in (20, 30):
                 mix = speech.copy()
                 mix[half:] += background * np.sqrt(level / 10 ** (snr / 10))
@@ -234,15 +237,14 @@ def music(out: Path) -> list[Case]:
         speech = load(speaker)
         level = active_power(speech)
         for kind, bed in beds.items():
-            part = fit(bed, len(speech), rng)
-            part = part / np.sqrt(np.mean(part.astype(np.float64) ** 2))
+            part = unit_power(fit(bed, len(speech), rng))
             for under in (10, 20):
                 name = f"music_{stem(speaker)}_{kind}_{under}db.wav"
                 save(speech + part * np.sqrt(level / 10 ** (under / 10)), out / name)
                 cases.append(Case(name, "audio", "no-go", "music", f"{speaker} over {kind} {under} dB under the voice",
                                   truth=str(-under)))
         sting = fit(beds["song"], int(2.5 * RATE), rng)
-        sting = sting / np.sqrt(np.mean(sting.astype(np.float64) ** 2)) * np.sqrt(level) * 0.5
+        sting = unit_power(sting) * np.sqrt(level) * 0.5
         name = f"music_{stem(speaker)}_sting.wav"
         save(np.concatenate([speech, sting]), out / name)
         cases.append(Case(name, "audio", "no-go", "music", f"{speaker} then a 2.5 s music sting", truth="sting"))
@@ -308,7 +310,7 @@ def voices(out: Path) -> list[Case]:
             if turn == 2.0:
                 name = f"stereo_turns_{pair}.wav"
                 save(np.stack([left, right]), out / name)
-                cases.append(Case(name, "audio", "no-go", "single_speaker", f"turns of 2 s, one voice per channel"))
+                cases.append(Case(name, "audio", "no-go", "single_speaker", "turns of 2 s, one voice per channel"))
         n = min(len(a), len(b), 10 * RATE)
         name = f"stereo_both_{pair}.wav"
         save(np.stack([a[:n], b[:n]]), out / name)
