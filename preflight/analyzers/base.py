@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from preflight.media import Media, Role
 from preflight.policy import Policy
@@ -85,7 +85,7 @@ class Analyzer(Generic[T]):
         timelines = self.measure(media, policy)
         return [] if timelines is None else self.judge_window(timelines, Span(start=0.0, end=media.seconds()), policy)
 
-    def judge_window(self, timelines: Any, window: Span, policy: Policy) -> list[Check]:
+    def judge_window(self, timelines: T, window: Span, policy: Policy) -> list[Check]:
         """``judge`` on a window; a check id it does not declare is a bug in it (raised)."""
         checks = self.judge(timelines, window, policy)
         if stray := sorted({c.id for c in checks} - set(self.checks)):
