@@ -154,6 +154,18 @@ def recovered(name: str) -> np.ndarray:
     return (mix - gain * clean).astype(np.float32)
 
 
+def levelled() -> Iterator[tuple[str, np.ndarray, float]]:
+    """Each clean voice of ``SPEECH``: its name, its samples and its active power."""
+    for speaker in SPEECH:
+        speech = load(speaker)
+        yield speaker, speech, active_power(speech)
+
+
+def gain_under(level: float, db: float) -> float:
+    """The gain that puts a sound of unit power ``db`` dB under speech of active power ``level``."""
+    return np.sqrt(level / 10 ** (db / 10))
+
+
 def unit_power(x: np.ndarray) -> np.ndarray:
     """``x`` scaled to a mean power of 1, so that a gain sets its level against the speech."""
     return x / np.sqrt(np.mean(x.astype(np.float64) ** 2))
@@ -192,13 +204,11 @@ def noise(out: Path) -> list[Case]:
     rng = np.random.default_rng(12)
     sources = noises(rng)
     cases = []
-    for speaker in SPEECH:
-        speech = load(speaker)
-        level = active_power(speech)
+    for speaker, speech, level in levelled():
         for kind, make in sources.items():
             background = unit_power(make(len(speech)))
             for snr in (0, 5, 10, 20, 30):
-                mix = speech + background * np.sqrt(level / 10 ** (snr / 10))
+                mix = speech + background * gain_under(level, snr)
                 name = f"noise_{stem(speaker)}_{kind}_snr{snr}.wav"
                 save(mix, out / name)
                 verdict = "no-go" if snr <= 5 else ("flag" if snr == 10 else "go")
@@ -212,14 +222,13 @@ def noise_change(out: Path) -> list[Case]:
     rng = np.random.default_rng(13)
     sources = noises(rng)
     cases = []
-    for speaker in SPEECH:
-        speech = load(speaker)
-        level, half = active_power(speech), len(speech) // 2
+    for speaker, speech, level in levelled():
+        half = len(speech) // 2
         for kind in ("street", "hiss", "hum"):
             background = unit_power(sources[kind](len(speech) - half))
             for snr in (20, 30):
                 mix = speech.copy()
-                mix[half:] += background * np.sqrt(level / 10 ** (snr / 10))
+                mix[half:] += background * gain_under(level, snr)
                 name = f"change_{stem(speaker)}_{kind}_snr{snr}.wav"
                 save(mix, out / name)
                 cases.append(Case(name, "audio", "go", "", f"{speaker}, {kind} at {snr} dB SNR from halfway on",
@@ -233,14 +242,12 @@ def music(out: Path) -> list[Case]:
     beds = {"waltz": recovered("waltz"), "bed": recovered("bed"), "piano": load("vid_music_nospeech_lp_s18.mp4"),
             "song": load("aud_song_demucs.mp3")}
     cases = []
-    for speaker in SPEECH:
-        speech = load(speaker)
-        level = active_power(speech)
+    for speaker, speech, level in levelled():
         for kind, bed in beds.items():
             part = unit_power(fit(bed, len(speech), rng))
             for under in (10, 20):
                 name = f"music_{stem(speaker)}_{kind}_{under}db.wav"
-                save(speech + part * np.sqrt(level / 10 ** (under / 10)), out / name)
+                save(speech + part * gain_under(level, under), out / name)
                 cases.append(Case(name, "audio", "no-go", "music", f"{speaker} over {kind} {under} dB under the voice",
                                   truth=str(-under)))
         sting = fit(beds["song"], int(2.5 * RATE), rng)

@@ -46,7 +46,6 @@ class SpeechActivity:
         pairs = zip(edges[0::2], edges[1::2])
         return [(a, b) for a, b in pairs if b - a >= max(at_least, 1e-9)]
 
-
     def within(self, start: float, end: float) -> SpeechActivity:
         """The stretch from ``start`` to ``end`` s (within the audio): its spans, times unchanged."""
         a, b = max(start, self.start), min(end, self.start + self.duration)
