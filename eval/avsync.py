@@ -1,16 +1,20 @@
-"""The av_sync evaluation: sync curves of own-voice, other-voice and shifted talking heads, and the
-ROC of the check's measures over their limits.
+"""The av_sync evaluation: sync curves of own-voice, other-voice, shifted and shrunken talking
+heads, judged as the check judges them, with the ROC of the strong-evidence clips.
 
-Builds ``eval/cases.py``'s ``dubs`` family into OUT if it is not there, then computes each clip's
-sync curve (:mod:`preflight.features.sync`), judges it as the av_sync check does, and prints the
-statuses per kind, the ROC over the limit on the sync strength (the share of own-voice clips
-under each limit, and of other-voice, shifted and shared dubbed clips), and for the shifted clips
-the offset reported against the truth.
+Every talking head (``eval/cases.py``'s TALKING from the shared set, and FETCHED from
+``eval/out/fetched/`` when it is there) is decoded and encoded once (:func:`preflight.features.sync.encode`,
+the picture over the whole clip); its own curve and every ordered pair, the picture of one with
+the sound of another, are then computed from those encodings (:func:`~preflight.features.sync.curve_of`,
+the picture's window chosen by the sound's speech as the check chooses it). The picture's and the
+sound's encoders are independent, so a pair's curve is the curve of the two muxed into one file,
+but for the AAC re-encode. Files are encoded as they are: the shared videos (own voices with other
+faults, and the dubs labelled av_sync), and ``cases.py``'s ``dubs`` shifts and ``small`` family,
+which are made into OUT if they are not there.
 
-Each clip is judged by the check's own :func:`preflight.analyzers.av_sync.verdict`; ``--curves``
-re-judges the curves an earlier ``--json`` saved, in a second, to try other limits.
+    .venv/bin/python eval/avsync.py eval/out/cases [--jobs 1] [--json curves.json] [--curves curves.json]
 
-    .venv/bin/python eval/avsync.py eval/out/cases [--json curves.json] [--curves curves.json]
+``--curves`` re-judges the curves an earlier ``--json`` saved, in a second, to try other limits.
+Encodings are kept in OUT/avsync_cache/ (delete it after changing the crops or the models).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import csv
 import json
 import subprocess
 import sys
+from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -30,22 +35,45 @@ SHARED = ROOT.parent / "shared" / "media"
 sys.path.insert(0, str(ROOT / "eval"))
 import cases  # noqa: E402  (eval/cases.py, beside this file)
 
+WHOLE = 10**6  # frames: encode the picture over the whole clip; windows are sliced from it
 
-def _curve(path: str) -> dict | None:
-    """The clip's raw sync curve, as JSON-ready lists (None when there is none)."""
-    from preflight.features.sync import sync_curve
+
+def _encode(path: str, cache: str) -> str | None:
+    """Encode one clip into the cache (once); its cache file, or None when it has no curve."""
+    from preflight.features.sync import encode
     from preflight.media import decode, probe
     from preflight.policy import Policy
 
-    policy = Policy()
-    media = decode(probe(Path(path)), sample_fps=policy.faces.sample_fps)
-    try:
-        curve = sync_curve(media, policy.speech.threshold, policy.faces.min_confidence)
-    finally:
-        media.close()
-    if curve is None:
+    dest = Path(cache) / f"{Path(path).stem}.npz"
+    if not dest.exists():
+        policy = Policy()
+        media = decode(probe(Path(path)), sample_fps=policy.faces.sample_fps)
+        try:
+            e = None
+            if media.talk is not None and media.audio() is not None:
+                e = encode(media, policy.speech.threshold, policy.faces.min_confidence, window=WHOLE)
+        finally:
+            media.close()
+        if e is None:
+            np.savez(dest, none=1)
+        else:
+            np.savez(dest, visual=e.visual, audio=e.audio, speech=e.speech, mouth_px=e.mouth_px)
+    return None if "none" in np.load(dest) else str(dest)
+
+
+def _curve(picture: str, voice: str) -> dict | None:
+    """The curve of ``picture``'s encoding with ``voice``'s sound, as the check computes it."""
+    from preflight.features.sync import WINDOW, Encoded, best_window, curve_of
+
+    p, v = np.load(picture), np.load(voice)
+    n = min(len(p["visual"]), len(v["audio"]))
+    first, width = best_window(v["speech"][:n], WINDOW)
+    c = curve_of(Encoded(visual=p["visual"][first:first + width], first=first, audio=v["audio"][:n],
+                         speech=v["speech"][:n], mouth_px=p["mouth_px"][:n]))
+    if c is None:
         return None
-    return {"frames": curve.frames, "lags": curve.lags.tolist(), "scores": [round(float(s), 4) for s in curve.scores]}
+    return {"frames": c.frames, "mouth_px": round(c.mouth_px, 1), "lags": c.lags.tolist(),
+            "scores": [round(float(s), 4) for s in c.scores]}
 
 
 def _judged(result: dict) -> dict:
@@ -57,87 +85,123 @@ def _judged(result: dict) -> dict:
     from preflight.policy import Policy
 
     curve = SyncCurve(lags=np.array(result["lags"]), scores=np.array(result["scores"]), frames=result["frames"],
-                      times=np.zeros(0), speaking=np.zeros(0))
+                      times=np.zeros(0), speaking=np.zeros(0), mouth_px=result["mouth_px"])
     j = verdict(curve, Policy().av_sync)
     return {**result, "strength": round(j.strength, 3), "status": j.status.value, "reason": j.reason,
-            "in_sync_ms": j.in_sync_lag * 40, "offset_ms": j.offset_ms,
-            "peak_z": None if j.peak_z is None else round(j.peak_z, 2)}
+            "strong": j.strong, "in_sync_ms": j.in_sync_lag * 40, "offset_ms": j.offset_ms, "peak_z": round(j.peak_z, 2)}
+
+
+def _clips(out: Path) -> list[tuple[str, str, str, str]]:
+    """(kind, name, path, truth) of every file to encode; kinds: talking, shared, shift, small."""
+    labels = out / "labels.csv"
+    rows = list(csv.DictReader(labels.open())) if labels.exists() else []
+    have = {r["file"].split("_")[0] for r in rows}
+    missing = [f for f, prefix in (("dubs", "shift"), ("small", "small")) if prefix not in have]
+    if missing:
+        subprocess.run([sys.executable, str(ROOT / "eval" / "cases.py"), str(out), "--only", ",".join(missing)], check=True)
+        rows = list(csv.DictReader(labels.open()))
+    talking = [(name, SHARED / name) for name in cases.TALKING] + list(cases.fetched().items())
+    clips = [("talking", Path(name).stem, str(path), "") for name, path in talking]
+    shared = [r for r in csv.DictReader((SHARED / "labels.csv").open()) if r["kind"] == "video" and r["file"] not in cases.TALKING]
+    clips += [("shared", Path(r["file"]).stem, str(SHARED / r["file"]), "dub" if "av_sync" in r["must_flag"] else "own")
+              for r in shared]
+    clips += [(r["file"].split("_")[0], Path(r["file"]).stem, str(out / r["file"]), r["truth"])
+              for r in rows if r["file"].startswith(("shift_", "small_"))]
+    return clips
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("out", type=Path)
     parser.add_argument("--json", type=Path)
-    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--curves", type=Path, help="re-judge the curves of an earlier --json instead of computing them")
     args = parser.parse_args()
     if args.curves:
-        results = [_judged(r) for r in json.loads(args.curves.read_text())]
-        _report(results)
+        _report([_judged(r) for r in json.loads(args.curves.read_text())])
         return 0
-    labels = args.out / "labels.csv"
-    rows = list(csv.DictReader(labels.open())) if labels.exists() else []
-    if not any(r["file"].startswith(("dub_", "shift_")) for r in rows):
-        subprocess.run([sys.executable, str(ROOT / "eval" / "cases.py"), str(args.out), "--only", "dubs"], check=True)
-        rows = list(csv.DictReader(labels.open()))
-    clips = [("own", str(SHARED / f), "") for f in cases.TALKING]
-    clips += [("other" if r["file"].startswith("dub_") else "shift", str(args.out / r["file"]), r["truth"])
-              for r in rows if r["file"].startswith(("dub_", "shift_"))]
-    shared = [r for r in csv.DictReader((SHARED / "labels.csv").open()) if "av_sync" in r["must_flag"]]
-    clips += [("shared", str(SHARED / r["file"]), r["file"]) for r in shared]
+    clips = _clips(args.out)
+    cache = args.out / "avsync_cache"
+    cache.mkdir(exist_ok=True)
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        curves = list(pool.map(_curve, [path for _, path, _ in clips]))
-    results = [_judged({"kind": kind, "file": Path(path).name, "truth": truth, **(c or {"scores": None})})
-               for (kind, path, truth), c in zip(clips, curves)]
+        encoded = list(pool.map(_encode, [path for _, _, path, _ in clips], [str(cache)] * len(clips)))
+        items = []  # (kind, picture, voice, truth, picture's encoding, voice's encoding)
+        heads = {name: (e, Path(path).name) for (kind, name, path, _), e in zip(clips, encoded) if kind == "talking" and e}
+        who = {Path(k).stem: v[:2] for k, v in {**cases.TALKING, **cases.FETCHED}.items()}
+        for p, (pe, _) in heads.items():
+            for v, (ve, _) in heads.items():
+                kind = "own" if p == v else "other"
+                if kind == "other" and who[p] == who[v]:
+                    continue  # two cuts of one recording from the same start: the same picture and sound
+                truth = "" if kind == "own" else ("same person" if who[p][0] == who[v][0] else "other person")
+                items.append((kind, p, v, truth, pe, ve))
+        for (kind, name, _, truth), e in zip(clips, encoded):
+            if kind != "talking":
+                label = {"shared": "shared_" + truth}.get(kind, kind)
+                items.append((label, name, name, truth, e, e))
+        curves = list(pool.map(_curve_or_none, [i[4] for i in items], [i[5] for i in items]))
+    results = [_judged({"kind": kind, "picture": p, "voice": v, "truth": truth, **(c or {"scores": None})})
+               for (kind, p, v, truth, _, _), c in zip(items, curves)]
     _report(results)
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
     return 0
 
 
+def _curve_or_none(picture: str | None, voice: str | None) -> dict | None:
+    return None if picture is None or voice is None else _curve(picture, voice)
+
+
 def _report(results: list[dict]) -> None:
-    kinds = ("own", "other", "shift", "shared")
-    got = {k: [r for r in results if r["kind"] == k and r.get("strength") is not None] for k in kinds}
-    missing = [r["file"] for r in results if r.get("strength") is None]
-    print(f"clips: own voice {len(got['own'])}, another's voice {len(got['other'])}, own voice shifted "
-          f"{len(got['shift'])}, shared dubs {len(got['shared'])}; no curve: {missing or '-'}")
-    for kind in kinds:
-        values = np.array([r["strength"] for r in got[kind]])
-        if len(values):
-            statuses = [r["status"] for r in got[kind]]
-            print(f"  {kind:6}: sync strength min {values.min():5.2f} median {np.median(values):5.2f} max {values.max():5.2f};"
-                  f" pass {statuses.count('pass')}, warn {statuses.count('warn')}, fail {statuses.count('fail')}")
-    print("\nROC: limit on the sync strength, the share of each kind under it")
-    print("  limit   own    other   shifted   shared dubs")
-    for limit in np.arange(0.5, 4.01, 0.25):
-        shares = [np.mean([r["strength"] < limit for r in got[k]]) if got[k] else float("nan") for k in kinds]
-        print(f"  {limit:4.2f}  " + "  ".join(f"{v:6.0%}" for v in shares))
-    # A source is not perfectly in sync itself (the Obama address runs 160-200 ms late): a shifted
-    # copy's offset is right when it is the shift plus the source's own in-sync lag, within 80 ms.
-    # Every message names a lag: the best in-sync lag (within -120..+200 ms) when the curve's
-    # highest point is there, else the peak's, as the offset when it is strong (z >= offset_z)
-    # and as the lag to try if it is the person's own voice when weak.
-    own_lag = {cases.stem(r["file"]): r["in_sync_ms"] for r in got["own"]}
-    print("\nshifted clips: the shift (ms), the status, the peak's lag reported (ms) and its z, the shift plus the"
-          " source's own in-sync lag (ms), right (within 80 ms)")
-    right = strong = strong_right = 0
-    for r in got["shift"]:
-        expected = int(r["truth"]) + own_lag[r["file"].removeprefix("shift_").rsplit("_", 1)[0]]
-        reported = r["offset_ms"] if r["offset_ms"] is not None else r["in_sync_ms"]  # the message gives either
-        ok = abs(reported - expected) <= 80
-        right += ok
-        strong += r["reason"] == "av_sync.offset"
-        strong_right += ok and r["reason"] == "av_sync.offset"
-        z = f"z {r['peak_z']:.1f}" if r["peak_z"] is not None else ""
-        print(f"  {r['file']:40} {int(r['truth']):+6d}  {r['status']:4}  "
-              f"{reported:+6d} {z:6}  {expected:+6d}  {'yes' if ok else 'no'}")
-    print(f"  offsets right: {right} of {len(got['shift'])}; reported as out of sync (strong peak): {strong}, "
-          f"{strong_right} of them right")
-    wrong = [r["file"] for r in got["other"] if r["reason"] == "av_sync.offset"]
-    print(f"  another's voice read as out of sync (strong peak): {len(wrong)} of {len(got['other'])}")
-    print("\nown voice and shared dubs:")
-    for r in got["own"] + got["shared"]:
-        print(f"  {r['file']:40} {r['status']:4}  strength {r['strength']:5.2f}  frames {r['frames']}")
+    got = [r for r in results if r.get("strength") is not None]
+    missing = sorted({r["picture"] for r in results if r.get("strength") is None})
+    print(f"curves: {len(got)}; no curve (no face, too little speech): {', '.join(missing) or '-'}\n")
+    print("status per kind (reason: count), strong / weak evidence")
+    for kind in sorted({r["kind"] for r in got}):
+        for strong in (True, False):
+            rs = [r for r in got if r["kind"] == kind and r["strong"] == strong]
+            if rs:
+                counts = Counter(f"{r['status']}{'/' + r['reason'].split('.')[1] if r['reason'] else ''}" for r in rs)
+                print(f"  {kind:12} {'strong' if strong else 'weak':6} {len(rs):4}: " + ", ".join(f"{k} {n}" for k, n in sorted(counts.items())))
+    own_kinds = ("own", "shared_own", "small")
+    failed = [r for r in got if r["kind"] in own_kinds and r["status"] == "fail"]
+    print(f"\nown voices failed: {len(failed)}" + "".join(f"\n  {r['picture']} {r['reason']} z {r['strength']}" for r in failed))
+    own = np.array([r["strength"] for r in got if r["kind"] == "own" and r["strong"]])
+    other = np.array([r["strength"] for r in got if r["kind"] == "other" and r["strong"]])
+    if len(own) and len(other):
+        auc = float(np.mean(own[:, None] > other[None, :]) + 0.5 * np.mean(own[:, None] == other[None, :]))
+        print(f"\nstrong evidence: {len(own)} own voices (sync strength {own.min():.2f}-{own.max():.2f}), "
+              f"{len(other)} other-voice pairs (median {np.median(other):.2f}, max {other.max():.2f}); AUC {auc:.3f}")
+        print("  limit   own under   other under")
+        for limit in np.arange(1.0, 4.01, 0.25):
+            print(f"  {limit:5.2f}   {np.mean(own < limit):8.0%}   {np.mean(other < limit):10.0%}")
+    weak_other = [r for r in got if r["kind"] == "other" and not r["strong"]]
+    if weak_other:
+        w = np.array([r["strength"] for r in weak_other])
+        print(f"weak evidence: {len(weak_other)} other-voice pairs, sync strength median {np.median(w):.2f}, max {w.max():.2f}")
+    print("\nother-voice pairs that do not fail:")
+    for r in sorted((r for r in got if r["kind"] in ("other", "shared_dub") and r["status"] != "fail"), key=lambda r: -r["strength"]):
+        print(f"  {r['picture']:22} with {r['voice']:22} {r['status']:4} {r['reason'] or '':20} z {r['strength']:5.2f} "
+              f"frames {r['frames']:3} mouth {r['mouth_px']:5.0f} {'strong' if r['strong'] else 'weak'}")
+    own_offset = {r["picture"]: r["offset_ms"] for r in got if r["kind"] == "own"}
+    shifts = [r for r in got if r["kind"] == "shift"]
+    if shifts:
+        print("\nshifted own voices: the shift (ms), status, reason, offset reported (ms) and peak z, the shift plus the "
+              "source's own offset, within 80 ms")
+        right = Counter()
+        for r in sorted(shifts, key=lambda r: (int(r["truth"]), r["picture"])):
+            source = r["picture"].removeprefix("shift_").rsplit("_", 1)[0]
+            base = next((own_offset[k] for k in own_offset if cases.stem(k) == source or k == source), None)
+            expected = None if base is None else int(r["truth"]) + base
+            ok = expected is not None and abs(r["offset_ms"] - expected) <= 80
+            right[(r["truth"], r["reason"] == "av_sync.offset", ok)] += 1
+            print(f"  {r['picture']:32} {int(r['truth']):+6d} {r['status']:4} {r['reason'] or '':19} {r['offset_ms']:+6d} "
+                  f"z {r['peak_z']:4.1f}  {'' if expected is None else f'{expected:+6d}'} {'yes' if ok else 'no'} "
+                  f"{'strong' if r['strong'] else 'weak'}")
+        for truth in sorted({r["truth"] for r in shifts}, key=int):
+            n = sum(v for k, v in right.items() if k[0] == truth)
+            print(f"  {int(truth):+5d} ms: {n} clips, reported as an offset {sum(v for k, v in right.items() if k[0] == truth and k[1])}, "
+                  f"peak within 80 ms {sum(v for k, v in right.items() if k[0] == truth and k[2])}")
 
 
 if __name__ == "__main__":

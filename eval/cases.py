@@ -41,8 +41,16 @@ Families:
 - ``pasted``: a graphic without a face or letters (ffmpeg's test card, a round yellow badge)
   pasted over a good talking head from 1 to 4 s, held still, drifting, or sliding in from the
   edge: no-go overlay.
-- ``dubs``: every ordered pair of good talking heads, picture of one and sound of the other, and
-  each with its own sound shifted 0.2, 0.5, 1 s late and 0.5 s early (no-go av_sync).
+- ``dubs``: every ordered pair of good talking heads, picture of one and sound of the other
+  (no-go av_sync), and each with its own sound shifted 0.5, 1 s late and 0.5 s early (no-go: past
+  ITU-R BT.1359's limit of acceptability, 185 ms late and 90 ms early) and 0.2 s late (flag:
+  between detectability, 125 ms, and about the limit: av_sync must warn or fail). The shifts are
+  also made of the fetched talking heads in ``eval/out/fetched/`` when they are there (``FETCHED``
+  says where each comes from).
+- ``small``: the good talking heads shrunk into their own frame (the picture scaled to 1/3 and
+  1/5 and padded back to its size): a face 8-15% of the frame height, as a phone held at arm's
+  length or a camera across a room gives. Own voice, in sync: flag (av_sync must warn that the
+  mouth is too small to judge, and never fail).
 - ``stills``: the good portraits with a meme caption, a lower-third name bar (no-go) or a small
   corner watermark (flag) drawn on.
 - ``reencode``: every labelled shared file re-encoded smaller and harder (video 3/4 size, x264
@@ -438,6 +446,23 @@ TALKING = {"good_aoc.mp4": ("aoc", 0.0), "good_katie.mp4": ("katie", 0.0), "good
            "good_obama_pauses.mp4": ("obama", 3.0), "dur_14p9_obama.mp4": ("obama", 0.0),
            "dur_4p1_demo3.mp4": ("demo3", 0.0)}
 SHIFTS = (0.2, 0.5, 1.0, -0.5)  # s; positive: the sound comes late
+# Talking heads with their own voice from other public repositories, for the av_sync evaluation
+# (not shipped: copy them into FETCHED_DIR with ``git show COMMIT:PATH``; the Lieu clips are 9.96 s
+# cuts of one 60 s recording, from 0, 10, ... 50 s, re-encoded with x264 crf 18 and AAC). Who is
+# in them and where they start in their recording, as TALKING, and where they come from.
+FETCHED_DIR = ROOT / "eval" / "out" / "fetched"
+_RETALK = "OpenTalker/video-retalking@d32e8e58248255e2d243eeaf3cba545dbe505ca8:examples/face/{}.mp4"
+_VEXPRESS = "tencent-ailab/V-Express@6814f7db362dc9e26644162034b4d28c5277651a:test_samples/short_case/{}/gt.mp4"
+_EDTALK = "tanshuai0219/EDTalk@06a9a968f4bc12f33d298bfb0d309d56708b5a8a:test_data/pose_source2.mp4"
+FETCHED = {**{f"retalk_{i}.mp4": (f"retalk{i}", 0.0, _RETALK.format(i)) for i in range(1, 6)},
+           "vx_aoc.mp4": ("aoc", 1000.0, _VEXPRESS.format("AOC")), "vx_case10.mp4": ("case10", 0.0, _VEXPRESS.format("10")),
+           "vx_tys.mp4": ("tys", 0.0, _VEXPRESS.format("tys")),
+           **{f"lieu_{i}.mp4": ("lieu", 10.0 * i, f"{_EDTALK} {10 * i}-{10 * i + 9.96} s") for i in range(6)}}
+
+
+def fetched() -> dict[str, Path]:
+    """The fetched talking heads that are in FETCHED_DIR, by name."""
+    return {name: FETCHED_DIR / name for name in FETCHED if (FETCHED_DIR / name).exists()}
 
 
 @family
@@ -467,9 +492,11 @@ def pasted(out: Path) -> list[Case]:
 @family
 def dubs(out: Path) -> list[Case]:
     """Every ordered pair of good talking heads, the picture of one with the sound of the other
-    (trimmed to the shorter), and each with its own sound shifted by 0.2, 0.5 and 1 s late and
-    0.5 s early. Another's voice is no-go (the same person's voice from other words too); a
-    shift is no-go, truth is the shift in ms."""
+    (trimmed to the shorter): no-go (the same person's voice from other words too). And each with
+    its own sound shifted by 0.2, 0.5 and 1 s late and 0.5 s early, truth the shift in ms: by
+    ITU-R BT.1359, 0.2 s late is past detectability (125 ms) and at about the limit of
+    acceptability (185 ms), so av_sync must warn or fail (flag); 0.5 and 1 s late and 0.5 s early
+    are far past it (no-go). The fetched talking heads get the shifts too."""
     cases = []
     clips = list(TALKING)
     for picture in clips:
@@ -483,13 +510,33 @@ def dubs(out: Path) -> list[Case]:
             cases.append(Case(name, "video", "no-go", "av_sync",
                               f"{picture}'s picture with {voice}'s sound" + (" (the same person, other words)" if same else ""),
                               truth="same person" if same else "other person"))
+    for picture, path in [(c, SHARED / c) for c in clips] + list(fetched().items()):
         for shift in SHIFTS:
             name = f"shift_{stem(picture)}_{round(shift * 1000):+d}ms.mp4"
             delay = (f"adelay={round(shift * 1000)}:all=1" if shift > 0 else f"atrim=start={-shift},asetpts=PTS-STARTPTS")
-            ffmpeg("-i", SHARED / picture, "-filter_complex", f"[0:a]{delay},apad[a]", "-map", "0:v", "-map", "[a]",
+            ffmpeg("-i", path, "-filter_complex", f"[0:a]{delay},apad[a]", "-map", "0:v", "-map", "[a]",
                    "-c:v", "copy", "-c:a", "aac", "-shortest", out / name)
-            cases.append(Case(name, "video", "no-go", "av_sync", f"{picture} with its own sound {shift:+g} s",
-                              truth=str(round(shift * 1000))))
+            cases.append(Case(name, "video", "flag" if shift == 0.2 else "no-go", "av_sync",
+                              f"{picture} with its own sound {shift:+g} s", truth=str(round(shift * 1000))))
+    return cases
+
+
+SMALL = (3, 5)  # the picture scaled to 1/3 and 1/5 of its size
+
+
+@family
+def small(out: Path) -> list[Case]:
+    """The good talking heads of distinct people shrunk into their own frame: the picture scaled
+    to 1/3 and 1/5, padded back to its size with a flat grey, about a third of the way down (as
+    a person sits in a wide shot). Own voice, in sync: av_sync must warn, not fail."""
+    cases = []
+    for clip in ["good_aoc.mp4", "good_katie.mp4", "good_may5s.mp4", "good_demo3_a.mp4", "good_obama_a.mp4"]:
+        for k in SMALL:
+            name = f"small_{stem(clip)}_1of{k}.mp4"
+            ffmpeg("-i", SHARED / clip, "-vf", f"scale=trunc(iw/{k}/2)*2:trunc(ih/{k}/2)*2,"
+                   f"pad=iw*{k}:ih*{k}:(ow-iw)/2:(oh-ih)/3:color=0x606870,scale=trunc(iw/2)*2:trunc(ih/2)*2,setsar=1",
+                   "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-c:a", "copy", out / name)
+            cases.append(Case(name, "video", "flag", "av_sync", f"{clip} shrunk to 1/{k} in its frame, own voice"))
     return cases
 
 
@@ -641,7 +688,7 @@ def _prefixes(families: list[str]) -> set[str]:
 
 
 PREFIXES = {"noise": {"noise"}, "music": {"music"}, "padding": {"pad"}, "voices": {"turns", "stereo"},
-            "edges": {"edge", "midcut", "dur"}, "stills": {"still"}, "dubs": {"dub", "shift"}, "reencode": {"re"},
+            "edges": {"edge", "midcut", "dur"}, "stills": {"still"}, "dubs": {"dub", "shift"}, "small": {"small"}, "reencode": {"re"},
             "variant": {"var"}, "level": {"level"}, "handover": {"hand"}, "overlap": {"overlap"}, "pasted": {"pasted"},
             "reverb": {"reverb"}}
 

@@ -231,6 +231,10 @@ def _show_fix(result: Any, out: Console) -> None:
         out.print(f"  the window, judged on the recording before the cut: {judged}", soft_wrap=True)
     for s in result.rejected:
         out.print(f"  avoided {s.start:.2f}-{s.end:.2f} s: {s.why} ({s.check})", soft_wrap=True)
+    if result.sound_moved_ms:
+        ms = result.sound_moved_ms
+        out.print(f"  the sound moved {abs(ms)} ms {'earlier' if ms > 0 else 'later'}: av_sync measured it {abs(ms)} ms "
+                  f"{'late' if ms > 0 else 'early'}", soft_wrap=True)
     if result.output is not None:
         out.print(Text.assemble(("wrote", "bold green"), f"  {result.output}, checked GO:"))
     elif result.report is not None:
@@ -447,13 +451,12 @@ def batch(
 def _fix_no_go(results: list, folder: Path, policy: Policy, err: Console, out: Console) -> None:
     """Cut each NO-GO set whose failures a window can leave out into ``folder`` (``name.mp4``, or
     ``name.wav`` beside its image), one set at a time here; list every attempt in ``fixes.jsonl``."""
-    from preflight.fix import CUTTABLE
+    from preflight.fix import savable
 
     tried = []
     with _quiet_native_stderr():  # fix runs mediapipe here, in this process
         for r in sorted((r for r in results if r.outcome == "no-go"), key=lambda r: r.set.name):
-            failed = {c.id for c in r.report.checks if c.status.value == "fail"}
-            if failed <= CUTTABLE and bool(r.set.video) != bool(r.set.audio):  # one recording, and a cut can save it
+            if savable(r.report) and bool(r.set.video) != bool(r.set.audio):  # one recording, and fix can save it
                 if (result := _fix_one(r.set, folder, policy, err, out)) is not None:
                     tried.append((r.set.name, result))
     _write_atomically(folder / "fixes.jsonl", "".join(json.dumps({"set": name, **result.model_dump(mode="json")}) + "\n"

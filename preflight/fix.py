@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, Field, computed_field
 
-from preflight.analyzers import ANALYZERS, Analyzer, Aspect, music, scene_cuts
+from preflight.analyzers import ANALYZERS, Analyzer, Aspect, av_sync, music, scene_cuts
 from preflight.analyzers.base import Timelines
 from preflight.errors import InputError, UsageError
 from preflight.features.faces import FaceTrack, face_track
@@ -51,7 +51,7 @@ from preflight.media import Media, Probe, Role, decode
 from preflight.media.probe import keyframe_times, probe, require_tool, tool_path
 from preflight.pipeline import check
 from preflight.policy import Policy
-from preflight.report import Check, Report, Span, blocked
+from preflight.report import Check, Report, Span, Status, blocked
 from preflight.sources import PathArg, Sources, local_copies, source_set
 
 # The checks whose failure a window can leave out: the windowed analyzers' (too long, a cut, not
@@ -100,6 +100,8 @@ class FixResult(BaseModel):
                                                 "own check is `report`)")
     output: str | None = None
     report: Report | None = Field(None, description="the ordinary check of the cut file")
+    sound_moved_ms: int | None = Field(None, description="the sound was moved this much earlier (negative: later) to "
+                                                         "take out the offset av_sync measured, the picture copied")
 
     @property
     def go(self) -> bool:
@@ -156,9 +158,28 @@ def fix(
             own = check(image=still.path, audio=target.path, policy=policy) if still is not None \
                 else check(**{target.role.value: target.path}, policy=policy)
             if not own.go:
-                return result.model_copy(update={"report": own.relabelled(local.origin)})
-        report = _cut_and_check(target, still, result.window, out, policy)
-        return result.model_copy(update={"report": report, "output": str(out) if report.go else None})
+                if (offset := _offset_only(own, policy)) is None or still is not None:
+                    return result.model_copy(update={"report": own.relabelled(local.origin)})
+                # Only the sound's timing fails: move it, and copy the picture as it is.
+                report = _resync_and_check(target.path, target, offset, out, policy)
+                return result.model_copy(update={"report": report, "output": str(out) if report.go else None,
+                                                 "sound_moved_ms": offset})
+        report, moved = _cut_and_check(target, still, result.window, out, policy)
+        return result.model_copy(update={"report": report, "output": str(out) if report.go else None,
+                                         "sound_moved_ms": moved})
+
+
+def savable(report: Report) -> bool:
+    """Whether ``fix`` can save a NO-GO report: every failure is one a window leaves out, or a
+    sound out of sync that moving it takes out."""
+    return all(c.id in CUTTABLE or av_sync.remux_offset(c) is not None for c in report.checks if c.status is Status.FAIL)
+
+
+def _offset_only(report: Report, policy: Policy) -> int | None:
+    """The offset to move the sound by, when av_sync's offset is all that makes ``report`` NO-GO."""
+    failing = [c for c in report.checks if blocked([c], policy.strict)]
+    offsets = [av_sync.remux_offset(c) for c in failing]
+    return offsets[0] if len(failing) == 1 and offsets[0] is not None else None
 
 
 def choose(media: Media, policy: Policy) -> FixResult:
@@ -415,8 +436,11 @@ def _what(s: Stretch) -> str:
             "music": "music or singing"}[s.check]
 
 
-def _cut_and_check(target: Probe, still: Probe | None, window: Window, out: Path, policy: Policy) -> Report:
-    """Cut ``window`` to a temporary file beside ``out``, check it, and rename it to ``out`` only on GO."""
+def _cut_and_check(target: Probe, still: Probe | None, window: Window, out: Path,
+                   policy: Policy) -> tuple[Report, int | None]:
+    """Cut ``window`` to a temporary file beside ``out``, check it, and rename it to ``out`` only on
+    GO; when only its sound's offset fails, move the sound (:func:`_resync_and_check`). The report,
+    and how far the sound was moved."""
     partial = out.with_name(f".{out.stem}.partial{out.suffix}")
     try:
         _cut(target, window, partial, policy)
@@ -424,12 +448,48 @@ def _cut_and_check(target: Probe, still: Probe | None, window: Window, out: Path
             report = check(image=still.path, audio=partial, policy=policy)
         else:
             report = check(**{target.role.value: partial}, policy=policy)
+        if not report.go and still is None and (offset := _offset_only(report, policy)) is not None:
+            return _resync_and_check(partial, probe(partial), offset, out, policy), offset
         report = report.relabelled({str(partial): str(out)})
+        if report.go:
+            os.replace(partial, out)
+        return report, None
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _resync_and_check(source: Path, probed: Probe, offset_ms: int, out: Path, policy: Policy) -> Report:
+    """A copy of the video ``source`` with its sound moved ``offset_ms`` earlier (later when
+    negative), to a temporary file beside ``out``, checked, and renamed to ``out`` only on GO. The
+    picture is copied stream for stream; the sound keeps its length (trimmed at one end, silence
+    at the other) and is encoded as AAC."""
+    partial = out.with_name(f".{out.stem}.resync{out.suffix}")
+    try:
+        resync(source, probed, offset_ms, partial)
+        report = check(video=partial, policy=policy).relabelled({str(partial): str(out)})
         if report.go:
             os.replace(partial, out)
         return report
     finally:
         partial.unlink(missing_ok=True)
+
+
+def resync(source: Path, probed: Probe, offset_ms: int, dest: Path) -> None:
+    """Write ``source`` to ``dest`` (MP4) with its sound moved ``offset_ms`` earlier (later when
+    negative): the picture copied (re-encoded only when MP4 cannot hold it), the sound as AAC."""
+    ffmpeg = require_tool("ffmpeg")
+    length = probed.audio.duration or probed.media_duration or 0.0
+    shift = abs(offset_ms) / 1000
+    moved = (f"atrim=start={shift:.3f},asetpts=PTS-STARTPTS,apad" if offset_ms > 0
+             else f"adelay={abs(offset_ms)}:all=1") + f",atrim=end={length:.3f}"
+    head = [ffmpeg, "-hide_banner", "-loglevel", "error", "-y", "-i", tool_path(source), "-filter_complex",
+            f"[0:{probed.audio.index}]{moved}[a]", "-map", f"0:{probed.video.index}", "-map", "[a]"]
+    tail = ["-c:a", "aac", "-b:a", "192k", "-movflags", "+faststart", "-f", "mp4"]
+    failed = _run_cut([*head, "-c:v", "copy", *tail], dest)
+    if failed is not None:
+        failed = _run_cut([*head, "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p", *tail], dest)
+    if failed is not None:
+        raise InputError(f"{source}: moving the sound {offset_ms:+d} ms failed ({failed})")
 
 
 def _cut(target: Probe, window: Window, dest: Path, policy: Policy) -> None:

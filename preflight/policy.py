@@ -102,13 +102,20 @@ class OverlayLimits(_Limits):
 
 
 class AvSyncLimits(_Limits):
-    early_frames: int = Field(3, ge=0, le=40, description="sound this many 25 fps frames early still counts as in sync")
-    late_frames: int = Field(5, ge=0, le=40, description="sound this many 25 fps frames late still counts as in sync")
-    warn_below: float = Field(2.5, description="sync strength (z-score at the best in-sync lag) below which it warns")
-    fail_below: float = Field(1.5, description="sync strength below which it fails, given enough evidence")
-    min_frames: int = Field(100, ge=1, description="speech frames with a face (25 fps) needed before it may fail")
-    offset_z: float = Field(4.0, description="a peak this strong away from sync reads as the same voice, out of sync")
-    _ordered = (("fail_below", "warn_below"),)
+    # ITU-R BT.1359: sound ahead of the picture is detectable from 45 ms and unacceptable past 90 ms;
+    # sound behind it detectable from 125 ms and unacceptable past 185 ms.
+    detect_early_ms: int = Field(45, ge=0, description="sound this far ahead of the picture is still in sync (BT.1359 detectability)")
+    detect_late_ms: int = Field(125, ge=0, description="sound this far behind the picture is still in sync (BT.1359 detectability)")
+    accept_early_ms: int = Field(90, ge=0, description="sound further ahead than this is out of sync (BT.1359 acceptability)")
+    accept_late_ms: int = Field(185, ge=0, description="sound further behind than this is out of sync (BT.1359 acceptability)")
+    offset_margin_ms: int = Field(40, ge=0, description="how far past acceptability a measured offset must be to fail: the measure's precision")
+    pass_at: float = Field(6.5, description="sync strength (z-score near sync) at or above which the voice is clearly the face's own")
+    fail_below: float = Field(2.2, description="sync strength below which it fails, on strong evidence")
+    offset_z: float = Field(6.5, description="a peak this strong away from sync reads as the same voice, out of sync")
+    hint_z: float = Field(3.0, description="a weaker peak away from sync is named as the lag to try, if the voice is their own")
+    min_frames: int = Field(150, ge=1, description="speech frames with a face (25 fps) for strong evidence: fewer only warn")
+    min_mouth_px: float = Field(90.0, ge=0, description="the mouth crop's side in source pixels for strong evidence: smaller only warns")
+    _ordered = (("fail_below", "pass_at"), ("detect_early_ms", "accept_early_ms"), ("detect_late_ms", "accept_late_ms"))
 
 
 class SpeechLimits(_Limits):

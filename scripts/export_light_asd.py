@@ -107,6 +107,43 @@ class VisualEncoder(nn.Module):
         return torch.amax(x, dim=(3, 4)).transpose(1, 2)
 
 
+class PlanarVisualEncoder(nn.Module):
+    """The visual encoder with the same parameters, computed as 2-D convolutions: frames as the
+    batch for the spatial ones (1 x k x k), space flattened for the temporal ones (k x 1 x 1).
+    The same function as :class:`VisualEncoder` (to float rounding), and onnxruntime runs 2-D
+    convolutions in its blocked layout, about twice as fast on this machine as the 3-D ones."""
+
+    def __init__(self, reference: VisualEncoder) -> None:
+        super().__init__()
+        self.ref = reference
+
+    @staticmethod
+    def _bn(x: torch.Tensor, bn: nn.Module) -> torch.Tensor:
+        return nn.functional.batch_norm(x, bn.running_mean, bn.running_var, bn.weight, bn.bias, False, 0.0, bn.eps)
+
+    def _spatial(self, x: torch.Tensor, conv: nn.Conv3d, bn: nn.Module) -> torch.Tensor:  # [T, C, H, W]
+        weight = conv.weight.squeeze(2)
+        return torch.relu(self._bn(nn.functional.conv2d(x, weight, stride=conv.stride[1:], padding=conv.padding[1:]), bn))
+
+    def _temporal(self, x: torch.Tensor, conv: nn.Conv3d, bn: nn.Module) -> torch.Tensor:  # [T, C, H, W]
+        t, c, h, w = x.shape
+        y = x.permute(1, 0, 2, 3).reshape(1, c, t, h * w)
+        y = torch.relu(self._bn(nn.functional.conv2d(y, conv.weight.squeeze(-1), padding=(conv.padding[0], 0)), bn))
+        return y.reshape(-1, t, h, w).permute(1, 0, 2, 3)
+
+    def _block(self, x: torch.Tensor, b: VisualBlock) -> torch.Tensor:
+        a = self._temporal(self._spatial(x, b.s_3, b.bn_s_3), b.t_3, b.bn_t_3)
+        c = self._temporal(self._spatial(x, b.s_5, b.bn_s_5), b.t_5, b.bn_t_5)
+        return torch.relu(self._bn(nn.functional.conv2d(a + c, b.last.weight.squeeze(2)), b.bn_last))
+
+    def forward(self, crops: torch.Tensor) -> torch.Tensor:  # [1, T, 112, 112] in 0-255 -> [1, T, 128]
+        x = ((crops[0] / 255 - 0.4161) / 0.1688).unsqueeze(1)
+        x = nn.functional.max_pool2d(self._block(x, self.ref.block1), 3, 2, 1)
+        x = nn.functional.max_pool2d(self._block(x, self.ref.block2), 3, 2, 1)
+        x = self._block(x, self.ref.block3)
+        return torch.amax(x, dim=(2, 3)).unsqueeze(0)
+
+
 class Backend(nn.Module):
     def __init__(self) -> None:
         super().__init__()
@@ -140,7 +177,8 @@ def main() -> int:
     paths = {name: MODELS / f"light_asd_{name}.onnx" for name in ("audio", "visual", "backend")}
     torch.onnx.export(audio, (torch.rand(1, 100, 13),), str(paths["audio"]), input_names=["mfcc"], output_names=["embedding"],
                       dynamic_axes={"mfcc": {1: "mfcc_frames"}, "embedding": {1: "frames"}}, opset_version=17, dynamo=False)
-    torch.onnx.export(visual, (torch.rand(1, 25, 112, 112) * 255,), str(paths["visual"]), input_names=["crops"],
+    torch.onnx.export(PlanarVisualEncoder(visual).eval(), (torch.rand(1, 25, 112, 112) * 255,), str(paths["visual"]),
+                      input_names=["crops"],
                       output_names=["embedding"], dynamic_axes={"crops": {1: "frames"}, "embedding": {1: "frames"}},
                       opset_version=17, dynamo=False)
     torch.onnx.export(backend, (torch.rand(3, 25, 128),), str(paths["backend"]), input_names=["x"], output_names=["logits"],

@@ -52,13 +52,15 @@ from preflight.analyzers.base import Analyzer, Aspect, Timelines
 
 REASONS = {
     "av_sync.other_voice": "the voice does not move with the lips: a dub, a voice-over or another speaker",
-    "av_sync.offset": "the same voice, out of sync by the offset given: re-mux it",
-    "av_sync.weak": "the lips and the voice agree too weakly to clear it: listen and watch",
+    "av_sync.offset": "the same voice, out of sync by the offset given (ITU-R BT.1359): re-mux it; `preflight fix` does",
+    "av_sync.weak": "the lips and the voice agree, but not clearly enough to rule out a dub: listen and watch",
+    "av_sync.unclear": "too little to judge the lip sync by (a small mouth in the frame, little speech): record closer, or longer",
 }
 
 _MERGE_GAP_S = 0.3
 _PEAK_RANGE = 32  # frames: offsets farther than this are read as chance peaks at the curve's ends
 _SMOOTH = 3  # lags: neighbouring lags share most of their frames, so a one-lag spike is noise
+_MS = 1000 // FPS  # one lag
 
 
 @dataclass(frozen=True)
@@ -67,38 +69,59 @@ class SyncJudgment:
 
     status: Status
     reason: str | None
-    strength: float  # z-score at the best lag within the in-sync window
+    strength: float  # z-score at the best lag near sync (within acceptability and the margin)
     in_sync_lag: int  # frames: that lag
-    peak_lag: int | None  # frames: the highest point outside the window, within _PEAK_RANGE
-    peak_z: float | None
+    peak_lag: int  # frames: the curve's highest point within _PEAK_RANGE
+    peak_z: float
+    offset_ms: int  # the peak's lag refined between lags; positive: the sound comes late
     frames: int
-
-    @property
-    def offset_ms(self) -> int | None:
-        return None if self.peak_lag is None else self.peak_lag * 1000 // FPS
+    mouth_px: float
+    thin: tuple[str, ...]  # what the evidence lacks: "mouth", "speech"; empty when strong
 
     @property
     def out_of_sync(self) -> bool:
-        """The peak is strong enough to read the voice as the face's own, shifted."""
         return self.reason == "av_sync.offset"
+
+    @property
+    def strong(self) -> bool:
+        return not self.thin
 
 
 def verdict(curve: SyncCurve, limits: AvSyncLimits) -> SyncJudgment:
     """The verdict on a sync curve (smoothed over ``_SMOOTH`` lags first)."""
-    curve = curve.smoothed(_SMOOTH)
-    window = [int(lag) for lag in curve.lags if -limits.early_frames <= lag <= limits.late_frames]
-    strength, best = max((curve.z(lag), lag) for lag in window)
-    peak = _peak(curve, limits)
-    peak_z = None if peak is None else curve.z(peak)
-    if strength >= limits.warn_below:
-        return SyncJudgment(Status.PASS, None, strength, best, peak, peak_z, curve.frames)
-    enough = curve.frames >= limits.min_frames
-    status = Status.FAIL if strength < limits.fail_below and enough else Status.WARN
-    if peak_z is not None and peak_z >= limits.offset_z:
-        reason = "av_sync.offset"
-    else:
-        reason = "av_sync.other_voice" if status is Status.FAIL else "av_sync.weak"
-    return SyncJudgment(status, reason, strength, best, peak, peak_z, curve.frames)
+    c = curve.smoothed(_SMOOTH)
+    early = (limits.accept_early_ms + limits.offset_margin_ms) // _MS
+    late = (limits.accept_late_ms + limits.offset_margin_ms) // _MS
+    strength, best = max((c.z(int(lag)), int(lag)) for lag in c.lags if -early <= lag <= late)
+    near = np.flatnonzero(np.abs(c.lags) <= _PEAK_RANGE)
+    k = int(near[np.argmax(c.scores[near])])
+    peak = int(c.lags[k])
+    peak_z, offset = c.z(peak), round((peak + _between(c.scores, k)) * _MS)
+    thin = tuple(what for what, short in (("mouth", curve.mouth_px < limits.min_mouth_px),
+                                           ("speech", curve.frames < limits.min_frames)) if short)
+    judged = dict(strength=strength, in_sync_lag=best, peak_lag=peak, peak_z=peak_z, offset_ms=offset,
+                  frames=curve.frames, mouth_px=curve.mouth_px, thin=thin)
+    if peak_z >= limits.offset_z and not -limits.detect_early_ms <= offset <= limits.detect_late_ms:
+        beyond = offset > limits.accept_late_ms + limits.offset_margin_ms or \
+            offset < -(limits.accept_early_ms + limits.offset_margin_ms)
+        return SyncJudgment(Status.FAIL if beyond and not thin else Status.WARN, "av_sync.offset", **judged)
+    if strength >= limits.pass_at:
+        return SyncJudgment(Status.PASS, None, **judged)
+    if thin:
+        return SyncJudgment(Status.WARN, "av_sync.unclear", **judged)
+    if strength < limits.fail_below:
+        return SyncJudgment(Status.FAIL, "av_sync.other_voice", **judged)
+    return SyncJudgment(Status.WARN, "av_sync.weak", **judged)
+
+
+def _between(scores: np.ndarray, k: int) -> float:
+    """Where the peak at index ``k`` lies between lags (-0.5..0.5): the vertex of the parabola
+    through it and its two neighbours."""
+    if k == 0 or k == len(scores) - 1:
+        return 0.0
+    a, b, c = scores[k - 1], scores[k], scores[k + 1]
+    bend = a - 2 * b + c
+    return 0.0 if bend >= 0 else float(np.clip(0.5 * (a - c) / bend, -0.5, 0.5))
 
 
 @dataclass(frozen=True)
@@ -114,46 +137,75 @@ def measure(media: Media, policy: Policy) -> Sync | None:
 
 def judge(t: Sync, window: Span, policy: Policy) -> list[Check]:
     limits = policy.av_sync
-    limit = (f"sync strength >= {limits.warn_below:g} (fail < {limits.fail_below:g}) within "
-             f"-{limits.early_frames * 1000 // FPS}..+{limits.late_frames * 1000 // FPS} ms")
+    limit = (f"sync strength >= {limits.pass_at:g} passes; < {limits.fail_below:g} fails given {limits.min_frames} speech "
+             f"frames and a {limits.min_mouth_px:g} px mouth; in sync -{limits.detect_early_ms}..+{limits.detect_late_ms} ms, "
+             f"out past -{limits.accept_early_ms}/+{limits.accept_late_ms} ms (ITU-R BT.1359)")
     if t.curve is None:
         return [Check(id="av_sync", source=t.source, status=Status.SKIPPED, value=None, unit="z", limit=limit,
                       message="too little speech with a face to compare the voice with the lips")]
     return [_check(verdict(t.curve, limits), t.curve, limits, t.source, limit)]
 
 
+def remux_offset(check: Check) -> int | None:
+    """The offset (ms, positive: the sound comes late) that a re-mux should take out, when this
+    check failed on a sound out of sync (a clear peak away from sync); else None."""
+    if check.id != "av_sync" or check.status is not Status.FAIL or check.reason != "av_sync.offset":
+        return None
+    return int(check.details["offset_ms"])
+
+
+def remux_command(offset_ms: int) -> str:
+    """An ffmpeg command that moves the sound by ``offset_ms`` (positive: it comes late, so earlier)."""
+    return (f"ffmpeg -i IN.mp4 -itsoffset {-offset_ms / 1000:+.3f} -i IN.mp4 -map 0:v -map 1:a -c:v copy -c:a aac "
+            f"-shortest OUT.mp4")
+
+
+def _side(offset_ms: int) -> str:
+    return f"{abs(offset_ms)} ms {'late' if offset_ms > 0 else 'early'}"
+
+
 def _check(j: SyncJudgment, curve: SyncCurve, limits: AvSyncLimits, source: str, limit: str) -> Check:
     """The judgment worded for a user: what the curve says and what to do about it."""
-    parts = [f"sync strength {j.strength:.1f} at {j.in_sync_lag * 1000 // FPS:+d} ms over {j.frames} speech frames"]
+    head = (f"sync strength {j.strength:.1f} at {j.in_sync_lag * _MS:+d} ms over {j.frames} speech frames, "
+            f"the mouth {j.mouth_px:.0f} px")
+    details: dict[str, float | int | str] = {"offset_ms": j.offset_ms, "peak_z": round(j.peak_z, 2), "frames": j.frames,
+                                             "mouth_px": round(j.mouth_px, 1), "evidence": "weak" if j.thin else "strong"}
     if j.status is Status.PASS:
-        return Check(id="av_sync", source=source, status=Status.PASS, value=round(j.strength, 2), unit="z",
-                     limit=limit, message=parts[0] + ": the lips move with this voice")
-    remux = None
-    if j.offset_ms is not None:
-        ms = j.offset_ms
-        side = f"{abs(ms)} ms {'late' if ms > 0 else 'early'}"
-        remux = f"re-mux the sound {abs(ms)} ms {'earlier' if ms > 0 else 'later'} (e.g. ffmpeg -itsoffset {-ms / 1000:+.2f} on the audio input)"
+        return Check(id="av_sync", source=source, status=Status.PASS, value=round(j.strength, 2), unit="z", limit=limit,
+                     details=details, message=head + ": the lips move with this voice")
+    parts, fix = [head], ""
+    remux = (f"re-mux the sound {abs(j.offset_ms)} ms {'earlier' if j.offset_ms > 0 else 'later'}: `preflight fix` "
+             f"does it and checks the copy (or {remux_command(j.offset_ms)})")
     if j.out_of_sync:
-        parts.append(f"the same voice looks out of sync: the sound is {side} (peak z {j.peak_z:.1f})")
-        fix = f"{remux}, then check again"
-    else:
-        parts.append("the voice does not look like the visible person's (a dub, a voice-over or another speaker?)")
+        bound = limits.accept_late_ms if j.offset_ms > 0 else limits.accept_early_ms
+        parts.append(f"the same voice, out of sync: the sound is {_side(j.offset_ms)} (peak z {j.peak_z:.1f}; "
+                     f"ITU-R BT.1359 accepts up to {bound} ms {'late' if j.offset_ms > 0 else 'early'})")
+        fix = remux
+    elif j.reason == "av_sync.other_voice":
+        parts.append(f"the voice does not move with the lips (own voices measure {limits.fail_below:g} or more on this "
+                     "much evidence): a dub, a voice-over or another speaker?")
         fix = "use a recording of the person speaking in their own voice, sound and picture recorded together"
-        if remux is not None:
-            # Too weak to tell an out-of-sync own voice from another voice: say both (eval/avsync.py).
-            parts.append(f"if it is their own voice, it agrees best with the sound {side} (weak: z {j.peak_z:.1f})")
-            fix += f"; if it is their own voice, {remux} and check again"
-    if j.frames < limits.min_frames:
-        parts.append(f"only {j.frames} speech frames to judge by: listen and watch")
+    elif j.reason == "av_sync.weak":
+        parts.append(f"the lips and the voice agree, but under {limits.pass_at:g}, where another voice can too: "
+                     "listen and watch that it is the person's own voice")
+        fix = "make sure the voice is the person's own, recorded with the picture"
+    else:
+        lacks = []
+        if "mouth" in j.thin:
+            lacks.append(f"the mouth is too small in the frame to judge the lip sync ({j.mouth_px:.0f} px, "
+                         f"{limits.min_mouth_px:g} needed)")
+        if "speech" in j.thin:
+            lacks.append(f"only {j.frames} speech frames to judge the lip sync by ({limits.min_frames} needed)")
+        parts += lacks + ["listen and watch that the voice is the person's own, in sync"]
+        helps = (["record closer to the camera, or at a higher resolution"] if "mouth" in j.thin else []) + \
+                (["record a longer take with more speech"] if "speech" in j.thin else [])
+        fix = "; ".join(helps)
+    if not j.out_of_sync and j.peak_z >= limits.hint_z and not -limits.detect_early_ms <= j.offset_ms <= limits.detect_late_ms:
+        # Too weak to tell an out-of-sync own voice from another voice: say both (eval/avsync.py).
+        parts.append(f"if it is their own voice, it agrees best with the sound {_side(j.offset_ms)} (weak: z {j.peak_z:.1f})")
+        fix += f"; if it is their own voice, {remux}"
     return Check(id="av_sync", source=source, status=j.status, reason=j.reason, value=round(j.strength, 2), unit="z",
-                 limit=limit, spans=_quiet_lips(curve), message="; ".join(parts), fix=fix)
-
-
-def _peak(curve: SyncCurve, limits: AvSyncLimits) -> int | None:
-    """The lag of the curve's highest point if it lies outside the in-sync window (within range)."""
-    near = np.abs(curve.lags) <= _PEAK_RANGE
-    lag = int(curve.lags[near][np.argmax(curve.scores[near])])
-    return None if -limits.early_frames <= lag <= limits.late_frames else lag
+                 limit=limit, details=details, spans=_quiet_lips(curve), message="; ".join(parts), fix=fix)
 
 
 def _quiet_lips(curve: SyncCurve) -> list[Span]:

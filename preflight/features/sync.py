@@ -21,7 +21,7 @@ from the decode's 25 fps grey frames (``Media.talk``). Only frames inside the VA
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -52,6 +52,7 @@ class SyncCurve:
     frames: int  # speech frames with a face that were scored
     times: np.ndarray  # seconds of those frames
     speaking: np.ndarray  # their scores at lag 0
+    mouth_px: float = float("nan")  # the mouth crop's median side in the source's pixels (what it rests on)
 
     def at(self, lag: int) -> float:
         return float(self.scores[np.flatnonzero(self.lags == lag)[0]])
@@ -60,7 +61,7 @@ class SyncCurve:
         """The curve's running mean over ``width`` lags (odd), its ends padded with their values."""
         padded = np.pad(self.scores, width // 2, mode="edge")
         scores = np.convolve(padded, np.ones(width) / width, mode="valid")
-        return SyncCurve(lags=self.lags, scores=scores, frames=self.frames, times=self.times, speaking=self.speaking)
+        return replace(self, scores=scores)
 
     def z(self, lag: int, away: int = 8) -> float:
         """How far the score at ``lag`` stands above the lags at least ``away`` frames from it."""
@@ -69,14 +70,35 @@ class SyncCurve:
         return (self.at(lag) - float(self.scores[far].mean())) / max(spread, 1e-6)
 
 
-def sync_curve(media: Media, vad_threshold: float, min_confidence: float) -> SyncCurve | None:
-    """The sync curve of a video with its own sound (None without 25 fps frames or sound); computed once."""
+def sync_curve(media: Media, vad_threshold: float, min_confidence: float, window: int = WINDOW) -> SyncCurve | None:
+    """The sync curve of a video with its own sound (None without 25 fps frames or sound); computed once.
+    ``window``: the frames of picture encoded, the stretch with the most speech."""
     if media.talk is None or media.audio() is None:
         return None
-    return media.shared(f"sync:{vad_threshold}:{min_confidence}", lambda: _curve(media, vad_threshold, min_confidence))
+    return media.shared(f"sync:{vad_threshold}:{min_confidence}:{window}",
+                        lambda: _curve(media, vad_threshold, min_confidence, window))
 
 
-def _curve(media: Media, vad_threshold: float, min_confidence: float) -> SyncCurve | None:
+@dataclass(frozen=True)
+class Encoded:
+    """The two encoders' output for a clip: what its sync curve is computed from. The picture's and
+    the sound's are independent, so another sound's can be set against a picture's (eval/avsync.py)."""
+
+    visual: np.ndarray  # (frames, 128): the picture's, from frame ``first`` on
+    first: int
+    audio: np.ndarray  # (n, 128): the sound's, the whole clip at 25 a second
+    speech: np.ndarray  # (n,) bool: the sound is speech there (VAD)
+    mouth_px: np.ndarray  # (n,) the mouth crop's side in the source's pixels
+
+
+def _curve(media: Media, vad_threshold: float, min_confidence: float, window: int) -> SyncCurve | None:
+    encoded = encode(media, vad_threshold, min_confidence, window)
+    return None if encoded is None else curve_of(encoded)
+
+
+def encode(media: Media, vad_threshold: float, min_confidence: float, window: int = WINDOW) -> Encoded | None:
+    """Both encoders over a clip: the sound's over all of it, the picture's over the ``window``
+    frames that hold the most speech (the costly part). None without a face or with under 2 s."""
     frames = media.talk.array()
     audio = media.audio()
     track = face_track(media, min_confidence)
@@ -90,14 +112,24 @@ def _curve(media: Media, vad_threshold: float, min_confidence: float) -> SyncCur
     speech = np.zeros(n, dtype=bool)
     for start, end in activity.spans:
         speech[(times >= start) & (times < end)] = True
-    # The picture is encoded over the WINDOW frames that hold the most speech (the costly part);
-    # the sound over the whole clip, so that every lag has sound to compare.
-    width = min(WINDOW, n)
-    counts = np.convolve(speech.astype(int), np.ones(width, dtype=int), mode="valid")
-    first = int(np.argmax(counts))
+    first, width = best_window(speech, window)
     crops = np.stack([_crop(frames[i], *boxes[i]) for i in range(first, first + width)]).astype(np.float32)
     audio_embed = onnx.session("light_asd_audio.onnx").run(None, {"mfcc": features[None, : 4 * n]})[0][0]
-    visual_embed = _visual_embedding(crops)
+    mouth = 1.4 * boxes[:, 2] * media.probe.video.width / media.talk.width
+    return Encoded(visual=_visual_embedding(crops), first=first, audio=audio_embed[:n], speech=speech, mouth_px=mouth)
+
+
+def best_window(speech: np.ndarray, window: int) -> tuple[int, int]:
+    """(first frame, frames) of the ``window`` frames holding the most speech."""
+    width = min(window, len(speech))
+    counts = np.convolve(speech.astype(int), np.ones(width, dtype=int), mode="valid")
+    return int(np.argmax(counts)), width
+
+
+def curve_of(e: Encoded) -> SyncCurve | None:
+    """The sync curve: the back end over the picture's frames and the sound shifted by each lag."""
+    n, first, width = len(e.audio), e.first, len(e.visual)
+    times = np.arange(n) / FPS
     backend = onnx.session("light_asd_backend.onnx")
     lags = np.arange(-MAX_LAG, MAX_LAG + 1)
     scores = np.full(len(lags), np.nan)
@@ -110,10 +142,10 @@ def _curve(media: Media, vad_threshold: float, min_confidence: float) -> SyncCur
         # curve peaked at 0 for any sound.
         lo = max(first + _EDGE, _EDGE - lag)
         hi = min(first + width - _EDGE, n - _EDGE - lag)
-        mask = speech[lo + lag : hi + lag] if hi > lo else np.zeros(0, dtype=bool)  # the sound compared is speech
+        mask = e.speech[lo + lag : hi + lag] if hi > lo else np.zeros(0, dtype=bool)  # the sound compared is speech
         if np.count_nonzero(mask) < _MIN_SCORED:
             continue
-        x = visual_embed[lo - first : hi - first] + audio_embed[lo + lag : hi + lag]
+        x = e.visual[lo - first : hi - first] + e.audio[lo + lag : hi + lag]
         logits = backend.run(None, {"x": x[None]})[0][0]
         odds = logits[:, 1] - logits[:, 0]
         scores[k] = float(odds[mask].mean())
@@ -122,7 +154,8 @@ def _curve(media: Media, vad_threshold: float, min_confidence: float) -> SyncCur
     valid = ~np.isnan(scores)
     if np.count_nonzero(valid) < len(lags) // 2 or 0 not in lags[valid]:
         return None
-    return SyncCurve(lags=lags[valid], scores=scores[valid], frames=len(scored), times=times[scored], speaking=speaking)
+    return SyncCurve(lags=lags[valid], scores=scores[valid], frames=len(scored), times=times[scored], speaking=speaking,
+                     mouth_px=float(np.median(e.mouth_px[scored])))
 
 
 def _visual_embedding(crops: np.ndarray) -> np.ndarray:
