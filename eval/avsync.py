@@ -57,7 +57,7 @@ def _encode(path: str, cache: str) -> str | None:
         if e is None:
             np.savez(dest, none=1)
         else:
-            np.savez(dest, visual=e.visual, audio=e.audio, speech=e.speech, mouth_px=e.mouth_px)
+            np.savez(dest, visual=e.visual, audio=e.audio, speech=e.speech, mouth_px=e.mouth_px, face=e.face)
     return None if "none" in np.load(dest) else str(dest)
 
 
@@ -69,7 +69,7 @@ def _curve(picture: str, voice: str) -> dict | None:
     n = min(len(p["visual"]), len(v["audio"]))
     first, width = best_window(v["speech"][:n], WINDOW)
     c = curve_of(Encoded(visual=p["visual"][first:first + width], first=first, audio=v["audio"][:n],
-                         speech=v["speech"][:n], mouth_px=p["mouth_px"][:n]))
+                         speech=v["speech"][:n], mouth_px=p["mouth_px"][:n], face=p["face"][:n]))
     if c is None:
         return None
     return {"frames": c.frames, "mouth_px": round(c.mouth_px, 1), "lags": c.lags.tolist(),

@@ -373,7 +373,7 @@ def batch(
     report: Annotated[Optional[Path], typer.Option("--report", help="Write one self-contained HTML report here.")] = None,
     jsonl: Annotated[Optional[Path], typer.Option("--jsonl", help="Write one JSON report per line here, as each set finishes ('-': stdout, the summary then on stderr).")] = None,
     submit: Annotated[bool, typer.Option("--submit", help="Create avatars for the GO sets (needs MOSAIC_API_KEY).")] = False,
-    fix_to: Annotated[Optional[Path], typer.Option("--fix", help="Then cut each NO-GO set that a window can save (too long, a cut, another voice, music...) into this folder, as `preflight fix` does; only cuts checked GO are written.", show_default=False)] = None,
+    fix_to: Annotated[Optional[Path], typer.Option("--fix", help="Then cut each NO-GO set that a window can save (too long, a cut, another voice, music...), or whose sound is out of sync, into this folder, as `preflight fix` does; only cuts checked GO are written.", show_default=False)] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Check every set again, even if unchanged.")] = False,
     time_limit: Annotated[float, typer.Option(help="Seconds one set may take before it is stopped as an error.")] = 240.0,
     strict: Strict = False,

@@ -161,9 +161,9 @@ def fix(
                 if (offset := _offset_only(own, policy)) is None or still is not None:
                     return result.model_copy(update={"report": own.relabelled(local.origin)})
                 # Only the sound's timing fails: move it, and copy the picture as it is.
-                report = _resync_and_check(target.path, target, offset, out, policy)
-                return result.model_copy(update={"report": report, "output": str(out) if report.go else None,
-                                                 "sound_moved_ms": offset})
+                if (moved := _resync_and_check(target.path, target, offset, out, policy)) is None:
+                    return result.model_copy(update={"report": own.relabelled(local.origin)})
+                return result.model_copy(update={"report": moved, "output": str(out), "sound_moved_ms": offset})
         report, moved = _cut_and_check(target, still, result.window, out, policy)
         return result.model_copy(update={"report": report, "output": str(out) if report.go else None,
                                          "sound_moved_ms": moved})
@@ -176,7 +176,8 @@ def savable(report: Report) -> bool:
 
 
 def _offset_only(report: Report, policy: Policy) -> int | None:
-    """The offset to move the sound by, when av_sync's offset is all that makes ``report`` NO-GO."""
+    """The offset to move the sound by, when av_sync, failing with an offset to try (a clear one,
+    or the lag its own voice would agree best at), is all that makes ``report`` NO-GO."""
     failing = [c for c in report.checks if blocked([c], policy.strict)]
     offsets = [av_sync.remux_offset(c) for c in failing]
     return offsets[0] if len(failing) == 1 and offsets[0] is not None else None
@@ -449,7 +450,8 @@ def _cut_and_check(target: Probe, still: Probe | None, window: Window, out: Path
         else:
             report = check(**{target.role.value: partial}, policy=policy)
         if not report.go and still is None and (offset := _offset_only(report, policy)) is not None:
-            return _resync_and_check(partial, probe(partial), offset, out, policy), offset
+            if (moved := _resync_and_check(partial, probe(partial), offset, out, policy)) is not None:
+                return moved, offset
         report = report.relabelled({str(partial): str(out)})
         if report.go:
             os.replace(partial, out)
@@ -458,17 +460,19 @@ def _cut_and_check(target: Probe, still: Probe | None, window: Window, out: Path
         partial.unlink(missing_ok=True)
 
 
-def _resync_and_check(source: Path, probed: Probe, offset_ms: int, out: Path, policy: Policy) -> Report:
+def _resync_and_check(source: Path, probed: Probe, offset_ms: int, out: Path, policy: Policy) -> Report | None:
     """A copy of the video ``source`` with its sound moved ``offset_ms`` earlier (later when
-    negative), to a temporary file beside ``out``, checked, and renamed to ``out`` only on GO. The
-    picture is copied stream for stream; the sound keeps its length (trimmed at one end, silence
-    at the other) and is encoded as AAC."""
+    negative), to a temporary file beside ``out``, checked, and renamed to ``out`` only when GO and
+    av_sync now finds the voice clearly the face's own (:func:`~preflight.analyzers.av_sync.resynced`).
+    The picture is copied stream for stream; the sound keeps its length (trimmed at one end,
+    silence at the other) and is encoded as AAC. The copy's report when written, else None."""
     partial = out.with_name(f".{out.stem}.resync{out.suffix}")
     try:
         resync(source, probed, offset_ms, partial)
         report = check(video=partial, policy=policy).relabelled({str(partial): str(out)})
-        if report.go:
-            os.replace(partial, out)
+        if not (report.go and any(av_sync.resynced(c, policy.av_sync) for c in report.checks)):
+            return None
+        os.replace(partial, out)
         return report
     finally:
         partial.unlink(missing_ok=True)

@@ -111,7 +111,8 @@ class AvSyncLimits(_Limits):
     offset_margin_ms: int = Field(40, ge=0, description="how far past acceptability a measured offset must be to fail: the measure's precision")
     pass_at: float = Field(6.5, description="sync strength (z-score near sync) at or above which the voice is clearly the face's own")
     fail_below: float = Field(2.2, description="sync strength below which it fails, on strong evidence")
-    offset_z: float = Field(6.5, description="a peak this strong away from sync reads as the same voice, out of sync")
+    offset_z: float = Field(6.0, description="a peak this strong away from sync reads as the same voice, out of sync; "
+                                             "a copy fix re-synced must show it this strong near sync")
     hint_z: float = Field(3.0, description="a weaker peak away from sync is named as the lag to try, if the voice is their own")
     min_frames: int = Field(150, ge=1, description="speech frames with a face (25 fps) for strong evidence: fewer only warn")
     min_mouth_px: float = Field(90.0, ge=0, description="the mouth crop's side in source pixels for strong evidence: smaller only warns")

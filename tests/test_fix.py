@@ -164,13 +164,49 @@ def test_a_margin_that_leaves_no_window_is_a_bad_policy():
 
 
 def test_a_recording_kept_whole_keeps_its_own_verdict(tmp_path):
-    # re-encoded whole, this dub's sync strength rose from 0.99 (fail) to 1.92 (warn): fix wrote it GO
+    # a dub kept whole is not re-encoded into a GO, and another voice is never re-synced
     out = tmp_path / "ada.mp4"
-    result = preflight.fix(SHARED_MEDIA / "dub_demo3_obama_voice.mp4", output=out)
+    result = preflight.fix(SHARED_MEDIA / "dub_obama_demo3_voice.mp4", output=out)
     assert result.window is not None and result.window.duration >= result.duration - 1.0
     assert not result.go and result.output is None and not out.exists()
-    assert any(c.id == "av_sync" and c.status.value == "fail" for c in result.report.checks)
-    assert not list(tmp_path.iterdir())
+    assert any(c.id == "av_sync" and c.reason == "av_sync.other_voice" for c in result.report.checks)
+    assert result.sound_moved_ms is None and not list(tmp_path.iterdir())
+
+
+SYNCED = "good_obama_pauses.mp4"  # a clear own-voice sync peak: strong enough to read an offset
+
+
+def _late(out: Path, seconds: float) -> Path:
+    """SYNCED with its own sound ``seconds`` late, the picture copied (as eval/cases.py's dubs family)."""
+    _ffmpeg("-i", SHARED_MEDIA / SYNCED, "-filter_complex", f"[0:a]adelay={round(seconds * 1000)}:all=1,apad[a]",
+            "-map", "0:v", "-map", "[a]", "-c:v", "copy", "-c:a", "aac", "-shortest", out)
+    return out
+
+
+def test_fix_moves_a_sound_out_of_sync_and_writes_it_only_when_go(tmp_path):
+    own = next(c for c in preflight.check(video=SHARED_MEDIA / SYNCED).checks if c.id == "av_sync")
+    late = _late(tmp_path / "late.mp4", 0.5)
+    failed = next(c for c in preflight.check(video=late).checks if c.id == "av_sync")
+    assert failed.status.value == "fail" and failed.reason == "av_sync.offset"
+    expected = 500 + own.details["offset_ms"]  # the source itself runs a little late
+    assert abs(failed.details["offset_ms"] - expected) <= 80
+    result = preflight.fix(late, output=tmp_path / "ada.mp4")
+    assert result.go and result.output == str(tmp_path / "ada.mp4")
+    assert result.sound_moved_ms == failed.details["offset_ms"]
+    moved = next(c for c in result.report.checks if c.id == "av_sync")
+    assert moved.status.value == "pass" and abs(moved.details["offset_ms"]) <= 80
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ada.mp4", "late.mp4"]
+
+
+def test_batch_fix_re_syncs_a_set_whose_sound_is_late(tmp_path):
+    folder, cuts = tmp_path / "in", tmp_path / "cuts"
+    folder.mkdir(), cuts.mkdir()
+    _late(folder / "ada.mp4", 1.0)
+    run = run_cli("batch", str(folder), "--fix", str(cuts), env={"PREFLIGHT_HOME": str(tmp_path / "home")})
+    assert run.returncode == 1, run.stderr  # the verdict is the source's; the re-synced copy is a new file
+    assert "cut GO ada" in run.stdout and "Traceback" not in run.stderr
+    (line,) = [json.loads(x) for x in (cuts / "fixes.jsonl").read_text().splitlines()]
+    assert line["sound_moved_ms"] >= 1000 and preflight.check(video=cuts / "ada.mp4").go
 
 
 def _two_readers(out: Path) -> Path:

@@ -147,11 +147,19 @@ def judge(t: Sync, window: Span, policy: Policy) -> list[Check]:
 
 
 def remux_offset(check: Check) -> int | None:
-    """The offset (ms, positive: the sound comes late) that a re-mux should take out, when this
-    check failed on a sound out of sync (a clear peak away from sync); else None."""
-    if check.id != "av_sync" or check.status is not Status.FAIL or check.reason != "av_sync.offset":
+    """The offset (ms, positive: the sound comes late) that a re-mux should try to take out, when
+    this check failed and named one: a clear peak away from sync (av_sync.offset), or a weaker one
+    given as the lag to try if the voice is the person's own; else None."""
+    if check.id != "av_sync" or check.status is not Status.FAIL or "remux_ms" not in check.details:
         return None
-    return int(check.details["offset_ms"])
+    return int(check.details["remux_ms"])
+
+
+def resynced(check: Check, limits: AvSyncLimits) -> bool:
+    """Whether a copy whose sound was moved by :func:`remux_offset` shows the voice as the face's own:
+    its sync strength near sync as clear as an offset must be (``offset_z``). A dub's chance peak,
+    moved to sync, stays under it; a GO alone would let it through as a warning."""
+    return check.id == "av_sync" and check.value is not None and float(check.value) >= limits.offset_z
 
 
 def remux_command(offset_ms: int) -> str:
@@ -177,6 +185,7 @@ def _check(j: SyncJudgment, curve: SyncCurve, limits: AvSyncLimits, source: str,
     remux = (f"re-mux the sound {abs(j.offset_ms)} ms {'earlier' if j.offset_ms > 0 else 'later'}: `preflight fix` "
              f"does it and checks the copy (or {remux_command(j.offset_ms)})")
     if j.out_of_sync:
+        details["remux_ms"] = j.offset_ms
         bound = limits.accept_late_ms if j.offset_ms > 0 else limits.accept_early_ms
         parts.append(f"the same voice, out of sync: the sound is {_side(j.offset_ms)} (peak z {j.peak_z:.1f}; "
                      f"ITU-R BT.1359 accepts up to {bound} ms {'late' if j.offset_ms > 0 else 'early'})")
@@ -204,6 +213,7 @@ def _check(j: SyncJudgment, curve: SyncCurve, limits: AvSyncLimits, source: str,
         # Too weak to tell an out-of-sync own voice from another voice: say both (eval/avsync.py).
         parts.append(f"if it is their own voice, it agrees best with the sound {_side(j.offset_ms)} (weak: z {j.peak_z:.1f})")
         fix += f"; if it is their own voice, {remux}"
+        details["remux_ms"] = j.offset_ms
     return Check(id="av_sync", source=source, status=j.status, reason=j.reason, value=round(j.strength, 2), unit="z",
                  limit=limit, details=details, spans=_quiet_lips(curve), message="; ".join(parts), fix=fix)
 

@@ -89,6 +89,7 @@ class Encoded:
     audio: np.ndarray  # (n, 128): the sound's, the whole clip at 25 a second
     speech: np.ndarray  # (n,) bool: the sound is speech there (VAD)
     mouth_px: np.ndarray  # (n,) the mouth crop's side in the source's pixels
+    face: np.ndarray | None = None  # (n,) bool: the nearest sampled frame has a face (None: all have)
 
 
 def _curve(media: Media, vad_threshold: float, min_confidence: float, window: int) -> SyncCurve | None:
@@ -116,7 +117,8 @@ def encode(media: Media, vad_threshold: float, min_confidence: float, window: in
     crops = np.stack([_crop(frames[i], *boxes[i]) for i in range(first, first + width)]).astype(np.float32)
     audio_embed = onnx.session("light_asd_audio.onnx").run(None, {"mfcc": features[None, : 4 * n]})[0][0]
     mouth = 1.4 * boxes[:, 2] * media.probe.video.width / media.talk.width
-    return Encoded(visual=_visual_embedding(crops), first=first, audio=audio_embed[:n], speech=speech, mouth_px=mouth)
+    return Encoded(visual=_visual_embedding(crops), first=first, audio=audio_embed[:n], speech=speech, mouth_px=mouth,
+                   face=_with_face(track, n))
 
 
 def best_window(speech: np.ndarray, window: int) -> tuple[int, int]:
@@ -142,7 +144,11 @@ def curve_of(e: Encoded) -> SyncCurve | None:
         # curve peaked at 0 for any sound.
         lo = max(first + _EDGE, _EDGE - lag)
         hi = min(first + width - _EDGE, n - _EDGE - lag)
-        mask = e.speech[lo + lag : hi + lag] if hi > lo else np.zeros(0, dtype=bool)  # the sound compared is speech
+        # The sound compared is speech, and the picture has a face (a crop where there is none is
+        # of the background: a face that left the frame, turned away, or was hidden).
+        mask = e.speech[lo + lag : hi + lag] if hi > lo else np.zeros(0, dtype=bool)
+        if e.face is not None and hi > lo:
+            mask = mask & e.face[lo:hi]
         if np.count_nonzero(mask) < _MIN_SCORED:
             continue
         x = e.visual[lo - first : hi - first] + e.audio[lo + lag : hi + lag]
@@ -187,6 +193,15 @@ def _boxes(track, n: int, scale: float) -> np.ndarray | None:
     at = np.arange(n) / FPS
     series = [_running_median(np.interp(at, t, v), _SMOOTH) for v in (cx, cy, s)]
     return np.stack(series, axis=1)
+
+
+def _with_face(track, n: int) -> np.ndarray:
+    """Per 25 fps frame: whether the nearest sampled frame found a face."""
+    found = np.array([bool(f) for f in track.faces])
+    if not len(found):
+        return np.zeros(n, dtype=bool)
+    nearest = np.abs(np.arange(n)[:, None] / FPS - np.asarray(track.times)[None, :]).argmin(axis=1)
+    return found[nearest]
 
 
 def _running_median(x: np.ndarray, width: int) -> np.ndarray:

@@ -108,7 +108,19 @@ def test_a_weak_peak_away_from_sync_is_only_a_lag_to_try():
     judged = av_sync.verdict(curve, LIMITS)
     assert LIMITS.hint_z <= judged.peak_z < LIMITS.offset_z and not judged.out_of_sync
     assert judged.status is Status.FAIL and judged.reason == "av_sync.other_voice"
-    assert f"if it is their own voice, it agrees best with the sound {judged.offset_ms} ms late" in _worded(curve).message
+    check = _worded(curve)
+    assert f"if it is their own voice, it agrees best with the sound {judged.offset_ms} ms late" in check.message
+    assert av_sync.remux_offset(check) == judged.offset_ms  # fix tries it, and keeps only a copy that resynced() clears
+
+
+@needs_preflight
+def test_a_resynced_copy_must_show_a_peak_as_clear_as_an_offset():
+    from preflight.report import Check
+
+    def copy(z: float) -> Check:
+        return Check(id="av_sync", source="x.mp4", status=Status.WARN, reason="av_sync.weak", value=z, message="m")
+    assert av_sync.resynced(copy(LIMITS.offset_z), LIMITS)
+    assert not av_sync.resynced(copy(LIMITS.offset_z - 0.1), LIMITS)  # a dub's chance peak, moved to sync, is GO but not this
 
 
 @needs_preflight
@@ -121,6 +133,28 @@ def test_smoothing_keeps_a_sync_peak_and_shrinks_a_one_lag_spike():
     spike = SyncCurve(lags=spike.lags, scores=scores, frames=spike.frames, times=spike.times, speaking=spike.speaking)
     assert broad.smoothed(3).z(0) > broad.z(0)  # the noise between lags averages out
     assert spike.smoothed(3).z(0) < spike.z(0)
+
+
+@needs_preflight
+@pytest.mark.parametrize("shrink", [3, 5])
+def test_a_good_clip_shrunk_in_its_frame_warns_and_never_fails(tmp_path, shrink):
+    """eval/cases.py's small family: the mouth under min_mouth_px, the person's own voice in sync."""
+    from conftest import SHARED_MEDIA
+    import subprocess
+    import preflight
+
+    source = SHARED_MEDIA / "good_katie.mp4"
+    if not source.exists():
+        pytest.skip("needs ../shared/media")
+    small = tmp_path / "small.mp4"
+    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-i", str(source), "-vf",
+                    f"scale=trunc(iw/{shrink}/2)*2:trunc(ih/{shrink}/2)*2,pad=iw*{shrink}:ih*{shrink}:(ow-iw)/2:(oh-ih)/3:"
+                    "color=0x606870,setsar=1", "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-c:a", "copy",
+                    str(small)], check=True)
+    check = next(c for c in preflight.check(video=small).checks if c.id == "av_sync")
+    assert check.details["mouth_px"] < LIMITS.min_mouth_px
+    assert check.status is Status.WARN and check.reason == "av_sync.unclear"
+    assert "the mouth is too small in the frame" in check.message and "record closer" in check.fix
 
 
 @needs_preflight
