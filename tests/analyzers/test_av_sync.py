@@ -104,7 +104,7 @@ def test_an_offset_fails_with_the_offset_and_the_remux_and_fix_reads_it():
 
 @needs_preflight
 def test_a_weak_peak_away_from_sync_is_only_a_lag_to_try():
-    curve = _curve(15, 1.2, noise=0.3, seed=3)
+    curve = _curve(15, 0.8, noise=0.3, seed=3)
     judged = av_sync.verdict(curve, LIMITS)
     assert LIMITS.hint_z <= judged.peak_z < LIMITS.offset_z and not judged.out_of_sync
     assert judged.status is Status.FAIL and judged.reason == "av_sync.other_voice"
