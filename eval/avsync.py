@@ -38,26 +38,49 @@ import cases  # noqa: E402  (eval/cases.py, beside this file)
 WHOLE = 10**6  # frames: encode the picture over the whole clip; windows are sliced from it
 
 
-def _encode(path: str, cache: str) -> str | None:
-    """Encode one clip into the cache (once); its cache file, or None when it has no curve."""
-    from preflight.features.sync import encode
+def _encode(path: str, cache: str, source: str | None = None) -> str | None:
+    """Encode one clip into the cache (once); its cache file, or None when it has no curve.
+
+    ``source``: the cache file of the clip whose picture this one copies stream for stream (a
+    shifted sound): only the sound is encoded, the picture's encoding is that one's, exactly."""
+    from preflight.features.faces import face_track
+    from preflight.features.mfcc import mfcc
+    from preflight.features.sync import _with_face, encode
+    from preflight.features import onnx
+    from preflight.features.vad import speech_activity
     from preflight.media import decode, probe
     from preflight.policy import Policy
 
     dest = Path(cache) / f"{Path(path).stem}.npz"
-    if not dest.exists():
-        policy = Policy()
-        media = decode(probe(Path(path)), sample_fps=policy.faces.sample_fps)
-        try:
-            e = None
-            if media.talk is not None and media.audio() is not None:
-                e = encode(media, policy.speech.threshold, policy.faces.min_confidence, window=WHOLE)
-        finally:
-            media.close()
-        if e is None:
+    if dest.exists() and ("none" in np.load(dest) or "face" in np.load(dest)):
+        return None if "none" in np.load(dest) else str(dest)
+    policy = Policy()
+    media = decode(probe(Path(path)), sample_fps=policy.faces.sample_fps)
+    try:
+        if media.talk is None or media.audio() is None:
             np.savez(dest, none=1)
+        elif dest.exists():  # an older cache entry, without the frames that have a face
+            old = dict(np.load(dest))
+            np.savez(dest, **old, face=_with_face(face_track(media, policy.faces.min_confidence), len(old["audio"])))
+        elif source is not None and Path(source).exists() and "none" not in np.load(source):
+            picture = np.load(source)
+            features = mfcc(media.audio().samples).astype(np.float32)
+            n = min(len(picture["audio"]), len(features) // 4)
+            audio = onnx.session("light_asd_audio.onnx").run(None, {"mfcc": features[None, : 4 * n]})[0][0]
+            times = np.arange(n) / 25
+            speech = np.zeros(n, dtype=bool)
+            for start, end in speech_activity(media, policy.speech.threshold).spans:
+                speech[(times >= start) & (times < end)] = True
+            np.savez(dest, visual=picture["visual"][:n], audio=audio[:n], speech=speech, mouth_px=picture["mouth_px"][:n],
+                     face=picture["face"][:n])
         else:
-            np.savez(dest, visual=e.visual, audio=e.audio, speech=e.speech, mouth_px=e.mouth_px, face=e.face)
+            e = encode(media, policy.speech.threshold, policy.faces.min_confidence, window=WHOLE)
+            if e is None:
+                np.savez(dest, none=1)
+            else:
+                np.savez(dest, visual=e.visual, audio=e.audio, speech=e.speech, mouth_px=e.mouth_px, face=e.face)
+    finally:
+        media.close()
     return None if "none" in np.load(dest) else str(dest)
 
 
@@ -123,8 +146,16 @@ def main() -> int:
     clips = _clips(args.out)
     cache = args.out / "avsync_cache"
     cache.mkdir(exist_ok=True)
+    sources = {cases.stem(Path(path).name): str(cache / f"{name}.npz") for kind, name, path, _ in clips if kind == "talking"}
+    of = [sources.get(name.removeprefix("shift_").rsplit("_", 1)[0]) if kind == "shift" else None
+          for kind, name, _, _ in clips]
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        encoded = list(pool.map(_encode, [path for _, _, path, _ in clips], [str(cache)] * len(clips)))
+        done: dict[int, str | None] = {}
+        for shifts in (False, True):  # the talking heads first: a shifted sound's picture is one of theirs
+            batch = [i for i, c in enumerate(clips) if (c[0] == "shift") == shifts]
+            done |= dict(zip(batch, pool.map(_encode, [clips[i][2] for i in batch], [str(cache)] * len(batch),
+                                             [of[i] for i in batch])))
+        encoded = [done[i] for i in range(len(clips))]
         items = []  # (kind, picture, voice, truth, picture's encoding, voice's encoding)
         heads = {name: (e, Path(path).name) for (kind, name, path, _), e in zip(clips, encoded) if kind == "talking" and e}
         who = {Path(k).stem: v[:2] for k, v in {**cases.TALKING, **cases.FETCHED}.items()}

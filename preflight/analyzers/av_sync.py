@@ -1,41 +1,21 @@
 """av_sync: the voice in a video must be the visible person's own, in sync with their lips.
 
-Mosaic forbids dubbing: a voice-over, another person's voice, a translated or synthetic voice
-over the face. The measure is Light-ASD's sync curve (:mod:`preflight.features.sync`): its
-speaking score over the speech frames, for the sound shifted by -40..+40 frames (25 fps)
-against the picture. The sync strength is the score's z-score against the lags at least 8
-frames away, at the best lag within the in-sync window: sound up to 3 frames (120 ms) early or
-5 frames (200 ms) late, about ITU-R BT.1359's acceptability range for broadcast lip sync
-(sound 90 ms early, 185 ms late). One shared talking head (the Obama address) itself runs
-160-240 ms late and is a good source.
-
-The curve is smoothed over 3 lags first: neighbouring lags compare nearly the same frames, so a
-real sync peak spans several lags and a one-lag spike is noise (on the evaluation below this
-moved no own voice, and took the other-voice pairs under 2.5 from 64 to 65 of 68).
-
-Limits, from ``eval/avsync.py`` (the 9 good talking heads with their own voice, the 68 ordered
-pairs of them with another clip's sound, and each with its own sound shifted 0.2, 0.5 and 1 s
-late and 0.5 s early): the own voices' sync strength is 2.1-7.3, except a 4.1 s vertical clip
-with a small face (0.20; 72 speech frames); the other-voice pairs' median is 0.7 and 65 of 68
-are under 2.5; the shared dubbed clips' 9 are at most 1.45. So it passes at 2.5 or more, fails
-under 1.5 when at least 100 speech frames with a face were compared (4 s), and warns between
-or with less evidence: good footage is not failed, weak evidence only warns. The fail limit is
-a guess between the own voices' 2.1 and the dubs' 1.45 (the German dub), not a wide gap.
-
-When the voice is out of sync rather than someone else's, the curve peaks away from the
-window. Every message that does not pass names the highest lag within 1.3 s: 26 of the 36
-shifted clips get it within 80 ms of the truth (the misses: the 4.1 s clip, which has no curve
-with its own voice either, and 4 clips of the two faces whose own curves are weakest). A peak
-of z 4 or more is reported as the offset, which re-muxing fixes (10 shifted clips, 9 right; 1
-of the 68 other-voice pairs). Weaker peaks are as high for another voice as for an own voice
-shifted (other-voice chance peaks: median z 2.4, 57 of 58 under 3.7), so those messages say
-both: another voice, or, if it is the person's own, the lag to try.
-
-Weak spots: small, low-contrast mouths (a phone clip at 11% of the frame height) give weak
-curves that only warn when they should fail, or fail just under the limit (the German dub:
-1.45); short clips (5 s) give noisy curves in which another voice can line up by chance (2 of
-68 pairs passed at z 4.5); a voice 200 ms late passes, and one clip 1 s late passed on a chance
-in-sync peak. Only the 10 s of picture with the most speech are looked at.
+Measured: Light-ASD's sync curve (:mod:`preflight.features.sync`), smoothed over 3 lags; the sync
+strength is its z-score at the best lag within -130..+225 ms (BT.1359's acceptability and the
+measure's 40 ms margin), the peak is its highest point within 1.3 s, placed between lags.
+Evidence is strong with at least ``min_frames`` speech frames with a face and a mouth crop of
+``min_mouth_px`` source pixels: under those, own voices and dubs score alike (a phone clip's 73 px
+mouth: 0.2-2.9), so it only warns (av_sync.unclear) and says what helps. On strong evidence own
+voices measured 2.7 or more and dubs a median of 0.4 (eval/avsync.py): under ``fail_below``
+(2.2) fails as another voice; ``pass_at`` (6.5) sits over every dub measured, so most own voices
+warn (av_sync.weak). A peak of ``offset_z`` or more away from sync is the same voice shifted,
+judged by ITU-R BT.1359: in sync within +125/-45 ms, warns to +185/-90 ms plus the margin, fails
+past it (av_sync.offset); weaker peaks are named as the lag to try.
+Weak spots: dubs' chance peaks reach z 5.9, so most own voices shifted 0.5-1 s (peaks z 2-5,
+placed within 80 ms in 9 of 10) fail as another voice with the lag to try, not as an offset; a
+voice timed to the speaker's pauses can score like an own voice (one pair at 6.4). A clip whose
+lips were redrawn to match a foreign voice (a lip-sync generator) is in sync by construction:
+not this check's to catch. Only the 10 s with the most speech are looked at.
 """
 
 from __future__ import annotations
