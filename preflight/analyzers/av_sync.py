@@ -1,7 +1,7 @@
 """av_sync: the voice in a video must be the visible person's own, in sync with their lips.
 
 Measured: Light-ASD's sync curve (:mod:`preflight.features.sync`), smoothed over 3 lags; the sync
-strength is its z-score at the best lag within -130..+225 ms (BT.1359's acceptability and the
+strength is its z-score at the best lag within -120..+200 ms (lags within BT.1359's acceptability and the
 measure's 40 ms margin), the peak is its highest point within 1.3 s, placed between lags.
 Evidence is strong with at least ``min_frames`` speech frames with a face and a mouth crop of
 ``min_mouth_px`` source pixels: under those, own voices and dubs score alike (a phone clip's 73 px
@@ -12,7 +12,7 @@ warn (av_sync.weak). A peak of ``offset_z`` or more away from sync is the same v
 judged by ITU-R BT.1359: in sync within +125/-45 ms, warns to +185/-90 ms plus the margin, fails
 past it (av_sync.offset); weaker peaks are named as the lag to try.
 Weak spots: dubs' chance peaks reach z 5.9, so most own voices shifted 0.5-1 s (peaks z 2-5,
-placed within 80 ms in 9 of 10) fail as another voice with the lag to try, not as an offset; a
+mostly placed right) fail as another voice with the lag to try, not as an offset; a
 voice timed to the speaker's pauses can score like an own voice (one pair at 6.4). A clip whose
 lips were redrawn to match a foreign voice (a lip-sync generator) is in sync by construction:
 not this check's to catch. Only the 10 s with the most speech are looked at.
