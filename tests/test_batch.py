@@ -109,7 +109,8 @@ def test_a_corrupt_file_among_good_ones_is_one_error_row(fixture_path):
             SourceSet("voice", image=str(fixture_path("face.png")), audio=str(fixture_path("speech.wav"))),
             SourceSet("cut", video=str(fixture_path("cut.mp4")))]
     results = {r.set.name: r for r in run(sets, Policy(), jobs=2)}
-    assert {name: r.outcome for name, r in results.items()} == {"good": "go", "text": "error", "voice": "go", "cut": "no-go"}
+    # the puppet talking head is GO with a warning: its 84 px mouth is too small for av_sync to judge
+    assert {name: r.outcome for name, r in results.items()} == {"good": "warn", "text": "error", "voice": "go", "cut": "no-go"}
     assert "not a readable video" in results["text"].report.checks[0].message
     assert results["good"].report.name == "good"
     (cut,) = results["cut"].evidence
