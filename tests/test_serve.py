@@ -165,7 +165,8 @@ def test_a_go_clip_round_trip_then_one_create_and_a_second_that_sends_nothing(se
     jsonschema.validate(report, json.loads((ROOT / "schema" / "report.schema.json").read_text()))
     assert [s["path"] for s in report["sources"]] == ["talking_head.mp4"]  # the client's name, not the server's file
     page = server.api.get(record["links"]["report_html"])
-    assert page.status_code == 200 and "class='badge go'" in page.text and "class='strip'" in page.text
+    # GO with a warning: av_sync cannot judge the puppet's 84 px mouth (under min_mouth_px)
+    assert page.status_code == 200 and "class='badge warn'" in page.text and "class='strip'" in page.text
     assert record["id"] in [c["id"] for c in server.api.get("/v1/checks").json()["checks"]]
     assert len(server.uploads()) == 1  # a GO upload waits for its create
 
@@ -418,13 +419,14 @@ def test_the_page_in_a_browser_checks_a_go_clip_then_a_no_go_one(server, tmp_pat
         browser.upload("#video", FIXTURES / "talking_head.mp4")  # checked above: the cache answers
         browser.js("document.getElementById('send').click()")
         browser.until("document.body.dataset.ready === '1'")
-        assert browser.js("document.getElementById('verdict').textContent") == "GO"
+        # GO with a warning: av_sync cannot judge the puppet's 84 px mouth (under min_mouth_px)
+        assert browser.js("document.getElementById('verdict').textContent") == "GO with warnings"
         assert browser.js("!!document.getElementById('report').contentDocument.querySelector('.strip img')")
         assert browser.js("!document.getElementById('create').classList.contains('hidden')")  # a key: it offers to create
         shot = browser.send("Page.captureScreenshot", session=True, format="png")["data"]
         image = cv2.imdecode(np.frombuffer(__import__("base64").b64decode(shot), np.uint8), cv2.IMREAD_COLOR)
-        green = np.all(np.abs(image[:400].astype(int) - (0x37, 0x7F, 0x1A)) < 40, axis=2)  # the GO verdict, BGR
-        assert green.sum() > 100, "no GO verdict drawn"
+        amber = np.all(np.abs(image[:400].astype(int) - (0x00, 0x67, 0x9A)) < 40, axis=2)  # GO with warnings, BGR
+        assert amber.sum() > 100, "no GO verdict drawn"
         assert len(np.unique(image[400:].reshape(-1, 3), axis=0)) > 500  # the report's frames drew
 
         browser.send("Emulation.setDeviceMetricsOverride", session=True, width=390, height=844,
