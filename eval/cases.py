@@ -494,6 +494,7 @@ def dubs(out: Path) -> list[Case]:
 
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
+FONT_CONDENSED = "/usr/share/fonts/truetype/dejavu/DejaVuSansCondensed.ttf"
 PORTRAITS = ["img_obama.jpg", "img_musk_df18.jpg", "img_zuckerberg_df13.jpg", "img_bezos_df21.jpg", "img_paul_rudd_fn.jpg",
              "img_tom_cruise_dl.jpg", "img_dicaprio_memo.jpg", "image_one_person.png"]
 
@@ -722,6 +723,11 @@ def graphics(k: float) -> dict[str, tuple[str, float]]:
                  f"drawtext=fontfile={f}:text='Sarah Jensen':fontcolor=white:fontsize=h*{0.045 * k:.3f}:x=w*0.05:y=h*{1 - 0.115 * k:.3f},"
                  f"drawtext=fontfile={f}:text='LIVE  Manchester':fontcolor=white:fontsize=h*{0.032 * k:.3f}:x=w*0.05:y=h*{1 - 0.055 * k:.3f}",
                  0.13 * k),
+        # the same, smaller and centred in a condensed face: its short lines sit under the chin
+        "newsmall": (f"drawbox=x=0:y=ih*{1 - 0.08 * k:.3f}:w=iw:h=ih*{0.08 * k:.3f}:color=0x8b1a1a:t=fill,"
+                     f"drawtext=fontfile={FONT_CONDENSED}:text='Sarah Jensen':fontcolor=white:fontsize=h*{0.027 * k:.3f}:x=(w-tw)/2:"
+                     f"y=h*{1 - 0.071 * k:.3f},drawtext=fontfile={FONT_CONDENSED}:text='LIVE  Leeds':fontcolor=white:"
+                     f"fontsize=h*{0.019 * k:.3f}:x=(w-tw)/2:y=h*{1 - 0.034 * k:.3f}", 0.08 * k),
         "bar": (f"drawbox=x=iw*0.05:y=ih*0.74:w=iw*0.6:h=ih*{0.09 * k:.3f}:color=0x1f4e99@0.85:t=fill,"
                 f"drawtext=fontfile={f}:text='Dr Ana Ruiz, Cardiologist':fontcolor=white:fontsize=h*{0.04 * k:.3f}:x=w*0.07:y=h*{0.74 + 0.025 * k:.3f}",
                 0.6 * 0.09 * k),
@@ -748,7 +754,7 @@ def lowerthirds(out: Path) -> list[Case]:
     bugs = MATERIAL / "bugs"
     bugs.mkdir(parents=True, exist_ok=True)
     for i, (clip, camera) in enumerate(clips):
-        for j, look in enumerate(["news", "bar", "subtitle", "ticker", "live", "ring", "logo"]):
+        for j, look in enumerate(["news", "newsmall", "bar", "subtitle", "ticker", "live", "ring", "logo"]):
             k = (0.8, 1.25)[(i + j) % 2]
             name = f"l3_{look}_{camera}_{stem(clip.split(':')[-1])}_{k:g}.mp4"
             if look in ("ring", "logo"):  # a picture over the top-right corner, 9 or 14% of the width
@@ -805,20 +811,22 @@ def stillmarks(out: Path) -> list[Case]:
             name = f"sm_{look}_{stem(portrait)}_{size}.png"
             ffmpeg("-i", SHARED / portrait, "-vf", scale + graph.format(f=f), "-frames:v", "1", out / name)
             cases.append(Case(name, "image", "no-go", "overlay", f"{portrait} at {size} with a {look}"))
+        across = width or int(subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=width", "-of", "csv=p=0",
+                                              str(SHARED / portrait)], capture_output=True, text=True, check=True).stdout)
         for look, art, share in (("logo", logo, 0.16), ("ring", bug, 0.12)):
             name = f"sm_{look}_{stem(portrait)}_{size}.png"
-            graph = (f"[0:v]{scale}format=rgb24[m];[1:v]format=rgba[g0];[g0][m]scale2ref=w=main_w*{share}:h=ow*ih/iw[g][m2];"
-                     f"[m2][g]overlay=x=main_w-overlay_w-main_w*0.03:y=main_h*0.03[v]")
+            graph = (f"[0:v]{scale}format=rgb24[m];[1:v]format=rgba,scale={round(across * share)}:-1[g];"
+                     f"[m][g]overlay=x=main_w-overlay_w-main_w*0.03:y=main_h*0.03[v]")
             ffmpeg("-i", SHARED / portrait, "-i", art, "-filter_complex", graph, "-map", "[v]", "-frames:v", "1", out / name)
             cases.append(Case(name, "image", "no-go", "overlay", f"{portrait} at {size} with a {look} {share:.0%} wide in the top-right corner"))
         # side by side: the portrait and a room, a logo over the pair's top-right corner
         room_name = list(ROOMS)[i % len(ROOMS)]
         name = f"sm_sidebyside_{stem(portrait)}.png"
-        graph = (f"[0:v]scale=-2:480,setsar=1[a];[1:v]crop=iw-16:ih-16,scale=-2:480,setsar=1[b];[a][b]hstack[p];[2:v]format=rgba[g0];"
-                 f"[g0][p]scale2ref=w=main_w*0.1:h=ow*ih/iw[g][p2];[p2][g]overlay=x=main_w-overlay_w-main_w*0.02:y=main_h*0.03[v]")
+        graph = (f"[0:v]scale=-2:480,setsar=1[a];[1:v]crop=iw-16:ih-16,scale=-2:480,setsar=1[b];[a][b]hstack[p];"
+                 f"[2:v]format=rgba,scale=100:-1[g];[p][g]overlay=x=main_w-overlay_w-main_w*0.02:y=main_h*0.03[v]")
         ffmpeg("-i", SHARED / portrait, "-i", room(room_name), "-i", logo, "-filter_complex", graph, "-map", "[v]",
                "-frames:v", "1", out / name)
-        cases.append(Case(name, "image", "no-go", "overlay", f"{portrait} beside {room_name}, a logo top-right"))
+        cases.append(Case(name, "image", "no-go", "overlay", f"{portrait} beside {room_name}, a logo 100 px wide top-right"))
         name = f"sm_plain_{stem(portrait)}_360px.png"
         ffmpeg("-i", SHARED / portrait, "-vf", "scale=360:-2", "-frames:v", "1", out / name)
         cases.append(Case(name, "image", "go", "", f"{portrait} at 360 px, nothing on it"))
