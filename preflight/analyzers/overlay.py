@@ -149,11 +149,11 @@ def measure(media: Media, policy: Policy) -> Marks:
     picks = np.unique(np.linspace(0, len(frames) - 1, _TEXT_FRAMES).round().astype(int))
     text_seen = np.zeros((height, width), np.float32)
     blob_seen = np.zeros((height, width), np.float32)
-    all_lines = []
+    all_lines: list[list[TextBox]] = []  # each sampled frame's
     for i in picks:
         boxes = detect_text(frames[i])
         lines = _lines(boxes, width, height, faces[i] if i < len(faces) else [])
-        all_lines += lines
+        all_lines.append(lines)
         text_seen += _mask(lines, width, height)
         blob_seen += _mask([b for b in boxes if b not in lines], width, height)
     text = _still_text(text_seen / len(picks) >= _TEXT_PRESENCE, all_lines)
@@ -304,10 +304,13 @@ def _box(mask: np.ndarray, scale: tuple[float, float]) -> str:
     return f"{round(x1 - x0)}x{round(y1 - y0)} px at ({round(x0)}, {round(y0)})"
 
 
-def _still_text(seen: np.ndarray, lines: list[TextBox]) -> np.ndarray:
-    """The regions of ``seen`` whose lines stay put: burned-in text sits within a pixel or two
-    from frame to frame, text on something in the scene moves with the camera (a sign in a
-    street shot drifted 15 px and overlapped itself enough to look present throughout)."""
+def _still_text(seen: np.ndarray, lines: list[list[TextBox]]) -> np.ndarray:
+    """The regions of ``seen`` whose lines (``lines``: each sampled frame's) stay put: burned-in
+    text sits within a pixel or two from frame to frame, text on something in the scene moves with
+    the camera (a sign in a street shot drifted 15 px and overlapped itself enough to look present
+    throughout). Each row of text is judged on its own (a name over a title is two rows), and a
+    frame's boxes on one row as one span (the detector splits a line at a comma on some frames)."""
+
     import cv2
 
     height, width = seen.shape
@@ -315,50 +318,60 @@ def _still_text(seen: np.ndarray, lines: list[TextBox]) -> np.ndarray:
     out = np.zeros_like(seen)
     for i in range(1, count):
         x, y, w, h, _ = stats[i]
-        inside = [b for b in lines if b.x < x + w and b.x + b.width > x and b.y < y + h and b.y + b.height > y]
-        if inside and all(_steady(row, width, height) for row in _rows(inside)):
+        inside = [(k, b) for k, found in enumerate(lines) for b in found
+                  if b.x < x + w and b.x + b.width > x and b.y < y + h and b.y + b.height > y]
+        if inside and all(_steady(_spans(row), width, height) for row in _rows(inside)):
             out |= labels == i
     return out
 
 
 def _plates(text: np.ndarray, frame: np.ndarray, limits: OverlayLimits) -> np.ndarray:
-    """The plates burned-in text is drawn on: a flat region of one colour (a lower third's bar, a
-    caption's box: spread at most ``graphic_spread``, bordered by ``graphic_contrast``) whose box
-    holds a text region and covers at most ``_MAX_PLATE`` of the frame. A camera's wall or sign is
-    never that flat; the bar is as much of the overlay as its letters."""
+    """The plates burned-in text is drawn on: flat regions of one colour (spread at most
+    ``graphic_spread``: drawn, never filmed) that touch a text region and lie on its rows, a lower
+    third's bar or a caption's box (the letters may cut it in parts), each at most ``_MAX_PLATE`` of
+    the frame. The bar is as much of the overlay as its letters."""
     import cv2
 
     height, width = text.shape
     count, _, stats, _ = cv2.connectedComponentsWithStats(text.astype(np.uint8), connectivity=8)
-    regions = [r for r in flat_regions(frame) if r.spread <= limits.graphic_spread and r.contrast >= limits.graphic_contrast
+    regions = [r for r in flat_regions(frame) if r.spread <= limits.graphic_spread
                and r.width * r.height <= _MAX_PLATE * width * height]
     out = np.zeros_like(text)
     for x, y, w, h, _ in stats[1:count]:
         for r in regions:
-            if r.x <= x + 2 and r.y <= y + 2 and r.x + r.width >= x + w - 2 and r.y + r.height >= y + h - 2:
+            touches = r.x <= x + w + 2 and r.x + r.width >= x - 2 and r.y <= y + h + 2 and r.y + r.height >= y - 2
+            if touches and r.y >= y - h and r.y + r.height <= y + 2 * h:
                 out[int(r.y) : int(np.ceil(r.y + r.height)), int(r.x) : int(np.ceil(r.x + r.width))] = True
     return out
 
 
-def _rows(lines: list[TextBox]) -> list[list[TextBox]]:
-    """``lines`` (of all the sampled frames) grouped by the row of text they are: a box whose centre
-    lies within half a line of a row's first box is that row again (a name over a title is two)."""
-    rows: list[list[TextBox]] = []
-    for b in sorted(lines, key=lambda b: b.y + b.height / 2):
-        row = next((r for r in rows if abs((b.y + b.height / 2) - (r[0].y + r[0].height / 2)) <= r[0].height / 2), None)
+def _rows(lines: list[tuple[int, TextBox]]) -> list[list[tuple[int, TextBox]]]:
+    """(frame, box) pairs grouped by the row of text they are: a box whose centre lies within half
+    a line of a row's first box is that row again."""
+    rows: list[list[tuple[int, TextBox]]] = []
+    for k, b in sorted(lines, key=lambda kb: kb[1].y + kb[1].height / 2):
+        row = next((r for r in rows if abs((b.y + b.height / 2) - (r[0][1].y + r[0][1].height / 2)) <= r[0][1].height / 2), None)
         if row is None:
-            rows.append([b])
+            rows.append([(k, b)])
         else:
-            row.append(b)
+            row.append((k, b))
     return rows
 
 
-def _steady(row: list[TextBox], width: int, height: int) -> bool:
+def _spans(row: list[tuple[int, TextBox]]) -> list[tuple[float, float, float, float]]:
+    """Each frame's boxes on a row as one span: (left, top, right, bottom)."""
+    spans: dict[int, list[float]] = {}
+    for k, b in row:
+        s = spans.setdefault(k, [b.x, b.y, b.x + b.width, b.y + b.height])
+        s[:] = [min(s[0], b.x), min(s[1], b.y), max(s[2], b.x + b.width), max(s[3], b.y + b.height)]
+    return [tuple(s) for s in spans.values()]
+
+
+def _steady(spans: list[tuple[float, float, float, float]], width: int, height: int) -> bool:
     """Whether one row of text stays put: a caption that changes its words keeps one edge (or its
     centre) and its line's height, within ``_MAX_DRIFT`` of the frame."""
-    left, right = [b.x for b in row], [b.x + b.width for b in row]
-    top, bottom = [b.y for b in row], [b.y + b.height for b in row]
-    across = min(np.ptp(left), np.ptp(right), np.ptp([(a + b) / 2 for a, b in zip(left, right)]))
+    left, top, right, bottom = (np.array(v) for v in zip(*spans))
+    across = min(np.ptp(left), np.ptp(right), np.ptp((left + right) / 2))
     down = min(np.ptp(top), np.ptp(bottom))
     return across <= _MAX_DRIFT * width and down <= _MAX_DRIFT * height
 

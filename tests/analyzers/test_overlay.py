@@ -79,8 +79,8 @@ def test_text_that_drifts_with_the_scene_is_not_burned_in():
     seen[100:125, 100:240] = True
     steady = [_line(100 + dx, 100, w=140, h=25) for dx in (0, 1, 0, 1, 0, 1)]
     drifting = [_line(100 + dx, 100, w=140, h=25) for dx in (0, 3, 6, 9, 12, 15)]
-    assert _still_text(seen, steady).any()
-    assert not _still_text(seen, drifting).any()
+    assert _still_text(seen, [[b] for b in steady]).any()
+    assert not _still_text(seen, [[b] for b in drifting]).any()
 
 
 def test_a_caption_over_a_close_ups_chin_counts_but_a_mouth_does_not():
@@ -172,8 +172,18 @@ def test_a_steady_two_line_caption_is_burned_in_though_its_lines_differ():
     # by the line spacing, which read as drifting text
     seen = np.zeros((512, 512), dtype=bool)
     seen[473:507, 211:300] = True
-    lines = [b for _ in range(6) for b in (_line(211, 473, w=89, h=19), _line(226, 492, w=59, h=15))]
+    lines = [[_line(211, 473, w=89, h=19), _line(226, 492, w=59, h=15)] for _ in range(6)]
     assert _still_text(seen, lines)[480, 250]
+
+
+def test_a_line_the_detector_splits_differently_on_each_frame_is_still_one_steady_line():
+    # issue 33's family: "Dr Ana Ruiz, Cardiologist" came as one box on some frames and as two,
+    # split at different places, on others
+    seen = np.zeros((450, 450), dtype=bool)
+    seen[343:369, 27:361] = True
+    lines = [[_line(27, 343, w=265, h=25), _line(303, 343, w=58, h=26)], [_line(28, 343, w=269, h=24), _line(289, 343, w=71, h=25)],
+             [_line(27, 343, w=332, h=26)]] * 2
+    assert _still_text(seen, lines)[355, 200]
 
 
 def test_the_bar_under_burned_in_text_counts_with_it():
@@ -183,8 +193,9 @@ def test_the_bar_under_burned_in_text_counts_with_it():
     rng = np.random.default_rng(3)
     frame = rng.integers(60, 200, (480, 640, 3), dtype=np.uint8)  # a camera's busy picture
     frame[420:470, :] = (139, 26, 26)  # a flat dark-red bar across the bottom
+    frame[430:460, 250:390] = 255  # its letters, cutting it in two
     text = np.zeros((480, 640), dtype=bool)
-    text[430:460, 250:390] = True  # its letters
+    text[430:460, 250:390] = True
     plates = _plates(text, frame, OverlayLimits())
     assert plates[420:470, 5:635].mean() > 0.9
     frame[420:470, :] = rng.integers(100, 140, (50, 640, 3), dtype=np.uint8)  # a textured wall under scene text
