@@ -202,8 +202,6 @@ def _image(media: Media, source: str, faces: list[Box], limits: OverlayLimits) -
     height, width = frame.shape[:2]
     lines = _lines(detect_text(frame, _IMAGE_LONG_SIDE), width, height, faces)
     logos = _logos(frame, lines, limits)
-    inside = [b for b in lines if any(_within(b, logo) for logo in logos)]
-    lines = [b for b in lines if b not in inside]
     covered = _mask(lines, width, height) > 0
     caption = any(b.width >= _CAPTION_WIDTH * width or b.y + b.height <= _CAPTION_TOP * height
                   or b.y >= _CAPTION_BOTTOM * height for b in lines)
@@ -219,7 +217,8 @@ def _logos(frame: np.ndarray, lines: list[TextBox], limits: OverlayLimits) -> li
     """Logos in the corners of a still: flat graphics (:mod:`preflight.features.graphics`) within
     ``_LOGO_ZONE`` of a corner and off the picture's edge, one colour (spread at most
     ``graphic_spread``), colourful (``graphic_colour``) and sharply bordered (``graphic_contrast``),
-    with the text lines in the same corner (a logo's name): per corner, the box around them all."""
+    with the flat fills of any colour touching them and the text lines in the same corner (a logo's
+    name): per corner, the box around them all."""
     height, width = frame.shape[:2]
     zone = _LOGO_ZONE
 
@@ -229,12 +228,18 @@ def _logos(frame: np.ndarray, lines: list[TextBox], limits: OverlayLimits) -> li
         return None if across is None or down is None else (across, down)
 
     boxes: dict[tuple[int, int], list[float]] = {}
-    for r in flat_regions(frame):
-        if r.edge or r.spread > limits.graphic_spread or r.colour < limits.graphic_colour or r.contrast < limits.graphic_contrast:
+    flat = [r for r in flat_regions(frame) if not r.edge and r.spread <= limits.graphic_spread]
+    for r in flat:
+        if r.colour < limits.graphic_colour or r.contrast < limits.graphic_contrast:
             continue
         at = corner(r.x, r.y, r.x + r.width, r.y + r.height)
         if at is not None:
             boxes[at] = _join(boxes.get(at), (r.x, r.y, r.x + r.width, r.y + r.height))
+    for at, box in boxes.items():  # the logo's other fills, of any colour, that touch it
+        for r in flat:
+            if (r.x <= box[2] + 2 and r.x + r.width >= box[0] - 2 and r.y <= box[3] + 2 and r.y + r.height >= box[1] - 2
+                    and corner(r.x, r.y, r.x + r.width, r.y + r.height) == at):
+                boxes[at] = _join(boxes[at], (r.x, r.y, r.x + r.width, r.y + r.height))
     for b in lines:
         at = corner(b.x, b.y, b.x + b.width, b.y + b.height)
         if at in boxes:
@@ -244,11 +249,6 @@ def _logos(frame: np.ndarray, lines: list[TextBox], limits: OverlayLimits) -> li
 
 def _join(a: list[float] | None, b: tuple[float, float, float, float]) -> list[float]:
     return list(b) if a is None else [min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])]
-
-
-def _within(line: TextBox, box: tuple[float, float, float, float]) -> bool:
-    cx, cy = line.x + line.width / 2, line.y + line.height / 2
-    return box[0] <= cx <= box[2] and box[1] <= cy <= box[3]
 
 
 def _check(source: str, limit: str, status: Status, area: float, found: list[str], box: str,
