@@ -189,7 +189,8 @@ def judge(t: Marks, window: Span, policy: Policy) -> list[Check]:
         return [_check(t.source, limit, status, float(covered.mean()), found, _box(covered, t.scale) if found else "")]
     covered = t.text | t.marks | t.hints | t.pasted
     area = float(covered.mean())
-    found = [what for what, m in (("burned-in text", t.text), ("a static mark in a corner", t.marks | t.hints),
+    found = [what for what, m in (("burned-in text", t.text), ("a static mark in a corner", t.marks),
+                                  ("a static shape in a corner (a logo, or part of a still scene)", t.hints & ~t.marks),
                                   ("an inset picture that pops in or out", t.pasted)) if m.any()]
     status = _grade(float((t.text | t.marks | t.pasted).mean()), limits) if found else Status.PASS
     if t.hints.any() and status is Status.PASS:
