@@ -21,7 +21,10 @@ avatar. On a video's sampled frames (640 px) or every frame's grey picture, and 
   it, away from the speaker, change by ``around_moving`` grey levels or more between sampled
   frames (a hand-held camera's sway: 7-22; a locked-off camera on shelves, tiles, posters and
   windows: at most 1.3). On a still scene a static corner region is a shelf as often as a logo:
-  it only warns, as do the text detector's blobs on a logo in a corner. A corner is the
+  it fails only when it stands out from the scene's own static structure (its other static
+  regions, window frames and shelves included, cover less than half its area: an inset on a
+  generated clip's blank wall), else it warns, as do the text detector's blobs on a logo in a
+  corner. A corner is the
   picture's: inside letterbox or pillarbox bars (rows and columns black in every frame).
 - **Plates** (video): a flat region of one colour (spread at most ``graphic_spread`` grey levels:
   drawn, never filmed) holding burned-in text, a lower third's bar, counts with its text.
@@ -461,13 +464,22 @@ def _corner_marks(frames: np.ndarray, limits: OverlayLimits, picture: Rect,
     joined = cv2.morphologyEx(static.astype(np.uint8), cv2.MORPH_CLOSE, kernel)
     count, _, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
     marks, hints = np.zeros_like(static), np.zeros_like(static)
+    still: list[Rect] = []  # corner regions on a still scene
+    elsewhere = 0  # area of the scene's other static regions
     for x, y, w, h, _ in stats[1:count]:
         if w * h < limits.warn_area * width * height or static[y : y + h, x : x + w].mean() < _MIN_DENSITY:
             continue
         if not _in_corner(x, y, w, h, picture) or w > limits.mark_span * width or h > limits.mark_span * height:
-            continue
-        moving = _around(change, seen & ~person, (x, y, x + w, y + h)) >= limits.around_moving
-        (marks if moving else hints)[y : y + h, x : x + w] = True
+            elsewhere += w * h
+        elif _around(change, seen & ~person, (x, y, x + w, y + h)) >= limits.around_moving:
+            marks[y : y + h, x : x + w] = True
+        else:
+            still.append((x, y, x + w, y + h))
+    # On a still scene a corner region stands out only where the scene has little static structure
+    # of its own: a generated clip's inset on a blank wall, not a shelf in a furnished room.
+    stands_out = elsewhere < 0.5 * sum((x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in still)
+    for x0, y0, x1, y1 in still:
+        (marks if stands_out else hints)[y0:y1, x0:x1] = True
     return marks, hints
 
 
