@@ -541,6 +541,7 @@ def small(out: Path) -> list[Case]:
 
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
+FONT_CONDENSED = "/usr/share/fonts/truetype/dejavu/DejaVuSansCondensed.ttf"
 PORTRAITS = ["img_obama.jpg", "img_musk_df18.jpg", "img_zuckerberg_df13.jpg", "img_bezos_df21.jpg", "img_paul_rudd_fn.jpg",
              "img_tom_cruise_dl.jpg", "img_dicaprio_memo.jpg", "image_one_person.png"]
 
@@ -646,6 +647,288 @@ def reverb(out: Path) -> list[Case]:
     return cases
 
 
+# -- picture families of issue 33: lower thirds and bugs, locked-off rooms, marks on stills, jump cuts --
+
+MATERIAL = ROOT / "eval" / "out" / "material"
+# Real rooms to put a talking head in (eval/README.md says where each comes from and how to fetch it):
+# NYU Depth v2 frames as ialhashim/DenseDepth ships them in examples/ (640x480, a white border of a
+# few px from the camera's registration, cut off), and two photos of Depth-Anything-V2's assets/examples/.
+ROOMS = {"nyu_1_image.png": "a bathroom: tiled wall, shelf with bottles, towel", "nyu_11_image.png": "a bathroom: tiles, a bath",
+         "nyu_267_image.png": "a classroom: posters, whiteboard, clock, windows", "nyu_308_image.png": "a meeting room: windows, cabinets",
+         "nyu_358_image.png": "an office: bookshelves, monitors, window", "nyu_377_image.png": "a kitchenette: cabinets, a sign, an extinguisher",
+         "nyu_499_image.png": "bookshelves and a framed picture", "nyu_626_image.png": "framed posters and a window",
+         "nyu_119_image.png": "a bedroom: a framed print", "da_demo10.jpg": "a sunroom: windows, blinds, a television",
+         "da_demo13.jpg": "a museum case: shelves of bowls with labels"}
+# Talking heads whose sound and picture are good (square crops of a person to camera).
+HEADS = ["good_katie.mp4", "good_obama_a.mp4", "good_may5s.mp4", "good_aoc.mp4"]
+
+
+def room(name: str) -> Path:
+    path = MATERIAL / "rooms" / name
+    if not path.exists():
+        raise SystemExit(f"{path} is missing: eval/README.md says where the room photos come from")
+    return path
+
+
+def opencv_data(name: str) -> Path:
+    """A file of OpenCV's sample data (Debian's opencv-doc, BSD/Apache licensed samples)."""
+    debs = MATERIAL / "debs"
+    unpacked = debs / "opencv-doc"
+    if not unpacked.exists():
+        debs.mkdir(parents=True, exist_ok=True)
+        if not list(debs.glob("opencv-doc_*.deb")):
+            subprocess.run(["apt-get", "download", "opencv-doc"], cwd=debs, check=True, capture_output=True)
+        subprocess.run(["dpkg-deb", "-x", str(next(debs.glob("opencv-doc_*.deb"))), str(unpacked)], check=True)
+    return unpacked / "usr/share/doc/opencv-doc/examples/data" / name
+
+
+def seconds_of(path: Path) -> float:
+    return float(subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(path)],
+                                capture_output=True, text=True, check=True).stdout)
+
+
+def bust_matte(side: int) -> Path:
+    """A soft-edged matte of a head and shoulders for a square talking-head crop of ``side`` px:
+    an ellipse over the face and neck running off the bottom, its edge feathered (no outline to
+    read as an inset)."""
+    import cv2
+
+    path = MATERIAL / f"bust_{side}.png"
+    if not path.exists():
+        matte = np.zeros((side, side), np.uint8)
+        cv2.ellipse(matte, (side // 2, int(side * 0.62)), (int(side * 0.44), int(side * 0.62)), 0, 0, 360, 255, -1)
+        matte = cv2.GaussianBlur(matte, (0, 0), side * 0.035)
+        cv2.imwrite(str(path), matte)
+    return path
+
+
+def in_room(head: str, room_name: str, out: Path, *, portrait: bool, grain: bool, left: float = 0.5,
+            overlay: str = "") -> None:
+    """``head``'s talking head, feathered, in front of a still photo of a room, as a locked-off camera
+    films someone in front of shelves, tiles or a window: 640x480, or 540x960 for a phone held upright
+    (the room cropped to fit). ``grain``: the sensor's noise over the room (a phone's denoiser leaves
+    little). ``overlay``: a filter drawn over the result (a lower third)."""
+    width, height = (540, 960) if portrait else (640, 480)
+    side = int(height * (0.55 if portrait else 0.75))
+    x, y = int((width - side) * left), height - side
+    fill = (f"crop='min(iw-16,(ih-16)*{width}/{height})':'min(ih-16,(iw-16)*{height}/{width})',"
+            f"scale={width}:{height},setsar=1")
+    noise = ",noise=alls=5:allf=t" if grain else ""
+    graph = (f"[0:v]{fill}{noise},format=yuv420p[bg];[1:v]scale={side}:{side},format=rgba[c];"
+             f"[2:v]scale={side}:{side},format=gray[m];[c][m]alphamerge[cm];"
+             f"[bg][cm]overlay=x={x}:y={y}:shortest=1,format=yuv420p{(',' + overlay) if overlay else ''}[v]")
+    ffmpeg("-loop", "1", "-framerate", "25", "-i", room(room_name), "-i", SHARED / head, "-loop", "1", "-i", bust_matte(side),
+           "-filter_complex", graph, "-map", "[v]", "-map", "1:a", "-t", f"{seconds_of(SHARED / head):.3f}",
+           "-c:v", "libx264", "-preset", "veryfast", "-crf", "21", "-c:a", "aac", out)
+
+
+@family
+def rooms(out: Path) -> list[Case]:
+    """A talking head in front of a real room, camera locked off (shelves, tiles, posters, windows,
+    all as still as a logo): go. Each room landscape (640x480) and as a phone held upright (540x960),
+    with and without the sensor's grain, the head in the middle or to one side."""
+    cases = []
+    for i, room_name in enumerate(ROOMS):
+        for portrait in (False, True):
+            head = HEADS[(i + portrait) % len(HEADS)]
+            grain = (i + portrait) % 2 == 0
+            left = (0.5, 0.15, 0.85)[i % 3]
+            name = f"room_{Path(room_name).stem}_{'phone' if portrait else 'wide'}_{stem(head)}.mp4"
+            in_room(head, room_name, out / name, portrait=portrait, grain=grain, left=left)
+            cases.append(Case(name, "video", "go", "", f"{head} in front of {ROOMS[room_name]}, locked off"
+                              f"{', grain' if grain else ''}", truth="room"))
+    return cases
+
+
+def shaken(w: str = "iw", h: str = "ih") -> str:
+    """A hand-held camera's sway: a 90% crop wandering over the frame (two slow swings and a faster
+    tremor each way), scaled back to the frame's size."""
+    return (f"crop=iw*0.9:ih*0.9:x='(iw-ow)/2*(1+0.7*sin(2*PI*t*0.7)+0.25*sin(2*PI*t*2.3))':"
+            f"y='(ih-oh)/2*(1+0.6*sin(2*PI*t*0.9+1)+0.25*sin(2*PI*t*3.1))',scale={w}:{h},setsar=1")
+
+
+def ring(size: int, out: Path) -> Path:
+    """A channel bug without letters: flat colours, sharp edges (a blue disc, a white ring, an orange
+    wedge), on a transparent ground, ``size`` px square."""
+    import cv2
+
+    bug = np.zeros((size, size, 4), np.uint8)
+    c, r = size // 2, size // 2 - 1
+    cv2.circle(bug, (c, c), r, (160, 60, 20, 255), -1, cv2.LINE_AA)
+    cv2.circle(bug, (c, c), int(r * 0.7), (255, 255, 255, 255), max(2, size // 14), cv2.LINE_AA)
+    cv2.ellipse(bug, (c, c), (int(r * 0.45), int(r * 0.45)), 0, -60, 60, (0, 140, 255, 255), -1, cv2.LINE_AA)
+    cv2.imwrite(str(out), bug)
+    return out
+
+
+# Lower thirds and bugs as drawn over a W x H frame; k scales them. (filter, share of the frame it covers)
+def graphics(k: float) -> dict[str, tuple[str, float]]:
+    f = FONT
+    return {
+        # the issue's: a dark-red bar over the bottom 13% with two lines of white text
+        "news": (f"drawbox=x=0:y=ih*{1 - 0.13 * k:.3f}:w=iw:h=ih*{0.13 * k:.3f}:color=0x8b1a1a:t=fill,"
+                 f"drawtext=fontfile={f}:text='Sarah Jensen':fontcolor=white:fontsize=h*{0.045 * k:.3f}:x=w*0.05:y=h*{1 - 0.115 * k:.3f},"
+                 f"drawtext=fontfile={f}:text='LIVE  Manchester':fontcolor=white:fontsize=h*{0.032 * k:.3f}:x=w*0.05:y=h*{1 - 0.055 * k:.3f}",
+                 0.13 * k),
+        # the same, smaller and centred in a condensed face: its short lines sit under the chin
+        "newsmall": (f"drawbox=x=0:y=ih*{1 - 0.08 * k:.3f}:w=iw:h=ih*{0.08 * k:.3f}:color=0x8b1a1a:t=fill,"
+                     f"drawtext=fontfile={FONT_CONDENSED}:text='Sarah Jensen':fontcolor=white:fontsize=h*{0.027 * k:.3f}:x=(w-tw)/2:"
+                     f"y=h*{1 - 0.071 * k:.3f},drawtext=fontfile={FONT_CONDENSED}:text='LIVE  Leeds':fontcolor=white:"
+                     f"fontsize=h*{0.019 * k:.3f}:x=(w-tw)/2:y=h*{1 - 0.034 * k:.3f}", 0.08 * k),
+        "bar": (f"drawbox=x=iw*0.05:y=ih*0.74:w=iw*0.6:h=ih*{0.09 * k:.3f}:color=0x1f4e99@0.85:t=fill,"
+                f"drawtext=fontfile={f}:text='Dr Ana Ruiz, Cardiologist':fontcolor=white:fontsize=h*{0.04 * k:.3f}:x=w*0.07:y=h*{0.74 + 0.025 * k:.3f}",
+                0.6 * 0.09 * k),
+        "subtitle": (f"drawtext=fontfile={f}:text='and that is why we started the project':fontcolor=white:borderw=2:bordercolor=black:"
+                     f"fontsize=h*{0.045 * k:.3f}:x=(w-tw)/2:y=h*0.88", 0.05 * k * 0.8),
+        "ticker": (f"drawbox=x=0:y=ih*{1 - 0.06 * k:.3f}:w=iw:h=ih*{0.06 * k:.3f}:color=white@0.9:t=fill,"
+                   f"drawtext=fontfile={f}:text='MARKETS  FTSE 100 +0.4%   DOW -0.2%   WEATHER  Rain later':expansion=none:fontcolor=0x202020:"
+                   f"fontsize=h*{0.035 * k:.3f}:x=w-mod(t*w/6\\,w+tw):y=h*{1 - 0.048 * k:.3f}", 0.06 * k),
+        "live": (f"drawbox=x=iw*0.04:y=ih*0.04:w=iw*{0.13 * k:.3f}:h=ih*{0.06 * k:.3f}:color=0xd01010:t=fill,"
+                 f"drawtext=fontfile={f}:text='LIVE':fontcolor=white:fontsize=h*{0.042 * k:.3f}:x=w*{0.04 + 0.02 * k:.3f}:y=h*{0.04 + 0.012 * k:.3f}",
+                 0.13 * 0.06 * k * k),
+    }
+
+
+@family
+def lowerthirds(out: Path) -> list[Case]:
+    """Lower thirds, captions, a ticker and bugs burned over talking heads filmed locked off (the good
+    clips as they are, and a head in a real room on a phone held upright) and hand-held (the same
+    clips swaying), each graphic at two sizes: no-go overlay, a bug under 1.5% of the frame a flag."""
+    cases = []
+    clips = [("good_katie.mp4", "locked"), ("good_obama_a.mp4", "locked"), ("good_demo3_a.mp4", "locked"),
+             ("room:nyu_377_image.png", "locked"), ("room:da_demo10.jpg", "locked"),
+             ("good_aoc.mp4", "handheld"), ("good_demo3_b.mp4", "handheld"), ("good_may5s.mp4", "handheld")]
+    bugs = MATERIAL / "bugs"
+    bugs.mkdir(parents=True, exist_ok=True)
+    for i, (clip, camera) in enumerate(clips):
+        for j, look in enumerate(["news", "newsmall", "bar", "subtitle", "ticker", "live", "ring", "logo"]):
+            k = (0.8, 1.25)[(i + j) % 2]
+            name = f"l3_{look}_{camera}_{stem(clip.split(':')[-1])}_{k:g}.mp4"
+            if look in ("ring", "logo"):  # a picture over the top-right corner, 9 or 14% of the width
+                share = 0.09 * k * 1.1
+                art = ring(256, bugs / "ring.png") if look == "ring" else opencv_data("opencv-logo.png")
+                draw = None
+            else:
+                draw, share = graphics(k)[look]
+            verdict = "no-go" if share >= 0.015 and look not in ("ring", "logo") else "flag"
+            note = f"{clip} ({camera}) with a {look} at {k:g}x"
+            if clip.startswith("room:"):
+                room_name = clip.split(":")[1]
+                base = out / "l3_base.mp4"
+                in_room(HEADS[i % len(HEADS)], room_name, base, portrait=True, grain=i % 2 == 0)
+                src = base
+            else:
+                src = SHARED / clip
+            move = shaken() + "," if camera == "handheld" else ""
+            if draw is not None:
+                ffmpeg("-i", src, "-vf", f"{move}format=yuv420p,{draw}", "-c:v", "libx264", "-preset", "veryfast", "-crf", "21",
+                       "-c:a", "copy", out / name)
+            else:
+                graph = (f"[0:v]{move}format=yuv420p[m];[1:v]format=rgba,colorchannelmixer=aa=0.9[g0];"
+                         f"[g0][m]scale2ref=w=main_w*{0.09 * k:.3f}:h=ow*ih/iw[g][m2];"
+                         f"[m2][g]overlay=x=main_w-overlay_w-main_w*0.04:y=main_h*0.04:format=auto,format=yuv420p[v]")
+                ffmpeg("-i", src, "-loop", "1", "-i", art, "-filter_complex", graph, "-map", "[v]", "-map", "0:a", "-shortest",
+                       "-c:v", "libx264", "-preset", "veryfast", "-crf", "21", "-c:a", "copy", out / name)
+            cases.append(Case(name, "video", verdict, "overlay", note, truth=f"{share:.3f}"))
+            if clip.startswith("room:"):
+                (out / "l3_base.mp4").unlink()
+    return cases
+
+
+@family
+def stillmarks(out: Path) -> list[Case]:
+    """Captions and logos on the good portraits at 360 px, 640 px and their own size; a portrait
+    beside a photo of a room with a logo (a side-by-side picture); no-go overlay, a small bug a flag.
+    And the same portraits at 360 px with nothing on, and cut out in front of a real room: go."""
+    import cv2
+
+    cases = []
+    logo, bug = opencv_data("opencv-logo.png"), ring(256, MATERIAL / "ring.png")
+    f = FONT
+    texts = {
+        "caption": "drawtext=fontfile={f}:text='ME AFTER ONE COFFEE':fontcolor=white:borderw=3:bordercolor=black:fontsize=h/11:x=(w-tw)/2:y=h-th-h/20",
+        "subtitle": "drawtext=fontfile={f}:text='I never thought it would happen':fontcolor=white:borderw=2:bordercolor=black:fontsize=h/19:x=(w-tw)/2:y=h*0.9",
+        "title": "drawbox=x=0:y=0:w=iw:h=ih*0.1:color=black@0.6:t=fill,drawtext=fontfile={f}:text='BREAKING':fontcolor=yellow:fontsize=h/16:x=w*0.04:y=h*0.02",
+    }
+    for i, portrait in enumerate(PORTRAITS):
+        width = (360, 640, 0)[i % 3]
+        scale = f"scale={width}:-2," if width else ""
+        size = f"{width}px" if width else "full"
+        for look, graph in texts.items():
+            name = f"sm_{look}_{stem(portrait)}_{size}.png"
+            ffmpeg("-i", SHARED / portrait, "-vf", scale + graph.format(f=f), "-frames:v", "1", out / name)
+            cases.append(Case(name, "image", "no-go", "overlay", f"{portrait} at {size} with a {look}"))
+        across = width or int(subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=width", "-of", "csv=p=0",
+                                              str(SHARED / portrait)], capture_output=True, text=True, check=True).stdout)
+        for look, art, share in (("logo", logo, 0.16), ("ring", bug, 0.12)):
+            name = f"sm_{look}_{stem(portrait)}_{size}.png"
+            graph = (f"[0:v]{scale}format=rgb24[m];[1:v]format=rgba,scale={round(across * share)}:-1[g];"
+                     f"[m][g]overlay=x=main_w-overlay_w-main_w*0.03:y=main_h*0.03[v]")
+            ffmpeg("-i", SHARED / portrait, "-i", art, "-filter_complex", graph, "-map", "[v]", "-frames:v", "1", out / name)
+            cases.append(Case(name, "image", "no-go", "overlay", f"{portrait} at {size} with a {look} {share:.0%} wide in the top-right corner"))
+        # side by side: the portrait and a room, a logo over the pair's top-right corner
+        room_name = list(ROOMS)[i % len(ROOMS)]
+        name = f"sm_sidebyside_{stem(portrait)}.png"
+        graph = (f"[0:v]scale=-2:480,setsar=1[a];[1:v]crop=iw-16:ih-16,scale=-2:480,setsar=1[b];[a][b]hstack[p];"
+                 f"[2:v]format=rgba,scale=100:-1[g];[p][g]overlay=x=main_w-overlay_w-main_w*0.02:y=main_h*0.03[v]")
+        ffmpeg("-i", SHARED / portrait, "-i", room(room_name), "-i", logo, "-filter_complex", graph, "-map", "[v]",
+               "-frames:v", "1", out / name)
+        cases.append(Case(name, "image", "no-go", "overlay", f"{portrait} beside {room_name}, a logo 100 px wide top-right"))
+        name = f"sm_plain_{stem(portrait)}_360px.png"
+        ffmpeg("-i", SHARED / portrait, "-vf", "scale=360:-2", "-frames:v", "1", out / name)
+        cases.append(Case(name, "image", "go", "", f"{portrait} at 360 px, nothing on it"))
+    # portraits cut out in front of real rooms (posters, shelves, windows behind): go
+    for i, room_name in enumerate(ROOMS):
+        portrait = PORTRAITS[i % len(PORTRAITS)]
+        name = f"sm_inroom_{stem(portrait)}_{Path(room_name).stem}.png"
+        head = cv2.imread(str(SHARED / portrait))
+        h, w = head.shape[:2]
+        side = min(h, w)
+        head = head[:side, (w - side) // 2 : (w - side) // 2 + side]
+        back = cv2.imread(str(room(room_name)))[8:-8, 8:-8]
+        back = cv2.resize(back, (640, round(640 * back.shape[0] / back.shape[1])), interpolation=cv2.INTER_AREA)
+        bh, bw = back.shape[:2]
+        s = int(bh * 0.8)
+        matte = cv2.resize(cv2.imread(str(bust_matte(256)), cv2.IMREAD_GRAYSCALE), (s, s)).astype(np.float32)[..., None] / 255
+        head = cv2.resize(head, (s, s), interpolation=cv2.INTER_AREA).astype(np.float32)
+        x = (bw - s) // 2
+        region = back[bh - s :, x : x + s].astype(np.float32)
+        back[bh - s :, x : x + s] = (head * matte + region * (1 - matte)).round().astype(np.uint8)
+        cv2.imwrite(str(out / name), back)
+        cases.append(Case(name, "image", "go", "", f"{portrait} cut out in front of {ROOMS[room_name]}"))
+    return cases
+
+
+@family
+def jumpcuts(out: Path) -> list[Case]:
+    """One take of a talking head with 0.3-2 s taken out of the middle (picture and sound), at 256 px
+    to 1080 px on the short side: no-go scene_cuts. And the same takes uncut at 256 and 1080 px: go."""
+    cases = []
+    clips = ["good_aoc.mp4", "good_katie.mp4", "good_obama_a.mp4", "good_demo3_a.mp4", "good_obama_pauses.mp4"]
+    sizes = [256, 360, 540, 720, 1080]
+    gaps = [0.3, 0.7, 1.0, 1.5, 2.0]
+    for i, clip in enumerate(clips):
+        total = seconds_of(SHARED / clip)
+        for j, size in enumerate(sizes):
+            scale = f"scale='if(lt(iw,ih),{size},-2)':'if(lt(iw,ih),-2,{size})':flags=bicubic,setsar=1"
+            gap = gaps[(i + j) % len(gaps)]
+            at = round(total * (0.35 + 0.05 * j), 2)
+            name = f"jump_{stem(clip)}_{size}px_{gap:g}s.mp4"
+            graph = (f"[0:v]{scale},split[a][b];[a]trim=0:{at},setpts=PTS-STARTPTS[p];[b]trim={at + gap},setpts=PTS-STARTPTS[q];"
+                     f"[p][q]concat=n=2:v=1[v];[0:a]asplit[c][d];[c]atrim=0:{at},asetpts=PTS-STARTPTS[r];"
+                     f"[d]atrim={at + gap},asetpts=PTS-STARTPTS[s];[r][s]concat=n=2:v=0:a=1[au]")
+            ffmpeg("-i", SHARED / clip, "-filter_complex", graph, "-map", "[v]", "-map", "[au]", "-c:v", "libx264",
+                   "-preset", "veryfast", "-crf", "21", "-c:a", "aac", out / name)
+            cases.append(Case(name, "video", "no-go", "scene_cuts", f"{clip} at {size} px with {gap:g} s cut out at {at:g} s",
+                              truth=f"{gap:g}"))
+            if size in (256, 1080):
+                name = f"jump_{stem(clip)}_{size}px_uncut.mp4"
+                ffmpeg("-i", SHARED / clip, "-vf", scale, "-c:v", "libx264", "-preset", "veryfast", "-crf", "21", "-c:a", "copy",
+                       out / name)
+                cases.append(Case(name, "video", "go", "", f"{clip} at {size} px, one take", truth="0"))
+    return cases
+
+
 def _has_audio(path: Path) -> bool:
     found = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "a", "-show_entries", "stream=index", "-of",
                             "csv=p=0", str(path)], capture_output=True, text=True).stdout
@@ -690,7 +973,8 @@ def _prefixes(families: list[str]) -> set[str]:
 PREFIXES = {"noise": {"noise"}, "music": {"music"}, "padding": {"pad"}, "voices": {"turns", "stereo"},
             "edges": {"edge", "midcut", "dur"}, "stills": {"still"}, "dubs": {"dub", "shift"}, "small": {"small"}, "reencode": {"re"},
             "variant": {"var"}, "level": {"level"}, "handover": {"hand"}, "overlap": {"overlap"}, "pasted": {"pasted"},
-            "reverb": {"reverb"}}
+            "reverb": {"reverb"}, "rooms": {"room"}, "lowerthirds": {"l3"}, "stillmarks": {"sm"},
+            "jumpcuts": {"jump"}}
 
 
 if __name__ == "__main__":

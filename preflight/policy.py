@@ -99,6 +99,21 @@ class OverlayLimits(_Limits):
     warn_area: float = Field(0.001, ge=0, le=1, description="share of the frame a static text-like mark must cover to warn")
     fail_area: float = Field(0.01, ge=0, le=1, description="share of the frame static text-like marks must cover to fail")
     min_presence: float = Field(0.9, gt=0, le=1, description="share of sampled frames an edge must be in, at the same pixel, to count as static")
+    mark_span: float = Field(
+        0.4, gt=0, le=1, description="a static corner mark's box spans at most this share of the picture's width and height (larger: the scene's structure)"
+    )
+    graphic_spread: float = Field(
+        3.0, ge=0, description="a flat region is drawn (a logo's fill, a lower third's bar) when its colour varies at most this much (standard deviation, grey levels)"
+    )
+    graphic_colour: float = Field(
+        100.0, ge=0, le=255, description="a drawn region on a still is a logo's shape when its colour is at least this saturated (mean gap between the largest and smallest channel, grey levels)"
+    )
+    graphic_contrast: float = Field(
+        30.0, ge=0, le=255, description="a drawn region on a still is a logo's shape when it differs at least this much from what lies around it (median, grey levels): a sharp border"
+    )
+    around_moving: float = Field(
+        3.0, ge=0, description="median change (grey levels, sampled frame to frame) of the scene's edges around a static corner mark above which the scene moves and the mark fails; around a still scene it only warns"
+    )
 
 
 class AvSyncLimits(_Limits):

@@ -79,8 +79,8 @@ def test_text_that_drifts_with_the_scene_is_not_burned_in():
     seen[100:125, 100:240] = True
     steady = [_line(100 + dx, 100, w=140, h=25) for dx in (0, 1, 0, 1, 0, 1)]
     drifting = [_line(100 + dx, 100, w=140, h=25) for dx in (0, 3, 6, 9, 12, 15)]
-    assert _still_text(seen, steady).any()
-    assert not _still_text(seen, drifting).any()
+    assert _still_text(seen, [[b] for b in steady]).any()
+    assert not _still_text(seen, [[b] for b in drifting]).any()
 
 
 def test_a_caption_over_a_close_ups_chin_counts_but_a_mouth_does_not():
@@ -139,6 +139,85 @@ def test_a_faint_corner_mark_on_dark_footage_is_found_as_on_bright_footage():
     bright[:, 14:36, 254:306] = 30
     dark = (bright.astype(np.float32) * 0.12 + 10).astype(np.uint8)  # the same footage, far darker and flatter
     for video in (bright, dark):
-        marks = _corner_marks(video, OverlayLimits(), (0, 0, 320, 240))
+        marks, hints = _corner_marks(video, OverlayLimits(), (0, 0, 320, 240), [[]] * len(video))
         assert marks[10:40, 250:310].mean() > 0.5
-        assert not marks[100:200, 50:200].any()
+        assert not marks[100:200, 50:200].any() and not hints.any()
+
+
+def _room(frames=10, seed=2):
+    """A locked-off shot of a wall lit from one side: the same picture every frame, with a little sensor noise."""
+    rng = np.random.default_rng(seed)
+    wall = np.linspace(60, 200, 320)[None, :, None] * np.ones((240, 1, 3))
+    return np.stack([np.clip(wall + rng.integers(-2, 3, wall.shape), 0, 255).astype(np.uint8) for _ in range(frames)])
+
+
+def test_a_static_corner_shape_in_a_furnished_still_scene_only_warns_and_a_room_wide_structure_is_not_a_mark():
+    # issue 33: a locked-off phone video's shelves read as "a static mark in a corner" and failed
+    from preflight.analyzers.overlay import _corner_marks
+    from preflight.policy import OverlayLimits
+
+    video = _room()
+    video[:, 10:40, 250:310] = 230  # a static shape in the top-right corner
+    video[:, 14:36, 254:306] = 30
+    marks, hints = _corner_marks(video, OverlayLimits(), (0, 0, 320, 240), [[]] * len(video))
+    assert marks[10:40, 250:310].mean() > 0.5  # on a bare wall it stands out: an inset on a generated clip
+    video[:, :, 150:154] = 250  # a window's frame from top to bottom, touching two corners
+    video[:, 100:104, 40:140] = 250  # and a shelf
+    marks, hints = _corner_marks(video, OverlayLimits(), (0, 0, 320, 240), [[]] * len(video))
+    assert not marks.any() and not hints[:, 150:154].any()
+    assert hints[10:40, 250:310].mean() > 0.5
+
+
+def test_a_steady_two_line_caption_is_burned_in_though_its_lines_differ():
+    # issue 33: a lower third's name over a title made one region whose two lines' tops differ
+    # by the line spacing, which read as drifting text
+    seen = np.zeros((512, 512), dtype=bool)
+    seen[473:507, 211:300] = True
+    lines = [[_line(211, 473, w=89, h=19), _line(226, 492, w=59, h=15)] for _ in range(6)]
+    assert _still_text(seen, lines)[480, 250]
+
+
+def test_a_line_the_detector_splits_differently_on_each_frame_is_still_one_steady_line():
+    # issue 33's family: "Dr Ana Ruiz, Cardiologist" came as one box on some frames and as two,
+    # split at different places, on others
+    seen = np.zeros((450, 450), dtype=bool)
+    seen[343:369, 27:361] = True
+    lines = [[_line(27, 343, w=265, h=25), _line(303, 343, w=58, h=26)], [_line(28, 343, w=269, h=24), _line(289, 343, w=71, h=25)],
+             [_line(27, 343, w=332, h=26)]] * 2
+    assert _still_text(seen, lines)[355, 200]
+
+
+def test_the_bar_under_burned_in_text_counts_with_it():
+    from preflight.analyzers.overlay import _plates
+    from preflight.policy import OverlayLimits
+
+    rng = np.random.default_rng(3)
+    frame = rng.integers(60, 200, (480, 640, 3), dtype=np.uint8)  # a camera's busy picture
+    frame[420:470, :] = (139, 26, 26)  # a flat dark-red bar across the bottom
+    frame[430:460, 250:390] = 255  # its letters, cutting it in two
+    text = np.zeros((480, 640), dtype=bool)
+    text[430:460, 250:390] = True
+    plates = _plates(text, frame, OverlayLimits())
+    assert plates[420:470, 5:635].mean() > 0.9
+    frame[420:470, :] = rng.integers(100, 140, (50, 640, 3), dtype=np.uint8)  # a textured wall under scene text
+    assert not _plates(text, frame, OverlayLimits()).any()
+
+
+def test_a_flat_colourful_logo_in_a_stills_corner_is_found_with_its_name_but_not_a_photos_patch():
+    from preflight.analyzers.overlay import _logos
+    from preflight.policy import OverlayLimits
+    import cv2
+
+    rng = np.random.default_rng(4)
+    photo = cv2.GaussianBlur(rng.integers(0, 255, (480, 640, 3), dtype=np.uint8), (0, 0), 3)
+    photo = np.clip(photo.astype(np.int16) + rng.integers(-4, 5, photo.shape), 0, 255).astype(np.uint8)
+    assert _logos(photo, [], OverlayLimits()) == []
+    logo = photo.copy()
+    cv2.circle(logo, (590, 40), 22, (20, 60, 200), -1)  # a blue disc top-right
+    name = _line(560, 66, w=60, h=14)  # its name under it
+    [(x0, y0, x1, y1)] = _logos(logo, [name], OverlayLimits())
+    assert x0 <= 570 and y0 <= 20 and x1 >= 612 and y1 >= 78
+    assert _logos(logo, [], OverlayLimits())  # no letters needed
+    middle = photo.copy()
+    cv2.circle(middle, (320, 240), 22, (20, 60, 200), -1)  # the same disc in the middle: no corner
+    assert _logos(middle, [], OverlayLimits()) == []
