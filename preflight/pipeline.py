@@ -6,13 +6,13 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from preflight.analyzers import ANALYZERS, BROKEN, REASONS, TIMED_OUT, Analyzer
+from preflight.analyzers import ANALYZERS, BROKEN, TIMED_OUT, Analyzer
 from preflight.analyzers.duration import too_long
 from preflight.media import Media, Probe, Role, decode
 from preflight.policy import Policy
 from preflight.report import Check, Report, SourceInfo, Status
 from preflight.sources import PathArg, Sources, local_copies, sha256_of, source_set
-from preflight.version import start_judges
+from preflight.version import SCHEMA_ID, start_judges
 
 if TYPE_CHECKING:
     from preflight.evidence import Evidence
@@ -122,12 +122,9 @@ class _Job:
 
 
 def report_schema() -> dict[str, Any]:
-    """The JSON Schema of a report, with every reason code the analyzers declare as the reason's enum."""
-    schema = Report.model_json_schema(mode="serialization")
-    reason = schema["$defs"]["Check"]["properties"]["reason"]
-    reason["anyOf"] = [{"enum": sorted(REASONS), "type": "string"} if a.get("type") == "string" else a
-                       for a in reason["anyOf"]]
-    return schema
+    """The JSON Schema (2020-12) of a report; the reason's enum is every code a check may carry."""
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID,
+            **Report.model_json_schema(mode="serialization")}
 
 
 def _info(p: Probe) -> SourceInfo:

@@ -12,6 +12,8 @@ __version__ = "0.1.0"
 
 # Bumped when a report field changes meaning or goes away; new fields keep it.
 SCHEMA_VERSION = "3"
+# The schema's "$id": a name, not a place (nothing is fetched from it); one per schema version.
+SCHEMA_ID = f"urn:avatar-preflight:report:{SCHEMA_VERSION}"
 
 # The libraries whose results decide a verdict, by the distribution that ships them.
 _JUDGES = {"mediapipe": "mediapipe", "onnxruntime": "onnxruntime", "opencv": "opencv-contrib-python",
