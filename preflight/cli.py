@@ -126,6 +126,8 @@ def schema() -> None:
 
 
 Strict = Annotated[bool, typer.Option("--strict", help="Warnings block like failures.")]
+JOBS_HELP = ("Worker processes (default: the CPUs this process may use, by its affinity and cgroup quota, "
+             "at most one per 1.2 GB of available memory).")
 Config = Annotated[Optional[Path], typer.Option(help="A policy TOML file (default: preflight.toml or \\[tool.preflight] in pyproject.toml, found from here up).")]
 Output = Annotated[Format, typer.Option("--format", help="text for people, json for programs.")]
 
@@ -364,7 +366,7 @@ def list_avatars(output: Output = Format.text) -> None:
 @app.command()
 def batch(
     target: Annotated[Path, typer.Argument(help="A folder of media, or a manifest .csv (name,video,image,audio).", show_default=False)],
-    jobs: Annotated[Optional[int], typer.Option(min=1, help="Worker processes (default: the number of cores).", show_default=False)] = None,
+    jobs: Annotated[Optional[int], typer.Option(min=1, help=JOBS_HELP, show_default=False)] = None,
     cluster: Annotated[Optional[str], typer.Option(envvar="PREFLIGHT_DASK_SCHEDULER", help="Check the sets on a Dask cluster instead: its scheduler (tcp://host:8786), or local:N for N local workers. Needs the `dask` extra.", show_default=False)] = None,
     report: Annotated[Optional[Path], typer.Option("--report", help="Write one self-contained HTML report here.")] = None,
     jsonl: Annotated[Optional[Path], typer.Option("--jsonl", help="Write one JSON report per line here, as each set finishes ('-': stdout, the summary then on stderr).")] = None,
@@ -407,10 +409,13 @@ def batch(
         client = _client_for_submit() if submit else None
         if not sets:
             raise UsageError(f"{target}: no media found" + (f" ({len(skipped)} files skipped)" if skipped else ""))
-        workers = jobs or os.cpu_count() or 1
+        if jobs is None:
+            from preflight.batch.capacity import default_jobs
+
+            jobs = default_jobs()
         with _ledger_if_possible(err) as ledger, _lines(jsonl) as write_line, \
                 _progress(err, progress_mode, len(sets)) as finished:
-            found = batches.run(sets, policy, jobs=workers, time_limit=time_limit, ledger=ledger, use_cache=not no_cache,
+            found = batches.run(sets, policy, jobs=jobs, time_limit=time_limit, ledger=ledger, use_cache=not no_cache,
                                 cluster=cluster)
             try:
                 for result in found:
@@ -493,7 +498,8 @@ def _quiet_dask() -> None:
 def serve(
     host: Annotated[str, typer.Option(help="The address to listen on; off localhost PREFLIGHT_SERVE_TOKEN is required.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="The port.")] = 8750,
-    jobs: Annotated[Optional[int], typer.Option(min=1, help="Worker processes (default: the number of cores).", show_default=False)] = None,
+    jobs: Annotated[Optional[int], typer.Option(min=1, help=JOBS_HELP, show_default=False)] = None,
+    allow_host: Annotated[Optional[list[str]], typer.Option("--allow-host", help="Also answer to this host name (the name a proxy or DNS gives the server; '*': any). By default only the address served on, localhost on a loopback address, and the machine's names and addresses on 0.0.0.0.", show_default=False)] = None,
     queue: Annotated[int, typer.Option(min=1, help="Checks that may wait for a worker; past that, 429 with Retry-After.")] = 16,
     time_limit: Annotated[float, typer.Option(help="Seconds one check may take before it is stopped as an error.")] = 240.0,
     strict: Strict = False,
@@ -512,8 +518,10 @@ def serve(
             if exc.name not in ("fastapi", "uvicorn", "python_multipart", "starlette"):
                 raise
             raise UsageError(f"preflight serve needs {exc.name}: pip install 'avatar-preflight[serve]'") from None
-        run_server(host, port, jobs=jobs or os.cpu_count() or 1, queue_size=queue, time_limit=time_limit,
-                   policy=_policy(config, strict))
+        from preflight.batch.capacity import default_jobs
+
+        run_server(host, port, jobs=jobs or default_jobs(), queue_size=queue, time_limit=time_limit,
+                   policy=_policy(config, strict), allow_hosts=allow_host or ())
 
 
 def _client_for_submit() -> Any:
