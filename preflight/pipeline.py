@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from preflight.analyzers import ANALYZERS, BROKEN, TIMED_OUT, Analyzer
@@ -48,11 +49,15 @@ def inspect(
     policy: Policy | None = None,
     timeout: float = ANALYSIS_TIMEOUT_S,
     evidence: bool = True,
+    notify: Callable[[str], None] | None = None,
 ) -> tuple[Report, list[Evidence]]:
     """:func:`check` for a :class:`~preflight.sources.Sources`, plus pictures of what the checks
-    saw (for the HTML report), one per source."""
+    saw (for the HTML report), one per source. ``notify`` hears each step as it starts (the CLI's
+    spinner shows it)."""
     policy = policy or Policy()
+    say = notify or (lambda step: None)
     start_judges()
+    say("reading the sources")
     with local_copies(sources) as local:
         probes = source_set(local.sources)
         separate_voice = any(p.role is Role.AUDIO for p in probes)
@@ -63,14 +68,16 @@ def inspect(
             if (failed := too_long(p, policy, separate_audio=separate_audio)) is not None:
                 early.append(failed)
             else:
+                say(f"decoding {p.path.name}")
                 media.append(decode(p, sample_fps=policy.faces.sample_fps, with_audio=not separate_audio))
         try:
-            report = Report.judge([_info(p) for p in probes], early + _analyze(media, policy, timeout), policy)
+            report = Report.judge([_info(p) for p in probes], early + _analyze(media, policy, timeout, say), policy)
             pictures = []
             # After an analyzer hung, a feature it holds may never come: no pictures then.
             if evidence and not any(c.status is Status.ERROR for c in report.checks):
                 from preflight.evidence import gather
 
+                say("drawing the pictures")
                 pictures = gather(media, report, policy)
         finally:
             for m in media:
@@ -80,13 +87,15 @@ def inspect(
     return report.relabelled(local.origin), pictures
 
 
-def _analyze(media: list[Media], policy: Policy, timeout: float) -> list[Check]:
+def _analyze(media: list[Media], policy: Policy, timeout: float, say: Callable[[str], None]) -> list[Check]:
     jobs = [_Job(analyzer, m, policy) for m in media for analyzer in ANALYZERS.values() if analyzer.applies(m)]
     for job in jobs:
         job.thread.start()
     deadline = time.monotonic() + timeout
     checks: list[Check] = []
-    for job in jobs:
+    for done, job in enumerate(jobs):
+        if job.thread.is_alive():
+            say(f"{job.analyzer.name} on {job.media.probe.path.name} ({done} of {len(jobs)} analyses done)")
         job.thread.join(max(0.0, deadline - time.monotonic()))
         checks += job.outcome(timeout)
     return checks

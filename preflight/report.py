@@ -164,8 +164,8 @@ class Report(BaseModel):
         if not names:
             return self
         return self.model_copy(update={
-            "sources": [s.model_copy(update={"path": names.get(s.path, s.path)}) for s in self.sources],
-            "checks": [c.model_copy(update={"source": names.get(c.source, c.source)}) for c in self.checks],
+            "sources": tuple(s.model_copy(update={"path": names.get(s.path, s.path)}) for s in self.sources),
+            "checks": tuple(c.model_copy(update={"source": names.get(c.source, c.source)}) for c in self.checks),
         })
 
     def to_json(self) -> str:

@@ -358,7 +358,7 @@ def _labelled(report: Report, evidence: list[Evidence], given: dict[Role, str],
             text = text.replace(path, label)
         return text
 
-    checks = [c.model_copy(update={"message": words(c.message)}) for c in report.checks]
+    checks = tuple(c.model_copy(update={"message": words(c.message)}) for c in report.checks)
     pictures = [e.model_copy(update={"source": names.get(e.source, e.source)}) for e in evidence]
     named = report.model_copy(update={"checks": checks, "name": " + ".join(labels.values())})
     return named.relabelled(names), pictures
