@@ -588,7 +588,7 @@ def serve(
     """Serve a web page and an HTTP API (/v1, OpenAPI at /v1/openapi.json) that check media as `check`
     does, and create avatars from GO checks when MOSAIC_API_KEY is set.
 
-    Needs the serve extra: pip install 'avatar-preflight[serve]'. Exit 2 on bad usage; Ctrl-C stops it.
+    Needs the serve extra (`pipx install '.[serve]'` in preflight's checkout). Exit 2 on bad usage; Ctrl-C stops it.
     """
     with _errors_as_exit_codes():
         try:
@@ -597,7 +597,8 @@ def serve(
         except ModuleNotFoundError as exc:
             if exc.name not in ("fastapi", "uvicorn", "python_multipart", "starlette"):
                 raise
-            raise UsageError(f"preflight serve needs {exc.name}: pip install 'avatar-preflight[serve]'") from None
+            raise UsageError(f"preflight serve needs {exc.name}: install preflight with its serve extra "
+                             "(`pipx install --force '.[serve]'` in its checkout; README: Install)") from None
         from preflight.batch.capacity import default_jobs
 
         run_server(host, port, jobs=jobs or default_jobs(), queue_size=queue, time_limit=time_limit,
