@@ -2,8 +2,8 @@
 
 The CPUs this process may run on (its affinity, then a cgroup CPU quota: a container limited to 2
 CPUs on a 64-core host gets 2), capped by the memory available (the host's MemAvailable and a
-cgroup memory limit, less what the cgroup already uses) at WORKER_BYTES a worker: one check of a
-15 s 1080p clip peaks at about 1.1 GB, so more workers than that would run out of memory.
+cgroup memory limit, less what the cgroup already uses) at WORKER_BYTES a worker: a check of a
+14.5 s 1080p clip peaked at 1.15 GB resident, so more workers than that would run out of memory.
 cgroup v2 and v1 are both read; a file that is missing or unreadable imposes no limit.
 """
 
