@@ -29,9 +29,9 @@ from preflight.batch import Result, SourceSet
 from preflight.download import is_url
 from preflight.errors import MosaicError, PreflightError, RejectedSources
 from preflight.media import Role
+from preflight.mosaic import Avatar
 from preflight.serve import Hosts, allowed_hosts
 from preflight.serve.uploads import MAX_BODY_BYTES, MAX_JSON_BYTES, BadUpload, read_json, receive, refuse_declared
-from preflight.mosaic import Avatar
 from preflight.serve.work import CheckRecord, Checks, CheckStatus, QueueFull
 from preflight.sources import MAX_BYTES
 from preflight.version import __version__
