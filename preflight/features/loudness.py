@@ -4,8 +4,8 @@ are not applied). From the steps: the integrated loudness over a window (400 ms 
 100 ms, gated at -70 LUFS and 10 LU under the ungated level) and the short-term maximum (3 s
 windows every 100 ms). The K-weighting's two biquads are designed for the decode's sample rate
 from the standard's analogue prototype; they reproduce its 48 kHz coefficients. The decode is
-16 kHz, so sound above 8 kHz is not counted (ffmpeg's ebur128 filter on the original reads speech
-a few tenths of an LU louder).
+16 kHz, so sound above 8 kHz is not counted (ffmpeg's ebur128 filter on the original reads up to
+0.7 LU louder where there is much of it).
 """
 
 from __future__ import annotations
