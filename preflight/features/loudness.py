@@ -22,7 +22,7 @@ BLOCK_STEPS, SHORT_TERM_STEPS = 4, 30  # 400 ms momentary blocks, 3 s short-term
 ABSOLUTE_GATE_LUFS, RELATIVE_GATE_LU = -70.0, -10.0
 SILENT_LUFS = -70.0  # what a window whose every block is under the absolute gate reports
 _OFFSET = -0.691  # the standard's constant: a 997 Hz sine at full scale reads -3.01 LUFS
-_CHUNK = 1 << 20  # samples filtered at a time (a 10 minute recording is ten of them)
+_FFT = 1 << 20  # the longest FFT: a 10 minute recording at 16 kHz is ten of them
 
 
 @dataclass(frozen=True)
@@ -71,17 +71,18 @@ def k_weighted(samples: np.ndarray, rate: int) -> np.ndarray:
     """``samples`` through the K-weighting filter (the causal IIR, applied by FFT a chunk at a
     time: each chunk starts a second early, by when the filter has forgotten what came before)."""
     warm = rate
+    chunk = _FFT - 2 * warm  # a second before it and a second of tail: one FFT of _FFT samples
     out = np.empty(len(samples))
-    for start in range(0, len(samples), _CHUNK):
+    for start in range(0, len(samples), chunk):
         lead = min(warm, start)
-        piece = samples[start - lead:start + _CHUNK].astype(np.float64)
+        piece = samples[start - lead:start + chunk].astype(np.float64)
         size = 1 << math.ceil(math.log2(len(piece) + warm))  # room for the filter's tail: no wrap-around
         z = np.exp(-2j * np.pi * np.arange(size // 2 + 1) / size)  # z^-1 on the unit circle
         response = np.ones_like(z)
         for b, a in k_filter(rate):
             response *= (b[0] + b[1] * z + b[2] * z * z) / (a[0] + a[1] * z + a[2] * z * z)
         filtered = np.fft.irfft(np.fft.rfft(piece, size) * response, size)
-        out[start:start + _CHUNK] = filtered[lead:len(piece)]
+        out[start:start + chunk] = filtered[lead:len(piece)]
     return out
 
 

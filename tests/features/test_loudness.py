@@ -87,3 +87,12 @@ def test_gating_leaves_pauses_and_silence_out():
     # a window shorter than a block or a short-term window is one of them
     assert level.integrated(0, 0.3) == pytest.approx(-20.0, abs=1e-9)
     assert level.short_term_max(3.5, 5.0) == pytest.approx(_lufs((5 * loud + 10 * faint) / 15), abs=1e-9)
+
+
+def test_filtering_a_chunk_at_a_time_is_filtering_the_whole(monkeypatch):
+    import preflight.features.loudness as module
+
+    x = np.random.default_rng(1).standard_normal(300_000)
+    whole = module.k_weighted(x, RATE)  # one FFT
+    monkeypatch.setattr(module, "_FFT", 1 << 16)  # 33 536 samples a chunk: nine of them
+    assert np.abs(module.k_weighted(x, RATE) - whole).max() < 1e-12
