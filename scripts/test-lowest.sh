@@ -24,7 +24,7 @@ if [ ! -x "$venv/bin/python" ] || [ .ci/lowest.txt -nt "$venv/.installed" ] || [
   "$py" -m venv "$venv"
   "$venv/bin/python" -m pip install --quiet --upgrade pip
   "$venv/bin/python" -m pip install --quiet -r .ci/lowest.txt
-  "$venv/bin/python" -m pip install --quiet --no-deps --no-build-isolation -e .
+  "$venv/bin/python" -m pip install --quiet --no-deps -e .
   touch "$venv/.installed"
 fi
 "$venv/bin/python" -m pip check
