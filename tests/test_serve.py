@@ -534,3 +534,14 @@ def test_the_page_in_a_browser_checks_a_go_clip_then_a_no_go_one(server, tmp_pat
         assert browser.errors() == []
     finally:
         browser.close()
+
+
+def test_the_hosts_it_answers_to():
+    from preflight.serve import allowed_hosts
+
+    local = allowed_hosts("127.0.0.1", ["Preflight.Example.com:8443"])
+    assert all(local.allow(h) for h in ("127.0.0.1:8750", "localhost", "[::1]:8750", "preflight.example.com"))
+    assert not any(local.allow(h) for h in ("evil.example:8750", "10.0.0.1:8750", "", "127.0.0.1.evil.example"))
+    everywhere = allowed_hosts("0.0.0.0")
+    assert everywhere.allow("10.1.2.3:8750") and everywhere.allow("[fe80::1]:8750")  # an address cannot be rebound
+    assert not everywhere.allow("evil.example") and allowed_hosts("0.0.0.0", ["*"]).allow("evil.example")

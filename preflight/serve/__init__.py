@@ -66,9 +66,7 @@ class Hosts:
     any_name: bool = False  # --allow-host '*': the check is off
 
     def allow(self, header: str) -> bool:
-        name = header.rsplit(":", 1)[0] if header.count(":") == 1 else header  # host:port, or an IPv6 literal
-        name = name.rsplit("]", 1)[0].lstrip("[") if name.startswith("[") else name
-        name = name.lower().rstrip(".")
+        name = hostname(header)
         if self.any_name or name in self.names:
             return True
         try:
@@ -78,12 +76,19 @@ class Hosts:
         return self.any_ip
 
 
+def hostname(host: str) -> str:
+    """The name in a Host header or an --allow-host (``name``, ``name:port``, ``[v6]:port``), lower case."""
+    name = host.strip().rsplit(":", 1)[0] if host.count(":") == 1 else host.strip()  # an IPv6 literal has several
+    name = name.rsplit("]", 1)[0].lstrip("[") if name.startswith("[") else name
+    return name.lower().rstrip(".")
+
+
 def allowed_hosts(host: str, extra: Iterable[str] = ()) -> Hosts:
     """The address served on; localhost and the loopback addresses on a loopback address; on all
     addresses (0.0.0.0, ::) the machine's names and any of its IP addresses (an IP address cannot
     be rebound); and ``extra`` (``--allow-host``; ``*`` allows any)."""
-    extra = {h.lower().strip().strip("[]").rstrip(".") for h in extra if h.strip()}
-    names = {host.lower().strip("[]"), *extra}
+    extra = {hostname(h) for h in extra if h.strip()}
+    names = {hostname(host), *extra}
     wildcard = host in ("0.0.0.0", "::", "")
     if is_local(host) or wildcard:
         names |= LOCAL_HOSTS

@@ -30,7 +30,7 @@ from preflight.download import is_url
 from preflight.errors import MosaicError, PreflightError, RejectedSources
 from preflight.media import Role
 from preflight.mosaic import Avatar
-from preflight.serve import Hosts, allowed_hosts
+from preflight.serve import Hosts, allowed_hosts, hostname
 from preflight.serve.uploads import MAX_BODY_BYTES, MAX_JSON_BYTES, BadUpload, read_json, receive, refuse_declared
 from preflight.serve.work import CheckRecord, Checks, CheckStatus, QueueFull
 from preflight.sources import MAX_BYTES
@@ -416,8 +416,7 @@ def _same_origin(headers: dict[str, str], host: str, hosts: Hosts) -> bool:
     scheme, _, netloc = origin.lower().partition("://")
     if scheme not in ("http", "https") or not netloc:
         return False  # "null": a sandboxed frame, a file, a redirect across origins
-    name = netloc.rsplit(":", 1)[0] if netloc.count(":") == 1 else netloc
-    return netloc == host.lower() or name in hosts.given
+    return netloc == host.lower() or hostname(netloc) in hosts.given
 
 
 class _Token:
