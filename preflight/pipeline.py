@@ -131,9 +131,16 @@ class _Job:
 
 
 def report_schema() -> dict[str, Any]:
-    """The JSON Schema (2020-12) of a report; the reason's enum is every code a check may carry."""
+    """The JSON Schema (2020-12) of a report; the reason's enum is every code a check may carry.
+    ``"additionalProperties": true`` (JSON Schema's default, which newer pydantic writes and 2.6 does not)
+    is left out, so that every pydantic the metadata allows writes the same document."""
+    def plain(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {k: plain(v) for k, v in node.items() if (k, v) != ("additionalProperties", True)}
+        return [plain(v) for v in node] if isinstance(node, list) else node
+
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID,
-            **Report.model_json_schema(mode="serialization")}
+            **plain(Report.model_json_schema(mode="serialization"))}
 
 
 def _info(p: Probe) -> SourceInfo:
