@@ -79,7 +79,7 @@ def test_the_lowest_versions_ci_installs_are_the_declared_floors():
            if name not in pinned or Version(pinned[name]).release[:len(Version(floor).release)] != Version(floor).release}
     assert not off, f"remake .ci/lowest.txt (scripts/test-lowest.sh says how): {off}"
     assert Version(floors["mediapipe"]) >= Version("0.10.33") and Version(floors["onnxruntime"]) >= Version("1.18")
-    assert Version(floors["typer"]) >= Version("0.15.3")
+    assert Version(floors["typer"]) >= Version("0.15.4")
     assert "make test-lowest" in (ROOT / ".ci" / "run").read_text()
 
 
