@@ -31,7 +31,7 @@ def test_the_readmes_python_examples_type_check(tmp_path):
     notes = [line for line in result.stdout.splitlines() if "note: Revealed type" in line]
     errors = [line for line in result.stdout.splitlines() if ": error:" in line]
     assert not errors and result.returncode == 0, result.stdout + result.stderr
-    assert "preflight.mosaic.Avatar" in notes[0] and "def (name: builtins.str" in notes[0]
+    assert "-> preflight.mosaic.Avatar" in notes[0] and re.search(r"def \(name: (builtins\.)?str", notes[0]), notes
     assert "preflight.mosaic.MosaicClient" in notes[1]
 
 
