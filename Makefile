@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 FIXTURES := fixtures/out/.done
 
-.PHONY: demo test bench fixtures ffmpeg schema clean
+.PHONY: demo test test-lowest bench fixtures ffmpeg schema clean
 
 demo: $(STAMP) $(FIXTURES)
 	@echo "== a good talking-head clip"; $(BIN)/preflight check fixtures/out/talking_head.mp4 || true
@@ -22,6 +22,11 @@ test: $(STAMP) $(FIXTURES)
 	@bash scripts/ensure-tools.sh --test
 	$(BIN)/python -m pytest -q --durations=15
 	@bash scripts/test-python313.sh
+
+# The fast tests on the lowest versions pyproject.toml allows (.ci/lowest.txt), in .venv-lowest.
+test-lowest: $(STAMP) $(FIXTURES)
+	@bash scripts/ensure-tools.sh --test
+	@bash scripts/test-lowest.sh
 
 bench: $(STAMP)
 	$(BIN)/python bench/floor.py
@@ -44,7 +49,7 @@ $(STAMP): pyproject.toml | ffmpeg
 	touch $(STAMP)
 
 clean:
-	rm -rf $(VENV) fixtures/out .pytest_cache
+	rm -rf $(VENV) .venv-lowest fixtures/out .pytest_cache
 
 schema: $(STAMP)
 	$(BIN)/preflight schema > schema/report.schema.json

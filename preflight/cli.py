@@ -7,7 +7,9 @@ input, 3 the Mosaic API or the avatar failed.
 from __future__ import annotations
 
 import contextlib
+import copy
 import enum
+import io
 import json
 import logging
 import os
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
+import typer.core
 from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
@@ -35,7 +38,24 @@ log = logging.getLogger("preflight.cli")
 # The README's exit-code table lists these.
 EXIT_GO, EXIT_NO_GO, EXIT_USAGE, EXIT_API, EXIT_BUG = 0, 1, 2, 3, 4
 
+class _Group(typer.core.TyperGroup):
+    """The command group: every command but `version` (whose -v says more) also takes -q and -v
+    after its name, as before it (`preflight check -v clip.mp4` = `preflight -v check clip.mp4`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Copies of the group's own options (typer's option class, whichever click it runs on),
+        # each calling _say itself since the commands do not take them as arguments.
+        own = [copy.copy(p) for p in self.params if p.name in ("verbose", "quiet")]
+        for option in own:
+            option.expose_value, option.callback = False, _chatter(option.name or "")
+        for name, command in self.commands.items():
+            if name != "version":
+                command.params += own
+
+
 app = typer.Typer(
+    cls=_Group,
     help="Check source media for a Mosaic AI avatar before it is submitted.",
     add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish, PowerShell
     no_args_is_help=True,
@@ -75,6 +95,8 @@ class _CurrentStderr(logging.StreamHandler):
 
 
 _QUIET = False  # -q: nothing on stderr but errors
+_VERBOSE_HELP = "Also say the policy file used, each check's time and every retried request, on stderr."
+_QUIET_HELP = "Nothing on stderr but errors (no progress, no notes)."
 
 
 @app.callback()
@@ -82,10 +104,15 @@ def _main(
     version: Annotated[
         Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
     ] = None,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also say the policy file used, each check's time and every retried request, on stderr.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Nothing on stderr but errors (no progress, no notes).")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help=_VERBOSE_HELP)] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help=_QUIET_HELP)] = False,
 ) -> None:
     """Check source media for a Mosaic AI avatar before it is submitted."""
+    _say(verbose=verbose, quiet=quiet)
+
+
+def _say(*, verbose: bool, quiet: bool) -> None:
+    """How much goes to stderr: -v adds notes (the log at INFO), -q leaves only errors."""
     global _QUIET
     if verbose and quiet:
         raise typer.BadParameter("give -v or -q, not both")
@@ -98,9 +125,51 @@ def _main(
     root.propagate = False
 
 
+def _chatter(which: str) -> Callable[[Any, Any, bool], None]:
+    """The callback of a command's own -v or -q, given after its name: added to what the group's said."""
+    def given(_: Any, __: Any, value: bool) -> None:
+        if value:
+            verbose = logging.getLogger("preflight").level == logging.INFO
+            _say(verbose=verbose or which == "verbose", quiet=_QUIET or which == "quiet")
+    return given
+
+
 def _stderr() -> Console:
     """The console for progress and notes: silent with -q (errors use their own)."""
-    return Console(stderr=True, highlight=False, quiet=_QUIET)
+    return _console(stderr=True, quiet=_QUIET)
+
+
+def _console(*, stderr: bool = False, quiet: bool = False) -> Console:
+    """A console for people. On a terminal it wraps to the terminal's width; elsewhere (a pipe, a
+    file, a CI log) each line stays whole, without the spaces a table pads it with."""
+    stream = sys.stderr if stderr else sys.stdout
+    if stream.isatty():
+        return Console(stderr=stderr, highlight=False, quiet=quiet)
+    # The stream is looked up at each write: the CLI swaps sys.stderr to keep native libraries quiet.
+    return Console(file=_Unpadded(lambda: sys.stderr if stderr else sys.stdout), highlight=False, quiet=quiet,
+                   width=100_000)
+
+
+class _Unpadded(io.TextIOBase):
+    """Writes whole lines with their trailing spaces cut."""
+
+    def __init__(self, stream: Callable[[], Any]) -> None:
+        self._stream, self._line = stream, ""
+
+    def write(self, text: str) -> int:
+        *lines, self._line = (self._line + text).split("\n")
+        if lines:
+            self._stream().write("".join(line.rstrip() + "\n" for line in lines))
+        return len(text)
+
+    def flush(self) -> None:
+        if self._line:
+            self._stream().write(self._line.rstrip())
+            self._line = ""
+        self._stream().flush()
+
+    def isatty(self) -> bool:
+        return False
 
 
 @app.command()
@@ -126,6 +195,8 @@ def schema() -> None:
 
 
 Strict = Annotated[bool, typer.Option("--strict", help="Warnings block like failures.")]
+JOBS_HELP = ("Worker processes (default: the CPUs this process may use, by its affinity and cgroup quota, "
+             "at most one per 1.2 GB of available memory).")
 Config = Annotated[Optional[Path], typer.Option(help="A policy TOML file (default: preflight.toml or \\[tool.preflight] in pyproject.toml, found from here up).")]
 Output = Annotated[Format, typer.Option("--format", help="text for people, json for programs.")]
 
@@ -154,9 +225,9 @@ def check(
         if html is not None and not html.parent.is_dir():
             raise UsageError(f"{html}: its folder {html.parent} does not exist")
         started = time.monotonic()
-        with _quiet_native_stderr():
+        with _quiet_native_stderr(), _spinner(_stderr(), "checking") as step:
             report, evidence = inspect(Sources(tuple(files or ()), video, image, audio), policy=policy,
-                                       evidence=html is not None)
+                                       evidence=html is not None, notify=step)
         for c in report.checks:
             log.info("%s (%s): %s in %.2f s", c.id, Path(c.source).name, c.status.value, c.seconds or 0.0)
         log.info("checked in %.2f s", time.monotonic() - started)
@@ -170,7 +241,7 @@ def check(
         if output is Format.json:
             sys.stdout.write(report.to_json() + "\n")
         else:
-            render_terminal(report, Console(highlight=False))
+            render_terminal(report, _console())
     raise typer.Exit(_verdict_code(report))
 
 
@@ -207,7 +278,7 @@ def fix(
         if output is Format.json:
             sys.stdout.write(result.model_dump_json(indent=2) + "\n")
         else:
-            console = Console(highlight=False)
+            console = _console()
             _show_fix(result, console)
             if result.report is not None:
                 render_terminal(result.report, console)
@@ -241,6 +312,17 @@ def _show_fix(result: Any, out: Console) -> None:
         what = ("the window is the whole recording, and the recording is NO-GO in its own check"
                 if result.whole else "the cut is NO-GO in its check")
         out.print(Text.assemble(("not written", "bold red"), f": {what}:"))
+
+
+@contextlib.contextmanager
+def _spinner(err: Console, text: str) -> Iterator[Callable[[str], None]]:
+    """A spinner on a terminal's stderr with the step given to the function it yields; nothing
+    elsewhere (a pipe, a log, -q), where the function does nothing."""
+    if not err.is_terminal or err.quiet:
+        yield lambda step: None
+        return
+    with err.status(text, spinner="dots") as status:
+        yield lambda step: status.update(f"{text}: {step}")
 
 
 def _verdict_code(report: Any) -> int:
@@ -283,7 +365,7 @@ def create(
     from preflight import submit
 
     err = _stderr()
-    out = Console(highlight=False)
+    out = _console()
     with _errors_as_exit_codes(), _rejections_shown(output, out):
         policy = _policy(config, strict)
         with _quiet_native_stderr(), _cut_if(fix, dict(video=video, image=image, audio=audio), policy, err) as media:
@@ -342,7 +424,7 @@ def status(
             with _ledger_if_possible(_stderr()) as ledger:
                 if ledger is not None:
                     ledger.set_status(mosaic.base_url, avatar.id, avatar.status, avatar.status_message)
-        _show(output, Console(highlight=False), None, avatar=avatar)
+        _show(output, _console(), None, avatar=avatar)
     raise typer.Exit(EXIT_API if avatar.status == "failed" else EXIT_GO)
 
 
@@ -362,13 +444,13 @@ def list_avatars(output: Output = Format.text) -> None:
     table = Table("id", "name", "status", "message", box=None, pad_edge=False)
     for a in avatars:
         table.add_row(a.id, a.name or "", Text(a.status, style=_STATUS_STYLE.get(a.status, "")), a.status_message or "")
-    Console(highlight=False).print(table if avatars else "no avatars yet")
+    _console().print(table if avatars else "no avatars yet")
 
 
 @app.command()
 def batch(
     target: Annotated[Path, typer.Argument(help="A folder of media, or a manifest .csv (name,video,image,audio).", show_default=False)],
-    jobs: Annotated[Optional[int], typer.Option(min=1, help="Worker processes (default: the number of cores).", show_default=False)] = None,
+    jobs: Annotated[Optional[int], typer.Option(min=1, help=JOBS_HELP, show_default=False)] = None,
     cluster: Annotated[Optional[str], typer.Option(envvar="PREFLIGHT_DASK_SCHEDULER", help="Check the sets on a Dask cluster instead: its scheduler (tcp://host:8786), or local:N for N local workers. Needs the `dask` extra.", show_default=False)] = None,
     report: Annotated[Optional[Path], typer.Option("--report", help="Write one self-contained HTML report here.")] = None,
     jsonl: Annotated[Optional[Path], typer.Option("--jsonl", help="Write one JSON report per line here, as each set finishes ('-': stdout, the summary then on stderr).")] = None,
@@ -388,7 +470,7 @@ def batch(
     from preflight import batch as batches
 
     err = _stderr()
-    out = err if _is_stdout(jsonl) else Console(highlight=False)  # stdout then carries only the JSON lines
+    out = err if _is_stdout(jsonl) else _console()  # stdout then carries only the JSON lines
     results: list[batches.Result] = []
     interrupted = False
     lost: ClusterLost | None = None
@@ -411,10 +493,13 @@ def batch(
         client = _client_for_submit() if submit else None
         if not sets:
             raise UsageError(f"{target}: no media found" + (f" ({len(skipped)} files skipped)" if skipped else ""))
-        workers = jobs or os.cpu_count() or 1
+        if jobs is None:
+            from preflight.batch.capacity import default_jobs
+
+            jobs = default_jobs()
         with _ledger_if_possible(err) as ledger, _lines(jsonl) as write_line, \
                 _progress(err, progress_mode, len(sets)) as finished:
-            found = batches.run(sets, policy, jobs=workers, time_limit=time_limit, ledger=ledger, use_cache=not no_cache,
+            found = batches.run(sets, policy, jobs=jobs, time_limit=time_limit, ledger=ledger, use_cache=not no_cache,
                                 cluster=cluster)
             try:
                 for result in found:
@@ -496,7 +581,8 @@ def _quiet_dask() -> None:
 def serve(
     host: Annotated[str, typer.Option(help="The address to listen on; off localhost PREFLIGHT_SERVE_TOKEN is required.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="The port.")] = 8750,
-    jobs: Annotated[Optional[int], typer.Option(min=1, help="Worker processes (default: the number of cores).", show_default=False)] = None,
+    jobs: Annotated[Optional[int], typer.Option(min=1, help=JOBS_HELP, show_default=False)] = None,
+    allow_host: Annotated[Optional[list[str]], typer.Option("--allow-host", help="Also answer to this host name (the name a proxy or DNS gives the server; '*': any). By default only the address served on, localhost on a loopback address, and the machine's names and addresses on 0.0.0.0.", show_default=False)] = None,
     queue: Annotated[int, typer.Option(min=1, help="Checks that may wait for a worker; past that, 429 with Retry-After.")] = 16,
     time_limit: Annotated[float, typer.Option(help="Seconds one check may take before it is stopped as an error.")] = 240.0,
     strict: Strict = False,
@@ -505,7 +591,7 @@ def serve(
     """Serve a web page and an HTTP API (/v1, OpenAPI at /v1/openapi.json) that check media as `check`
     does, and create avatars from GO checks when MOSAIC_API_KEY is set.
 
-    Needs the serve extra: pip install 'avatar-preflight[serve]'. Exit 2 on bad usage; Ctrl-C stops it.
+    Needs the serve extra (`pipx install '.[serve]'` in preflight's checkout). Exit 2 on bad usage; Ctrl-C stops it.
     """
     with _errors_as_exit_codes():
         try:
@@ -514,9 +600,12 @@ def serve(
         except ModuleNotFoundError as exc:
             if exc.name not in ("fastapi", "uvicorn", "python_multipart", "starlette"):
                 raise
-            raise UsageError(f"preflight serve needs {exc.name}: pip install 'avatar-preflight[serve]'") from None
-        run_server(host, port, jobs=jobs or os.cpu_count() or 1, queue_size=queue, time_limit=time_limit,
-                   policy=_policy(config, strict))
+            raise UsageError(f"preflight serve needs {exc.name}: install preflight with its serve extra "
+                             "(`pipx install --force '.[serve]'` in its checkout; README: Install)") from None
+        from preflight.batch.capacity import default_jobs
+
+        run_server(host, port, jobs=jobs or default_jobs(), queue_size=queue, time_limit=time_limit,
+                   policy=_policy(config, strict), allow_hosts=allow_host or ())
 
 
 def _client_for_submit() -> Any:
@@ -730,7 +819,7 @@ def _rejections_shown(output: Format, out: Console) -> Iterator[None]:
 @contextlib.contextmanager
 def _errors_as_exit_codes() -> Iterator[None]:
     """User-facing failures become one line on stderr and an exit code, never a traceback."""
-    err = Console(stderr=True, highlight=False)
+    err = _console(stderr=True)
     try:
         yield
     except PreflightError as exc:

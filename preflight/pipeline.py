@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from preflight.analyzers import ANALYZERS, BROKEN, REASONS, TIMED_OUT, Analyzer
+from preflight.analyzers import ANALYZERS, BROKEN, TIMED_OUT, Analyzer
 from preflight.analyzers.duration import too_long
 from preflight.media import Media, Probe, Role, decode
 from preflight.policy import Policy
 from preflight.report import Check, Report, SourceInfo, Status
 from preflight.sources import PathArg, Sources, local_copies, sha256_of, source_set
-from preflight.version import start_judges
+from preflight.version import SCHEMA_ID, start_judges
 
 if TYPE_CHECKING:
     from preflight.evidence import Evidence
@@ -48,11 +49,15 @@ def inspect(
     policy: Policy | None = None,
     timeout: float = ANALYSIS_TIMEOUT_S,
     evidence: bool = True,
+    notify: Callable[[str], None] | None = None,
 ) -> tuple[Report, list[Evidence]]:
     """:func:`check` for a :class:`~preflight.sources.Sources`, plus pictures of what the checks
-    saw (for the HTML report), one per source."""
+    saw (for the HTML report), one per source. ``notify`` hears each step as it starts (the CLI's
+    spinner shows it)."""
     policy = policy or Policy()
+    say = notify or (lambda step: None)
     start_judges()
+    say("reading the sources")
     with local_copies(sources) as local:
         probes = source_set(local.sources)
         separate_voice = any(p.role is Role.AUDIO for p in probes)
@@ -63,14 +68,16 @@ def inspect(
             if (failed := too_long(p, policy, separate_audio=separate_audio)) is not None:
                 early.append(failed)
             else:
+                say(f"decoding {p.path.name}")
                 media.append(decode(p, sample_fps=policy.faces.sample_fps, with_audio=not separate_audio))
         try:
-            report = Report.judge([_info(p) for p in probes], early + _analyze(media, policy, timeout), policy)
+            report = Report.judge([_info(p) for p in probes], early + _analyze(media, policy, timeout, say), policy)
             pictures = []
             # After an analyzer hung, a feature it holds may never come: no pictures then.
             if evidence and not any(c.status is Status.ERROR for c in report.checks):
                 from preflight.evidence import gather
 
+                say("drawing the pictures")
                 pictures = gather(media, report, policy)
         finally:
             for m in media:
@@ -80,13 +87,15 @@ def inspect(
     return report.relabelled(local.origin), pictures
 
 
-def _analyze(media: list[Media], policy: Policy, timeout: float) -> list[Check]:
+def _analyze(media: list[Media], policy: Policy, timeout: float, say: Callable[[str], None]) -> list[Check]:
     jobs = [_Job(analyzer, m, policy) for m in media for analyzer in ANALYZERS.values() if analyzer.applies(m)]
     for job in jobs:
         job.thread.start()
     deadline = time.monotonic() + timeout
     checks: list[Check] = []
-    for job in jobs:
+    for done, job in enumerate(jobs):
+        if job.thread.is_alive():
+            say(f"{job.analyzer.name} on {job.media.probe.path.name} ({done} of {len(jobs)} analyses done)")
         job.thread.join(max(0.0, deadline - time.monotonic()))
         checks += job.outcome(timeout)
     return checks
@@ -122,12 +131,16 @@ class _Job:
 
 
 def report_schema() -> dict[str, Any]:
-    """The JSON Schema of a report, with every reason code the analyzers declare as the reason's enum."""
-    schema = Report.model_json_schema(mode="serialization")
-    reason = schema["$defs"]["Check"]["properties"]["reason"]
-    reason["anyOf"] = [{"enum": sorted(REASONS), "type": "string"} if a.get("type") == "string" else a
-                       for a in reason["anyOf"]]
-    return schema
+    """The JSON Schema (2020-12) of a report; the reason's enum is every code a check may carry.
+    ``"additionalProperties": true`` (JSON Schema's default, which newer pydantic writes and 2.6 does not)
+    is left out, so that every pydantic the metadata allows writes the same document."""
+    def plain(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {k: plain(v) for k, v in node.items() if (k, v) != ("additionalProperties", True)}
+        return [plain(v) for v in node] if isinstance(node, list) else node
+
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID,
+            **plain(Report.model_json_schema(mode="serialization"))}
 
 
 def _info(p: Probe) -> SourceInfo:

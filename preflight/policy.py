@@ -170,7 +170,9 @@ class MusicLimits(_Limits):
 
 
 class LoudnessLimits(_Limits):
-    quiet_below_dbfs: float = Field(-35.0, le=0, description="speech RMS level below which it warns, dBFS")
+    quiet_below_lufs: float = Field(
+        -35.0, le=0, description="integrated loudness (ITU-R BS.1770 / EBU R128) below which it warns, LUFS"
+    )
     clip_level: float = Field(0.99, gt=0, le=1, description="sample magnitude that counts as clipped (1.0 = full scale)")
     clip_max_ratio: float = Field(0.001, ge=0, le=1, description="share of clipped samples above which it warns")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -13,6 +13,21 @@ from rich.text import Text
 
 from preflight.media import Role
 from preflight.version import SCHEMA_VERSION, __version__, judges
+
+
+# Every reason code a check may carry. Each analyzer declares the meanings of its own (its REASONS);
+# a test holds this list to theirs, and a code not listed here is refused when a Check is made.
+Reason = Literal[
+    "analysis.broken", "analysis.timed_out", "av_sync.offset", "av_sync.other_voice", "av_sync.unclear", "av_sync.weak",
+    "check.error", "clipping.clipped", "decodable.broken", "decodable.errors", "decodable.stops_early",
+    "duration.too_long", "duration.too_short", "duration.unknown", "face_size.small", "faces.none",
+    "faces.not_human", "faces.several", "faces.turned", "frontal.turned_away", "loudness.quiet",
+    "mouth_motion.still", "music.between_words", "music.heard", "music.some", "noise.intrusive", "noise.loud",
+    "noise.some", "overlay.inset", "overlay.mark", "overlay.mark_minor", "overlay.text", "overlay.text_minor",
+    "resolution.low", "resolution.too_low", "scene_cuts.cut", "scene_cuts.fade", "scene_cuts.stray_frames",
+    "single_speaker.channels", "single_speaker.others", "source_set.incomplete", "speech.no_audio", "speech.none",
+    "speech.too_little", "streams.no_audio", "streams.partial_sound", "streams.several_tracks",
+]
 
 
 class Status(str, enum.Enum):
@@ -52,10 +67,11 @@ class Span(BaseModel):
 class Check(BaseModel):
     """One measurement of one source against one limit."""
 
+    model_config = ConfigDict(frozen=True)  # made once; model_copy makes a changed one
     id: str = Field(description="check id, as listed in the README's checks table")
     source: str = Field(description="the file the check looked at")
     status: Status
-    reason: str | None = Field(
+    reason: Reason | None = Field(
         None, description="a stable code for the outcome, '<check>.<outcome>' (the README lists them all); "
                           "set on every warn, fail and error, absent on a pass")
     value: float | int | None = Field(description="what was measured: one number, in `unit`, the same for every role")
@@ -63,7 +79,7 @@ class Check(BaseModel):
     limit: str | None = Field(None, description="the limit it was held to, in words")
     details: dict[str, float | int | str] = Field(
         default_factory=dict, description="other measurements, by name (e.g. faces: most_faces; streams: codecs)")
-    spans: list[Span] = Field(default_factory=list, description="where it happens")
+    spans: tuple[Span, ...] = Field(default=(), description="where it happens")
     message: str
     fix: str | None = Field(None, description="what to do about it; absent when the check passed")
     seconds: float | None = Field(
@@ -80,6 +96,7 @@ class Check(BaseModel):
 
 
 class SourceInfo(BaseModel):
+    model_config = ConfigDict(frozen=True)
     path: str
     role: Role
     format: str
@@ -103,20 +120,22 @@ def blocked(checks: Iterable[Check], strict: bool) -> bool:
 class Report(BaseModel):
     """The judgement of one source set."""
 
+    # The verdict is the sum of the checks: neither changes once judged (model_copy makes a new report).
+    model_config = ConfigDict(frozen=True)
     schema_version: str = Field(SCHEMA_VERSION, description="this report's schema; changes when a field changes meaning")
     name: str | None = Field(None, description="the source set's name, in a batch")
     verdict: Literal["go", "no-go"]
     warnings: int = Field(description="checks that warned")
     strict: bool = Field(description="whether warnings blocked")
-    sources: list[SourceInfo]
-    checks: list[Check]
+    sources: tuple[SourceInfo, ...]
+    checks: tuple[Check, ...]
     policy: dict[str, Any] = Field(description="the limits the checks were held to")
     version: str = Field(description="preflight's version")
     judged_by: dict[str, str] = Field(
         default_factory=dict, description="versions of FFmpeg, the judging libraries and a digest of the model files")
 
     @classmethod
-    def judge(cls, sources: list[SourceInfo], checks: list[Check], policy: Any, name: str | None = None) -> Report:
+    def judge(cls, sources: Sequence[SourceInfo], checks: Sequence[Check], policy: Any, name: str | None = None) -> Report:
         """Sum the checks into a verdict: a failure or an error blocks; a warning only when strict."""
         return cls(
             name=name,
@@ -145,8 +164,8 @@ class Report(BaseModel):
         if not names:
             return self
         return self.model_copy(update={
-            "sources": [s.model_copy(update={"path": names.get(s.path, s.path)}) for s in self.sources],
-            "checks": [c.model_copy(update={"source": names.get(c.source, c.source)}) for c in self.checks],
+            "sources": tuple(s.model_copy(update={"path": names.get(s.path, s.path)}) for s in self.sources),
+            "checks": tuple(c.model_copy(update={"source": names.get(c.source, c.source)}) for c in self.checks),
         })
 
     def to_json(self) -> str:
@@ -192,7 +211,7 @@ def render_terminal(report: Report, console: Console) -> None:
     console.print(table)
 
 
-def format_spans(spans: list[Span], most: int = 4) -> str:
+def format_spans(spans: Sequence[Span], most: int = 4) -> str:
     parts = [f"{s.start:.1f}s" if s.end == s.start else f"{s.start:.1f}-{s.end:.1f}s" for s in spans[:most]]
     if len(spans) > most:
         parts.append(f"+{len(spans) - most} more")

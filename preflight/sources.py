@@ -1,11 +1,13 @@
 """What the user named: files or URLs, with a role given (--video/--image/--audio) or inferred
-from their streams, gathered into one source set. URLs are fetched to temporary files first."""
+from their streams, gathered into one source set. URLs are fetched to temporary files first, and
+``-`` (standard input, as ffmpeg reads it) is read to one."""
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
 import hashlib
+import sys
 import tempfile
 from collections.abc import Iterator
 from os import PathLike
@@ -16,6 +18,7 @@ from preflight.errors import UsageError
 from preflight.media import Probe, Role, probe
 
 PathArg = str | PathLike[str]
+STDIN = "-"  # the source on standard input
 
 # Mosaic's documented per-type limits, which also cap what a URL may make us download.
 MAX_BYTES = {Role.IMAGE: 50_000_000, Role.AUDIO: 500_000_000, Role.VIDEO: 5_000_000_000}
@@ -48,29 +51,50 @@ class Local:
 
 @contextlib.contextmanager
 def local_copies(sources: Sources, limits: Limits | None = None) -> Iterator[Local]:
-    """Download every URL among the sources into a temporary folder that lives for the block.
+    """Download every URL among the sources, and read standard input for ``-``, into a temporary
+    folder that lives for the block.
 
     The size cap is the role's Mosaic limit (the largest for an unnamed role) unless ``limits``
     is given.
     """
-    if not any(is_url(x) for x in (*sources.files, *sources.named.values())):
+    given_all = [str(x) for x in (*sources.files, *sources.named.values())]
+    if given_all.count(STDIN) > 1:
+        raise UsageError("'-' (standard input) can name one source only")
+    if not any(is_url(x) or x == STDIN for x in given_all):
         yield Local(sources, {})
         return
     with tempfile.TemporaryDirectory(prefix="preflight-") as tmp:
         origin: dict[str, str] = {}
 
         def fetch(given: PathArg | None, role: Role | None) -> PathArg | None:
-            if not is_url(given):
+            if not is_url(given) and str(given) != STDIN:
                 return given
             cap = limits or Limits(max_bytes=MAX_BYTES[role] if role else max(MAX_BYTES.values()))
             folder = Path(tmp) / str(len(origin))  # one folder each: two URLs may end in the same name
             folder.mkdir()
-            path = download(str(given), folder, cap)
+            path = download(str(given), folder, cap) if is_url(given) else _read_stdin(folder, cap.max_bytes)
             origin[str(path)] = str(given)
             return path
 
         fetched = {role.value: fetch(given, role) for role, given in sources.named.items()}
         yield Local(Sources(tuple(fetch(f, None) for f in sources.files), **fetched), origin)
+
+
+def _read_stdin(folder: Path, max_bytes: int) -> Path:
+    """Standard input, copied to ``folder/stdin`` (the probe tells what it is), up to ``max_bytes``."""
+    if sys.stdin is None or sys.stdin.isatty():
+        raise UsageError("'-' reads the media from standard input, which is a terminal: pipe or redirect a file into it")
+    path = folder / "stdin"
+    with path.open("wb") as out:
+        copied = 0
+        while block := sys.stdin.buffer.read(1 << 20):
+            copied += len(block)
+            if copied > max_bytes:
+                raise UsageError(f"standard input is over {max_bytes // 1_000_000} MB, Mosaic's limit for it")
+            out.write(block)
+    if copied == 0:
+        raise UsageError("standard input is empty: pipe a media file into '-'")
+    return path
 
 
 def sha256_of(path: PathArg) -> str:

@@ -178,7 +178,7 @@ def plan_avatar(
     policy = policy or Policy()
     media = Sources(**{s.role.value: s.given for s in given if s.kind != "asset"})
     checked = inspect(media, policy=policy, evidence=False)[0] if media.named else Report.judge([], [], policy)
-    checks = checked.checks + [_unchecked(s, trust_asset_ids) for s in given if s.kind == "asset"]
+    checks = [*checked.checks, *(_unchecked(s, trust_asset_ids) for s in given if s.kind == "asset")]
     report = Report.judge(checked.sources, checks, policy)
     sources = [s if s.kind == "asset" else _identified(s, report) for s in given]
     plan = Plan(name, report, sources)

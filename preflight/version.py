@@ -12,6 +12,8 @@ __version__ = "0.1.0"
 
 # Bumped when a report field changes meaning or goes away; new fields keep it.
 SCHEMA_VERSION = "3"
+# The schema's "$id": a name, not a place (nothing is fetched from it); one per schema version.
+SCHEMA_ID = f"urn:avatar-preflight:report:{SCHEMA_VERSION}"
 
 # The libraries whose results decide a verdict, by the distribution that ships them.
 _JUDGES = {"mediapipe": "mediapipe", "onnxruntime": "onnxruntime", "opencv": "opencv-contrib-python",
@@ -64,6 +66,8 @@ def _models_digest() -> str:
 
     folder = model_path("face_landmarker.task").parent
     digest = hashlib.sha256()
-    for path in sorted(p for p in folder.iterdir() if p.is_file() and p.suffix not in (".md", "")):
+    # the weights, not their papers: the README, NOTICE and the LICENSE files judge nothing
+    for path in sorted(p for p in folder.iterdir() if p.is_file() and p.suffix not in (".md", "")
+                       and not p.name.startswith("LICENSE")):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())  # 40 MB: about 50 ms, once
     return digest.hexdigest()[:12]

@@ -348,7 +348,8 @@ def test_without_distributed_the_cluster_option_says_how_to_install_it(tmp_path,
     result = run_cli("batch", str(folder), "--cluster", "local:2", env={"PYTHONPATH": str(tmp_path)})
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        "error: --cluster needs Dask distributed, which is not installed: pip install 'avatar-preflight[dask]'"]
+        "error: --cluster needs Dask distributed, which is not installed: install preflight with its dask extra "
+        "(`pipx install --force '.[dask]'` in its checkout; README: Install)"]
 
 
 @pytest.mark.parametrize("address", ["bogus://host:8786", "scheduler:8786", "local:0"])

@@ -14,7 +14,7 @@ SCHEMA = json.loads((ROOT / "schema" / "report.schema.json").read_text())
 
 
 def _checks(*statuses: Status) -> list[Check]:
-    return [Check(id=f"c{i}", source="x", status=s, reason=None if s in (Status.PASS, Status.SKIPPED) else f"c{i}.x",
+    return [Check(id=f"c{i}", source="x", status=s, reason=None if s in (Status.PASS, Status.SKIPPED) else "faces.none",
                   value=None, message="m") for i, s in enumerate(statuses)]
 
 
@@ -41,6 +41,42 @@ def test_published_schema_is_current():
     # the reason codes are listed in the schema too, as an enum a validator holds reports to
     [listed] = [a["enum"] for a in SCHEMA["$defs"]["Check"]["properties"]["reason"]["anyOf"] if "enum" in a]
     assert listed == sorted(REASONS)
+
+
+def test_the_schema_names_its_dialect_and_itself():
+    # on main it had neither "$schema" nor "$id": a validator had to guess the draft
+    assert SCHEMA["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert SCHEMA["$id"] == f"urn:avatar-preflight:report:{SCHEMA['properties']['schema_version']['default']}"
+    jsonschema.Draft202012Validator.check_schema(SCHEMA)
+
+
+def test_a_judged_report_and_its_checks_cannot_be_changed():
+    # on main `report.verdict = "go"` was accepted, and a NO-GO report could be passed on as GO
+    from pydantic import ValidationError
+
+    report = Report.judge([], _checks(Status.PASS, Status.FAIL), Policy())
+    with pytest.raises(ValidationError, match="frozen"):
+        report.verdict = "go"
+    with pytest.raises(ValidationError, match="frozen"):
+        report.checks[1].status = Status.PASS
+    with pytest.raises(AttributeError):
+        report.checks.append(report.checks[0])  # type: ignore[attr-defined]
+    cleared = report.model_copy(update={"name": "ada"})  # a new report, the old one unchanged
+    assert (cleared.name, report.name, cleared.verdict) == ("ada", None, "no-go")
+
+
+def test_a_reason_is_one_of_the_declared_codes():
+    # on main Check.reason was any string: a typo in an analyzer reached the report
+    from typing import get_args
+
+    from pydantic import ValidationError
+
+    from preflight.analyzers import REASONS
+    from preflight.report import Reason
+
+    assert sorted(get_args(Reason)) == sorted(REASONS)
+    with pytest.raises(ValidationError, match="faces.none"):
+        Check(id="faces", source="x", status=Status.FAIL, reason="faces.nobody", value=None, message="m")
 
 
 @pytest.mark.parametrize("names", [("cut.mp4",), ("face.png",), ("speech.wav",), ("no_audio.mp4",)])

@@ -123,6 +123,55 @@ def test_every_api_request_needs_the_token(server):
     assert "multipart/form-data" in schema["paths"]["/v1/checks"]["post"]["requestBody"]["content"]
 
 
+def test_a_foreign_host_is_refused_even_for_the_page(server):
+    # on main a request naming Host: evil.example was served: a DNS-rebinding page could drive it
+    port = server.url.rsplit(":", 1)[1]
+    for path in ("/", "/v1/info"):
+        answer = server.api.get(path, headers={"Host": f"evil.example:{port}"})
+        assert answer.status_code == 403, answer.text
+        assert answer.json()["error"]["reason"] == "host.not_allowed"
+    for host in (f"localhost:{port}", f"127.0.0.1:{port}", "LOCALHOST"):
+        assert server.api.get("/v1/info", headers={"Host": host}).status_code == 200
+
+
+def test_a_post_from_another_sites_page_is_refused(server):
+    # on main a cross-origin multipart POST (a plain form on any page) was accepted
+    files = {"image": ("face.png", _fixture("face.png"))}
+    for headers in ({"Origin": "http://evil.example"}, {"Origin": "null"},
+                    {"Origin": server.url.replace("127.0.0.1", "localhost")},  # another origin, though local
+                    {"Sec-Fetch-Site": "cross-site"}):
+        answer = server.api.post("/v1/checks", files=files, headers=headers)
+        assert answer.status_code == 403, (headers, answer.text)
+        assert answer.json()["error"] == {"reason": "origin.not_allowed", "message": answer.json()["error"]["message"]}
+        refused = server.api.post("/v1/avatars", json={"check_id": "0" * 32, "name": "Ada"}, headers=headers)
+        assert refused.status_code == 403
+    # the server's own page, and a client that is no browser, get through to the request's own answer
+    own = server.api.post("/v1/checks", files=files, headers={"Origin": server.url, "Sec-Fetch-Site": "same-origin"})
+    assert own.status_code == 400 and own.json()["error"]["reason"] == "source_set.incomplete"
+    assert server.api.post("/v1/checks", files=files).status_code == 400
+    assert server.api.get("/v1/info", headers={"Origin": "http://evil.example"}).status_code == 200  # reads: CORS guards them
+    assert server.uploads() == []
+
+
+def test_off_localhost_a_guessable_token_is_refused():
+    # on main a token of any length was accepted off localhost
+    result = run_cli("serve", "--host", "0.0.0.0", "--port", str(_free_port()), env={"PREFLIGHT_SERVE_TOKEN": TOKEN})
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert "PREFLIGHT_SERVE_TOKEN is too easy to guess" in line and "openssl rand -hex 16" in line
+
+
+def test_token_entropy_is_estimated_from_its_alphabet():
+    import secrets
+
+    from preflight.serve import TOKEN_MIN_BITS, token_bits
+
+    for strong in (secrets.token_hex(16), secrets.token_urlsafe(16), secrets.token_hex(16).upper()):
+        assert token_bits(strong) >= TOKEN_MIN_BITS, strong
+    for weak in (TOKEN, secrets.token_hex(15), "ab" * 40, "0123456789" * 4, "x" * 100, "0123456"):
+        assert token_bits(weak) < TOKEN_MIN_BITS, weak
+
+
 def test_off_localhost_it_refuses_to_start_without_a_token():
     result = run_cli("serve", "--host", "0.0.0.0", "--port", str(_free_port()), env={"PREFLIGHT_SERVE_TOKEN": ""})
     assert result.returncode == 2
@@ -155,7 +204,9 @@ def test_without_the_serve_extra_it_says_how_to_install_it():
            "from preflight.cli import main; main()"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
-    assert result.stderr.strip() == "error: preflight serve needs fastapi: pip install 'avatar-preflight[serve]'"
+    # on main it said `pip install 'avatar-preflight[serve]'`, a package that is not published
+    assert result.stderr.strip() == ("error: preflight serve needs fastapi: install preflight with its serve extra "
+                                     "(`pipx install --force '.[serve]'` in its checkout; README: Install)")
 
 
 def test_a_go_clip_round_trip_then_one_create_and_a_second_that_sends_nothing(server):
@@ -184,6 +235,45 @@ def test_a_go_clip_round_trip_then_one_create_and_a_second_that_sends_nothing(se
     assert server.api.get("/v1/avatars/00000000-0000-4000-8000-000000000000").status_code == 404
     everything = made.text + again.text + json.dumps(seen) + page.text + json.dumps(record)
     assert server.mosaic.api_key not in everything
+
+    # every answer is what the OpenAPI document says it is
+    document = server.api.get("/v1/openapi.json").json()
+
+    def holds(body: dict, path: str, method: str, status: int) -> None:
+        schema = document["paths"][path][method]["responses"][str(status)]["content"]["application/json"]["schema"]
+        jsonschema.validate(body, {**schema, "components": document["components"]})
+
+    holds(record, "/v1/checks/{check_id}", "get", 200)
+    holds(server.api.get("/v1/checks").json(), "/v1/checks", "get", 200)
+    holds(avatar, "/v1/avatars", "post", 201)
+    holds(again.json(), "/v1/avatars", "post", 200)
+    holds(server.api.get("/v1/info").json(), "/v1/info", "get", 200)
+    # `created` is an RFC 3339 time, in UTC (on main: a float of Unix seconds)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|\+00:00)", record["created"]), record["created"]
+
+
+def test_the_openapi_document_types_the_errors_as_answered_and_says_the_token(server):
+    # on main the errors were untyped, 422 was documented as FastAPI's {"detail": ...} while the
+    # server answers {"error": ...}, and no bearer scheme was declared
+    document = server.api.get("/v1/openapi.json").json()
+    assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    assert document["security"] == [{"bearer": []}]
+    assert "HTTPValidationError" not in json.dumps(document)
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            statuses = {int(code) for code in operation["responses"]}
+            assert {401, 403} <= statuses, (path, method)
+            for code, answer in operation["responses"].items():
+                if int(code) >= 400:
+                    assert answer["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorBody"}
+    errors = {"components": document["components"], "$ref": "#/components/schemas/ErrorBody"}
+    for answer in (server.api.post("/v1/avatars", json={"check_id": "0" * 32}),  # 422
+                   server.api.get("/v1/checks/" + "0" * 32), httpx.get(f"{server.url}/v1/info"),  # 404, 401
+                   server.api.get("/v1/info", headers={"Host": "evil.example"})):  # 403
+        assert answer.status_code in (401, 403, 404, 422)
+        jsonschema.validate(answer.json(), errors)
+        assert str(answer.status_code) in document["paths"]["/v1/checks/{check_id}"]["get"]["responses"] \
+            or answer.status_code == 422
 
 
 @pytest.mark.skipif(not (SHARED_MEDIA / "audio_short.wav").exists(), reason="no shared media")
@@ -243,13 +333,13 @@ def test_an_upload_over_mosaics_limit_is_refused_before_it_is_all_read(server):
     auth = f"Authorization: Bearer {TOKEN}\r\n"
     boundary = "b0undary"
     # a declared size over every limit: refused before a byte of the body is sent
-    conn = _raw(server, f"POST /v1/checks HTTP/1.1\r\nHost: x\r\n{auth}Content-Type: multipart/form-data; "
+    conn = _raw(server, f"POST /v1/checks HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Content-Type: multipart/form-data; "
                         f"boundary={boundary}\r\nContent-Length: 10000000000\r\n\r\n")
     answer = _answer(conn)
     conn.close()
     assert answer.startswith("HTTP/1.1 413") and "upload.too_large" in answer
     # a chunked image that never ends: refused once it passes the image limit (50 MB)
-    conn = _raw(server, f"POST /v1/checks HTTP/1.1\r\nHost: x\r\n{auth}Content-Type: multipart/form-data; "
+    conn = _raw(server, f"POST /v1/checks HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Content-Type: multipart/form-data; "
                         f"boundary={boundary}\r\nTransfer-Encoding: chunked\r\n\r\n")
     part = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"image\"; filename=\"big.png\"\r\n"
             "Content-Type: image/png\r\n\r\n").encode()
@@ -446,3 +536,14 @@ def test_the_page_in_a_browser_checks_a_go_clip_then_a_no_go_one(server, tmp_pat
         assert browser.errors() == []
     finally:
         browser.close()
+
+
+def test_the_hosts_it_answers_to():
+    from preflight.serve import allowed_hosts
+
+    local = allowed_hosts("127.0.0.1", ["Preflight.Example.com:8443"])
+    assert all(local.allow(h) for h in ("127.0.0.1:8750", "localhost", "[::1]:8750", "preflight.example.com"))
+    assert not any(local.allow(h) for h in ("evil.example:8750", "10.0.0.1:8750", "", "127.0.0.1.evil.example"))
+    everywhere = allowed_hosts("0.0.0.0")
+    assert everywhere.allow("10.1.2.3:8750") and everywhere.allow("[fe80::1]:8750")  # an address cannot be rebound
+    assert not everywhere.allow("evil.example") and allowed_hosts("0.0.0.0", ["*"]).allow("evil.example")

@@ -30,11 +30,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, get_args
 
 from preflight.media import Media, Role
 from preflight.policy import Policy
-from preflight.report import Check, Span, Status
+from preflight.report import Check, Reason, Span, Status
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,8 @@ class Analyzer(Generic[T]):
             raise ValueError(f"{self.name}: the policy has no section {self.policy!r}")
         if stray := [code for code in self.reasons if code.split(".")[0] not in self.checks]:
             raise ValueError(f"{self.name}: reason codes {stray} are not of its checks {self.checks}")
+        if unlisted := sorted(set(self.reasons) - set(get_args(Reason))):
+            raise ValueError(f"{self.name}: reason codes {unlisted} are missing from preflight.report.Reason")
 
     @property
     def name(self) -> str:
@@ -92,7 +94,7 @@ class Analyzer(Generic[T]):
             raise RuntimeError(f"it reported undeclared checks {stray}")
         return checks
 
-    def errors(self, source: str, reason: str, message: str) -> list[Check]:
+    def errors(self, source: str, reason: Reason, message: str) -> list[Check]:
         """Every declared check as an ``error``: what the report says when the analyzer broke or hung."""
         return [Check(id=check, source=source, status=Status.ERROR, reason=reason, value=None, message=message,
                       fix="try again; if it persists, report it with the file attached") for check in self.checks]

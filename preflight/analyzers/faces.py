@@ -138,7 +138,7 @@ def _measurable(passed: Check, track: FaceTrack) -> Check | None:
         "message": f"{passed.message}, but the landmark model finds no face on it{where}: "
                    "a carving, a statue or a pattern rather than a person?",
         "fix": "use footage or a photo of the person themselves, face clearly visible",
-        "spans": [Span(start=round(float(t), 3), end=round(float(t), 3)) for t in track.times[one & ~track.measured]][:20],
+        "spans": tuple(Span(start=round(float(t), 3), end=round(float(t), 3)) for t in track.times[one & ~track.measured][:20]),
     })
 
 
@@ -156,7 +156,7 @@ def _human(passed: Check, human: Humanness, limits: FaceLimits) -> Check:
         "message": f"the face does not look like a person's (the landmark model took {views} of 7 views of it, "
                    f"{limits.human_min_views} needed): an animal, a mask or a cartoon?",
         "fix": "use footage or a photo of the person themselves",
-        "spans": [Span(start=round(float(t), 3), end=round(float(t), 3)) for t in human.times],
+        "spans": tuple(Span(start=round(float(t), 3), end=round(float(t), 3)) for t in human.times),
     })
 
 

@@ -1,8 +1,12 @@
 """loudness and clipping: is the voice loud enough and free of distortion.
 
-loudness is the RMS level of the speech (pydub's dBFS over the VAD's speech spans, the whole
-audio when the VAD hears none): below -35 dBFS the voice sits near the noise floor of most
-recordings and the avatar's voice comes out thin. clipping is the share of samples at or past
+loudness is the integrated loudness of the window (ITU-R BS.1770-4 / EBU R128, in LUFS, gated,
+from the 16 kHz decode: :mod:`preflight.features.loudness`), what an editor's loudness meter
+shows; its short-term maximum (the loudest 3 s) and the speech's RMS level in dBFS (pydub, over
+the VAD's speech spans) go in the details. Below -35 LUFS (12 LU under broadcast's -23) the voice
+sits near the noise floor of most recordings and the avatar's voice comes out thin; the gate
+keeps pauses out, so a quiet voice with long pauses is not called quiet for them. Sound above
+8 kHz is not counted: on the original, ffmpeg reads speech up to 0.7 LU louder. clipping is the share of samples at or past
 ``clip_level`` of full scale, counted on the file's own channels (a downmix sums them and
 raised radio31's 0.04% to 0.20%, an 8-channel copy's to 11.7%); more than 0.1% means audible
 distortion. Samples are read after the resampling to 16 kHz, which rounds the flat tops of
@@ -16,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from pydub import AudioSegment
 
+from preflight.features.loudness import SILENT_LUFS, Loudness, loudness
 from preflight.features.vad import SpeechActivity, speech_activity
 from preflight.media import Audio, Media, Role
 from preflight.policy import Policy
@@ -34,13 +39,14 @@ SILENCE_DBFS = -99.0  # what digital silence reports, instead of minus infinity
 class Level(Timelines):
     audio: Audio
     speech: SpeechActivity
+    loudness: Loudness
 
 
 def measure(media: Media, policy: Policy) -> Level | None:
     audio = media.audio()
     if audio is None:
         return None  # the speech check already says why there is nothing to hear
-    return Level(str(media.probe.path), audio, speech_activity(media, policy.speech.threshold))
+    return Level(str(media.probe.path), audio, speech_activity(media, policy.speech.threshold), loudness(audio))
 
 
 def judge(t: Level, window: Span, policy: Policy) -> list[Check]:
@@ -50,12 +56,18 @@ def judge(t: Level, window: Span, policy: Policy) -> list[Check]:
     first, last = round(activity.start * audio.rate), round((activity.start + activity.duration) * audio.rate)
     spans = activity.spans or [(activity.start, activity.start + activity.duration)]
     speech = np.concatenate([audio.samples[int(a * audio.rate) : int(b * audio.rate)] for a, b in spans])
-    level = _dbfs(speech, audio.rate)
-    quiet = level < limits.quiet_below_dbfs
+    rms = _dbfs(speech, audio.rate)
+    level = t.loudness.integrated(window.start, window.end)
+    loudest = t.loudness.short_term_max(window.start, window.end)
+    quiet = level < limits.quiet_below_lufs
     loudness = Check(id="loudness", source=source, status=Status.WARN if quiet else Status.PASS,
-                     reason="loudness.quiet" if quiet else None, value=round(level, 1), unit="dBFS", limit=f">= {limits.quiet_below_dbfs:g} dBFS",
-                     message=("digital silence" if level <= SILENCE_DBFS else f"speech at {level:.1f} dBFS RMS"),
-                     fix="record closer to the microphone or raise the gain (normalise to about -20 dBFS)" if quiet else None)
+                     reason="loudness.quiet" if quiet else None, value=round(level, 1), unit="LUFS",
+                     limit=f">= {limits.quiet_below_lufs:g} LUFS integrated",
+                     details={"short_term_max_lufs": round(loudest, 1), "speech_rms_dbfs": round(rms, 1)},
+                     message=("silence" if level <= SILENT_LUFS else
+                              f"{level:.1f} LUFS integrated (loudest 3 s {loudest:.1f} LUFS; speech {rms:.1f} dBFS RMS)"),
+                     fix="record closer to the microphone or raise the gain (normalise to about -23 to -16 LUFS)"
+                     if quiet else None)
 
     own = audio.channels[:, first:last] if audio.channels is not None else audio.samples[first:last]  # not a mix, which adds up peaks
     clipped = float(np.mean(np.abs(own) >= limits.clip_level)) if own.size else 0.0

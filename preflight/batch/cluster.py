@@ -47,7 +47,7 @@ from preflight.version import judges
 
 log = logging.getLogger("preflight.batch")
 
-INSTALL = "pip install 'avatar-preflight[dask]'"
+INSTALL = "install preflight with its dask extra (`pipx install --force '.[dask]'` in its checkout; README: Install)"
 _LOCAL = re.compile(r"local:([1-9][0-9]*)")
 _ADDRESS = re.compile(r"(tcp|tls|ws|wss|ucx)://\S+")  # the schemes distributed knows, but its in-process one
 STARTED = "preflight-started"  # the event topic on which a worker announces each set it starts

@@ -16,13 +16,13 @@ import queue
 import re
 import shutil
 import threading
-import time
 import uuid
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
 from preflight.batch import Pool, Result, SourceSet, finish, prepare
 from preflight.batch.pool import Failed
@@ -60,7 +60,7 @@ class CheckRecord(BaseModel):
 
     id: str
     status: CheckStatus
-    created: float = Field(description="Unix time of the submission")
+    created: AwareDatetime = Field(description="when it was submitted: an RFC 3339 time in UTC")
     sources: dict[str, str] = Field(description="role -> the file's name as uploaded, or the URL")
     outcome: str | None = Field(None, description="go, warn, no-go or error, once known")
     cached: bool = Field(False, description="the same bytes were checked before: the ledger's result")
@@ -69,6 +69,12 @@ class CheckRecord(BaseModel):
     error: Problem | None = None
     avatar: dict[str, Any] | None = Field(None, description="the avatar created from this check, as last seen")
     evidence: list[Evidence] = Field(default_factory=list, exclude=True)  # for report.html only
+
+    @field_validator("created", mode="before")
+    @classmethod
+    def _from_unix_time(cls, value: Any) -> Any:
+        # records written before the time was RFC 3339 hold Unix seconds
+        return datetime.fromtimestamp(value, timezone.utc) if isinstance(value, (int, float)) else value
 
     @property
     def finished(self) -> bool:
@@ -143,7 +149,7 @@ class Checks:
 
     def submit(self, check_id: str, given: dict[Role, str], labels: dict[Role, str], uploads: list[Path]) -> CheckRecord:
         """Queue a check of ``given`` (server paths or URLs by role), shown by ``labels``."""
-        record = CheckRecord(id=check_id, status=CheckStatus.QUEUED, created=time.time(),
+        record = CheckRecord(id=check_id, status=CheckStatus.QUEUED, created=datetime.now(timezone.utc),
                              sources={role.value: labels[role] for role in given})
         with self._lock:
             self._records[check_id] = record
@@ -289,7 +295,7 @@ class Checks:
             self._given.pop(record.id, None)
             self._creating.pop(record.id, None)
             forgotten += self._uploads.pop(record.id, [])
-        stale = time.time() - KEEP_GO_S
+        stale = datetime.now(timezone.utc) - timedelta(seconds=KEEP_GO_S)
         for record in done[-RECENT:]:
             if record.created < stale:
                 forgotten += self._uploads.pop(record.id, [])
@@ -352,7 +358,7 @@ def _labelled(report: Report, evidence: list[Evidence], given: dict[Role, str],
             text = text.replace(path, label)
         return text
 
-    checks = [c.model_copy(update={"message": words(c.message)}) for c in report.checks]
+    checks = tuple(c.model_copy(update={"message": words(c.message)}) for c in report.checks)
     pictures = [e.model_copy(update={"source": names.get(e.source, e.source)}) for e in evidence]
     named = report.model_copy(update={"checks": checks, "name": " + ".join(labels.values())})
     return named.relabelled(names), pictures

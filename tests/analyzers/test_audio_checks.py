@@ -44,6 +44,7 @@ def test_clipping(report_of):
 
 # A window of the timelines, judged in microseconds: what `preflight fix` asks of every candidate.
 import numpy as np
+import pytest
 
 from preflight.analyzers import speech
 from preflight.features.vad import SpeechActivity
@@ -60,3 +61,21 @@ def test_speech_is_judged_over_the_window_it_is_given():
     assert first.status is Status.PASS and first.value == 0.7
     assert second.status is Status.FAIL and second.value == 0.1
     assert second.spans[0] == Span(start=5.0, end=9.0)  # the silence, in the recording's time
+
+
+def test_loudness_is_the_windows_integrated_lufs_with_the_short_term_max_and_the_old_figure():
+    # on main loudness was speech RMS in dBFS; the field's measure is BS.1770 integrated loudness
+    from preflight.analyzers import loudness
+    from preflight.features.loudness import loudness as measure
+    from preflight.media.stream import Audio
+
+    rate, t = 16_000, np.arange(10 * 16_000) / 16_000
+    samples = (np.sin(2 * np.pi * 997 * t) * np.where(t < 5, 10 ** (-20 / 20), 10 ** (-45 / 20))).astype(np.float32)
+    timelines = loudness.Level("rec.wav", Audio(samples, rate), SpeechActivity(np.zeros(312), [(0.0, 10.0)], 10.0),
+                               measure(Audio(samples, rate)))
+    [whole, _] = loudness.judge(timelines, Span(start=0, end=10), Policy())
+    [late, _] = loudness.judge(timelines, Span(start=5, end=10), Policy())
+    assert whole.status is Status.PASS and whole.unit == "LUFS" and whole.value == pytest.approx(-23.0, abs=0.2)
+    assert late.status is Status.WARN and late.reason == "loudness.quiet" and late.value == pytest.approx(-48.0, abs=0.2)
+    assert late.details["short_term_max_lufs"] == pytest.approx(-48.0, abs=0.2)
+    assert late.details["speech_rms_dbfs"] == pytest.approx(-48.0, abs=0.2)  # the old figure, for continuity

@@ -39,7 +39,7 @@ def test_streams(report_of):
     assert judge(_probe(audio=False)).status is Status.FAIL
     assert judge(_probe(audio=False), separate=True).status is Status.PASS
     short_sound = judge(_probe(sound_s=6.0))
-    assert short_sound.status is Status.WARN and short_sound.spans == [Span(start=6.0, end=8.0)]
+    assert short_sound.status is Status.WARN and short_sound.spans == (Span(start=6.0, end=8.0),)
 
 
 def test_decodable(report_of):

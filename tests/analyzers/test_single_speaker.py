@@ -140,4 +140,4 @@ def test_the_main_voice_is_the_windows_own():
     assert whole.status is Status.FAIL and whole.spans[0].start == 6.0
     assert first.status is Status.PASS and "one voice" in first.message
     # From 3 s on the second voice speaks the most: the first is now the other voice, at 3-6 s.
-    assert later.status is Status.FAIL and later.spans == [Span(start=3.0, end=6.0)]
+    assert later.status is Status.FAIL and later.spans == (Span(start=3.0, end=6.0),)
