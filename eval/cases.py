@@ -20,6 +20,14 @@ Families:
   20 dB under the noise); and two seeded synthetic ones, tape-like hiss (white noise, high
   shelf) and mains hum (50 Hz and its harmonics). 0 and 5 dB are no-go, 10 dB a flag, 20 and
   30 dB go.
+- ``noise_real``: clean speech over real non-stationary noise fetched from public repositories
+  (``eval/sources.csv``; bring it with ``eval/sources.py``): rain, wind, traffic, crowd babble,
+  clatter, keyboard, at 0, 5, 10 and 20 dB SNR (the noise's mean power over the clip, lulls and
+  bursts together). 0 and 5 dB are no-go, 10 dB a flag, 20 dB go; ``eval/snr.py`` reports the
+  noise estimate's error per kind and SNR.
+- ``beds``: music beds of six genres (``eval/sources.csv``: drum and bass, jazz, a folk song, a
+  string orchestra, celesta, guitar) 15, 20 and 25 dB under the clean voices with every pause cut
+  to 80 ms (a voice that hardly pauses): no-go music.
 - ``noise_change``: clean speech whose background comes in halfway (a fan or an air conditioner
   switched on, a window opened): street, hiss and hum over the second half only, at 20 and 30 dB
   SNR: go (the same voice throughout).

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from preflight.features import onnx
+from preflight.features.level import level_gain
 from preflight.media import Audio, Media
 
 N_FFT, HOP = 512, 256  # at 16 kHz: 32 ms frames, 16 ms hop
@@ -43,15 +44,19 @@ def separation(media: Media) -> Separation | None:
 
 
 def separate(audio: Audio) -> Separation:
+    """The audio is brought to one level first (:mod:`preflight.features.level`): the network
+    keeps less of a voice 20 dB quieter; the powers returned are of the audio as it was."""
     x = np.clip(audio.samples, -1.0, 1.0).astype(np.float32)
     if len(x) <= N_FFT // 2:
         empty = np.zeros(0)
         return Separation(empty, empty, empty)
-    spec = stft(x)
+    gain = level_gain(x)
+    spec = stft(x * np.float32(gain))
     pair = np.stack([spec.real, spec.imag], axis=-1)[None].astype(np.float32)  # (1, 257, frames, 2)
     out = onnx.session("gtcrn_dns3.onnx").run(None, {"spec": pair})[0][0]
     speech = out[..., 0] + 1j * out[..., 1]
-    return Separation(_power(spec), _power(speech), _power(spec - speech))
+    scale = 1.0 / gain**2
+    return Separation(_power(spec) * scale, _power(speech) * scale, _power(spec - speech) * scale)
 
 
 def stft(x: np.ndarray) -> np.ndarray:
