@@ -215,13 +215,21 @@ def noise(out: Path) -> list[Case]:
     for speaker, speech, level in levelled():
         for kind, make in sources.items():
             background = unit_power(make(len(speech)))
-            for snr in (0, 5, 10, 20, 30):
-                mix = speech + background * gain_under(level, snr)
-                name = f"noise_{stem(speaker)}_{kind}_snr{snr}.wav"
-                save(mix, out / name)
-                verdict = "no-go" if snr <= 5 else ("flag" if snr == 10 else "go")
-                cases.append(Case(name, "audio", verdict, "noise" if snr <= 10 else "",
-                                  f"{speaker} with {kind} at {snr} dB SNR", truth=str(snr)))
+            cases += at_snrs(out, "noise", speaker, speech, level, background, kind, (0, 5, 10, 20, 30), kind)
+    return cases
+
+
+def at_snrs(out: Path, prefix: str, speaker: str, speech: np.ndarray, level: float, background: np.ndarray, kind: str,
+            snrs: tuple[int, ...], what: str) -> list[Case]:
+    """``speech`` (of active power ``level``) with ``background`` (unit power) at each SNR: 5 dB or
+    less is no-go, 10 dB a flag, more go."""
+    cases = []
+    for snr in snrs:
+        name = f"{prefix}_{stem(speaker)}_{kind}_snr{snr}.wav"
+        save(speech + background * gain_under(level, snr), out / name)
+        verdict = "no-go" if snr <= 5 else ("flag" if snr == 10 else "go")
+        cases.append(Case(name, "audio", verdict, "noise" if snr <= 10 else "", f"{speaker} with {what} at {snr} dB SNR",
+                          truth=str(snr)))
     return cases
 
 
@@ -663,12 +671,7 @@ def noise_real(out: Path) -> list[Case]:
         for kind, names in kinds.items():
             name_ = names[i % len(names)]
             background = unit_power(fit(recordings[name_], len(speech), rng))
-            for snr in (0, 5, 10, 20):
-                name = f"real_{stem(speaker)}_{kind}_snr{snr}.wav"
-                save(speech + background * gain_under(level, snr), out / name)
-                verdict = "no-go" if snr <= 5 else ("flag" if snr == 10 else "go")
-                cases.append(Case(name, "audio", verdict, "noise" if snr <= 10 else "",
-                                  f"{speaker} with {name_} ({kind}) at {snr} dB SNR", truth=str(snr)))
+            cases += at_snrs(out, "real", speaker, speech, level, background, kind, (0, 5, 10, 20), f"{name_} ({kind})")
     return cases
 
 
