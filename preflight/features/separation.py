@@ -22,6 +22,10 @@ from preflight.features.level import level_gain
 from preflight.media import Audio, Media
 
 N_FFT, HOP = 512, 256  # at 16 kHz: 32 ms frames, 16 ms hop
+# A long recording (``preflight fix`` reads up to 10 minutes) goes through the network in pieces
+# of 20 s, each after 1 s of the audio before it to settle its recurrent state: its activations
+# for 10 minutes at once would take about a gigabyte.
+CHUNK, WARM = 1250, 63  # frames
 _WINDOW = np.sqrt(0.5 - 0.5 * np.cos(2 * np.pi * np.arange(N_FFT) / N_FFT)).astype(np.float32)
 
 
@@ -53,7 +57,13 @@ def separate(audio: Audio) -> Separation:
     gain = level_gain(x)
     spec = stft(x * np.float32(gain))
     pair = np.stack([spec.real, spec.imag], axis=-1)[None].astype(np.float32)  # (1, 257, frames, 2)
-    out = onnx.session("gtcrn_dns3.onnx").run(None, {"spec": pair})[0][0]
+    session = onnx.session("gtcrn_dns3.onnx")
+    pieces = []
+    for start in range(0, pair.shape[2], CHUNK):
+        first = max(0, start - WARM)
+        out = session.run(None, {"spec": pair[:, :, first : start + CHUNK]})[0][0]
+        pieces.append(out[:, start - first :])
+    out = np.concatenate(pieces, axis=1)
     speech = out[..., 0] + 1j * out[..., 1]
     scale = 1.0 / gain**2
     return Separation(_power(spec) * scale, _power(speech) * scale, _power(spec - speech) * scale)

@@ -32,3 +32,19 @@ def test_what_is_left_of_steady_noise_under_speech_is_the_noise():
     # without the noise, little is left: what the network loses of espeak's synthetic voice
     clean = separate(Audio(speech))
     assert clean.rest.mean() < 0.2 * s.rest.mean() and clean.rest.mean() < 0.05 * clean.mix.mean()
+
+
+def test_a_long_recording_in_pieces_is_separated_as_a_whole():
+    import preflight.features.separation as separation
+
+    speech = _speech()
+    noise = (np.random.default_rng(4).standard_normal(4 * len(speech)) * 0.01).astype(np.float32)
+    x = np.tile(speech, 4) + noise
+    whole = separate(Audio(x))
+    chunk, warm = separation.CHUNK, separation.WARM
+    try:
+        separation.CHUNK, separation.WARM = 400, 63
+        pieces = separate(Audio(x))
+    finally:
+        separation.CHUNK, separation.WARM = chunk, warm
+    assert len(whole.rest) > 1000 and abs(pieces.rest.mean() / whole.rest.mean() - 1) < 0.02
