@@ -3,7 +3,7 @@
 Mosaic learns the voice from the audio; a music bed, a song, a jingle or singing leaves it a
 voice it cannot separate from the music. The evidence is FireRedVAD's audio event detector
 (:mod:`preflight.features.sound_events`), which scores music and singing every 10 ms, judged in
-two places:
+two places, and an AudioSet tagger's view of the whole clip:
 
 - **between the words**: in a pause of a clean recording (at least 100 ms from any speech the
   VAD hears) there is nothing but room tone, so the detector has nothing musical to hear.
@@ -19,13 +19,6 @@ two places:
   detector takes for singing at its start, with or without added noise. Synthetic mains hum
   20 dB under the voice reaches 2.7 s. So more than 3 s fails, and 1-3 s warns: a singing
   delivery or a faint bed, which a person should listen to.
-
-The detector's input is first brought to one level (:func:`preflight.features.sound_events.level_gain`):
-it heard a bed 4 dB quieter for a third less time, and the shared speech-then-music file, 4 dB
-quieter in AAC, for 0.98 s between the words, a pass. Levelled, no shared file's music status
-moves, no go file of any family fails (397; 43 warn), those two fail, and the same clip at -10,
--4, 0 and +4 dB scores the same.
-
 - **under the whole voice**: a bed that runs under a voice that hardly pauses is music whether or
   not the detector crosses 0.5 in the gaps; the detector hears little of a quiet bed under speech
   (drums and bass not at all). So the whole clip is also given to an AudioSet tagger
@@ -33,6 +26,12 @@ moves, no go file of any family fails (397; 43 warn), those two fail, and the sa
   ("more likely than not"), at 0.25 or more warns. Clean and noisy speech of every family scores
   at most 0.33 (a party crowd 20 dB under a voice), most under 0.1; beds 15-25 dB under a voice
   score 0.04-0.8. The score is of the whole clip: a window's own is the cut's check's to ask.
+
+The detector's input is first brought to one level (:func:`preflight.features.sound_events.level_gain`):
+it heard a bed 4 dB quieter for a third less time, and the shared speech-then-music file, 4 dB
+quieter in AAC, for 0.98 s between the words, a pass. Levelled, no shared file's music status
+moves, no go file of any family fails (397; 43 warn), those two fail, and the same clip at -10,
+-4, 0 and +4 dB scores the same.
 
 Weak spots: a bed 20-25 dB under a voice, drums and bass above all, can score under 0.25 and
 pass; a sing-song voice warns; loud hum or rumble (10 dB SNR and worse) is heard as
