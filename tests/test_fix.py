@@ -288,7 +288,7 @@ def test_the_first_ranked_window_its_checks_pass_is_chosen():
     t = np.arange(n) * 256 / 16_000
     spoken = (t % 2.0) < 1.0
     background = np.where(t < 10.0, 2.5e-3, 1e-6)
-    heard = noise.Background("rec.wav", np.where(spoken, 1e-2 + background, background), background, spoken, spoken, 0, 20.0,
+    heard = noise.Background("rec.wav", np.where(spoken, 1e-2 + background, background), np.zeros(n, bool), background, spoken, spoken, 0, 20.0,
                              lambda: 4.0)
     judges = [(ANALYZERS["noise"], heard)]
     noisy, clean = (Window(start=a, end=a + 10, speech_s=5.0, in_pauses=2) for a in (0.0, 10.0))

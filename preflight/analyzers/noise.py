@@ -55,6 +55,7 @@ _FLOOR = 1e-10  # -100 dBFS: digital silence in the pauses
 @dataclass(frozen=True)
 class Background(Timelines):
     power: np.ndarray  # per 32 ms frame (16 ms hop)
+    clipped: np.ndarray  # per frame: a sample at the clipping level (its distortion is not background)
     rest: np.ndarray  # per frame: the power of what the separation left when it took the voice out
     speech: np.ndarray  # per frame: the VAD hears speech
     maybe: np.ndarray  # per frame: it may be speech
@@ -71,7 +72,8 @@ def measure(media: Media, policy: Policy) -> Background | None:
         return None
     activity = speech_activity(media, policy.speech.threshold)
     power = frame_power(audio.samples)
-    return Background(str(media.probe.path), power, aligned(separation(media).rest, len(power)),
+    return Background(str(media.probe.path), power, frame_peaks(audio.samples) >= policy.loudness.clip_level,
+                      aligned(separation(media).rest, len(power)),
                       _frames_above(activity.probabilities, policy.speech.threshold, len(power)),
                       _frames_above(activity.probabilities, _MAYBE_SPEECH, len(power)), -(-audio.lead // _HOP),
                       audio.duration, lambda: background_score(media))
@@ -82,7 +84,7 @@ def judge(t: Background, window: Span, policy: Policy) -> list[Check]:
     source = t.source
     limit = f">= {limits.warn_below_db:g} dB (fail < {limits.fail_below_db:g} dB)"
     a, b = max(0, int(np.ceil(window.start * 16_000 / _HOP))), int(np.ceil(window.end * 16_000 / _HOP))
-    power, rest, speech, maybe = t.power[a:b], t.rest[a:b], t.speech[a:b], t.maybe[a:b]
+    power, rest, speech, maybe = t.power[a:b], np.where(t.clipped[a:b], np.nan, t.rest[a:b]), t.speech[a:b], t.maybe[a:b]
     if not speech.any() or power[speech].mean() < _SILENT:
         return [Check(id="noise", source=source, status=Status.SKIPPED, value=None, unit="dB", limit=limit,
                       message="no speech loud enough to measure the background against")]
@@ -106,13 +108,13 @@ def judge(t: Background, window: Span, policy: Policy) -> list[Check]:
 def estimate(power: np.ndarray, rest: np.ndarray, speech: np.ndarray, maybe: np.ndarray,
              lead: int = 0) -> tuple[float, float, float]:
     """SNR (dB) and the speech and background levels (dBFS) from frame powers, the power the
-    separation left per frame (``rest``), which frames are speech and which may be; the first
-    ``lead`` frames are silence the decode put before a late sound, and digital silence anywhere
-    is an editor's, never background."""
+    separation left per frame (``rest``; NaN where the frame clips: its distortion is the clipping
+    check's), which frames are speech and which may be; the first ``lead`` frames are silence the
+    decode put before a late sound, and digital silence anywhere is an editor's, never background."""
     power, rest, speech, maybe = power[lead:], rest[lead:], speech[lead:], maybe[lead:]
     away = round(_AWAY_S * 16_000 / _HOP)
     near = np.convolve(maybe.astype(float), np.ones(2 * away + 1), mode="same") > 0
-    counted = (speech | ~near) & (power > _FLOOR)  # not an editor's digital silence
+    counted = (speech | ~near) & (power > _FLOOR) & ~np.isnan(rest)  # not an editor's digital silence, not clipped
     noise = max(float(rest[counted].mean()), _FLOOR) if counted.any() else _FLOOR
     total = float(power[speech].mean())
     voice = max(total - noise, _FLOOR)
@@ -126,6 +128,14 @@ def aligned(rest: np.ndarray, n: int) -> np.ndarray:
     if len(out) < n:
         out = np.concatenate([out, np.full(n - len(out), out[-1] if len(out) else 0.0)])
     return out
+
+
+def frame_peaks(samples: np.ndarray) -> np.ndarray:
+    """The largest magnitude in each 32 ms frame (16 ms hop), as :func:`frame_power` frames them."""
+    if len(samples) < _FRAME:
+        return np.zeros(0)
+    hops = np.abs(samples[: len(samples) // _HOP * _HOP]).reshape(-1, _HOP).max(axis=1)
+    return np.maximum(hops[:-1], hops[1:])
 
 
 def frame_power(samples: np.ndarray) -> np.ndarray:
