@@ -5,7 +5,8 @@ The background is what a speech enhancement network leaves when it takes the voi
 it is steady or comes in bursts, and whether the speaker pauses or not. Its power N is the mean
 of that remainder over the frames the VAD hears as speech and over the frames at least 100 ms
 from anything that may be speech (VAD 0.15); the frames around the words are left out, where a
-breath, a lip noise or the room's echo of the last word is the speaker's, not the background.
+breath, a lip noise or the room's echo of the last word is the speaker's, not the background,
+and so are frames that clip (their distortion is the clipping check's).
 The voice is what the speech frames hold beyond N: SNR = 10 log10((P_speech - N) / N), with
 P_speech the mean power of 32 ms frames the VAD hears as speech (ITU-T P.56's active level).
 
