@@ -20,6 +20,14 @@ Families:
   20 dB under the noise); and two seeded synthetic ones, tape-like hiss (white noise, high
   shelf) and mains hum (50 Hz and its harmonics). 0 and 5 dB are no-go, 10 dB a flag, 20 and
   30 dB go.
+- ``noise_real``: clean speech over real non-stationary noise fetched from public repositories
+  (``eval/sources.csv``; bring it with ``eval/sources.py``): rain, wind, traffic, crowd babble,
+  clatter, keyboard, at 0, 5, 10 and 20 dB SNR (the noise's mean power over the clip, lulls and
+  bursts together). 0 and 5 dB are no-go, 10 dB a flag, 20 dB go; ``eval/snr.py`` reports the
+  noise estimate's error per kind and SNR.
+- ``beds``: music beds of six genres (``eval/sources.csv``: drum and bass, jazz, a folk song, a
+  string orchestra, celesta, guitar) 15, 20 and 25 dB under the clean voices with every pause cut
+  to 80 ms (a voice that hardly pauses): no-go music.
 - ``noise_change``: clean speech whose background comes in halfway (a fan or an air conditioner
   switched on, a window opened): street, hiss and hum over the second half only, at 20 and 30 dB
   SNR: go (the same voice throughout).
@@ -215,13 +223,21 @@ def noise(out: Path) -> list[Case]:
     for speaker, speech, level in levelled():
         for kind, make in sources.items():
             background = unit_power(make(len(speech)))
-            for snr in (0, 5, 10, 20, 30):
-                mix = speech + background * gain_under(level, snr)
-                name = f"noise_{stem(speaker)}_{kind}_snr{snr}.wav"
-                save(mix, out / name)
-                verdict = "no-go" if snr <= 5 else ("flag" if snr == 10 else "go")
-                cases.append(Case(name, "audio", verdict, "noise" if snr <= 10 else "",
-                                  f"{speaker} with {kind} at {snr} dB SNR", truth=str(snr)))
+            cases += at_snrs(out, "noise", speaker, speech, level, background, kind, (0, 5, 10, 20, 30), kind)
+    return cases
+
+
+def at_snrs(out: Path, prefix: str, speaker: str, speech: np.ndarray, level: float, background: np.ndarray, kind: str,
+            snrs: tuple[int, ...], what: str) -> list[Case]:
+    """``speech`` (of active power ``level``) with ``background`` (unit power) at each SNR: 5 dB or
+    less is no-go, 10 dB a flag, more go."""
+    cases = []
+    for snr in snrs:
+        name = f"{prefix}_{stem(speaker)}_{kind}_snr{snr}.wav"
+        save(speech + background * gain_under(level, snr), out / name)
+        verdict = "no-go" if snr <= 5 else ("flag" if snr == 10 else "go")
+        cases.append(Case(name, "audio", verdict, "noise" if snr <= 10 else "", f"{speaker} with {what} at {snr} dB SNR",
+                          truth=str(snr)))
     return cases
 
 
@@ -929,6 +945,88 @@ def jumpcuts(out: Path) -> list[Case]:
     return cases
 
 
+# -- real non-stationary noise and music beds (eval/sources.py brings the recordings) ----------
+
+def fetched(name: str) -> np.ndarray:
+    """A recording of ``eval/sources.csv`` as float32 mono at 16 kHz (its checked copy under eval/out/sources)."""
+    from sources import cached
+
+    raw = subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(cached(name)), "-f", "f32le", "-ac", "1",
+                          "-ar", str(RATE), "-"], capture_output=True, check=True).stdout
+    return np.frombuffer(raw, np.float32).copy()
+
+
+def sources_of(music: bool) -> dict[str, list[str]]:
+    """The recordings in eval/sources.csv by their kind: the music beds (names ``bed_*``) or the noises."""
+    from sources import rows
+
+    kinds: dict[str, list[str]] = {}
+    for row in rows():
+        if row["name"].startswith("bed_") == music:
+            kinds.setdefault(row["kind"], []).append(row["name"])
+    return kinds
+
+
+def unbroken(speech: np.ndarray, keep_s: float = 0.08) -> np.ndarray:
+    """``speech`` with every pause cut to its first ``keep_s`` s: a voice that hardly pauses."""
+    from preflight.features.vad import detect
+    from preflight.media import Audio
+
+    spans = detect(Audio(speech.astype(np.float32)), 0.5).spans
+    if not spans:
+        return speech
+    keep, fade = int(keep_s * RATE), int(0.005 * RATE)
+    ramp = np.linspace(1, 0, fade, dtype=np.float32)
+    parts = []
+    for a, b in spans:
+        part = speech[int(a * RATE):min(len(speech), int(b * RATE) + keep)].copy()
+        part[-fade:] *= ramp
+        part[:fade] *= ramp[::-1]
+        parts.append(part)
+    return np.concatenate(parts)
+
+
+@family
+def noise_real(out: Path) -> list[Case]:
+    """Clean speech over real non-stationary noise (rain, wind, traffic, crowd babble, clatter,
+    keyboard; eval/sources.csv) at 0, 5, 10 and 20 dB SNR: the speech's active level over the
+    noise's mean power over the clip, lulls and bursts together. Each voice gets the next
+    recording of each kind, from a seeded random start. 0 and 5 dB are no-go, 10 dB a flag,
+    20 dB go."""
+    rng = np.random.default_rng(33)
+    kinds = sources_of(music=False)
+    recordings = {name: fetched(name) for names in kinds.values() for name in names}
+    cases = []
+    for i, (speaker, speech, level) in enumerate(levelled()):
+        for kind, names in kinds.items():
+            name_ = names[i % len(names)]
+            background = unit_power(fit(recordings[name_], len(speech), rng))
+            cases += at_snrs(out, "real", speaker, speech, level, background, kind, (0, 5, 10, 20), f"{name_} ({kind})")
+    return cases
+
+
+@family
+def beds(out: Path) -> list[Case]:
+    """Music beds of several genres (eval/sources.csv: drum and bass, jazz, a folk song, a string
+    orchestra, celesta, solo guitar) 15, 20 and 25 dB under a voice that hardly pauses (the clean
+    voices with every pause cut to 80 ms), for the whole clip: no-go music."""
+    rng = np.random.default_rng(34)
+    genres = {names[0]: (kind, fetched(names[0])) for kind, names in sources_of(music=True).items()}
+    cases = []
+    for speaker in SPEECH:
+        speech = unbroken(load(speaker))
+        level = active_power(speech)
+        for source, (kind, music) in genres.items():
+            part = unit_power(fit(music, len(speech), rng))
+            for under in (15, 20, 25):
+                name = f"bed_{stem(speaker)}_{source[4:]}_{under}db.wav"
+                save(speech + part * gain_under(level, under), out / name)
+                cases.append(Case(name, "audio", "no-go", "music",
+                                  f"{speaker} without its pauses over {source} ({kind}) {under} dB under the voice",
+                                  truth=str(-under)))
+    return cases
+
+
 def _has_audio(path: Path) -> bool:
     found = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "a", "-show_entries", "stream=index", "-of",
                             "csv=p=0", str(path)], capture_output=True, text=True).stdout
@@ -974,7 +1072,7 @@ PREFIXES = {"noise": {"noise"}, "music": {"music"}, "padding": {"pad"}, "voices"
             "edges": {"edge", "midcut", "dur"}, "stills": {"still"}, "dubs": {"dub", "shift"}, "small": {"small"}, "reencode": {"re"},
             "variant": {"var"}, "level": {"level"}, "handover": {"hand"}, "overlap": {"overlap"}, "pasted": {"pasted"},
             "reverb": {"reverb"}, "rooms": {"room"}, "lowerthirds": {"l3"}, "stillmarks": {"sm"},
-            "jumpcuts": {"jump"}}
+            "jumpcuts": {"jump"}, "noise_real": {"real"}, "beds": {"bed"}}
 
 
 if __name__ == "__main__":

@@ -166,7 +166,13 @@ class MusicLimits(_Limits):
         0.3, gt=0, lt=1, description="detector probability above which music is heard in a pause between words"
     )
     pause_max_s: float = Field(1.0, ge=0, description="music heard between the words for longer than this fails, seconds")
-    _ordered = (("warn_s", "fail_s"),)
+    bed_warn: float = Field(
+        0.25, gt=0, lt=1, description="the audio tagger's probability of Music for the whole clip at or above which it warns"
+    )
+    bed_fail: float = Field(
+        0.5, gt=0, lt=1, description="the audio tagger's probability of Music for the whole clip at or above which it fails (a bed under the voice)"
+    )
+    _ordered = (("warn_s", "fail_s"), ("bed_warn", "bed_fail"))
 
 
 class LoudnessLimits(_Limits):

@@ -22,7 +22,7 @@ Reason = Literal[
     "check.error", "clipping.clipped", "decodable.broken", "decodable.errors", "decodable.stops_early",
     "duration.too_long", "duration.too_short", "duration.unknown", "face_size.small", "faces.none",
     "faces.not_human", "faces.several", "faces.turned", "frontal.turned_away", "loudness.quiet",
-    "mouth_motion.still", "music.between_words", "music.heard", "music.some", "noise.intrusive", "noise.loud",
+    "mouth_motion.still", "music.bed", "music.between_words", "music.heard", "music.some", "noise.intrusive", "noise.loud",
     "noise.some", "overlay.inset", "overlay.mark", "overlay.mark_minor", "overlay.text", "overlay.text_minor",
     "resolution.low", "resolution.too_low", "scene_cuts.cut", "scene_cuts.fade", "scene_cuts.stray_frames",
     "single_speaker.channels", "single_speaker.others", "source_set.incomplete", "speech.no_audio", "speech.none",

@@ -332,7 +332,9 @@ def test_the_first_ranked_window_its_checks_pass_is_chosen():
     n = 1250  # 20 s of 16 ms frames
     t = np.arange(n) * 256 / 16_000
     spoken = (t % 2.0) < 1.0
-    heard = noise.Background("rec.wav", np.where(spoken, 1e-2, np.where(t < 10.0, 2.5e-3, 1e-6)), spoken, spoken, 0, 20.0, lambda: 4.0)
+    background = np.where(t < 10.0, 2.5e-3, 1e-6)
+    heard = noise.Background("rec.wav", np.where(spoken, 1e-2 + background, background), np.zeros(n, bool), background, spoken, spoken, 0, 20.0,
+                             lambda: 4.0)
     judges = [(ANALYZERS["noise"], heard)]
     noisy, clean = (Window(start=a, end=a + 10, speech_s=5.0, in_pauses=2) for a in (0.0, 10.0))
     window, checks = first_passing([noisy, clean], judges, preflight.Policy())

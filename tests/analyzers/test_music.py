@@ -90,3 +90,63 @@ def test_music_is_judged_over_the_window_it_is_given():
     assert whole.status is Status.FAIL and whole.value == 4.0
     assert before.status is Status.PASS and before.value == 0.0
     assert after.status is Status.FAIL and after.spans[0].start == 6.0  # in the recording's time
+
+
+def _bed(music_probability: float):
+    """10 s of speech the detector hears no music in, and a tagger giving the clip ``music_probability``."""
+    import numpy as np
+
+    from preflight.analyzers import music
+    from preflight.features.sound_events import SoundEvents
+    from preflight.features.tags import Tags, labels
+
+    scores = np.zeros(len(labels()))
+    scores[labels().index("Music")] = music_probability
+    asked = []
+    heard = music.Heard("rec.wav", SoundEvents(np.full(1000, 0.9), np.zeros(1000), np.full(1000, 0.1)), [(0.0, 10.0)],
+                        10.0, lambda: asked.append(1) or Tags(scores))
+    return music, heard, asked
+
+
+def test_a_bed_the_detector_misses_fails_on_the_clips_music_probability():
+    # issue 33: drums and bass 20 dB under a voice that hardly pauses, heard for 2.9 s of 12, only warned
+    from preflight.policy import Policy
+    from preflight.report import Span
+
+    music, heard, _ = _bed(0.7)
+    [check] = music.judge(heard, Span(start=0, end=10), Policy())
+    assert check.status is Status.FAIL and check.reason == "music.bed"
+    assert [(s.start, s.end) for s in check.spans] == [(0.0, 10.0)]  # it runs under the whole clip
+    music, heard, _ = _bed(0.3)
+    [check] = music.judge(heard, Span(start=0, end=10), Policy())
+    assert check.status is Status.WARN and check.reason == "music.some"
+    music, heard, _ = _bed(0.05)
+    assert music.judge(heard, Span(start=0, end=10), Policy())[0].status is Status.PASS
+
+
+def test_the_clips_music_probability_is_asked_of_the_whole_audio_only():
+    from preflight.policy import Policy
+    from preflight.report import Span
+
+    music, heard, asked = _bed(0.9)
+    [part] = music.judge(heard, Span(start=2, end=8), Policy())
+    assert part.status is Status.PASS and not asked  # the clip's score says nothing of a window
+    [whole] = music.judge(heard, Span(start=0, end=10), Policy())
+    assert whole.status is Status.FAIL and asked == [1]
+
+
+def test_the_tagger_hears_the_music_fixture_as_music_and_speech_as_not(report_of):
+    import numpy as np
+
+    from preflight.features.tags import tag
+    from preflight.media import Audio
+    from conftest import FIXTURES
+    import subprocess
+
+    def sound(name):
+        raw = subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(FIXTURES / name), "-f", "f32le", "-ac", "1",
+                              "-ar", "16000", "-"], capture_output=True, check=True).stdout
+        return Audio(np.frombuffer(raw, np.float32).copy())
+
+    assert tag(sound("music.wav")).of("Music") > 0.5
+    assert tag(sound("speech.wav")).of("Music") < 0.25
