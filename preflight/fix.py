@@ -32,26 +32,29 @@ by default).
 
 from __future__ import annotations
 
-import os
+import concurrent.futures
 import subprocess
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 from pydantic import BaseModel, Field, computed_field
 
-from preflight.analyzers import ANALYZERS, Analyzer, Aspect, music, scene_cuts
+from preflight import shutdown
+from preflight.analyzers import ANALYZERS, Analyzer, Aspect, decodable, music, scene_cuts
 from preflight.analyzers.base import Timelines
-from preflight.errors import InputError, UsageError
+from preflight.errors import InputError, TimedOut, UsageError
 from preflight.features.faces import FaceTrack, face_track
 from preflight.features.sound_events import HOP_S, sound_events
 from preflight.features.vad import speech_activity
 from preflight.features.voices import FRAME_S, voices
 from preflight.media import Media, Probe, Role, decode
-from preflight.media.probe import keyframe_times, probe, require_tool, tool_path
-from preflight.pipeline import check
+from preflight.media.probe import keyframe_times, packets_end, probe, require_tool, tool_path
+from preflight.outputs import discard, keep, refuse_unsafe, sibling
+from preflight.pipeline import ANALYSIS_TIMEOUT_S, check
 from preflight.policy import Policy
-from preflight.report import Check, Report, Span, blocked
+from preflight.report import Check, Report, Span, Status, blocked
 from preflight.sources import PathArg, Sources, local_copies, source_set
 
 # The checks whose failure a window can leave out: the windowed analyzers' (too long, a cut, not
@@ -100,6 +103,8 @@ class FixResult(BaseModel):
                                                 "own check is `report`)")
     output: str | None = None
     report: Report | None = Field(None, description="the ordinary check of the cut file")
+    warnings: list[str] = Field([], description="what to know about the recording itself: damaged, and the window "
+                                                "chosen from the part that decodes")
 
     @property
     def go(self) -> bool:
@@ -125,44 +130,57 @@ def fix(
     output: PathArg | None = None,
     policy: Policy | None = None,
     dry_run: bool = False,
+    timeout: float | None = None,
 ) -> FixResult:
     """Choose the best window of a long video (cut to MP4) or voice audio (cut to WAV; an image
     given with it is kept as it is), cut it to ``output``, and check the cut.
 
     ``output`` is written only when the cut file's check is GO; it may be left out with
     ``dry_run``, which chooses and explains the window and writes nothing. Raises
-    :class:`~preflight.errors.UsageError` for a malformed call (no output, the output is the
-    input, a video with a separate audio) and :class:`~preflight.errors.InputError` for an
-    input that cannot be read or is longer than ``policy.fix.max_input_s``.
+    :class:`~preflight.errors.UsageError` for a malformed call (no output, the output is an
+    input, a folder or cannot be written, a video with a separate audio),
+    :class:`~preflight.errors.InputError` for an input that cannot be read or is longer than
+    ``policy.fix.max_input_s`` (as its header states, or as it decodes when it states none), and
+    :class:`~preflight.errors.TimedOut` when ``timeout`` seconds pass first (None: no limit).
     """
     policy = policy or Policy()
+    deadline = None if timeout is None else time.monotonic() + timeout
+    if output is not None:
+        refuse_unsafe({"the output": output}, [p for p in (*files, video, image, audio) if p is not None])
     with local_copies(Sources(files, video, image, audio)) as local:
         probes = source_set(local.sources)
         target, still = _roles(probes)
-        out = _output(output, target, probes, dry_run)
+        out = _output(output, target, dry_run)
         _within_limit(target, policy)
-        media = decode(target, sample_fps=policy.faces.sample_fps, max_seconds=policy.fix.max_input_s, streamed=True)
+        # A second past the limit: a recording whose header states no length is refused by its decode.
+        media = decode(target, sample_fps=policy.faces.sample_fps, max_seconds=policy.fix.max_input_s + 1.0,
+                       streamed=True)
         try:
-            result = choose(media, policy)
+            result = choose(media, policy, deadline)
         finally:
             media.close()
+        if result.duration > policy.fix.max_input_s:  # the header said less, or nothing
+            stated = target.media_duration
+            raise InputError(_too_long(target, result.duration, policy, "as it decodes; its header states "
+                                       + ("no length" if stated is None else f"{stated:.1f} s")))
         source = local.origin.get(str(target.path), str(target.path))
-        result = result.model_copy(update={"source": source})
+        result = result.model_copy(update={"source": source, "warnings": _damage(media, policy)})
         if dry_run or result.window is None:
             return result
         if result.whole:
             # Nothing is cut away, so the recording's own verdict stands: re-encoding it must not
             # turn a NO-GO into a GO (a dub's sync strength moved from fail to warn when re-encoded).
-            own = check(image=still.path, audio=target.path, policy=policy) if still is not None \
-                else check(**{target.role.value: target.path}, policy=policy)
+            roles = {"image": still.path, "audio": target.path} if still is not None else {target.role.value: target.path}
+            own = check(**roles, policy=policy, timeout=_left(deadline, target))
             if not own.go:
                 return result.model_copy(update={"report": own.relabelled(local.origin)})
-        report = _cut_and_check(target, still, result.window, out, policy)
+        report = _cut_and_check(target, still, result.window, out, policy, deadline)
         return result.model_copy(update={"report": report, "output": str(out) if report.go else None})
 
 
-def choose(media: Media, policy: Policy) -> FixResult:
-    """The best window of a decoded recording, the stretches it avoids, and why."""
+def choose(media: Media, policy: Policy, deadline: float | None = None) -> FixResult:
+    """The best window of a decoded recording, the stretches it avoids, and why. Past
+    ``deadline`` (``time.monotonic()``), the decode is stopped and :class:`TimedOut` raised."""
     with ThreadPoolExecutor(max_workers=3) as pool:
         # A streamed decode waits for each frame reader, so the cut detector and the face
         # detector read side by side from the start, and the sound is analysed meanwhile.
@@ -170,9 +188,9 @@ def choose(media: Media, policy: Policy) -> FixResult:
             cuts = pool.submit(_reading, media, scene_cuts.scan, media, policy.scene_cuts)
             faces = pool.submit(_reading, media, face_track, media, policy.faces.min_confidence, landmarks=False)
         sound = pool.submit(_sound_stretches, media, policy)
-        track = faces.result() if media.role is Role.VIDEO else None
-        picture = _picture_stretches(cuts.result(), track, media, policy) if track is not None else []
-        rejected = sorted(sound.result() + picture, key=lambda s: s.start)
+        track = _by(faces, deadline, media) if media.role is Role.VIDEO else None
+        picture = _picture_stretches(_by(cuts, deadline, media), track, media, policy) if track is not None else []
+        rejected = sorted(_by(sound, deadline, media) + picture, key=lambda s: s.start)
     activity = speech_activity(media, policy.speech.threshold)
     duration = media.seconds()
     n = max(1, int(np.ceil(duration / STEP_S)))
@@ -243,7 +261,8 @@ def _roles(probes: list[Probe]) -> tuple[Probe, Probe | None]:
     return target, by_role.get(Role.IMAGE)
 
 
-def _output(output: PathArg | None, target: Probe, probes: list[Probe], dry_run: bool) -> Path | None:
+def _output(output: PathArg | None, target: Probe, dry_run: bool) -> Path | None:
+    """The output, of the kind the recording cuts to (its path was checked before anything was read)."""
     if output is None:
         if dry_run:
             return None
@@ -252,19 +271,53 @@ def _output(output: PathArg | None, target: Probe, probes: list[Probe], dry_run:
     wanted = ".mp4" if target.role is Role.VIDEO else ".wav"
     if out.suffix.lower() != wanted:
         raise UsageError(f"{out}: fix writes the cut {target.role.value} as {wanted[1:].upper()}; name the output *{wanted}")
-    if not out.parent.is_dir():
-        raise UsageError(f"{out}: its folder {out.parent} does not exist")
-    for p in probes:
-        if out.resolve() == p.path.resolve() or (out.exists() and os.path.samefile(out, p.path)):
-            raise UsageError(f"{out}: is an input; fix never overwrites its input, name another output")
     return out
 
 
 def _within_limit(target: Probe, policy: Policy) -> None:
-    seconds, limit = target.media_duration, policy.fix.max_input_s
-    if seconds is not None and seconds > limit:
-        raise InputError(f"{target.path}: {seconds:.1f} s long; fix reads recordings up to {limit:g} s "
-                         f"(policy fix.max_input_s): cut out the part with the take first")
+    """Refuse a recording over ``fix.max_input_s`` before decoding it: by the length its header
+    states, or, when it states none (a recording written to a pipe), by its packets' times."""
+    seconds, how = target.media_duration, "its header"
+    if seconds is None:
+        seconds, how = packets_end(target), "its packets' times; its header states no length"
+    if seconds is not None and seconds > policy.fix.max_input_s:
+        raise InputError(_too_long(target, seconds, policy, how))
+
+
+def _too_long(target: Probe, seconds: float, policy: Policy, how: str) -> str:
+    return (f"{target.path}: {seconds:.1f} s long ({how}); fix reads recordings up to {policy.fix.max_input_s:g} s "
+            "(policy fix.max_input_s): cut out the part with the take first")
+
+
+def _damage(media: Media, policy: Policy) -> list[str]:
+    """The recording's own decode, in the decodable check's words, when it is not clean: a
+    window chosen from a damaged file's readable part must say so."""
+    found = [c for c in decodable.ANALYZER.judge_window(decodable.ANALYZER.measure(media, policy),
+                                                        Span(start=0.0, end=media.seconds()), policy)
+             if c.status in (Status.FAIL, Status.WARN)]
+    return [f"the recording is damaged: {c.message}; the window was chosen from the part that decodes"
+            for c in found]
+
+
+def _by(future: concurrent.futures.Future, deadline: float | None, media: Media):
+    """The future's result, waited for until ``deadline`` at most: then the decode is stopped
+    (the readers see their streams end) and :class:`TimedOut` raised."""
+    try:
+        return future.result(timeout=None if deadline is None else max(0.0, deadline - time.monotonic()))
+    except concurrent.futures.TimeoutError:
+        media.close()
+        raise TimedOut(f"{media.probe.path}: fix did not finish in its time and was stopped; the file may be "
+                       "damaged or built to stall the decoder") from None
+
+
+def _left(deadline: float | None, target: Probe) -> float:
+    """Seconds left before ``deadline`` for the next step (the check's own limit without one)."""
+    if deadline is None:
+        return ANALYSIS_TIMEOUT_S
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimedOut(f"{target.path}: fix did not finish in its time and was stopped")
+    return left
 
 
 def _reading(media: Media, compute, *args, **kwargs):
@@ -415,24 +468,29 @@ def _what(s: Stretch) -> str:
             "music": "music or singing"}[s.check]
 
 
-def _cut_and_check(target: Probe, still: Probe | None, window: Window, out: Path, policy: Policy) -> Report:
-    """Cut ``window`` to a temporary file beside ``out``, check it, and rename it to ``out`` only on GO."""
-    partial = out.with_name(f".{out.stem}.partial{out.suffix}")
+def _cut_and_check(target: Probe, still: Probe | None, window: Window, out: Path, policy: Policy,
+                   deadline: float | None = None) -> Report:
+    """Cut ``window`` to a temporary file beside ``out`` (its name this run's alone), check it,
+    and rename it to ``out`` only on GO."""
     try:
-        _cut(target, window, partial, policy)
-        if still is not None:
-            report = check(image=still.path, audio=partial, policy=policy)
-        else:
-            report = check(**{target.role.value: partial}, policy=policy)
-        report = report.relabelled({str(partial): str(out)})
+        partial = sibling(out)
+    except OSError as exc:
+        raise UsageError(f"{out}: cannot write the cut there ({exc.strerror})") from None
+    try:
+        _cut(target, window, partial, policy, deadline)
+        roles = {"image": still.path, "audio": partial} if still is not None else {target.role.value: partial}
+        report = check(**roles, policy=policy, timeout=_left(deadline, target)).relabelled({str(partial): str(out)})
         if report.go:
-            os.replace(partial, out)
+            try:
+                keep(partial, out)
+            except OSError as exc:
+                raise UsageError(f"{out}: cannot write the cut there ({exc.strerror})") from None
         return report
     finally:
-        partial.unlink(missing_ok=True)
+        discard(partial)
 
 
-def _cut(target: Probe, window: Window, dest: Path, policy: Policy) -> None:
+def _cut(target: Probe, window: Window, dest: Path, policy: Policy, deadline: float | None = None) -> None:
     """Frame-accurate. A video whose window starts on a keyframe (and ends on one, or at the end)
     is copied as it is, stream for stream: no second generation of compression. Otherwise the
     seek before the input decodes from the keyframe before and drops what precedes
@@ -444,7 +502,7 @@ def _cut(target: Probe, window: Window, dest: Path, policy: Policy) -> None:
                      "-i", tool_path(target.path), *(["-t", f"{end - start - 0.5 / target.video.fps:.6f}"] if end else []),
                      "-map", f"0:{target.video.index}", *(["-map", f"0:{target.audio.index}"] if target.audio else []),
                      "-c", "copy", "-avoid_negative_ts", "make_zero", "-movflags", "+faststart", "-f", "mp4"],
-                    dest) is None and _lasts(dest, (end or target.video.duration or target.media_duration or 0) - start, target.video.fps):
+                    dest, deadline, target) is None and _lasts(dest, (end or target.video.duration or target.media_duration or 0) - start, target.video.fps):
             return
     args = [ffmpeg, "-hide_banner", "-loglevel", "error", "-y", "-ss", f"{window.start:.3f}", "-i", tool_path(target.path),
             "-t", f"{window.duration:.3f}"]
@@ -456,7 +514,7 @@ def _cut(target: Probe, window: Window, dest: Path, policy: Policy) -> None:
         args += ["-movflags", "+faststart", "-f", "mp4"]
     else:
         args += ["-map", f"0:{target.audio.index}", "-c:a", "pcm_s16le", "-f", "wav"]
-    if (failed := _run_cut(args, dest)) is not None:
+    if (failed := _run_cut(args, dest, deadline, target)) is not None:
         raise InputError(f"{target.path}: cutting {_clock(window.start)}-{_clock(window.end)} failed ({failed})")
 
 
@@ -490,10 +548,19 @@ def copy_span(window: Window, target: Probe, keyframes: list[float], policy: Pol
     return start, end
 
 
-def _run_cut(args: list[str], dest: Path) -> str | None:
+def _run_cut(args: list[str], dest: Path, deadline: float | None, target: Probe) -> str | None:
     """Run one ffmpeg cut into ``dest``; None when it worked, else ffmpeg's last line."""
-    done = subprocess.run([*args, f"file:{dest.absolute()}"], capture_output=True, text=True)
-    return None if done.returncode == 0 else (done.stderr.strip().splitlines() or ["ffmpeg failed"])[-1]
+    with shutdown.process(subprocess.Popen([*args, f"file:{dest.absolute()}"], stdin=subprocess.DEVNULL,
+                                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)) as proc:
+        try:
+            _, errors = proc.communicate(timeout=None if deadline is None else _left(deadline, target))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise TimedOut(f"{target.path}: cutting the window did not finish in its time and was stopped") from None
+        except BaseException:
+            proc.kill()
+            raise
+    return None if proc.returncode == 0 else (errors.strip().splitlines() or ["ffmpeg failed"])[-1]
 
 
 def _lasts(path: Path, seconds: float, fps: float) -> bool:

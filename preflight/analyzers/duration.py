@@ -52,10 +52,12 @@ def too_long(probe: Probe, policy: Policy, *, separate_audio: bool) -> Check | N
 class Lengths(Timelines):
     stated: dict[str, float]  # the lengths the file states for the streams used, by what states them
     decoded: float  # how long the decode ran, seconds
+    bounded: float | None = None  # the decode stopped at this many seconds: the source runs on
 
 
 def measure(media: Media, policy: Policy) -> Lengths:
-    return Lengths(str(media.probe.path), _stated(media.probe, separate_audio=media.separate_audio), media.seconds())
+    return Lengths(str(media.probe.path), _stated(media.probe, separate_audio=media.separate_audio), media.seconds(),
+                   media.status().seconds_limit)
 
 
 def judge(t: Lengths, window: Span, policy: Policy) -> list[Check]:
@@ -71,6 +73,10 @@ def judge(t: Lengths, window: Span, policy: Policy) -> list[Check]:
                           unit="s", limit=f"{limits.min_s:g}-{limits.max_s:g} s",
                           message="the file states no duration and nothing in it decodes",
                           fix="re-export it as MP4 (video) or WAV (audio)")]
+        if t.bounded is not None:  # it runs on past where the decode stops
+            check = _judge(t.source, {"as decoded": t.bounded}, policy)
+            return [check.model_copy(update={"message": f"at least {t.bounded:g} s long (as decoded: the header "
+                                                        "states no length, and the decode stops there)"})]
         known = {"as decoded; the header states none": t.decoded}
     return [_judge(t.source, known, policy)]
 
