@@ -7,44 +7,44 @@
     >>> avatar = preflight.create_avatar("Ada", video="clip.mp4", wait=True)  # MOSAIC_API_KEY set
 """
 
-from __future__ import annotations
+import os as _os
+import signal as _signal
+import sys as _sys
 
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from preflight.errors import (
-        AvatarFailed,
-        InputError,
-        MosaicError,
-        PreflightError,
-        RejectedSources,
-        TimedOut,
-        ToolMissing,
-        UsageError,
-    )
-    from preflight.fix import FixResult, fix
-    from preflight.mosaic import Avatar, MosaicClient
-    from preflight.pipeline import check
-    from preflight.policy import Policy, load_policy
-    from preflight.report import Check, Report, Status
-    from preflight.sources import Sources
-    from preflight.submit import create_avatar, plan_avatar
-    from preflight.version import __version__
+def _interrupted_while_loading(*_: object) -> None:
+    _os.write(2, b"interrupted\n")
+    _os._exit(130)
 
-# Each name loads its module on first use: `import preflight` (and the command line, whose first
-# moments must already answer Ctrl-C) costs nothing until a check is asked for.
-_LAZY = {
-    **dict.fromkeys(["AvatarFailed", "InputError", "MosaicError", "PreflightError", "RejectedSources", "TimedOut",
-                     "ToolMissing", "UsageError"], "preflight.errors"),
-    "FixResult": "preflight.fix", "fix": "preflight.fix",
-    "Avatar": "preflight.mosaic", "MosaicClient": "preflight.mosaic",
-    "check": "preflight.pipeline",
-    "Policy": "preflight.policy", "load_policy": "preflight.policy",
-    "Check": "preflight.report", "Report": "preflight.report", "Status": "preflight.report",
-    "Sources": "preflight.sources",
-    "create_avatar": "preflight.submit", "plan_avatar": "preflight.submit",
-    "__version__": "preflight.version",
-}
+
+# The `preflight` console script loads this package first, and with it numpy, onnxruntime and
+# mediapipe (a second of CPU, more on a busy machine): a Ctrl-C meanwhile ends the run with 130
+# and one line, not a traceback. The command line takes SIGINT over once loaded (cli.main). A
+# SIGINT ignored by whoever started the process stays ignored; a library import changes nothing.
+if (_os.path.basename(getattr(_sys.modules.get("__main__"), "__file__", None) or "") == "preflight"
+        and _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler):
+    _signal.signal(_signal.SIGINT, _interrupted_while_loading)
+
+from preflight.pipeline import check  # noqa: E402 - after the handler above
+from preflight.fix import FixResult, fix
+from preflight.errors import (
+    AvatarFailed,
+    InputError,
+    MosaicError,
+    PreflightError,
+    RejectedSources,
+    TimedOut,
+    ToolMissing,
+    UsageError,
+)
+from preflight.policy import Policy, load_policy
+from preflight.report import Check, Report, Status
+from preflight.sources import Sources
+from preflight.version import __version__
+
+# The submission side (httpx, sqlite3) loads on first use, not for every `preflight check`.
+_LAZY = {"Avatar": "preflight.mosaic", "MosaicClient": "preflight.mosaic",
+         "create_avatar": "preflight.submit", "plan_avatar": "preflight.submit"}
 
 
 def __getattr__(name: str) -> object:
@@ -53,7 +53,6 @@ def __getattr__(name: str) -> object:
 
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'preflight' has no attribute {name!r}")
-
 
 __all__ = [
     "Avatar",

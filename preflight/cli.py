@@ -9,27 +9,13 @@ interrupted. Every output path is checked before any work starts (:mod:`prefligh
 
 from __future__ import annotations
 
-import os
-import signal
-import sys
-
-
-def _interrupted_while_loading(*_: object) -> None:
-    os.write(2, b"interrupted\n")
-    os._exit(130)
-
-
-# Run as the `preflight` console script, a Ctrl-C while the rest of the command line loads (a
-# second on a busy machine) ends it with 130 and one line, not a traceback; main() hands SIGINT
-# back once loaded. (A SIGINT ignored by whoever started us stays ignored.)
-if (os.path.basename(getattr(sys.modules.get("__main__"), "__file__", None) or "") == "preflight"
-        and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
-    signal.signal(signal.SIGINT, _interrupted_while_loading)
-
-import contextlib  # the rest after the handler above
+import contextlib
 import enum
 import json
 import logging
+import os
+import signal
+import sys
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -802,8 +788,8 @@ def _quiet_native_stderr() -> Iterator[None]:
 
 
 def main() -> None:
-    if signal.getsignal(signal.SIGINT) is _interrupted_while_loading:
-        signal.signal(signal.SIGINT, signal.default_int_handler)  # loaded: each command takes Ctrl-C its own way
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # loaded: each command takes Ctrl-C its own way
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         code = app(standalone_mode=False)  # click returns the exit code instead of exiting
     except typer.Abort:  # Ctrl-C before a command took it over

@@ -159,9 +159,9 @@ def fix(
             result = choose(media, policy, deadline)
         finally:
             media.close()
-        if result.duration > policy.fix.max_input_s:  # the header said less, or nothing
+        if (bound := media.status().seconds_limit) is not None:  # it runs on: the header said less, or nothing
             stated = target.media_duration
-            raise InputError(_too_long(target, result.duration, policy, "as it decodes; its header states "
+            raise InputError(_too_long(target, bound, policy, "as it decodes, at least; its header states "
                                        + ("no length" if stated is None else f"{stated:.1f} s")))
         source = local.origin.get(str(target.path), str(target.path))
         result = result.model_copy(update={"source": source, "warnings": _damage(media, policy)})
