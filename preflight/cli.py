@@ -488,7 +488,8 @@ def _fix_one(s: Any, folder: Path, policy: Policy, err: Console, out: Console) -
     target = folder / f"{s.name}.{'mp4' if s.video else 'wav'}"
     try:
         with err.status(f"cutting {s.name}", spinner="dots"):
-            result = fix_recording(video=s.video, image=s.image, audio=s.audio, output=target, policy=policy)
+            result = fix_recording(video=s.video, image=s.image, audio=s.audio, output=target, policy=policy,
+                                   timeout=FIX_TIME_LIMIT_S)  # a recording that stalls its decoder is not cut
     except PreflightError as exc:
         out.print(Text.assemble(("not cut ", "bold red"), s.name, f": {exc}"), soft_wrap=True)
         return None

@@ -27,7 +27,8 @@ detector and the face detector each read their frames as they come and keep per-
 not pictures, so what grows with the length is the sound (16 kHz float, about 4 MB a minute),
 the sound features' working memory and those timelines: bench/fix.py measured a peak of 372 MB
 for 1 minute of 720p and 867 MB for 10. Recordings are read up to ``fix.max_input_s`` (10 minutes
-by default).
+by default): by the length the header states, or, when it states none, by the packets' times;
+the decode itself stops a second past the limit whatever the header says.
 """
 
 from __future__ import annotations

@@ -310,6 +310,16 @@ def test_check_fix_and_create_stop_at_their_time_limit(fixture_path, tmp_path, m
     assert mosaic_api.requests == []  # stopped while checking: nothing sent
 
 
+def test_a_file_whose_header_states_no_length_is_decoded_a_second_past_the_maximum(fixture_path):
+    # no_duration.mkv runs 72 s; on main the check decoded all of it (a 20-minute one grew past
+    # 4.6 GB), now a second past the 15 s maximum, where the verdict is decided
+    result = run_cli("check", str(fixture_path("no_duration.mkv")), "--format", "json")
+    checks = {c["id"]: c for c in json.loads(result.stdout)["checks"]}
+    assert result.returncode == 1 and checks["duration"]["status"] == "fail"
+    assert checks["duration"]["message"].startswith("at least 16 s long (as decoded")
+    assert "(first 16 s checked)" in checks["decodable"]["message"]
+
+
 def test_more_than_eight_channels_are_averaged_not_a_broken_picture(fixture_path):
     # On main 32 channels made ffmpeg's downmix fail: "the picture stops at 0.0 s", no speech,
     # and numpy's RuntimeWarning on stderr

@@ -31,9 +31,9 @@ IMAGE_LONG_SIDE = 1280
 # region is 60-150 px. Kept for the first 20 s only: a longer clip fails duration anyway.
 TALK_FPS, TALK_LONG_SIDE, TALK_MAX_S = 25, 400, 20.0
 # Anything past the first minute cannot change the verdict (the duration check has failed by then)
-# and would only cost memory; the decodable check says when it looked at less than the whole file.
-# The bound is on the decoded stream itself: a file whose header states no length (a recording
-# written to a pipe) stops there too.
+# and would only cost memory (a check asks for less: its duration maximum and a second); the
+# decodable check says when it looked at less than the whole file. The bound is on the decoded
+# stream itself: a file whose header states no length (a recording written to a pipe) stops there too.
 MAX_DECODE_SECONDS = 60.0
 # Channels kept apart (a stereo interview may hold one voice per side). Up to 8 have layouts
 # FFmpeg's resampler downmixes; more (a 32-channel recorder's file, whose layout FFmpeg cannot
