@@ -20,7 +20,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, Optional
 
 import typer
 from rich.console import Console
@@ -809,4 +809,18 @@ def main() -> None:
         sys.exit(exc.exit_code)
     if code == 130:  # typer's answer to a Ctrl-C before a command took it over
         shutdown.stop_now(130, "interrupted")
-    sys.exit(code if isinstance(code, int) else EXIT_GO)
+    _leave(code if isinstance(code, int) else EXIT_GO)
+
+
+def _leave(code: int) -> NoReturn:
+    """End with ``code`` once what was printed is out, without the interpreter's teardown: a
+    native library's thread may still be mid-call (an analysis that timed out goes on in its
+    daemon thread), and a Ctrl-C during the teardown killed the process by its signal. The work
+    is done: a Ctrl-C now changes nothing."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a reader that went away (a closed pipe)
+            pass
+    os._exit(code)
