@@ -947,7 +947,7 @@ def jumpcuts(out: Path) -> list[Case]:
 
 # -- real non-stationary noise and music beds (eval/sources.py brings the recordings) ----------
 
-def fetched(name: str) -> np.ndarray:
+def recording(name: str) -> np.ndarray:
     """A recording of ``eval/sources.csv`` as float32 mono at 16 kHz (its checked copy under eval/out/sources)."""
     from sources import cached
 
@@ -995,7 +995,7 @@ def noise_real(out: Path) -> list[Case]:
     20 dB go."""
     rng = np.random.default_rng(33)
     kinds = sources_of(music=False)
-    recordings = {name: fetched(name) for names in kinds.values() for name in names}
+    recordings = {name: recording(name) for names in kinds.values() for name in names}
     cases = []
     for i, (speaker, speech, level) in enumerate(levelled()):
         for kind, names in kinds.items():
@@ -1011,7 +1011,7 @@ def beds(out: Path) -> list[Case]:
     orchestra, celesta, solo guitar) 15, 20 and 25 dB under a voice that hardly pauses (the clean
     voices with every pause cut to 80 ms), for the whole clip: no-go music."""
     rng = np.random.default_rng(34)
-    genres = {names[0]: (kind, fetched(names[0])) for kind, names in sources_of(music=True).items()}
+    genres = {names[0]: (kind, recording(names[0])) for kind, names in sources_of(music=True).items()}
     cases = []
     for speaker in SPEECH:
         speech = unbroken(load(speaker))

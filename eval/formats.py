@@ -43,6 +43,8 @@ SHARED = ROOT.parent / "shared" / "media"
 PREFLIGHT = [str(Path(sys.executable).with_name("preflight"))]  # the console script, as a user runs it
 sys.path.insert(0, str(ROOT / "tests"))  # the Mosaic stand-in server the tests use
 
+from rows import judged, print_rows  # noqa: E402 - eval/, beside this file
+
 
 @dataclass
 class Result:
@@ -411,21 +413,11 @@ def main() -> int:
     chosen = [v for v in VARIANTS if not args.only or any(part in v.name for part in args.only.split(","))]
 
     def run(v: Variant) -> tuple[Variant, str, bool]:
-        try:
-            result = v.run(args.out)
-            return v, v.got(result), bool(v.right(result))
-        except Exception as exc:  # noqa: BLE001 - a row that could not be judged is wrong, and says why
-            return v, f"could not run: {type(exc).__name__}: {exc}"[:110], False
+        return v, *judged(v, args.out)
 
     with ThreadPoolExecutor(args.jobs) as pool:
         rows = list(pool.map(run, chosen))
-    width = max(len(v.name) for v, _, _ in rows)
-    print(f"{'variant':<{width}}  right  expected / got")
-    for v, got, right in rows:
-        print(f"{v.name:<{width}}  {'yes' if right else 'NO ':<5}  {v.expect}\n{'':<{width + 9}}{got}")
-    wrong = sum(not right for _, _, right in rows)
-    print(f"\n{len(rows) - wrong}/{len(rows)} right")
-    return 1 if wrong else 0
+    return print_rows([([v.name], v.expect, got, right) for v, got, right in rows], ["variant"])
 
 
 if __name__ == "__main__":

@@ -7,9 +7,26 @@
     >>> avatar = preflight.create_avatar("Ada", video="clip.mp4", wait=True)  # MOSAIC_API_KEY set
 """
 
+import os as _os
+import signal as _signal
+import sys as _sys
 from typing import TYPE_CHECKING
 
-from preflight.pipeline import check
+
+def _interrupted_while_loading(*_: object) -> None:
+    _os.write(2, b"interrupted\n")
+    _os._exit(130)
+
+
+# The `preflight` console script loads this package first, and with it numpy, onnxruntime and
+# mediapipe (a second of CPU, more on a busy machine): a Ctrl-C meanwhile ends the run with 130
+# and one line, not a traceback. The command line takes SIGINT over once loaded (cli.main). A
+# SIGINT ignored by whoever started the process stays ignored; a library import changes nothing.
+if (_os.path.basename(getattr(_sys.modules.get("__main__"), "__file__", None) or "") == "preflight"
+        and _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler):
+    _signal.signal(_signal.SIGINT, _interrupted_while_loading)
+
+from preflight.pipeline import check  # noqa: E402 - after the handler above
 from preflight.fix import FixResult, fix
 from preflight.errors import (
     AvatarFailed,
@@ -17,6 +34,7 @@ from preflight.errors import (
     MosaicError,
     PreflightError,
     RejectedSources,
+    TimedOut,
     ToolMissing,
     UsageError,
 )
@@ -63,6 +81,7 @@ __all__ = [
     "Report",
     "Sources",
     "Status",
+    "TimedOut",
     "ToolMissing",
     "UsageError",
     "__version__",

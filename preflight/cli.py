@@ -1,7 +1,10 @@
 """The command line: ``preflight check``, ``fix``, ``create``, ``status``, ``list``, ``batch`` and ``serve``.
 
 Exit codes: 0 GO (warnings allowed) or done, 1 NO-GO (nothing sent), 2 bad usage or unreadable
-input, 3 the Mosaic API or the avatar failed.
+input, 3 the Mosaic API or the avatar failed, 4 a check broke or the time limit passed, 130
+interrupted. Every output path is checked before any work starts (:mod:`preflight.outputs`);
+``check``, ``fix`` and ``create`` stop at once on Ctrl-C or at ``--time-limit``
+(:mod:`preflight.shutdown`).
 """
 
 from __future__ import annotations
@@ -13,12 +16,13 @@ import io
 import json
 import logging
 import os
+import signal
 import sys
 import time
 import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, Optional
 
 import typer
 import typer.core
@@ -26,7 +30,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
+from preflight import shutdown
 from preflight.errors import ClusterLost, MosaicError, PreflightError, RejectedSources, UsageError
+from preflight.outputs import refuse_unsafe, write_atomically
 from preflight.version import __version__
 
 if TYPE_CHECKING:
@@ -197,6 +203,9 @@ def schema() -> None:
 Strict = Annotated[bool, typer.Option("--strict", help="Warnings block like failures.")]
 JOBS_HELP = ("Worker processes (default: the CPUs this process may use, by its affinity and cgroup quota, "
              "at most one per 1.2 GB of available memory).")
+TimeLimit = Annotated[float, typer.Option(min=1.0, help="Seconds the work may take before it is stopped as an error (exit 4).")]
+# A check's, as a batch set's (batch.TIME_LIMIT_S); fix reads recordings of up to 10 minutes.
+CHECK_TIME_LIMIT_S, FIX_TIME_LIMIT_S = 240.0, 900.0
 Config = Annotated[Optional[Path], typer.Option(help="A policy TOML file (default: preflight.toml or \\[tool.preflight] in pyproject.toml, found from here up).")]
 Output = Annotated[Format, typer.Option("--format", help="text for people, json for programs.")]
 
@@ -211,19 +220,20 @@ def check(
     html: Annotated[Optional[Path], typer.Option("--report", help="Also write the report as an HTML page with pictures.")] = None,
     strict: Strict = False,
     config: Config = None,
+    time_limit: TimeLimit = CHECK_TIME_LIMIT_S,
 ) -> None:
     """Check one source set: a video, an image with a voice audio, or any one of them alone.
 
-    Exit 0 GO, 1 NO-GO, 2 bad usage or unreadable input, 4 a check broke (nothing failed).
+    Exit 0 GO, 1 NO-GO, 2 bad usage or unreadable input, 4 a check broke (nothing failed) or
+    the time limit passed.
     """
     from preflight.pipeline import inspect
     from preflight.sources import Sources
     from preflight.report import render_terminal
 
-    with _errors_as_exit_codes():
+    with _errors_as_exit_codes(), shutdown.interruptible(), _time_limited(time_limit, "the check"):
         policy = _policy(config, strict)
-        if html is not None and not html.parent.is_dir():
-            raise UsageError(f"{html}: its folder {html.parent} does not exist")
+        refuse_unsafe({"--report": html}, _inputs(files, video, image, audio))
         started = time.monotonic()
         with _quiet_native_stderr(), _spinner(_stderr(), "checking") as step:
             report, evidence = inspect(Sources(tuple(files or ()), video, image, audio), policy=policy,
@@ -237,7 +247,7 @@ def check(
 
             name = " + ".join(Path(s.path).name for s in report.sources)
             took = time.monotonic() - started
-            _write_atomically(html, render([Result(SourceSet(name), report, evidence, seconds=took)], [], name))
+            write_atomically(html, render([Result(SourceSet(name), report, evidence, seconds=took)], [], name))
         if output is Format.json:
             sys.stdout.write(report.to_json() + "\n")
         else:
@@ -256,25 +266,26 @@ def fix(
     output: Output = Format.text,
     strict: Strict = False,
     config: Config = None,
+    time_limit: TimeLimit = FIX_TIME_LIMIT_S,
 ) -> None:
     """Find the best 4-15 s window of a longer recording, cut it, and check the cut.
 
     The cut is written only when its check is GO. Exit 0 written (or, with --dry-run, a window
-    found), 1 no window qualifies or the cut is NO-GO (nothing written), 2 bad usage or unreadable input.
+    found), 1 no window qualifies or the cut is NO-GO (nothing written), 2 bad usage or unreadable
+    input, 4 the time limit passed.
     """
     from preflight.fix import fix as fix_recording
     from preflight.report import render_terminal
 
-    with _errors_as_exit_codes():
+    with _errors_as_exit_codes(), shutdown.interruptible(), _time_limited(time_limit, "fix"):
         policy = _policy(config, strict)
-        if html is not None and not html.parent.is_dir():
-            raise UsageError(f"{html}: its folder {html.parent} does not exist")
+        refuse_unsafe({"-o": out, "--report": html}, _inputs(files, None, image, audio))
         with _quiet_native_stderr():
             result = fix_recording(*(files or ()), image=image, audio=audio, output=out, policy=policy, dry_run=dry_run)
         if html is not None:
             from preflight.html import render_fix
 
-            _write_atomically(html, render_fix(result))
+            write_atomically(html, render_fix(result))
         if output is Format.json:
             sys.stdout.write(result.model_dump_json(indent=2) + "\n")
         else:
@@ -292,11 +303,13 @@ def _show_fix(result: Any, out: Console) -> None:
     if w is None:
         out.print(Text.assemble(("no window", "bold red"), f"  {result.source}"))
         out.print(f"  {result.why}", soft_wrap=True)
+        _warn(result, out)
         if (p := result.best_partial) is not None:
             out.print(f"  best partial window: {p.start:.2f}-{p.end:.2f} s ({p.duration:.1f} s, {p.speech_s:.1f} s of speech)")
         return
     out.print(Text.assemble(("window", "bold"), f"  {w.start:.2f}-{w.end:.2f} s of {result.source}"))
     out.print(f"  {result.why}", soft_wrap=True)
+    _warn(result, out)
     if result.checks:
         judged = ", ".join(f"{c.id} {c.status.value}" for c in result.checks)
         out.print(f"  the window, judged on the recording before the cut: {judged}", soft_wrap=True)
@@ -323,6 +336,9 @@ def _spinner(err: Console, text: str) -> Iterator[Callable[[str], None]]:
         return
     with err.status(text, spinner="dots") as status:
         yield lambda step: status.update(f"{text}: {step}")
+def _warn(result: Any, out: Console) -> None:
+    for warning in result.warnings:
+        out.print(Text.assemble(("  warning: ", "bold yellow"), warning), soft_wrap=True)
 
 
 def _verdict_code(report: Any) -> int:
@@ -354,21 +370,24 @@ def create(
     output: Output = Format.text,
     strict: Strict = False,
     config: Config = None,
+    time_limit: Annotated[Optional[float], typer.Option(min=1.0, help="Seconds the checking (and the cut, with --fix) may take before it is stopped as an error (exit 4); uploading and --wait are not counted.  \\[default: 240; 900 with --fix]", show_default=False)] = None,
 ) -> None:
     """Check the sources and, only if they are GO, upload them and create the avatar on Mosaic.
 
     Needs MOSAIC_API_KEY (MOSAIC_BASE_URL to point elsewhere). Running it again for the same
     media and name returns the avatar made the first time. With --fix too: the same recording
     cuts to the same bytes. Exit 0 created (or ready, with --wait), 1 NO-GO or no window to cut
-    (nothing sent), 2 bad usage or input, 3 the API or the avatar failed.
+    (nothing sent), 2 bad usage or input, 3 the API or the avatar failed, 4 the time limit passed.
     """
     from preflight import submit
 
     err = _stderr()
     out = _console()
-    with _errors_as_exit_codes(), _rejections_shown(output, out):
+    limit = time_limit or (FIX_TIME_LIMIT_S if fix else CHECK_TIME_LIMIT_S)
+    with _errors_as_exit_codes(), _rejections_shown(output, out), shutdown.interruptible():
         policy = _policy(config, strict)
-        with _quiet_native_stderr(), _cut_if(fix, dict(video=video, image=image, audio=audio), policy, err) as media:
+        with _quiet_native_stderr(), _time_limited(limit, "the check") as checked, \
+                _cut_if(fix, dict(video=video, image=image, audio=audio), policy, err) as media:
             sources: dict[str, Any] = dict(**media, video_id=video_id, image_id=image_id, audio_id=audio_id,
                                            trust_asset_ids=trust_asset_ids)
             if dry_run:
@@ -381,7 +400,7 @@ def create(
                     spinner.update(line)
 
                 avatar = submit.create_avatar(name, policy=policy, wait=wait, wait_timeout=timeout, new=new,
-                                              notify=notify, **sources)
+                                              notify=notify, checked=lambda _: checked(), **sources)
         _show(output, out, None, avatar=avatar)
 
 
@@ -392,15 +411,13 @@ def _cut_if(fix: bool, media: dict[str, str | None], policy: Any, err: Console) 
     if not fix:
         yield media
         return
-    import tempfile
-
     from preflight.fix import fix as fix_recording
 
     cut = "video" if media["video"] is not None else "audio" if media["audio"] is not None else None
     if cut is None:
         raise UsageError("--fix cuts a recording: give --video, or --audio (with --image)")
-    with tempfile.TemporaryDirectory(prefix="preflight-fix-") as folder:
-        target = Path(folder) / ("cut.mp4" if cut == "video" else "cut.wav")
+    with shutdown.temporary_folder(prefix="preflight-fix-") as folder:
+        target = folder / ("cut.mp4" if cut == "video" else "cut.wav")
         with err.status("finding the best window", spinner="dots"):
             result = fix_recording(**media, output=target, policy=policy)
         _show_fix(result.model_copy(update={"output": None, "report": None}), err)  # the cut is checked again below
@@ -478,10 +495,10 @@ def batch(
         progress_mode = ProgressMode.json  # a program's batch: its progress as JSON events too
     with _errors_as_exit_codes():
         policy = _policy(config, strict)
-        if report is not None and not report.parent.is_dir():
-            raise UsageError(f"{report}: its folder {report.parent} does not exist")
         if fix_to is not None and not fix_to.is_dir():
             raise UsageError(f"{fix_to}: no such folder for the cuts (make it first)")
+        written = {"--report": report, "--jsonl": jsonl, "--fix": fix_to / "fixes.jsonl" if fix_to else None}
+        refuse_unsafe(written, [target], streamed={"--jsonl"})  # before the folder is read
         if cluster is not None:
             if jobs is not None:
                 raise UsageError("give --jobs (local workers) or --cluster, not both")
@@ -490,6 +507,7 @@ def batch(
             require(cluster)  # imports distributed, which sets its loggers' levels: ours come after
             _quiet_dask()
         sets, skipped = batches.discover(target)
+        refuse_unsafe(written, [path for s in sets for path in s.files], streamed={"--jsonl"})
         client = _client_for_submit() if submit else None
         if not sets:
             raise UsageError(f"{target}: no media found" + (f" ({len(skipped)} files skipped)" if skipped else ""))
@@ -520,7 +538,7 @@ def batch(
         if report is not None:
             from preflight.html import render
 
-            _write_atomically(report, render(results, skipped, str(target), interrupted))
+            write_atomically(report, render(results, skipped, str(target), interrupted))
             err.print(f"report: {report}")
         if lost is not None:
             raise lost
@@ -528,8 +546,8 @@ def batch(
             _fix_no_go(results, fix_to, policy, err, out)
         if submit and client is not None and not interrupted:
             _submit_go(results, client, err, out)
-    if interrupted:
-        raise typer.Exit(130)
+    if interrupted:  # after the summary and the report: no teardown under native threads
+        shutdown.stop_now(130)
     raise typer.Exit(EXIT_GO if results and all(r.report.go for r in results) else EXIT_NO_GO)
 
 
@@ -544,7 +562,7 @@ def _fix_no_go(results: list, folder: Path, policy: Policy, err: Console, out: C
             if savable(r.report) and bool(r.set.video) != bool(r.set.audio):  # one recording, and fix can save it
                 if (result := _fix_one(r.set, folder, policy, err, out)) is not None:
                     tried.append((r.set.name, result))
-    _write_atomically(folder / "fixes.jsonl", "".join(json.dumps({"set": name, **result.model_dump(mode="json")}) + "\n"
+    write_atomically(folder / "fixes.jsonl", "".join(json.dumps({"set": name, **result.model_dump(mode="json")}) + "\n"
                                                       for name, result in tried))
     err.print(f"cuts: {sum(1 for _, result in tried if result.output)} of {len(tried)} sets tried, in {folder}")
 
@@ -556,7 +574,8 @@ def _fix_one(s: Any, folder: Path, policy: Policy, err: Console, out: Console) -
     target = folder / f"{s.name}.{'mp4' if s.video else 'wav'}"
     try:
         with err.status(f"cutting {s.name}", spinner="dots"):
-            result = fix_recording(video=s.video, image=s.image, audio=s.audio, output=target, policy=policy)
+            result = fix_recording(video=s.video, image=s.image, audio=s.audio, output=target, policy=policy,
+                                   timeout=FIX_TIME_LIMIT_S)  # a recording that stalls its decoder is not cut
     except PreflightError as exc:
         out.print(Text.assemble(("not cut ", "bold red"), s.name, f": {exc}"), soft_wrap=True)
         return None
@@ -755,15 +774,19 @@ def _summary_json(results: list, skipped: list, total: int, interrupted: bool) -
             "sets": {r.set.name: r.outcome for r in results}}
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    """The whole file or none of it: written beside, then renamed over."""
-    temporary = path.with_name(f".{path.name}.partial")
-    try:
-        temporary.write_text(text, encoding="utf-8")
-        os.replace(temporary, path)
-    except OSError as exc:
-        temporary.unlink(missing_ok=True)
-        raise UsageError(f"{path}: cannot write the report ({exc.strerror})") from None
+def _inputs(files: list[str] | None, *named: str | None) -> list[str]:
+    """The sources as given: what no output may overwrite."""
+    return [*(files or ()), *(n for n in named if n)]
+
+
+@contextlib.contextmanager
+def _time_limited(seconds: float, what: str) -> Iterator[Callable[[], None]]:
+    """Within the block, the run is stopped at once after ``seconds`` (exit 4), its partial files
+    deleted; yields a function that ends the limit early (create: the checking is done)."""
+    line = (f"error: {what} did not finish within {seconds:g} s (--time-limit) and was stopped: the file may be "
+            "damaged or built to stall the decoder; if it is only slow, give more seconds")
+    with shutdown.deadline(seconds, line, EXIT_BUG) as cancel:
+        yield cancel
 
 
 _STATUS_STYLE = {"ready": "green", "failed": "red", "pending": "yellow", "processing": "yellow"}
@@ -825,9 +848,8 @@ def _errors_as_exit_codes() -> Iterator[None]:
     except PreflightError as exc:
         err.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, soft_wrap=True)  # "[serve]" is not markup
         raise typer.Exit(exc.exit_code) from None
-    except KeyboardInterrupt:
-        err.print("interrupted")
-        raise typer.Exit(130) from None
+    except KeyboardInterrupt:  # the blocks it passed through have cleaned up: no teardown under native threads
+        shutdown.stop_now(130, "interrupted")
     except Exception as exc:  # noqa: BLE001 - a bug must still not drown the user in a traceback
         if os.environ.get("PREFLIGHT_DEBUG"):
             traceback.print_exc()
@@ -857,13 +879,14 @@ def _quiet_native_stderr() -> Iterator[None]:
 
 
 def main() -> None:
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # loaded: each command takes Ctrl-C its own way
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         code = app(standalone_mode=False)  # click returns the exit code instead of exiting
-    except typer.Abort:
-        print("interrupted", file=sys.stderr)
-        sys.exit(130)
+    except typer.Abort:  # Ctrl-C before a command took it over
+        shutdown.stop_now(130, "interrupted")
     except typer.Exit as exc:
-        sys.exit(exc.exit_code)
+        code = exc.exit_code
     except Exception as exc:  # click's usage errors (typer vendors click): one line, as every other error
         if not hasattr(exc, "format_message") or not isinstance(getattr(exc, "exit_code", None), int):
             raise
@@ -874,4 +897,20 @@ def main() -> None:
         where = f" (see `{ctx.command_path} --help`)" if ctx is not None and exc.exit_code == EXIT_USAGE else ""
         print(f"error: {exc.format_message()}{where}", file=sys.stderr)
         sys.exit(exc.exit_code)
-    sys.exit(code if isinstance(code, int) else EXIT_GO)
+    if code == 130:  # typer's answer to a Ctrl-C before a command took it over
+        shutdown.stop_now(130, "interrupted")
+    _leave(code if isinstance(code, int) else EXIT_GO)
+
+
+def _leave(code: int) -> NoReturn:
+    """End with ``code`` once what was printed is out, without the interpreter's teardown: a
+    native library's thread may still be mid-call (an analysis that timed out goes on in its
+    daemon thread), and a Ctrl-C during the teardown killed the process by its signal. The work
+    is done: a Ctrl-C now changes nothing."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a reader that went away (a closed pipe)
+            pass
+    os._exit(code)

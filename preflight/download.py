@@ -73,8 +73,8 @@ def _fetch(url: str, target: Path, limits: Limits, transport: httpx.BaseTranspor
                          f"read {limits.read_s:g} s)") from None
     except httpx.HTTPError as exc:
         raise InputError(f"{url}: the download failed ({exc or type(exc).__name__})") from None
-    except OSError as exc:
-        raise InputError(f"{url}: cannot save the download to {target.parent} ({exc.strerror})") from None
+    except OSError as exc:  # the folder is this machine's business, not the URL's: not named
+        raise InputError(f"{url}: cannot save the download here ({exc.strerror})") from None
 
 
 def _accept(url: str, response: httpx.Response, limits: Limits) -> None:

@@ -1,7 +1,8 @@
 """The few exceptions preflight raises. Each message says what went wrong and what to do.
 
 Each carries the exit code the command line ends with: 1 the sources were refused (NO-GO),
-2 bad usage or unreadable input, 3 the Mosaic API failed or the avatar did.
+2 bad usage or unreadable input, 3 the Mosaic API failed or the avatar did, 4 the work did not
+finish in its time.
 """
 
 from __future__ import annotations
@@ -29,6 +30,13 @@ class InputError(PreflightError):
 
 class ToolMissing(PreflightError):
     """An external program preflight needs (ffmpeg, ffprobe) is not installed."""
+
+
+class TimedOut(PreflightError):
+    """The work ran past its time limit and was stopped: the media may be fine, or built to stall
+    the decoder (thousands of edit-list entries); nothing was judged."""
+
+    exit_code = 4
 
 
 class RejectedSources(PreflightError):

@@ -27,29 +27,33 @@ detector and the face detector each read their frames as they come and keep per-
 not pictures, so what grows with the length is the sound (16 kHz float, about 4 MB a minute),
 the sound features' working memory and those timelines: bench/fix.py measured a peak of 372 MB
 for 1 minute of 720p and 867 MB for 10. Recordings are read up to ``fix.max_input_s`` (10 minutes
-by default).
+by default): by the length the header states, or, when it states none, by the packets' times;
+the decode itself stops a second past the limit whatever the header says.
 """
 
 from __future__ import annotations
 
-import os
+import concurrent.futures
 import subprocess
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 from pydantic import BaseModel, Field, computed_field
 
-from preflight.analyzers import ANALYZERS, Analyzer, Aspect, av_sync, music, scene_cuts
+from preflight import shutdown
+from preflight.analyzers import ANALYZERS, Analyzer, Aspect, av_sync, decodable, music, scene_cuts
 from preflight.analyzers.base import Timelines
-from preflight.errors import InputError, UsageError
+from preflight.errors import InputError, TimedOut, UsageError
 from preflight.features.faces import FaceTrack, face_track
 from preflight.features.sound_events import HOP_S, sound_events
 from preflight.features.vad import speech_activity
 from preflight.features.voices import FRAME_S, voices
 from preflight.media import Media, Probe, Role, decode
-from preflight.media.probe import keyframe_times, probe, require_tool, tool_path
-from preflight.pipeline import check
+from preflight.media.probe import keyframe_times, packets_end, probe, require_tool, tool_path
+from preflight.outputs import discard, keep, refuse_unsafe, sibling
+from preflight.pipeline import ANALYSIS_TIMEOUT_S, check
 from preflight.policy import Policy
 from preflight.report import Check, Report, Span, Status, blocked
 from preflight.sources import PathArg, Sources, local_copies, source_set
@@ -102,6 +106,8 @@ class FixResult(BaseModel):
     report: Report | None = Field(None, description="the ordinary check of the cut file")
     sound_moved_ms: int | None = Field(None, description="the sound was moved this much earlier (negative: later) to "
                                                          "take out the offset av_sync measured, the picture copied")
+    warnings: list[str] = Field([], description="what to know about the recording itself: damaged, and the window "
+                                                "chosen from the part that decodes")
 
     @property
     def go(self) -> bool:
@@ -127,44 +133,56 @@ def fix(
     output: PathArg | None = None,
     policy: Policy | None = None,
     dry_run: bool = False,
+    timeout: float | None = None,
 ) -> FixResult:
     """Choose the best window of a long video (cut to MP4) or voice audio (cut to WAV; an image
     given with it is kept as it is), cut it to ``output``, and check the cut.
 
     ``output`` is written only when the cut file's check is GO; it may be left out with
     ``dry_run``, which chooses and explains the window and writes nothing. Raises
-    :class:`~preflight.errors.UsageError` for a malformed call (no output, the output is the
-    input, a video with a separate audio) and :class:`~preflight.errors.InputError` for an
-    input that cannot be read or is longer than ``policy.fix.max_input_s``.
+    :class:`~preflight.errors.UsageError` for a malformed call (no output, the output is an
+    input, a folder or cannot be written, a video with a separate audio),
+    :class:`~preflight.errors.InputError` for an input that cannot be read or is longer than
+    ``policy.fix.max_input_s`` (as its header states, or as it decodes when it states none), and
+    :class:`~preflight.errors.TimedOut` when ``timeout`` seconds pass first (None: no limit).
     """
     policy = policy or Policy()
+    deadline = None if timeout is None else time.monotonic() + timeout
+    if output is not None:
+        refuse_unsafe({"the output": output}, [p for p in (*files, video, image, audio) if p is not None])
     with local_copies(Sources(files, video, image, audio)) as local:
         probes = source_set(local.sources)
         target, still = _roles(probes)
-        out = _output(output, target, probes, dry_run)
+        out = _output(output, target, dry_run)
         _within_limit(target, policy)
-        media = decode(target, sample_fps=policy.faces.sample_fps, max_seconds=policy.fix.max_input_s, streamed=True)
+        # A second past the limit: a recording whose header states no length is refused by its decode.
+        media = decode(target, sample_fps=policy.faces.sample_fps, max_seconds=policy.fix.max_input_s + 1.0,
+                       streamed=True)
         try:
-            result = choose(media, policy)
+            result = choose(media, policy, deadline)
         finally:
             media.close()
+        if (bound := media.status().seconds_limit) is not None:  # it runs on: the header said less, or nothing
+            stated = target.media_duration
+            raise InputError(_too_long(target, bound, policy, "as it decodes, at least; its header states "
+                                       + ("no length" if stated is None else f"{stated:.1f} s")))
         source = local.origin.get(str(target.path), str(target.path))
-        result = result.model_copy(update={"source": source})
+        result = result.model_copy(update={"source": source, "warnings": _damage(media, policy)})
         if dry_run or result.window is None:
             return result
         if result.whole:
             # Nothing is cut away, so the recording's own verdict stands: re-encoding it must not
             # turn a NO-GO into a GO (a dub's sync strength moved from fail to warn when re-encoded).
-            own = check(image=still.path, audio=target.path, policy=policy) if still is not None \
-                else check(**{target.role.value: target.path}, policy=policy)
+            roles = {"image": still.path, "audio": target.path} if still is not None else {target.role.value: target.path}
+            own = check(**roles, policy=policy, timeout=_left(deadline, target))
             if not own.go:
                 if (offset := _offset_only(own, policy)) is None or still is not None:
                     return result.model_copy(update={"report": own.relabelled(local.origin)})
                 # Only the sound's timing fails: move it, and copy the picture as it is.
-                if (moved := _resync_and_check(target.path, target, offset, out, policy)) is None:
+                if (moved := _resync_and_check(target.path, target, offset, out, policy, deadline)) is None:
                     return result.model_copy(update={"report": own.relabelled(local.origin)})
                 return result.model_copy(update={"report": moved, "output": str(out), "sound_moved_ms": offset})
-        report, moved = _cut_and_check(target, still, result.window, out, policy)
+        report, moved = _cut_and_check(target, still, result.window, out, policy, deadline)
         return result.model_copy(update={"report": report, "output": str(out) if report.go else None,
                                          "sound_moved_ms": moved})
 
@@ -183,8 +201,9 @@ def _offset_only(report: Report, policy: Policy) -> int | None:
     return offsets[0] if len(failing) == 1 and offsets[0] is not None else None
 
 
-def choose(media: Media, policy: Policy) -> FixResult:
-    """The best window of a decoded recording, the stretches it avoids, and why."""
+def choose(media: Media, policy: Policy, deadline: float | None = None) -> FixResult:
+    """The best window of a decoded recording, the stretches it avoids, and why. Past
+    ``deadline`` (``time.monotonic()``), the decode is stopped and :class:`TimedOut` raised."""
     with ThreadPoolExecutor(max_workers=3) as pool:
         # A streamed decode waits for each frame reader, so the cut detector and the face
         # detector read side by side from the start, and the sound is analysed meanwhile.
@@ -192,9 +211,9 @@ def choose(media: Media, policy: Policy) -> FixResult:
             cuts = pool.submit(_reading, media, scene_cuts.scan, media, policy.scene_cuts)
             faces = pool.submit(_reading, media, face_track, media, policy.faces.min_confidence, landmarks=False)
         sound = pool.submit(_sound_stretches, media, policy)
-        track = faces.result() if media.role is Role.VIDEO else None
-        picture = _picture_stretches(cuts.result(), track, media, policy) if track is not None else []
-        rejected = sorted(sound.result() + picture, key=lambda s: s.start)
+        track = _by(faces, deadline, media) if media.role is Role.VIDEO else None
+        picture = _picture_stretches(_by(cuts, deadline, media), track, media, policy) if track is not None else []
+        rejected = sorted(_by(sound, deadline, media) + picture, key=lambda s: s.start)
     activity = speech_activity(media, policy.speech.threshold)
     duration = media.seconds()
     n = max(1, int(np.ceil(duration / STEP_S)))
@@ -265,7 +284,8 @@ def _roles(probes: list[Probe]) -> tuple[Probe, Probe | None]:
     return target, by_role.get(Role.IMAGE)
 
 
-def _output(output: PathArg | None, target: Probe, probes: list[Probe], dry_run: bool) -> Path | None:
+def _output(output: PathArg | None, target: Probe, dry_run: bool) -> Path | None:
+    """The output, of the kind the recording cuts to (its path was checked before anything was read)."""
     if output is None:
         if dry_run:
             return None
@@ -274,19 +294,53 @@ def _output(output: PathArg | None, target: Probe, probes: list[Probe], dry_run:
     wanted = ".mp4" if target.role is Role.VIDEO else ".wav"
     if out.suffix.lower() != wanted:
         raise UsageError(f"{out}: fix writes the cut {target.role.value} as {wanted[1:].upper()}; name the output *{wanted}")
-    if not out.parent.is_dir():
-        raise UsageError(f"{out}: its folder {out.parent} does not exist")
-    for p in probes:
-        if out.resolve() == p.path.resolve() or (out.exists() and os.path.samefile(out, p.path)):
-            raise UsageError(f"{out}: is an input; fix never overwrites its input, name another output")
     return out
 
 
 def _within_limit(target: Probe, policy: Policy) -> None:
-    seconds, limit = target.media_duration, policy.fix.max_input_s
-    if seconds is not None and seconds > limit:
-        raise InputError(f"{target.path}: {seconds:.1f} s long; fix reads recordings up to {limit:g} s "
-                         f"(policy fix.max_input_s): cut out the part with the take first")
+    """Refuse a recording over ``fix.max_input_s`` before decoding it: by the length its header
+    states, or, when it states none (a recording written to a pipe), by its packets' times."""
+    seconds, how = target.media_duration, "its header"
+    if seconds is None:
+        seconds, how = packets_end(target), "its packets' times; its header states no length"
+    if seconds is not None and seconds > policy.fix.max_input_s:
+        raise InputError(_too_long(target, seconds, policy, how))
+
+
+def _too_long(target: Probe, seconds: float, policy: Policy, how: str) -> str:
+    return (f"{target.path}: {seconds:.1f} s long ({how}); fix reads recordings up to {policy.fix.max_input_s:g} s "
+            "(policy fix.max_input_s): cut out the part with the take first")
+
+
+def _damage(media: Media, policy: Policy) -> list[str]:
+    """The recording's own decode, in the decodable check's words, when it is not clean: a
+    window chosen from a damaged file's readable part must say so."""
+    found = [c for c in decodable.ANALYZER.judge_window(decodable.ANALYZER.measure(media, policy),
+                                                        Span(start=0.0, end=media.seconds()), policy)
+             if c.status in (Status.FAIL, Status.WARN)]
+    return [f"the recording is damaged: {c.message}; the window was chosen from the part that decodes"
+            for c in found]
+
+
+def _by(future: concurrent.futures.Future, deadline: float | None, media: Media):
+    """The future's result, waited for until ``deadline`` at most: then the decode is stopped
+    (the readers see their streams end) and :class:`TimedOut` raised."""
+    try:
+        return future.result(timeout=None if deadline is None else max(0.0, deadline - time.monotonic()))
+    except concurrent.futures.TimeoutError:
+        media.close()
+        raise TimedOut(f"{media.probe.path}: fix did not finish in its time and was stopped; the file may be "
+                       "damaged or built to stall the decoder") from None
+
+
+def _left(deadline: float | None, target: Probe) -> float:
+    """Seconds left before ``deadline`` for the next step (the check's own limit without one)."""
+    if deadline is None:
+        return ANALYSIS_TIMEOUT_S
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimedOut(f"{target.path}: fix did not finish in its time and was stopped")
+    return left
 
 
 def _reading(media: Media, compute, *args, **kwargs):
@@ -437,48 +491,61 @@ def _what(s: Stretch) -> str:
             "music": "music or singing"}[s.check]
 
 
-def _cut_and_check(target: Probe, still: Probe | None, window: Window, out: Path,
-                   policy: Policy) -> tuple[Report, int | None]:
-    """Cut ``window`` to a temporary file beside ``out``, check it, and rename it to ``out`` only on
-    GO; when only its sound's offset fails, move the sound (:func:`_resync_and_check`). The report,
-    and how far the sound was moved."""
-    partial = out.with_name(f".{out.stem}.partial{out.suffix}")
+def _cut_and_check(target: Probe, still: Probe | None, window: Window, out: Path, policy: Policy,
+                   deadline: float | None = None) -> tuple[Report, int | None]:
+    """Cut ``window`` to a temporary file beside ``out`` (its name this run's alone), check it,
+    and rename it to ``out`` only on GO; when only its sound's offset fails, move the sound
+    (:func:`_resync_and_check`). The report, and how far the sound was moved."""
+    partial = _temporary(out)
     try:
-        _cut(target, window, partial, policy)
-        if still is not None:
-            report = check(image=still.path, audio=partial, policy=policy)
-        else:
-            report = check(**{target.role.value: partial}, policy=policy)
+        _cut(target, window, partial, policy, deadline)
+        roles = {"image": still.path, "audio": partial} if still is not None else {target.role.value: partial}
+        report = check(**roles, policy=policy, timeout=_left(deadline, target))
         if not report.go and still is None and (offset := _offset_only(report, policy)) is not None:
-            if (moved := _resync_and_check(partial, probe(partial), offset, out, policy)) is not None:
+            if (moved := _resync_and_check(partial, probe(partial), offset, out, policy, deadline)) is not None:
                 return moved, offset
         report = report.relabelled({str(partial): str(out)})
         if report.go:
-            os.replace(partial, out)
+            _keep(partial, out)
         return report, None
     finally:
-        partial.unlink(missing_ok=True)
+        discard(partial)
 
 
-def _resync_and_check(source: Path, probed: Probe, offset_ms: int, out: Path, policy: Policy) -> Report | None:
+def _temporary(out: Path) -> Path:
+    try:
+        return sibling(out)
+    except OSError as exc:
+        raise UsageError(f"{out}: cannot write the cut there ({exc.strerror})") from None
+
+
+def _keep(partial: Path, out: Path) -> None:
+    try:
+        keep(partial, out)
+    except OSError as exc:
+        raise UsageError(f"{out}: cannot write the cut there ({exc.strerror})") from None
+
+
+def _resync_and_check(source: Path, probed: Probe, offset_ms: int, out: Path, policy: Policy,
+                      deadline: float | None = None) -> Report | None:
     """A copy of the video ``source`` with its sound moved ``offset_ms`` earlier (later when
     negative), to a temporary file beside ``out``, checked, and renamed to ``out`` only when GO and
     av_sync now finds the voice clearly the face's own (:func:`~preflight.analyzers.av_sync.resynced`).
     The picture is copied stream for stream; the sound keeps its length (trimmed at one end,
     silence at the other) and is encoded as AAC. The copy's report when written, else None."""
-    partial = out.with_name(f".{out.stem}.resync{out.suffix}")
+    partial = _temporary(out)
     try:
-        resync(source, probed, offset_ms, partial)
-        report = check(video=partial, policy=policy).relabelled({str(partial): str(out)})
+        resync(source, probed, offset_ms, partial, deadline)
+        report = check(video=partial, policy=policy, timeout=_left(deadline, probed)).relabelled({str(partial): str(out)})
         if not (report.go and any(av_sync.resynced(c, policy.av_sync) for c in report.checks)):
             return None
-        os.replace(partial, out)
+        _keep(partial, out)
         return report
     finally:
-        partial.unlink(missing_ok=True)
+        discard(partial)
 
 
-def resync(source: Path, probed: Probe, offset_ms: int, dest: Path) -> None:
+def resync(source: Path, probed: Probe, offset_ms: int, dest: Path, deadline: float | None = None) -> None:
     """Write ``source`` to ``dest`` (MP4) with its sound moved ``offset_ms`` earlier (later when
     negative): the picture copied (re-encoded only when MP4 cannot hold it), the sound as AAC."""
     ffmpeg = require_tool("ffmpeg")
@@ -489,14 +556,15 @@ def resync(source: Path, probed: Probe, offset_ms: int, dest: Path) -> None:
     head = [ffmpeg, "-hide_banner", "-loglevel", "error", "-y", "-i", tool_path(source), "-filter_complex",
             f"[0:{probed.audio.index}]{moved}[a]", "-map", f"0:{probed.video.index}", "-map", "[a]"]
     tail = ["-c:a", "aac", "-b:a", "192k", "-movflags", "+faststart", "-f", "mp4"]
-    failed = _run_cut([*head, "-c:v", "copy", *tail], dest)
+    failed = _run_cut([*head, "-c:v", "copy", *tail], dest, deadline, probed)
     if failed is not None:
-        failed = _run_cut([*head, "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p", *tail], dest)
+        failed = _run_cut([*head, "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p", *tail],
+                          dest, deadline, probed)
     if failed is not None:
         raise InputError(f"{source}: moving the sound {offset_ms:+d} ms failed ({failed})")
 
 
-def _cut(target: Probe, window: Window, dest: Path, policy: Policy) -> None:
+def _cut(target: Probe, window: Window, dest: Path, policy: Policy, deadline: float | None = None) -> None:
     """Frame-accurate. A video whose window starts on a keyframe (and ends on one, or at the end)
     is copied as it is, stream for stream: no second generation of compression. Otherwise the
     seek before the input decodes from the keyframe before and drops what precedes
@@ -508,7 +576,7 @@ def _cut(target: Probe, window: Window, dest: Path, policy: Policy) -> None:
                      "-i", tool_path(target.path), *(["-t", f"{end - start - 0.5 / target.video.fps:.6f}"] if end else []),
                      "-map", f"0:{target.video.index}", *(["-map", f"0:{target.audio.index}"] if target.audio else []),
                      "-c", "copy", "-avoid_negative_ts", "make_zero", "-movflags", "+faststart", "-f", "mp4"],
-                    dest) is None and _lasts(dest, (end or target.video.duration or target.media_duration or 0) - start, target.video.fps):
+                    dest, deadline, target) is None and _lasts(dest, (end or target.video.duration or target.media_duration or 0) - start, target.video.fps):
             return
     args = [ffmpeg, "-hide_banner", "-loglevel", "error", "-y", "-ss", f"{window.start:.3f}", "-i", tool_path(target.path),
             "-t", f"{window.duration:.3f}"]
@@ -520,7 +588,7 @@ def _cut(target: Probe, window: Window, dest: Path, policy: Policy) -> None:
         args += ["-movflags", "+faststart", "-f", "mp4"]
     else:
         args += ["-map", f"0:{target.audio.index}", "-c:a", "pcm_s16le", "-f", "wav"]
-    if (failed := _run_cut(args, dest)) is not None:
+    if (failed := _run_cut(args, dest, deadline, target)) is not None:
         raise InputError(f"{target.path}: cutting {_clock(window.start)}-{_clock(window.end)} failed ({failed})")
 
 
@@ -554,10 +622,19 @@ def copy_span(window: Window, target: Probe, keyframes: list[float], policy: Pol
     return start, end
 
 
-def _run_cut(args: list[str], dest: Path) -> str | None:
+def _run_cut(args: list[str], dest: Path, deadline: float | None, target: Probe) -> str | None:
     """Run one ffmpeg cut into ``dest``; None when it worked, else ffmpeg's last line."""
-    done = subprocess.run([*args, f"file:{dest.absolute()}"], capture_output=True, text=True)
-    return None if done.returncode == 0 else (done.stderr.strip().splitlines() or ["ffmpeg failed"])[-1]
+    with shutdown.process(subprocess.Popen([*args, f"file:{dest.absolute()}"], stdin=subprocess.DEVNULL,
+                                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)) as proc:
+        try:
+            _, errors = proc.communicate(timeout=None if deadline is None else _left(deadline, target))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise TimedOut(f"{target.path}: cutting the window did not finish in its time and was stopped") from None
+        except BaseException:
+            proc.kill()
+            raise
+    return None if proc.returncode == 0 else (errors.strip().splitlines() or ["ffmpeg failed"])[-1]
 
 
 def _lasts(path: Path, seconds: float, fps: float) -> bool:

@@ -62,6 +62,9 @@ def inspect(
         probes = source_set(local.sources)
         separate_voice = any(p.role is Role.AUDIO for p in probes)
         media, early = [], []
+        # Past a second over the maximum the verdict is decided (duration fails): a source whose
+        # header states no length, or too little, is decoded no further than that.
+        bound = policy.duration.max_s + 1.0
         for p in probes:
             separate_audio = p.role is Role.VIDEO and separate_voice
             # A source the header already puts over the maximum fails at once, undecoded.
@@ -69,7 +72,8 @@ def inspect(
                 early.append(failed)
             else:
                 say(f"decoding {p.path.name}")
-                media.append(decode(p, sample_fps=policy.faces.sample_fps, with_audio=not separate_audio))
+                media.append(decode(p, sample_fps=policy.faces.sample_fps, with_audio=not separate_audio,
+                                    max_seconds=bound))
         try:
             report = Report.judge([_info(p) for p in probes], early + _analyze(media, policy, timeout, say), policy)
             pictures = []

@@ -20,18 +20,30 @@ from pathlib import Path
 
 from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from preflight.errors import UsageError
 
 log = logging.getLogger("preflight.policy")
 
 
+# No limit is this large; past it an integer no longer converts to a float exactly (a typo, or a
+# file written to break the parser: 1e400 reads as infinity, which allow_inf_nan refuses).
+_LARGEST = 2**53
+
+
 class _Limits(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     # (lower, higher) pairs of keys that must keep that order: a minimum below its maximum, a
     # warning before a failure.
     _ordered: ClassVar[tuple[tuple[str, str], ...]] = ()
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _not_huge(cls, value: object) -> object:
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > _LARGEST:
+            raise ValueError(f"a number this large is no limit (at most {_LARGEST:,})")
+        return value
 
     @model_validator(mode="after")
     def _check_order(self):
@@ -254,10 +266,13 @@ def _from_file(path: Path, *, pyproject: bool) -> Policy:
 
 
 def _has_preflight_table(pyproject: Path) -> bool:
-    # Someone else's broken pyproject.toml on the way up is not ours to complain about.
+    # A broken pyproject.toml on the way up may be someone else's: it is not an error, but its
+    # [tool.preflight], if it has one, goes unread, and that is said.
     try:
         return "preflight" in _read_toml(pyproject).get("tool", {})
-    except UsageError:
+    except UsageError as exc:
+        log.warning("warning: %s; any [tool.preflight] in it is not read (the built-in limits apply unless another "
+                    "file sets them: fix it, or give --config)", exc)
         return False
 
 
@@ -271,3 +286,7 @@ def _read_toml(path: Path) -> dict:
         raise UsageError(f"{path}: not valid TOML ({exc})") from None
     except UnicodeDecodeError:
         raise UsageError(f"{path}: the policy file is not UTF-8 text; save it as UTF-8") from None
+    except ValueError as exc:  # an integer of thousands of digits
+        raise UsageError(f"{path}: not a policy file ({str(exc).split(';')[0]})") from None
+    except RecursionError:
+        raise UsageError(f"{path}: not a policy file (arrays or tables nested too deep to read)") from None

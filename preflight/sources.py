@@ -8,13 +8,13 @@ import contextlib
 import dataclasses
 import hashlib
 import sys
-import tempfile
 from collections.abc import Iterator
 from os import PathLike
 from pathlib import Path
 
+from preflight import shutdown
 from preflight.download import Limits, download, is_url
-from preflight.errors import UsageError
+from preflight.errors import PreflightError, UsageError
 from preflight.media import Probe, Role, probe
 
 PathArg = str | PathLike[str]
@@ -55,7 +55,8 @@ def local_copies(sources: Sources, limits: Limits | None = None) -> Iterator[Loc
     folder that lives for the block.
 
     The size cap is the role's Mosaic limit (the largest for an unnamed role) unless ``limits``
-    is given.
+    is given. An error raised in the block names each downloaded file by its URL, never by the
+    temporary path (a server's error message must not show its folders).
     """
     given_all = [str(x) for x in (*sources.files, *sources.named.values())]
     if given_all.count(STDIN) > 1:
@@ -63,21 +64,29 @@ def local_copies(sources: Sources, limits: Limits | None = None) -> Iterator[Loc
     if not any(is_url(x) or x == STDIN for x in given_all):
         yield Local(sources, {})
         return
-    with tempfile.TemporaryDirectory(prefix="preflight-") as tmp:
+    with shutdown.temporary_folder(prefix="preflight-") as tmp:
         origin: dict[str, str] = {}
 
         def fetch(given: PathArg | None, role: Role | None) -> PathArg | None:
             if not is_url(given) and str(given) != STDIN:
                 return given
             cap = limits or Limits(max_bytes=MAX_BYTES[role] if role else max(MAX_BYTES.values()))
-            folder = Path(tmp) / str(len(origin))  # one folder each: two URLs may end in the same name
+            folder = tmp / str(len(origin))  # one folder each: two URLs may end in the same name
             folder.mkdir()
             path = download(str(given), folder, cap) if is_url(given) else _read_stdin(folder, cap.max_bytes)
             origin[str(path)] = str(given)
             return path
 
-        fetched = {role.value: fetch(given, role) for role, given in sources.named.items()}
-        yield Local(Sources(tuple(fetch(f, None) for f in sources.files), **fetched), origin)
+        try:
+            fetched = {role.value: fetch(given, role) for role, given in sources.named.items()}
+            yield Local(Sources(tuple(fetch(f, None) for f in sources.files), **fetched), origin)
+        except PreflightError as exc:
+            if exc.args and isinstance(exc.args[0], str):
+                message = exc.args[0]
+                for path, url in origin.items():
+                    message = message.replace(path, url)
+                exc.args = (message.replace(str(tmp), "<download>"), *exc.args[1:])
+            raise
 
 
 def _read_stdin(folder: Path, max_bytes: int) -> Path:
@@ -98,6 +107,7 @@ def _read_stdin(folder: Path, max_bytes: int) -> Path:
 
 
 def sha256_of(path: PathArg) -> str:
+    """The file's sha256, read in 1 MB blocks (call it on regular files: a FIFO would block)."""
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         while block := f.read(1 << 20):

@@ -122,6 +122,7 @@ def create_avatar(
     client: MosaicClient | None = None,
     ledger: Ledger | None = None,
     notify: Notify | None = None,
+    checked: Callable[[Report], None] | None = None,
 ) -> Avatar:
     """Check the sources and, when they pass, create the avatar on Mosaic (once).
 
@@ -129,6 +130,7 @@ def create_avatar(
     already uploaded. Returns the avatar (ready, when ``wait``). Creating again with the same
     name and media returns the avatar made the first time unless ``new``.
 
+    ``checked`` is called with the report once the sources passed, before anything is sent.
     Raises :class:`RejectedSources` (with ``.report``) when the sources do not pass, nothing
     having been sent; :class:`MosaicError` when the API fails, :class:`AvatarFailed` when the
     avatar does; :class:`UsageError` for a malformed set or a missing API key.
@@ -140,6 +142,8 @@ def create_avatar(
     try:
         plan = plan_avatar(name, video=video, image=image, audio=audio, video_id=video_id, image_id=image_id,
                            audio_id=audio_id, policy=policy, trust_asset_ids=trust_asset_ids)
+        if checked is not None:
+            checked(plan.report)
         avatar = submit_plan(plan, client, ledger, new=new, trust_asset_ids=trust_asset_ids, notify=say)
         if avatar.status == "failed":  # made earlier from these sources, and it failed then
             raise AvatarFailed(f"avatar {avatar.id} failed: {avatar.status_message or 'no reason given'}; "

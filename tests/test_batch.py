@@ -66,7 +66,8 @@ def test_roles_come_from_the_streams_not_the_names(tmp_path, fixture_path):
     found = {s.name: s for s in sets}
     assert found["clip"].given == {"video": str(tmp_path / "clip.wav")} and found["clip"].problem is None
     assert found["bob"].given == {"image": str(tmp_path / "bob.avif"), "audio": str(tmp_path / "bob.wav")}
-    assert [Path(s.path).name for s in skipped] == ["fake.mp4"]
+    # named as a video, not one: a set that cannot be checked (an error), not a skip
+    assert found["fake"].unreadable == (str(tmp_path / "fake.mp4"),) and skipped == []
 
 
 def test_the_cache_key_changes_with_what_judges(tmp_path, fixture_path, monkeypatch):
@@ -233,3 +234,67 @@ def test_without_a_writable_ledger_the_batch_still_checks(tmp_path, fixture_fold
     result = run_cli("batch", str(folder), env={"PREFLIGHT_HOME": str(blocker / "home")})
     assert result.returncode == 0, result.stderr
     assert "going on without the ledger (no cache)" in result.stderr and "1 of 1 sets checked" in result.stdout
+
+
+def test_a_file_named_as_media_that_does_not_read_is_an_error_row_never_a_skip(tmp_path, fixture_path, fixture_folder):
+    # On main: "1 files skipped (not media)" and exit 0, every set GO, and --submit skipped the upload
+    folder = fixture_folder(tmp_path, {"good.mp4": "talking_head.mp4", "cut_short.mp4": "truncated_header.mp4",
+                                       "nothing.mp4": "empty.mp4", "ada.png": "face.png", "ada.wav": "empty.mp4"})
+    (folder / "notes.txt").write_text("not media, and not named as media\n")
+    lines = tmp_path / "r.jsonl"
+    result = run_cli("batch", str(folder), "--jsonl", str(lines), "--jobs", "1", env={"PREFLIGHT_HOME": str(tmp_path / "home")})
+    rows = {r["name"]: r for r in map(json.loads, lines.read_text().splitlines())}
+    assert result.returncode == 1, result.stderr
+    assert {n: r["checks"][0]["status"] for n, r in rows.items() if n != "good"} == dict.fromkeys(
+        ["cut_short", "nothing", "ada"], "error")
+    assert rows["good"]["verdict"] == "go"
+    assert "index (the MP4 'moov' atom) is missing" in rows["cut_short"]["checks"][0]["message"]
+    assert "empty (0 bytes)" in rows["nothing"]["checks"][0]["message"]
+    assert "ada.wav cannot be read" in rows["ada"]["checks"][0]["message"]
+    assert "1 files skipped" in result.stdout and "errors" in result.stdout
+
+
+def test_a_manifest_row_naming_dev_zero_or_a_fifo_is_an_error_row_at_once(tmp_path, fixture_path):
+    # On main /dev/zero spun at 100% CPU for ever (its bytes hashed for the cache), a FIFO blocked
+    os.mkfifo(tmp_path / "pipe.mp4")
+    manifest = tmp_path / "m.csv"
+    manifest.write_text(f"name,video\nzero,/dev/zero\nfifo,pipe.mp4\ngood,{fixture_path('talking_head.mp4')}\n")
+    lines = tmp_path / "r.jsonl"
+    result = run_cli("batch", str(manifest), "--jsonl", str(lines), "--jobs", "1", env={"PREFLIGHT_HOME": str(tmp_path / "home")})
+    rows = {r["name"]: r for r in map(json.loads, lines.read_text().splitlines())}
+    assert result.returncode == 1, result.stderr
+    assert rows["good"]["verdict"] == "go"
+    for name in ("zero", "fifo"):
+        assert rows[name]["checks"][0]["status"] == "error" and "not a regular file" in rows[name]["checks"][0]["message"]
+
+
+def test_a_cached_row_carries_this_sets_name_and_path(tmp_path, fixture_path, fixture_folder):
+    # On main the rows of -o.mp4, a name with a newline and a unicode name came back as the
+    # first file with those bytes: "good", good.mp4
+    folder = fixture_folder(tmp_path, {"good.mp4": "talking_head.mp4"})
+    env = {"PREFLIGHT_HOME": str(tmp_path / "home")}
+    assert run_cli("batch", str(folder), env=env).returncode == 0
+    names = ["-o", "line\nbreak", "Zoë 声"]
+    for name in names:
+        shutil.copy(folder / "good.mp4", folder / f"{name}.mp4")
+    lines = tmp_path / "r.jsonl"
+    result = run_cli("batch", str(folder), "--jsonl", str(lines), env=env)
+    rows = [json.loads(line) for line in lines.read_text().splitlines()]
+    assert result.returncode == 0 and "4 from the cache" in result.stdout
+    assert sorted(r["name"] for r in rows) == sorted(["good", *names])
+    for row in rows:
+        paths = {row["sources"][0]["path"]} | {c["source"] for c in row["checks"]}
+        assert paths == {str(folder / f"{row['name']}.mp4")}, row["name"]
+
+
+def test_batch_outputs_may_not_overwrite_a_source(tmp_path, fixture_path, fixture_folder):
+    folder = fixture_folder(tmp_path, {"talking_head.mp4": "talking_head.mp4", "cut.mp4": "cut.mp4"})
+    env = {"PREFLIGHT_HOME": str(tmp_path / "home")}
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    for args, words in ((("--report", folder / "cut.mp4"), "--report names an input"),
+                        (("--jsonl", folder / "talking_head.mp4"), "--jsonl names an input"),
+                        (("--report", tmp_path / "r.out", "--jsonl", tmp_path / "r.out"), "named by both")):
+        result = run_cli("batch", str(folder), *map(str, args), env=env)
+        assert result.returncode == 2 and words in result.stderr, result.stderr
+        assert "checking" not in result.stderr and result.stdout == ""
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before

@@ -263,3 +263,93 @@ def test_check_can_write_an_html_page_with_pictures(fixture_path, tmp_path):
     html = page.read_text()
     assert "cuts: the frames on both sides" in html and html.count("data:image/jpeg;base64,") >= 10
     assert run_cli("check", str(fixture_path("cut.mp4")), "--report", str(tmp_path / "no" / "x.html")).returncode == 2
+
+
+def _sha(path):
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_no_output_may_be_an_input_a_folder_or_another_output_and_all_are_refused_first(fixture_path, tmp_path):
+    # The inputs keep a decoder busy for minutes (10,000 edit-list entries): a refusal that comes
+    # within the time limit came before any analysis. On main --report overwrote the input.
+    clip, voice = tmp_path / "v.mp4", tmp_path / "a.wav"
+    shutil.copy(fixture_path("edit_list.mp4"), clip)
+    shutil.copy(fixture_path("speech.wav"), voice)
+    (tmp_path / "dir.mp4").mkdir()
+    (tmp_path / "link.html").symlink_to(clip)
+    before = {p: _sha(p) for p in (clip, voice)}
+    cases = {
+        ("check", clip, "--report", clip): "--report names an input",
+        ("check", clip, "--report", tmp_path / "link.html"): "--report names an input",
+        ("fix", clip, "-o", tmp_path / "out.mp4", "--report", clip): "--report names an input",
+        ("fix", voice, "-o", tmp_path / "c.wav", "--report", tmp_path / "c.wav"): "named by both -o and --report",
+        ("fix", clip, "-o", tmp_path / "dir.mp4"): "-o names a folder",
+        ("fix", clip, "-o", tmp_path / "nowhere" / "out.mp4"): "does not exist",
+        ("check", clip, "--report", "/dev/null"): "not a file",
+    }
+    for args, words in cases.items():
+        result = run_cli(*map(str, args), "--time-limit", "120")
+        lines = result.stderr.strip().splitlines()
+        assert result.returncode == 2 and len(lines) == 1 and words in lines[0], (args, result.stderr)
+        assert result.stdout == ""
+    assert {p: _sha(p) for p in (clip, voice)} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.wav", "dir.mp4", "link.html", "v.mp4"]
+
+
+def test_check_fix_and_create_stop_at_their_time_limit(fixture_path, tmp_path, mosaic_api):
+    # 10,000 edit-list entries kept ffmpeg busy for over 10 minutes; on main `fix` had no limit at all
+    stall = fixture_path("edit_list.mp4")
+    for args in (("check", stall), ("fix", stall, "-o", tmp_path / "out.mp4"),
+                 ("create", "--name", "Ada", "--video", stall)):
+        result = run_cli(*map(str, args), "--time-limit", "8")
+        last = result.stderr.strip().splitlines()[-1]
+        assert result.returncode == 4, (args, result.stderr)
+        assert last.startswith("error: ") and "did not finish within 8 s (--time-limit)" in last
+        assert "Traceback" not in result.stderr and result.stdout == ""
+    assert [p.name for p in tmp_path.iterdir() if p.name != "home"] == []  # no cut, no partial cut
+    assert mosaic_api.requests == []  # stopped while checking: nothing sent
+
+
+def test_a_file_whose_header_states_no_length_is_decoded_a_second_past_the_maximum(fixture_path):
+    # no_duration.mkv runs 72 s; on main the check decoded all of it (a 20-minute one grew past
+    # 4.6 GB), now a second past the 15 s maximum, where the verdict is decided
+    result = run_cli("check", str(fixture_path("no_duration.mkv")), "--format", "json")
+    checks = {c["id"]: c for c in json.loads(result.stdout)["checks"]}
+    assert result.returncode == 1 and checks["duration"]["status"] == "fail"
+    assert checks["duration"]["message"].startswith("at least 16 s long (as decoded")
+    assert "(first 16 s checked)" in checks["decodable"]["message"]
+
+
+def test_more_than_eight_channels_are_averaged_not_a_broken_picture(fixture_path):
+    # On main 32 channels made ffmpeg's downmix fail: "the picture stops at 0.0 s", no speech,
+    # and numpy's RuntimeWarning on stderr
+    result = run_cli("check", str(fixture_path("channels32.mov")), "--format", "json")
+    report = json.loads(result.stdout)
+    alone = json.loads(run_cli("check", str(fixture_path("talking_head.mp4")), "--format", "json").stdout)
+    assert result.returncode == 0 and report["verdict"] == alone["verdict"] == "go", result.stderr
+    statuses = {c["id"]: c["status"] for c in report["checks"]}
+    assert statuses["decodable"] == statuses["speech"] == "pass"
+    assert result.stderr == ""
+
+
+@pytest.mark.parametrize(("toml", "words"), [
+    ("[duration]\nmax_s = " + "9" * 5000 + "\n", "4300 digits"),  # on main: ValueError, exit 4
+    ("x = " + "[" * 100_000 + "]" * 100_000 + "\n", "nested too deep"),  # on main: RecursionError, exit 4
+    ("[duration]\nmax_s = 1e400\n", "finite number"),  # on main: infinity, accepted
+    ("[resolution]\nwarn_below = " + "9" * 4000 + "\n", "this large"),
+])
+def test_a_hostile_policy_file_is_one_line_and_exit_2(fixture_path, tmp_path, toml, words):
+    config = tmp_path / "p.toml"
+    config.write_text(toml)
+    result = run_cli("check", str(fixture_path("speech.wav")), "--config", str(config))
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1 and words in lines[0], result.stderr
+
+
+def test_a_broken_pyproject_in_the_working_directory_is_warned_about(fixture_path, tmp_path):
+    (tmp_path / "pyproject.toml").write_text("[tool.preflight\nduration = {max_s = 6\n")
+    result = run_cli("check", str(fixture_path("speech.wav")), "--format", "json", cwd=tmp_path)
+    assert result.returncode == 0 and json.loads(result.stdout)["policy"]["duration"]["max_s"] == 15.0
+    assert "pyproject.toml: not valid TOML" in result.stderr and "[tool.preflight] in it is not read" in result.stderr

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -144,7 +145,7 @@ def test_no_clean_stretch_exits_1_with_the_reason_and_writes_nothing(tmp_path):
 
 def test_refuses_to_overwrite_its_input_or_to_read_past_the_limit(long_inputs, tmp_path):
     source = long_inputs["cut"]
-    with pytest.raises(UsageError, match="never overwrites its input"):
+    with pytest.raises(UsageError, match="names an input"):
         preflight.fix(source, output=source)
     with pytest.raises(UsageError, match=r"\.wav"):
         preflight.fix(SHARED_MEDIA / "audio_good_radio31.wav", output=tmp_path / "voice.mp4")
@@ -341,3 +342,50 @@ def test_the_first_ranked_window_its_checks_pass_is_chosen():
     assert window == clean and [c.status.value for c in checks] == ["pass"]
     window, checks = first_passing([noisy], judges, preflight.Policy())
     assert window is None and checks[0].status.value == "fail" and checks[0].reason == "noise.loud"
+
+
+def test_two_runs_writing_one_output_each_write_it_whole(fixture_path, tmp_path):
+    # On main both shared ".ada.partial.mp4": a GO clip came out NO-GO ("the picture stops at
+    # 0.0 s") and the other run exited 2 ("no such file")
+    out = tmp_path / "ada.mp4"
+    exe = str(Path(sys.executable).with_name("preflight"))
+    runs = [subprocess.Popen([exe, "fix", str(fixture_path("talking_head.mp4")), "-o", str(out), "--format", "json"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    results = [(run.wait(timeout=600), run.communicate()) for run in runs]
+    for code, (stdout, stderr) in results:
+        assert code == 0, stderr
+        assert json.loads(stdout)["report"]["verdict"] == "go"
+    assert preflight.check(out).go and [p.name for p in tmp_path.iterdir()] == ["ada.mp4"]
+
+
+def test_a_recording_whose_header_states_no_length_is_held_to_the_limit(fixture_path, tmp_path, monkeypatch):
+    # On main fix decoded all of it and chose a window past fix.max_input_s
+    source = fixture_path("no_duration.mkv")  # 72 s; no length in its header
+    policy = preflight.Policy.model_validate({"fix": {"max_input_s": 12}})
+    with pytest.raises(InputError, match=r"72\.\d s long \(its packets' times; its header states no length\)"):
+        preflight.fix(source, output=tmp_path / "ada.mp4", policy=policy)
+    # and when the packets cannot tell, the decode itself stops a second past the limit
+    fixing = sys.modules["preflight.fix"]  # the module: the package's `fix` is the function
+    monkeypatch.setattr(fixing, "packets_end", lambda probe: None)
+    with pytest.raises(InputError, match=r"13\.0 s long \(as it decodes, at least; its header states no length\)"):
+        preflight.fix(source, output=tmp_path / "ada.mp4", policy=policy)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_damaged_recording_says_the_window_comes_from_the_part_that_decodes(fixture_path):
+    # truncated.mp4: the talking head's index first, its data cut at 55%; on main fix chose and
+    # cut a window of the readable part without a word
+    result = preflight.fix(fixture_path("truncated.mp4"), dry_run=True)
+    assert len(result.warnings) == 1 and result.warnings[0].startswith("the recording is damaged: the picture stops at")
+    assert "the window was chosen from the part that decodes" in result.warnings[0]
+    assert preflight.fix(fixture_path("talking_head.mp4"), dry_run=True).warnings == []
+    shown = run_cli("fix", str(fixture_path("truncated.mp4")), "--dry-run")
+    assert "warning: the recording is damaged" in shown.stdout
+
+
+def test_a_fix_call_with_a_timeout_stops_a_decode_that_stalls(fixture_path, tmp_path):
+    from preflight.errors import TimedOut
+
+    with pytest.raises(TimedOut, match="did not finish in its time"):
+        preflight.fix(fixture_path("edit_list.mp4"), output=tmp_path / "ada.mp4", timeout=5)
+    assert list(tmp_path.iterdir()) == []

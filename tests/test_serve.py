@@ -198,6 +198,24 @@ def test_refusals_are_json_with_a_reason(server):
     assert server.uploads() == []  # nothing refused stays behind
 
 
+def test_a_json_body_over_its_limit_says_the_limit_in_kb(server):
+    # On main: "over the 0 MB limit"
+    big = server.api.post("/v1/checks", content=b"{" + b" " * 70_000 + b"}",
+                          headers={"Content-Type": "application/json"})
+    assert big.status_code == 413 and big.json()["error"]["reason"] == "upload.too_large"
+    message = big.json()["error"]["message"]
+    assert "over the 64 kB limit" in message and "0 MB" not in message
+
+
+def test_a_url_that_is_not_media_is_named_by_its_url_never_by_the_servers_path(server, web):
+    # On main the message showed where the worker had saved the download: /tmp/preflight-.../0/text.mp4
+    sent = server.api.post("/v1/checks", json={"video": f"{web.url}/files/text.mp4"})
+    failed = server.finished(sent.json()["id"])
+    message = failed["error"]["message"]
+    assert failed["status"] == "error" and f"{web.url}/files/text.mp4: not a readable" in message
+    assert "preflight-" not in json.dumps(failed) and str(server.tmp) not in json.dumps(failed)
+
+
 def test_without_the_serve_extra_it_says_how_to_install_it():
     # fastapi made unimportable in that process, as in an install without the extra
     code = "import sys; sys.modules['fastapi'] = None; sys.argv = ['preflight', 'serve']; " \

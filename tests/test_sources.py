@@ -56,3 +56,13 @@ def test_local_files_pass_through_untouched(fixture_path):
     given = Sources((fixture_path("speech.wav"),))
     with local_copies(given) as local:
         assert local.sources == given and local.origin == {}
+
+
+def test_an_error_about_a_downloaded_file_names_its_url_not_the_temporary_path(web):
+    import preflight
+    from preflight.errors import InputError
+
+    url = f"{web.url}/files/text.mp4"  # served as video/mp4, holds text
+    with pytest.raises(InputError) as raised:
+        preflight.check(url)
+    assert str(raised.value).startswith(f"{url}: not a readable") and "preflight-" not in str(raised.value)

@@ -5,7 +5,9 @@ person, more is refused. A file states several lengths: the container's and each
 they differ by a frame or an audio packet (a 15.0 s picture in a 15.1 s container is common).
 Mosaic may read any of them, so the check holds the longest of the container and the streams
 the avatar uses to the maximum, and the shortest to the minimum, and names the one it judged.
-Images have no duration and get no check.
+A file whose header states no length (a browser's or a pipe's recording) is judged as decoded;
+when the decode stopped at its bound (a second past the maximum), it is "at least" that long. Images have no
+duration and get no check.
 """
 
 from __future__ import annotations
@@ -52,10 +54,12 @@ def too_long(probe: Probe, policy: Policy, *, separate_audio: bool) -> Check | N
 class Lengths(Timelines):
     stated: dict[str, float]  # the lengths the file states for the streams used, by what states them
     decoded: float  # how long the decode ran, seconds
+    bounded: float | None = None  # the decode stopped at this many seconds: the source runs on
 
 
 def measure(media: Media, policy: Policy) -> Lengths:
-    return Lengths(str(media.probe.path), _stated(media.probe, separate_audio=media.separate_audio), media.seconds())
+    return Lengths(str(media.probe.path), _stated(media.probe, separate_audio=media.separate_audio), media.seconds(),
+                   media.status().seconds_limit)
 
 
 def judge(t: Lengths, window: Span, policy: Policy) -> list[Check]:
@@ -71,6 +75,10 @@ def judge(t: Lengths, window: Span, policy: Policy) -> list[Check]:
                           unit="s", limit=f"{limits.min_s:g}-{limits.max_s:g} s",
                           message="the file states no duration and nothing in it decodes",
                           fix="re-export it as MP4 (video) or WAV (audio)")]
+        if t.bounded is not None:  # it runs on past where the decode stops
+            check = _judge(t.source, {"as decoded": t.bounded}, policy)
+            return [check.model_copy(update={"message": f"at least {t.bounded:g} s long (as decoded: the header "
+                                                        "states no length, and the decode stops there)"})]
         known = {"as decoded; the header states none": t.decoded}
     return [_judge(t.source, known, policy)]
 

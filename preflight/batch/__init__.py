@@ -29,6 +29,7 @@ from preflight.batch.cluster import Cluster
 from preflight.batch.pool import Done, Executor, Failed, Pool, Task
 from preflight.evidence import Evidence
 from preflight.ledger import Ledger
+from preflight.media import Role
 from preflight.policy import Policy
 from preflight.report import Check, Report, Status
 
@@ -93,14 +94,25 @@ def run(
 def prepare(s: SourceSet, policy: Policy, ledger: Ledger | None, use_cache: bool = True) -> Result | Task:
     """A set's result when it is known without a worker (a set that is not one, a cached result),
     else the task to give the pool: the set and its cache key (None without a ledger, or for URLs)."""
+    if s.error:
+        return Result(s, _single(s, "check", Status.ERROR, s.error, policy,
+                                 "export or download the file again; a file cut short or empty cannot be checked"))
     if s.problem:
         return Result(s, _single(s, "source_set", Status.FAIL, s.problem, policy,
                                  "put each avatar's files side by side under one name"))
     key = cache_key(s, policy) if ledger else None
     hit = cached(ledger, key) if ledger and key and use_cache else None
     if hit:
-        return Result(s, hit[0], hit[1], cached=True)
+        return Result(s, *_named(s, *hit), cached=True)
     return s, key
+
+
+def _named(s: SourceSet, report: Report, evidence: list[Evidence]) -> tuple[Report, list[Evidence]]:
+    """A cached result under this set's name and paths: the cache holds what was judged (the
+    same bytes, maybe first seen under another name), not what it was called then."""
+    paths = {info.path: s.given[Role(info.role)] for info in report.sources if Role(info.role) in s.given}
+    named = report.model_copy(update={"name": s.name}).relabelled(paths)
+    return named, [e.model_copy(update={"source": paths.get(e.source, e.source)}) for e in evidence]
 
 
 def finish(task: Task, outcome: Done | Failed, policy: Policy, ledger: Ledger | None) -> Result:
@@ -116,7 +128,7 @@ def finish(task: Task, outcome: Done | Failed, policy: Policy, ledger: Ledger | 
 
 
 def _single(s: SourceSet, check_id: str, status: Status, message: str, policy: Policy, fix: str | None = None) -> Report:
-    source = ", ".join(s.given.values()) or s.name
+    source = ", ".join([*s.given.values(), *s.unreadable]) or s.name
     reason = "source_set.incomplete" if check_id == "source_set" else "check.error"
     check = Check(id=check_id, source=source, status=status, reason=reason, value=None, message=message,
                   fix=fix or "check this set alone with `preflight check` to see more")

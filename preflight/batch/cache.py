@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import zlib
 
 from preflight.batch.discovery import SourceSet
@@ -21,6 +22,10 @@ def cache_key(sources: SourceSet, policy: Policy) -> str | None:
     (preflight's, FFmpeg's and the judging libraries' versions, the model files' digest).
     None for sets with URLs, whose bytes are only known after a download."""
     if any(is_url(p) for p in sources.given.values()):
+        return None
+    # Only regular files are hashed: a manifest row may name /dev/zero (endless) or a FIFO
+    # (blocks); the worker's probe refuses those at once, as `check` does.
+    if not all(os.path.isfile(path) for path in sources.given.values()):
         return None
     try:
         content = {role.value: sha256_of(path) for role, path in sources.given.items()}

@@ -1,5 +1,9 @@
 """Finding source sets: in a folder (by file stem, each file's role from its streams) or in a
-manifest CSV (``name,video,image,audio``; paths relative to the manifest, or URLs)."""
+manifest CSV (``name,video,image,audio``; paths relative to the manifest, or URLs).
+
+In a folder, a file that does not read as media is skipped only when its name does not say it
+is media (notes, a report): a ``.mp4`` cut short by a failed download, or empty, makes its set
+one that cannot be checked, an error with the reason, never a skip."""
 
 from __future__ import annotations
 
@@ -22,16 +26,32 @@ class SourceSet:
     image: str | None = None
     audio: str | None = None
     problem: str | None = None
+    unreadable: tuple[str, ...] = ()  # its files named as media that do not read as media
+    error: str | None = None  # why those cannot be checked, file by file
 
     @property
     def sources(self) -> Sources:
         return Sources(video=self.video, image=self.image, audio=self.audio)
 
     @property
+    def files(self) -> list[str]:
+        """Its local files (not URLs), readable or not."""
+        return [p for p in (self.video, self.image, self.audio, *self.unreadable) if p and not is_url(p)]
+
+    @property
     def given(self) -> dict[Role, str]:
         """The sources by role (a Role is a str: ``given["video"]`` works too)."""
         found = ((Role.VIDEO, self.video), (Role.IMAGE, self.image), (Role.AUDIO, self.audio))
         return {role: path for role, path in found if path}
+
+
+# Names that say a file is media: one of these that does not read as media is an error, not a skip.
+MEDIA_SUFFIXES = frozenset({
+    ".mp4", ".m4v", ".mov", ".qt", ".mkv", ".webm", ".avi", ".wmv", ".flv", ".mpg", ".mpeg", ".ts", ".mts", ".m2ts",
+    ".3gp", ".ogv", ".mxf",
+    ".wav", ".mp3", ".m4a", ".aac", ".flac", ".ogg", ".oga", ".opus", ".wma", ".aif", ".aiff", ".caf", ".amr",
+    ".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".heic", ".heif", ".avif",
+})
 
 
 @dataclass(frozen=True)
@@ -51,20 +71,30 @@ def discover(target: Path) -> tuple[list[SourceSet], list[Skipped]]:
 
 def _in_folder(folder: Path) -> tuple[list[SourceSet], list[Skipped]]:
     groups: dict[tuple[Path, str], dict[Role, list[Path]]] = {}
+    broken: dict[tuple[Path, str], list[tuple[Path, str]]] = {}  # named as media, not readable as media
     skipped = []
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         if any(part.startswith(".") for part in path.relative_to(folder).parts):
             continue
         kind, why = _kind(path)
-        if kind is None:
-            skipped.append(Skipped(str(path), why))
-            continue
-        groups.setdefault((path.parent, path.stem), {}).setdefault(kind, []).append(path)
+        if kind is None and path.suffix.lower() in MEDIA_SUFFIXES:
+            broken.setdefault((path.parent, path.stem), []).append((path, why))
+        elif kind is None:
+            skipped.append(Skipped(str(path), f"not readable media ({why})"))
+        else:
+            groups.setdefault((path.parent, path.stem), {}).setdefault(kind, []).append(path)
     sets = []
-    for (parent, stem), kinds in groups.items():
+    for key in sorted(groups.keys() | broken.keys()):
+        parent, stem = key
+        kinds = groups.get(key, {})
         name = str((parent / stem).relative_to(folder))
         videos, images, audios = (kinds.get(role, []) for role in Role)
-        if len(videos) > 1 or len(images) > 1 or len(audios) > 1:
+        if key in broken:
+            bad = broken[key]
+            first = [str(found[0]) if found else None for found in (videos, images, audios)]
+            sets.append(SourceSet(name, *first, unreadable=tuple(str(p) for p, _ in bad),
+                                  error="; ".join(f"{p.name} cannot be read: {why}" for p, why in bad)))
+        elif len(videos) > 1 or len(images) > 1 or len(audios) > 1:
             files = ", ".join(p.name for group in kinds.values() for p in group)
             sets.append(SourceSet(name, problem=f"the files {files} share a name, so which go together is unclear; "
                                                 "rename them so each set has its own name"))
@@ -90,7 +120,7 @@ def _kind(path: Path) -> tuple[Role | None, str]:
     try:
         return probe(path).role, ""
     except InputError as exc:
-        return None, f"not readable media ({str(exc).removeprefix(f'{path}: ')})"
+        return None, str(exc).removeprefix(f"{path}: ")
 
 
 def _in_manifest(manifest: Path) -> list[SourceSet]:

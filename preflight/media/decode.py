@@ -20,6 +20,7 @@ from typing import BinaryIO, TypeVar
 import ffmpeg
 import numpy as np
 
+from preflight import shutdown
 from preflight.media.probe import Probe, Role, require_tool, tool_path
 from preflight.media.stream import AUDIO_RATE, Audio, FrameSeq
 
@@ -30,10 +31,16 @@ IMAGE_LONG_SIDE = 1280
 # region is 60-150 px. Kept for the first 20 s only: a longer clip fails duration anyway.
 TALK_FPS, TALK_LONG_SIDE, TALK_MAX_S = 25, 400, 20.0
 # Anything past the first minute cannot change the verdict (the duration check has failed by then)
-# and would only cost memory; the decodable check says when it looked at less than the whole file.
+# and would only cost memory (a check asks for less: its duration maximum and a second); the
+# decodable check says when it looked at less than the whole file. The bound is on the decoded
+# stream itself: a file whose header states no length (a recording written to a pipe) stops there too.
 MAX_DECODE_SECONDS = 60.0
-# Channels kept apart (a stereo interview may hold one voice per side); more are folded in by ffmpeg.
+# Channels kept apart (a stereo interview may hold one voice per side). Up to 8 have layouts
+# FFmpeg's resampler downmixes; more (a 32-channel recorder's file, whose layout FFmpeg cannot
+# name) are averaged to one by a `pan` filter, which needs none.
 MAX_CHANNELS = 8
+# A decode that ends this close to its bound was stopped by it.
+_AT_BOUND_S = 0.05
 
 T = TypeVar("T")
 _PTS_TIME = re.compile(rb"pts_time:\s*(-?[0-9.]+)")
@@ -120,7 +127,8 @@ def decode(probe: Probe, *, sample_fps: float, with_audio: bool = True,
     ``max_seconds`` are decoded (``preflight fix`` reads longer recordings than a check).
     ``streamed`` keeps no video frames (:class:`FrameSeq`'s streamed form: one reader each for
     the grey and the RGB frames, which must read side by side) and leaves out the lip-sync
-    frames: what ``preflight fix`` needs for minutes of video in bounded memory.
+    frames: what ``preflight fix`` needs for minutes of video in bounded memory. The decode's
+    status says when it stopped at ``max_seconds`` (``seconds_limit``).
     """
     ffmpeg_bin = require_tool("ffmpeg")
     # A frame no other frame predicts from skips the deblocking filter: nothing drifts, and a 1080p
@@ -155,9 +163,14 @@ def decode(probe: Probe, *, sample_fps: float, with_audio: bool = True,
             # Scale first, then grey: a pixel-format change on the full frame gets its own
             # full-size bicubic scaler (1.9 s of CPU on a 15 s 1080p clip, a third of the decode itself).
             outputs.append((talk_path.filter("scale", tw, th, flags="fast_bilinear").filter("format", "gray"), "talk"))
-    n_channels = min(max(audio_stream.channels, 1), MAX_CHANNELS) if audio_stream is not None else 1
+    n_channels = max(audio_stream.channels, 1) if audio_stream is not None else 1
     if audio_stream is not None:
-        outputs.append((source[str(audio_stream.index)], "audio"))
+        sound = source[str(audio_stream.index)]
+        if n_channels > MAX_CHANNELS:
+            # '<': the gains renormalised to sum to 1, the mean (and no '=', which ffmpeg-python escapes)
+            sound = sound.filter("pan", "mono|c0<" + "+".join(f"c{i}" for i in range(n_channels)))
+            n_channels = 1
+        outputs.append((sound, "audio"))
     if (probe.media_duration or 0) > max_seconds:
         limited = max_seconds
 
@@ -178,14 +191,13 @@ def decode(probe: Probe, *, sample_fps: float, with_audio: bool = True,
                 opts["fps_mode"] = "passthrough"
             if probe.role is Role.IMAGE:
                 opts["frames:v"] = 1
-        if limited:
-            opts["t"] = limited
+        opts["t"] = max_seconds  # whatever the header says, or when it says nothing
         nodes.append(ffmpeg.output(stream, target, **opts))
     args = [ffmpeg_bin, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "level+info"]
     args += ffmpeg.merge_outputs(*nodes).get_args()
-    proc = subprocess.Popen(
+    proc = shutdown.process(subprocess.Popen(
         args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, pass_fds=[w for _, w in pipes], stdin=subprocess.DEVNULL
-    )
+    ))
     media._process = proc
     for _, w in pipes:
         os.close(w)
@@ -217,9 +229,13 @@ def decode(probe: Probe, *, sample_fps: float, with_audio: bool = True,
         if talk is not None:
             talk.finish(None, rate=TALK_FPS)
         audio = _audio(b"".join(audio_chunks), n_channels) if audio_stream is not None else None
+        reached = audio.duration if audio is not None else 0.0
+        if grey is not None and len(grey.times):
+            reached = max(reached, float(grey.times[-1]) + 1.0 / (video.fps or 25.0))
         if audio is not None and video is not None and probe.role is Role.VIDEO:
             audio = _aligned(audio, audio_stream.start - video.start)
-        media._finish(audio, DecodeStatus(returncode=code, errors=errors, seconds_limit=limited))
+        bounded = limited or (max_seconds if probe.role is not Role.IMAGE and reached >= max_seconds - _AT_BOUND_S else None)
+        media._finish(audio, DecodeStatus(returncode=code, errors=errors, seconds_limit=bounded))
 
     threading.Thread(target=finish, daemon=True).start()
     return media
@@ -227,7 +243,7 @@ def decode(probe: Probe, *, sample_fps: float, with_audio: bool = True,
 
 def _audio(data: bytes, n_channels: int) -> Audio:
     samples = np.frombuffer(data[: len(data) // (4 * n_channels) * 4 * n_channels], dtype="<f4")
-    if n_channels == 1:
+    if n_channels == 1 or not len(samples):  # no sound decoded: no channels to compare either
         return Audio(samples.astype(np.float32))
     channels = np.ascontiguousarray(samples.reshape(-1, n_channels).T, dtype=np.float32)
     return Audio(channels.mean(axis=0, dtype=np.float32), channels=channels)

@@ -31,7 +31,8 @@ from preflight.errors import MosaicError, PreflightError, RejectedSources
 from preflight.media import Role
 from preflight.mosaic import Avatar
 from preflight.serve import Hosts, allowed_hosts, hostname
-from preflight.serve.uploads import MAX_BODY_BYTES, MAX_JSON_BYTES, BadUpload, read_json, receive, refuse_declared
+from preflight.serve.uploads import (MAX_BODY_BYTES, BadUpload, read_json, receive, refuse_declared,
+                                     refuse_declared_json)
 from preflight.serve.work import CheckRecord, Checks, CheckStatus, QueueFull
 from preflight.sources import MAX_BYTES
 from preflight.version import __version__
@@ -279,7 +280,7 @@ async def _take(request: Request, checks: Checks) -> CheckRecord:
     kind = request.headers.get("content-type", "")
     check_id = checks.new_id()
     if kind.split(";")[0].strip().lower() == "application/json":
-        refuse_declared(request.headers.get("content-length"), MAX_JSON_BYTES)
+        refuse_declared_json(request.headers.get("content-length"))
         try:
             urls = UrlSources.model_validate_json(await read_json(request.stream()))
         except ValueError as exc:

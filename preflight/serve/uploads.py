@@ -42,11 +42,19 @@ class Received:
     labels: dict[Role, str] = field(default_factory=dict)
 
 
-def refuse_declared(length: str | None, most: int) -> None:
+_MOSAIC_LIMITS = "Mosaic's: image 50 MB, audio 500 MB, video 5 GB"
+_JSON_LIMIT = "a JSON body names URLs; to send files, upload them as multipart"
+
+
+def refuse_declared(length: str | None, most: int, why: str = _MOSAIC_LIMITS) -> None:
     """A Content-Length over the limit is refused before a byte of the body is read."""
     if length is not None and length.isdigit() and int(length) > most:
-        raise BadUpload(413, "upload.too_large", f"the request is {_mb(int(length))}, over the {_mb(most)} limit "
-                        "(Mosaic's: image 50 MB, audio 500 MB, video 5 GB)")
+        raise BadUpload(413, "upload.too_large", f"the request is {_size(int(length))}, over the {_size(most)} "
+                        f"limit ({why})")
+
+
+def refuse_declared_json(length: str | None) -> None:
+    refuse_declared(length, MAX_JSON_BYTES, _JSON_LIMIT)
 
 
 async def read_json(body: AsyncIterator[bytes]) -> bytes:
@@ -54,7 +62,7 @@ async def read_json(body: AsyncIterator[bytes]) -> bytes:
     async for chunk in body:
         data += chunk
         if len(data) > MAX_JSON_BYTES:
-            raise BadUpload(413, "upload.too_large", f"a JSON body is at most {MAX_JSON_BYTES // 1000} kB")
+            raise BadUpload(413, "upload.too_large", f"a JSON body is at most {_size(MAX_JSON_BYTES)} ({_JSON_LIMIT})")
     return data
 
 
@@ -140,7 +148,7 @@ class _Part:
         self.size += end - start
         if self.size > MAX_BYTES[self.role]:
             raise BadUpload(413, "upload.too_large", f"the {self.role.value} is over Mosaic's "
-                            f"{_mb(MAX_BYTES[self.role])} limit for it; nothing more was read")
+                            f"{_size(MAX_BYTES[self.role])} limit for it; nothing more was read")
         self.writing.write(data[start:end])
 
     def end(self) -> None:
@@ -166,5 +174,10 @@ def label(filename: str, role: Role) -> str:
     return printable[:100] or role.value
 
 
-def _mb(n: int) -> str:
-    return f"{n / 1e9:.2f} GB" if n >= 1e9 else f"{n / 1e6:.0f} MB"
+def _size(n: int) -> str:
+    """Bytes in the unit that shows them: 5.00 GB, 500 MB, 64 kB, 900 bytes (never "0 MB")."""
+    if n >= 1e9:
+        return f"{n / 1e9:.2f} GB"
+    if n >= 1e6:
+        return f"{n / 1e6:.0f} MB"
+    return f"{n / 1e3:.0f} kB" if n >= 1e3 else f"{n} bytes"

@@ -40,6 +40,31 @@ def test_truncated_file_reports_errors(fixture_path):
     assert media.status().errors
 
 
+def test_a_file_whose_header_states_no_length_stops_at_the_bound(fixture_path):
+    # On main the bound held only when the probe knew the length: a check of a 20-minute
+    # recording written to a pipe grew past 4.6 GB
+    p = probe(fixture_path("no_duration.mkv"))
+    assert p.media_duration is None
+    media = decode(p, sample_fps=5.0, max_seconds=10.0)
+    assert media.seconds() == pytest.approx(10.0, abs=0.1) and len(media.grey) == pytest.approx(250, abs=2)
+    assert media.status().seconds_limit == 10.0
+    whole = decode(probe(fixture_path("talking_head.mp4")), sample_fps=5.0, max_seconds=10.0)
+    assert whole.status().seconds_limit is None  # 9 s: it ended before the bound
+
+
+def test_more_than_eight_channels_are_averaged_to_one(fixture_path):
+    # 32 copies of the talking head's sound: ffmpeg cannot downmix a layout it cannot name (on main
+    # nothing decoded: no sound, and "the picture stops at 0.0 s")
+    many = decode(probe(fixture_path("channels32.mov")), sample_fps=5.0)
+    one = decode(probe(fixture_path("talking_head.mp4")), sample_fps=5.0)
+    sound, reference = many.audio(), one.audio()
+    assert many.status().returncode == 0 and not many.status().errors
+    assert sound.channels is None and abs(len(sound.samples) - len(reference.samples)) <= 160
+    n = min(len(sound.samples), len(reference.samples))
+    assert np.max(np.abs(sound.samples[:n] - reference.samples[:n])) < 1e-3  # the mean of 32 copies is the copy
+    assert len(many.grey) == len(one.grey)
+
+
 def test_shared_computes_once(fixture_path):
     media = decode(probe(fixture_path("speech.wav")), sample_fps=5.0)
     calls = []
