@@ -643,7 +643,7 @@ def _prefixes(families: list[str]) -> set[str]:
 PREFIXES = {"noise": {"noise"}, "music": {"music"}, "padding": {"pad"}, "voices": {"turns", "stereo"},
             "edges": {"edge", "midcut", "dur"}, "stills": {"still"}, "dubs": {"dub", "shift"}, "reencode": {"re"},
             "variant": {"var"}, "level": {"level"}, "handover": {"hand"}, "overlap": {"overlap"}, "pasted": {"pasted"},
-            "reverb": {"reverb"}}
+            "reverb": {"reverb"}, "noise_change": {"change"}}
 
 
 if __name__ == "__main__":

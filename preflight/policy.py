@@ -130,6 +130,7 @@ class SingleSpeakerLimits(_Limits):
         0.67, gt=0, lt=1, description="voice-embedding similarity (cosine) under which two stretches of speech are different voices"
     )
     other_max_s: float = Field(1.0, ge=0, description="speech by anyone but the main voice above which it fails, seconds")
+    overlap_max_s: float = Field(1.0, ge=0, description="speech where two people talk at once above which it fails, seconds")
     channels_agree: float = Field(
         0.5, gt=-1, lt=1, description="loudness correlation of two channels under which they carry different sounds (warns)"
     )

@@ -55,10 +55,32 @@ from preflight.analyzers.base import Analyzer, Aspect, Timelines
 
 REASONS = {
     "single_speaker.others": "another voice speaks for longer than the limit",
+    "single_speaker.overlap": "two people talk at once for longer than the limit",
     "single_speaker.channels": "the channels carry different sounds: a source (a voice) per channel?",
 }
 
 _MERGE_GAP_S = 0.3
+
+
+def others_spans(found: Voices) -> list[Span]:
+    """Where anyone but the main voice speaks: its speech frames, pauses under 0.3 s bridged."""
+    times = sorted({t for v in range(1, found.count) for t in found.times(v)})
+    return [Span(start=s.start, end=round(s.end + FRAME_S, 3)) for s in Span.merge(times, gap=_MERGE_GAP_S)]
+
+
+def others_time(found: Voices) -> float:
+    """How long anyone but the main voice speaks: the length of :func:`others_spans`, the rule's measure."""
+    return round(sum(s.end - s.start for s in others_spans(found)), 3)
+
+
+def overlap_spans(found: Voices) -> list[Span]:
+    """Where two talk at once, pauses under 0.3 s bridged."""
+    times = (found.overlap * FRAME_S).tolist()
+    return [Span(start=s.start, end=round(s.end + FRAME_S, 3)) for s in Span.merge(times, gap=_MERGE_GAP_S)]
+
+
+def overlap_time(found: Voices) -> float:
+    return round(sum(s.end - s.start for s in overlap_spans(found)), 3)
 
 
 @dataclass(frozen=True)
@@ -78,32 +100,37 @@ def judge(t: Speakers, window: Span, policy: Policy) -> list[Check]:
     limits = policy.single_speaker
     found = t.voices.within(window.start, window.end)
     source = t.source
-    limit = (f"one voice; others <= {limits.other_max_s:g} s (voices differ below {limits.same_voice:g} similarity); "
-             f"channels alike (loudness correlation >= {limits.channels_agree:g})")
+    limit = (f"one voice: others <= {limits.other_max_s:g} s (voices differ below {limits.same_voice:g} similarity), "
+             f"two at once <= {limits.overlap_max_s:g} s; channels alike (loudness correlation >= {limits.channels_agree:g})")
     agreement = t.agreement
     apart = agreement if agreement is not None and agreement < limits.channels_agree else None
-    if found.windows == 0:
-        if apart is not None:
-            return [_channels_apart(source, limit, apart, "less than 1.6 s of speech to compare voices")]
-        return [Check(id="single_speaker", source=source, status=Status.SKIPPED, value=None, unit="similarity",
-                      limit=limit, message="less than 1.6 s of speech: too little to compare voices")]
-    others = found.others_seconds()
+    at_once = overlap_time(found)
     where = " (the channels heard apart)" if found.channels > 1 else ""
-    if found.count == 1:
-        message = f"one voice ({found.windows} stretches of speech compared{where}; least alike {found.similarity:.2f})"
+    both = f"; two talk at once for {at_once:.1f} s" if at_once else ""
+    if found.windows == 0 and at_once <= limits.overlap_max_s:
+        heard = "no stretch of one person's speech of 0.5 s or more" + both
+        if apart is not None:
+            return [_channels_apart(source, limit, apart, heard + " to compare voices")]
+        return [Check(id="single_speaker", source=source, status=Status.SKIPPED, value=None, unit="similarity",
+                      limit=limit, message=f"{heard}: too little to compare voices")]
+    others = others_time(found)
+    if found.count <= 1:
+        message = f"one voice ({found.windows} stretches of speech compared{where}; least alike {found.similarity:.2f}){both}"
     else:
         message = (f"{found.count} voices{where}: others speak for {others:.1f} s "
-                   f"(similarity {found.similarity:.2f} to the main voice)")
-    if others <= limits.other_max_s and apart is not None:
+                   f"(similarity {found.similarity:.2f} to the main voice){both}")
+    if others > limits.other_max_s:
+        return [Check(id="single_speaker", source=source, status=Status.FAIL, reason="single_speaker.others",
+                      value=found.similarity, unit="similarity", limit=limit, spans=others_spans(found), message=message,
+                      fix="use a recording where only the person in the avatar speaks; cut out other voices")]
+    if at_once > limits.overlap_max_s:
+        return [Check(id="single_speaker", source=source, status=Status.FAIL, reason="single_speaker.overlap",
+                      value=found.similarity, unit="similarity", limit=limit, spans=overlap_spans(found), message=message,
+                      fix="use a recording where only the person in the avatar speaks; nobody may talk over them")]
+    if apart is not None:
         return [_channels_apart(source, limit, apart, message, found.similarity)]
-    if others <= limits.other_max_s:
-        return [Check(id="single_speaker", source=source, status=Status.PASS, value=found.similarity,
-                      unit="similarity", limit=limit, message=message)]
-    times = sorted({t for v in range(1, found.count) for t in found.times(v)})
-    spans = [Span(start=s.start, end=round(s.end + FRAME_S, 3)) for s in Span.merge(times, gap=_MERGE_GAP_S)]
-    return [Check(id="single_speaker", source=source, status=Status.FAIL, reason="single_speaker.others", value=found.similarity,
-                  unit="similarity", limit=limit, spans=spans, message=message,
-                  fix="use a recording where only the person in the avatar speaks; cut out other voices")]
+    return [Check(id="single_speaker", source=source, status=Status.PASS, value=found.similarity,
+                  unit="similarity", limit=limit, message=message)]
 
 
 def _channels_apart(source: str, limit: str, agreement: float, heard: str, similarity: float | None = None) -> Check:

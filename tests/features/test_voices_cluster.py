@@ -1,4 +1,5 @@
-"""voices: the numpy average-linkage grouping equals scipy's on random and on voice-like embeddings."""
+"""voices: the numpy average-linkage grouping equals scipy's on random and on voice-like embeddings;
+minutes of audio cost a bounded number of segmentation chunks."""
 
 import numpy as np
 import pytest
@@ -47,29 +48,13 @@ def test_the_checks_run_without_scipy(fixture_path):
     assert run.returncode == 0 and run.stdout.strip() == "['fail']", run.stderr[-2000:]
 
 
-def test_nearest_window_centre_equals_the_brute_force_one():
-    from preflight.features.voices import _nearest
+def test_minutes_of_audio_are_heard_in_a_bounded_number_of_chunks():
+    from preflight.features.segmentation import CHUNK, MAX_CHUNKS, RATE, chunk_starts
 
-    rng = np.random.default_rng(1)
-    for _ in range(200):
-        centres = np.unique(rng.integers(0, 300, rng.integers(1, 40)))
-        positions = np.arange(rng.integers(1, 400))
-        brute = np.abs(positions[:, None] - centres[None, :]).argmin(axis=1)  # ties go to the earlier
-        assert np.array_equal(_nearest(positions, centres), brute)
-
-
-def test_minutes_of_speech_compare_a_bounded_number_of_windows(monkeypatch):
-    from preflight.features import voices
-
-    seen = []
-    monkeypatch.setattr(voices, "_cluster", lambda e, same: (seen.append(len(e)), (np.zeros(len(e), int), 1.0))[1])
-    monkeypatch.setattr(voices.onnx, "session", lambda name: type("E", (), {"run": staticmethod(
-        lambda _, feeds: [np.ones((len(feeds["mels"]), 256), np.float32)])})())
-    speech = np.arange(60_000)  # ten minutes of 10 ms speech frames
-    mels = np.zeros((60_000, 40), np.float32)
-    for window, step in voices.SCALES:
-        voices._group_at([(mels, speech)], window, step, 0.7)
-    assert len(seen) == len(voices.SCALES) and max(seen) <= voices.MAX_WINDOWS + 2
-    seen.clear()
-    voices._group_at([(mels[:1500], speech[:1500])], 80, 20, 0.7)  # 15 s: every 0.2 s as before
-    assert seen == [72]  # starts 0, 20, ..., 1420 (the last one ends at the end)
+    assert chunk_starts(5 * RATE) == [0] and chunk_starts(CHUNK) == [0]
+    assert chunk_starts(15 * RATE) == [0, 40_000, 80_000]  # every 2.5 s, the last ending with the audio
+    for minutes in (1, 10, 60):
+        starts = chunk_starts(minutes * 60 * RATE)
+        gaps = np.diff(starts)
+        assert starts[-1] + CHUNK == minutes * 60 * RATE and gaps.max() <= CHUNK  # every frame is heard
+        assert len(starts) <= max(MAX_CHUNKS + 1, -(-(minutes * 60 * RATE - CHUNK) // CHUNK) + 1)
