@@ -127,7 +127,7 @@ class NoiseLimits(_Limits):
 
 class SingleSpeakerLimits(_Limits):
     same_voice: float = Field(
-        0.67, gt=0, lt=1, description="voice-embedding similarity (cosine) under which two stretches of speech are different voices"
+        0.44, gt=-1, lt=1, description="CAM++ speaker-embedding similarity (cosine) under which two pieces of speech are different voices"
     )
     other_max_s: float = Field(1.0, ge=0, description="speech by anyone but the main voice above which it fails, seconds")
     overlap_max_s: float = Field(1.0, ge=0, description="speech where two people talk at once above which it fails, seconds")

@@ -4,7 +4,8 @@ embedding, and the pieces are grouped into voices; and where two people talk at 
 The cuts come from pyannote's segmentation model (:mod:`preflight.features.segmentation`): within
 each 10 s chunk it says which of up to three local speakers talks, or that two talk at once. Speech
 frames (the VAD's) where one talks are cut into pieces where that local speaker changes, and into
-pieces of at most 2 s (the model can give two similar voices one local number); pieces under
+pieces of at most 1 s (the model can give two similar voices one local number, and then only
+pieces shorter than their turns tell them apart); pieces under
 0.5 s are too short to tell a voice by, and their frames take the voice of the nearest piece of
 the same local speaker (else of any piece). Frames where two talk at once are kept apart as the
 overlap, and given to no voice: their sound is neither speaker's alone.
@@ -36,7 +37,7 @@ from preflight.media import Audio, Media
 
 CHANNELS_DIFFER_BELOW = 0.9  # correlation of two channels under which each is heard on its own
 PIECE_MIN = 50  # 10 ms frames: a piece under 0.5 s is too short to embed
-PIECE_MAX = 200  # 2 s
+PIECE_MAX = 100  # 1 s
 DIM = 192
 
 
@@ -92,7 +93,7 @@ class Pieces:
 
     frames: np.ndarray  # speech frames where one person talks (or the segmentation hears no one)
     piece: np.ndarray  # per such frame, the piece whose voice it takes (-1: no piece in the track)
-    pieces: list[np.ndarray]  # the frames of each piece, 0.5-2 s
+    pieces: list[np.ndarray]  # the frames of each piece, 0.5-1 s
     overlap: np.ndarray  # speech frames where two talk at once
 
 
