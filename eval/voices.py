@@ -31,6 +31,7 @@ import argparse
 import csv
 import hashlib
 import json
+import pickle
 import subprocess
 import sys
 from collections import defaultdict
@@ -105,10 +106,10 @@ class Encoders:
 def measure(path: Path, encoders: Encoders, models: list[str], cache: Path | None) -> dict | None:
     """The file's pieces (per track) and each encoder's embeddings of them; None without sound."""
     key = hashlib.sha1(f"{path.resolve()}:{path.stat().st_size}:{path.stat().st_mtime}".encode()).hexdigest()[:16]
-    stored = (lambda what: cache / f"{key}.{what}.npz") if cache else None
+    stored = (lambda what: cache / f"{key}.{what}.pickle") if cache else None
     audio = None
     if stored and stored("cut").exists():
-        cut = np.load(stored("cut"), allow_pickle=True)["value"].item()
+        cut = pickle.loads(stored("cut").read_bytes())
     else:
         policy = Policy()
         try:
@@ -118,11 +119,11 @@ def measure(path: Path, encoders: Encoders, models: list[str], cache: Path | Non
         tracks = v.tracks_of(audio, detect(audio, policy.speech.threshold), policy.speech.threshold)
         cut = [v.pieces(a, act) for a, act in tracks]
         if stored:
-            np.savez(stored("cut"), value=np.array(cut, dtype=object))
+            stored("cut").write_bytes(pickle.dumps(cut))
     embeddings = {}
     for name in models:
         if stored and stored(name).exists():
-            embeddings[name] = list(np.load(stored(name), allow_pickle=True)["value"])
+            embeddings[name] = pickle.loads(stored(name).read_bytes())
             continue
         if audio is None:
             audio = load(path)
@@ -131,7 +132,7 @@ def measure(path: Path, encoders: Encoders, models: list[str], cache: Path | Non
             if len(cut) > 1 else [(audio, None)]
         embeddings[name] = [encoders.embed(name, a, p) for (a, _), p in zip(tracks, cut)]
         if stored:
-            np.savez(stored(name), value=np.array(embeddings[name], dtype=object))
+            stored(name).write_bytes(pickle.dumps(embeddings[name]))
     return {"cut": cut, "embeddings": embeddings}
 
 

@@ -1,11 +1,12 @@
-"""Convert Resemblyzer's voice encoder (PyTorch) to models/voice_encoder.onnx. Run once, by hand.
+"""Convert Resemblyzer's GE2E voice encoder (PyTorch) to ONNX, for ``eval/voices.py``'s comparison.
 
-The checker runs the encoder with onnxruntime, so torch is never a dependency. To rebuild the
-file (needs torch, which this machine holds on disk as 2.13.0, CPU build)::
+single_speaker ran on it until CAM++ replaced it (``scripts/export_voice_models.py``); the check
+no longer ships it. ``eval/voices.py --candidates DIR`` measures it beside CAM++ on the same
+pieces of speech. To make it (needs torch, which this machine holds on disk as 2.13.0, CPU build)::
 
     python3 -m venv /tmp/export && /tmp/export/bin/pip install torch==2.13.0 onnx onnxruntime numpy
     /tmp/export/bin/pip install --no-deps resemblyzer==0.1.4
-    /tmp/export/bin/python scripts/export_voice_encoder.py
+    /tmp/export/bin/python scripts/export_voice_encoder.py eval/out/models/voice_encoder.onnx
 
 The network is GE2E's (Wan et al., "Generalized End-to-End Loss for Speaker Verification",
 ICASSP 2018): 3 LSTM layers of 256 over 40 mel bands, the last hidden state through a linear
@@ -24,7 +25,7 @@ import onnxruntime
 import torch
 from torch import nn
 
-OUT = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parent.parent / "models" / "voice_encoder.onnx"
+OUT = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parent.parent / "eval" / "out" / "models" / "voice_encoder.onnx"
 
 
 class VoiceEncoder(nn.Module):

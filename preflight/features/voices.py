@@ -98,16 +98,25 @@ class Pieces:
 
 
 def voices(media: Media, vad_threshold: float, same_voice: float) -> Voices | None:
-    """The voices in ``media``'s audio (None without audio); computed once per source."""
+    """The voices in ``media``'s audio (None without audio), its pieces grouped at ``same_voice``;
+    the pieces and their embeddings are computed once per source, whatever the limit."""
+    found = embedded(media, vad_threshold)
+    return None if found is None else assign(*found, same_voice)
+
+
+def embedded(media: Media, vad_threshold: float) -> tuple[list[Pieces], list[np.ndarray]] | None:
+    """Each track's pieces and their embeddings (None without audio), computed once per source."""
     activity = speech_activity(media, vad_threshold)
     if activity is None:
         return None
     audio = media.audio()
 
-    def compute() -> Voices:
-        return group(tracks_of(audio, activity, vad_threshold), same_voice)
+    def compute() -> tuple[list[Pieces], list[np.ndarray]]:
+        tracks = tracks_of(audio, activity, vad_threshold)
+        cut = [pieces(a, act) for a, act in tracks]
+        return cut, [embed(a, p) for (a, _), p in zip(tracks, cut)]
 
-    return media.shared(f"voices:{vad_threshold}:{same_voice}", compute)
+    return media.shared(f"voices:{vad_threshold}", compute)
 
 
 def tracks_of(audio: Audio, activity: SpeechActivity, vad_threshold: float) -> list[tuple[Audio, SpeechActivity]]:

@@ -5,6 +5,9 @@ numpy; a few end-to-end runs on fixtures and on shared recordings."""
 import numpy as np
 from conftest import check_of
 
+import pytest
+from conftest import SHARED_MEDIA
+
 import preflight
 from preflight.features import voices
 from preflight.media import Audio
@@ -20,16 +23,20 @@ def test_one_voice_passes(report_of):
     assert check.status is Status.PASS and check.value >= SAME_VOICE
 
 
-def test_two_voices_fail_where_the_second_speaks(report_of):
+def test_two_voices_are_flagged_where_the_second_speaks(report_of):
+    # espeak-ng's man and woman: one synthesizer's voices, alike at about 0.41 in CAM++, where
+    # one-voice recordings also reach: flagged (a warning at least), with the woman's spans
     check = check_of(report_of("two_voices.wav"), "single_speaker")
-    assert check.status is Status.FAIL and check.reason == "single_speaker.others" and check.value < SAME_VOICE
+    assert check.status in (Status.WARN, Status.FAIL) and check.reason in ("single_speaker.others", "single_speaker.maybe_others")
     # The man speaks first (about 5.2 s), the woman after: the minority voice is hers.
     assert check.spans and 4.5 < check.spans[0].start < 6.0 and check.spans[-1].end > 10.0
     assert sum(s.end - s.start for s in check.spans) > 1.0
 
 
-def test_second_voice_with_an_image_fails_the_set(report_of):
-    report = report_of(image="face.png", audio="two_voices.wav")
+def test_second_voice_with_an_image_fails_the_set(fixture_path):
+    if not (SHARED_MEDIA / "audio_turns_libri_german.wav").exists():
+        pytest.skip(f"no labelled media at {SHARED_MEDIA}")
+    report = preflight.check(image=str(fixture_path("face.png")), audio=str(SHARED_MEDIA / "audio_turns_libri_german.wav"))
     assert check_of(report, "single_speaker").status is Status.FAIL
     assert report.verdict == "no-go"
 
@@ -40,7 +47,7 @@ def test_too_little_speech_is_skipped_not_passed(report_of):
 
 
 def test_a_looser_limit_hears_one_voice(fixture_path):
-    policy = preflight.Policy.model_validate({"single_speaker": {"same_voice": 0.01}})
+    policy = preflight.Policy.model_validate({"single_speaker": {"same_voice": 0.01, "maybe_same_voice": 0.01}})
     report = preflight.check(str(fixture_path("two_voices.wav")), policy=policy)
     assert check_of(report, "single_speaker").status is Status.PASS
 
@@ -94,7 +101,7 @@ def test_one_speaker_per_stereo_channel_is_two_voices():
     a, b = _load("voice_a.wav"), _load("voice_b.wav")
     n = min(len(a), len(b))
     check = _judge(channels=np.stack([a[:n], b[:n]]))
-    assert check.status is Status.FAIL and "channels" in check.message, check.message
+    assert check.status in (Status.WARN, Status.FAIL) and "channels" in check.message, check.message
 
 
 def test_one_speaker_in_both_channels_or_one_is_one_voice():
@@ -127,7 +134,7 @@ def test_the_main_voice_is_the_windows_own():
 
     frames = np.arange(1000)  # 10 s of speech: one voice for 6 s, another for 4
     found = voices.Voices(frames=frames, labels=(frames >= 600).astype(int), windows=20, similarity=0.4)
-    heard = single_speaker.Speakers("rec.wav", found, None)
+    heard = single_speaker.Speakers("rec.wav", found, found, None)
     [whole] = single_speaker.judge(heard, Span(start=0, end=10), Policy())
     [first] = single_speaker.judge(heard, Span(start=0, end=6), Policy())
     [later] = single_speaker.judge(heard, Span(start=3, end=10), Policy())
@@ -148,11 +155,23 @@ def _voices(labels: np.ndarray, overlap: np.ndarray | None = None, start: int = 
                          overlap=np.zeros(0, int) if overlap is None else overlap)
 
 
-def _judge_voices(found: voices.Voices, start: float = 0.0, end: float = 60.0):
+def _judge_voices(found: voices.Voices, start: float = 0.0, end: float = 60.0, maybe: voices.Voices | None = None):
     from preflight.report import Span
 
-    [check] = single_speaker.judge(single_speaker.Speakers("rec.wav", found, None), Span(start=start, end=end), Policy())
+    heard = single_speaker.Speakers("rec.wav", found, found if maybe is None else maybe, None)
+    [check] = single_speaker.judge(heard, Span(start=start, end=end), Policy())
     return check
+
+
+def test_a_voice_that_may_be_another_warns_with_its_span():
+    labels = np.zeros(1000, int)
+    maybe = labels.copy()
+    maybe[200:400] = 1  # apart only at the looser limit
+    check = _judge_voices(_voices(labels), maybe=_voices(maybe))
+    assert check.status is Status.WARN and check.reason == "single_speaker.maybe_others"
+    assert [(s.start, s.end) for s in check.spans] == [(2.0, 4.0)] and "may speak for 2.0 s" in check.message
+    labels[200:400] = 1  # apart at the strict limit too: fails
+    assert _judge_voices(_voices(labels), maybe=_voices(maybe)).status is Status.FAIL
 
 
 def test_another_voice_for_longer_than_the_limit_fails_with_its_span():
@@ -236,10 +255,6 @@ def test_a_track_without_a_piece_is_taken_for_the_main_voice():
 
 
 # -- end to end, on shared recordings of each kind -------------------------------------------------
-
-from conftest import SHARED_MEDIA
-
-import pytest
 
 shared = pytest.mark.skipif(not (SHARED_MEDIA / "labels.csv").exists(), reason=f"no labelled media at {SHARED_MEDIA}")
 
