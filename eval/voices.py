@@ -207,6 +207,17 @@ def report(rows: list[dict], models: list[str]) -> dict:
             m = f"{lo - hi:+.3f}" if o and t else "-"
             print(f"  {fam:<8}{len(o):>5}{'' if lo is None else f'{lo:.3f}':>8}{len(t):>5}"
                   f"{'' if hi is None else f'{hi:.3f}':>8}{m:>8}")
+        if model == "campplus":  # the check's own model: what its limits do
+            limits = Policy().single_speaker
+            fail, warn = limits.same_voice, limits.maybe_same_voice
+            print(f"  at the policy's limits (fail below {fail:g}, warn below {warn:g}): one voice: "
+                  f"{sum(x <= fail for x in one)} failed, {sum(fail < x <= warn for x in one)} warned of {len(one)}; "
+                  f"two voices: {sum(x <= fail for x in two)} failed, {sum(fail < x <= warn for x in two)} warned, "
+                  f"{sum(x > warn for x in two)} passed of {len(two)}")
+            missed = sorted((x, r["file"]) for r in rows for x in [r.get(model)]
+                            if r["class"] == "two" and x is not None and x > warn)
+            for x, name in missed:
+                print(f"    passed: {name} ({x:.3f})")
         out[model] = {"one": one, "two": two, "margin": margin, "auc": auc(one, two)}
     return out
 

@@ -127,7 +127,7 @@ class NoiseLimits(_Limits):
 
 class SingleSpeakerLimits(_Limits):
     same_voice: float = Field(
-        0.40, gt=-1, lt=1, description="CAM++ speaker-embedding similarity (cosine) under which two pieces of speech are different voices (fails)"
+        0.38, gt=-1, lt=1, description="CAM++ speaker-embedding similarity (cosine) under which two pieces of speech are different voices (fails)"
     )
     maybe_same_voice: float = Field(
         0.50, gt=-1, lt=1, description="similarity under which two pieces of speech may be different voices (warns)"

@@ -90,11 +90,15 @@ def _turns(a: np.ndarray, b: np.ndarray, turn_s: float) -> tuple[np.ndarray, np.
     return left, right
 
 
-def test_turns_of_a_second_and_a_half_are_two_voices():
-    # (espeak-ng's man and woman in turns of a second sit at the limit: one synthesizer's two voices)
+def test_turns_of_a_second_and_a_half_are_flagged():
+    # espeak-ng's man and woman, one synthesizer's two voices, are alike in CAM++ (about 0.41):
+    # flagged, a warning at least, with most of the woman's turns in the spans
     left, right = _turns(_load("voice_a.wav"), _load("voice_b.wav"), 1.5)
     check = _judge(left + right)
-    assert check.status is Status.FAIL, check.message
+    assert check.status in (Status.WARN, Status.FAIL), check.message
+    hers = np.flatnonzero(np.abs(right) > 0.01) / 16_000
+    inside = sum(any(s.start <= t <= s.end for s in check.spans) for t in hers[::160])
+    assert inside > 0.6 * len(hers[::160]), check.spans
 
 
 def test_one_speaker_per_stereo_channel_is_two_voices():
