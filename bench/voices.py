@@ -6,8 +6,8 @@ less than wall time:
 
     floor:          ffmpeg -i clip -f null -        (the median of --runs)
     single_speaker: its measure and judgment on the decoded clip, after the speech check has
-                    found the speech it shares (the VAD is not its cost), in a new process: the
-                    first run (loading the models) and the median of the later ones; and its
+                    found the speech it shares (the VAD is not its cost): the first run in the
+                    process (loading the models) and the median of the later ones; and its
                     parts (segmentation, fbank and CAM++ embeddings)
 
 Target (issue 31): single_speaker's CPU at most 0.3x the floor's.
@@ -18,7 +18,6 @@ Target (issue 31): single_speaker's CPU at most 0.3x the floor's.
 from __future__ import annotations
 
 import argparse
-import json
 import resource
 import statistics
 import subprocess
@@ -76,22 +75,16 @@ def measure(clip: Path, runs: int) -> dict[str, object]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.measure:
-        print(json.dumps(measure(args.measure, args.runs)))
-        return 0
+    runs = parser.parse_args().runs
     sys.path.insert(0, str(ROOT / "bench"))
     from floor import make_clip
 
     with tempfile.TemporaryDirectory() as tmp:
         clip = make_clip(Path(tmp))
-        floor = floor_cpu(clip, args.runs)
-        out = subprocess.run([sys.executable, __file__, "--measure", str(clip), "--runs", str(args.runs)],
-                             check=True, capture_output=True, text=True).stdout
-    r = json.loads(out.strip().splitlines()[-1])
+        floor = floor_cpu(clip, runs)
+        r = measure(clip, runs)  # in this process, which has loaded no model yet: its first run is cold
     print("clip: 15 s 1920x1080 30 fps H.264 + AAC, 15 s of espeak-ng speech; CPU seconds (user + system)")
-    print(f"decode floor (ffmpeg -f null):        {floor:6.2f} CPU-s (median of {args.runs})")
+    print(f"decode floor (ffmpeg -f null):        {floor:6.2f} CPU-s (median of {runs})")
     print(f"single_speaker, first run in process: {r['cold']:6.2f} CPU-s (loads the models); {r['status']}")
     print(f"single_speaker, later runs:           {r['warm']:6.2f} CPU-s: segmentation {r['segmentation']:.2f}, "
           f"fbank + CAM++ on {r['pieces']} pieces {r['embeddings']:.2f}")
