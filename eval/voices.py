@@ -9,7 +9,9 @@ it, and each encoder embeds the same pieces:
 - ``ecapa``: SpeechBrain's ECAPA-TDNN (``ecapa.onnx`` in ``--candidates``, made by
   ``scripts/export_voice_models.py --candidates``);
 - ``ge2e``: Resemblyzer's GE2E (``voice_encoder.onnx`` in ``--candidates``, made by
-  ``scripts/export_voice_encoder.py``; its own front end: librosa's mel of the audio at -30 dBFS).
+  ``scripts/export_voice_encoder.py``; its own front end: librosa's mel of the audio at -30 dBFS);
+- ``fused``: CAM++'s and GE2E's unit embeddings side by side, so that two pieces' cosine is the
+  mean of the two encoders' (score fusion; ``--models fused`` measures both).
 
 The statistic single_speaker thresholds, per file: the lowest ``same_voice`` at which the check
 fails it for another voice (:func:`preflight.analyzers.single_speaker.others_time` over the
@@ -83,7 +85,7 @@ class Encoders:
 
     @property
     def names(self) -> list[str]:
-        return ["campplus", *self.sessions]
+        return ["campplus", *self.sessions, *(["fused"] if "ge2e" in self.sessions else [])]
 
     def embed(self, name: str, audio: Audio, cut: v.Pieces) -> np.ndarray:
         if name == "campplus" or not cut.pieces:
@@ -121,7 +123,8 @@ def measure(path: Path, encoders: Encoders, models: list[str], cache: Path | Non
         if stored:
             stored("cut").write_bytes(pickle.dumps(cut))
     embeddings = {}
-    for name in models:
+    wanted = [m for m in models if m != "fused"] + ([m for m in ("campplus", "ge2e") if m not in models] if "fused" in models else [])
+    for name in wanted:
         if stored and stored(name).exists():
             embeddings[name] = pickle.loads(stored(name).read_bytes())
             continue
@@ -133,6 +136,10 @@ def measure(path: Path, encoders: Encoders, models: list[str], cache: Path | Non
         embeddings[name] = [encoders.embed(name, a, p) for (a, _), p in zip(tracks, cut)]
         if stored:
             stored(name).write_bytes(pickle.dumps(embeddings[name]))
+    if "fused" in models:
+        unit = lambda e: e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)  # noqa: E731
+        embeddings["fused"] = [np.hstack([unit(a), unit(b)]) / np.sqrt(2)
+                               for a, b in zip(embeddings["campplus"], embeddings["ge2e"])]
     return {"cut": cut, "embeddings": embeddings}
 
 
