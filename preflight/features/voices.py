@@ -38,6 +38,10 @@ from preflight.media import Audio, Media
 CHANNELS_DIFFER_BELOW = 0.9  # correlation of two channels under which each is heard on its own
 PIECE_MIN = 50  # 10 ms frames: a piece under 0.5 s is too short to embed
 PIECE_MAX = 100  # 1 s
+# Clustering costs the cube of the pieces compared. A check's clip gives a few dozen; minutes of
+# speech (``preflight fix``) embed every k-th piece of each local speaker, about this many, and the
+# others' frames take the voice of the nearest embedded piece of their local speaker.
+MAX_PIECES = 600
 DIM = 192
 
 
@@ -147,15 +151,34 @@ def pieces(audio: Audio, activity: SpeechActivity, heard: Segmentation | None = 
             if who[start] >= 0 and i - start >= PIECE_MIN:
                 runs.append((start, i))
             start = i
+    if len(runs) > MAX_PIECES:  # minutes of speech: every k-th piece of each local speaker
+        every = -(-len(runs) // MAX_PIECES)
+        kept: dict[int, list[tuple[int, int]]] = {}
+        for run in runs:
+            kept.setdefault(int(who[run[0]]), []).append(run)
+        runs = sorted(run for mine in kept.values() for run in mine[::every])
     piece = np.full(len(frames), -1)
     for k, (a, b) in enumerate(runs):
         piece[a:b] = k
     embedded = np.flatnonzero(piece >= 0)
-    for i in np.flatnonzero(piece < 0) if len(embedded) else []:
-        same = embedded[who[embedded] == who[i]] if who[i] >= 0 else embedded[:0]
-        pool = same if len(same) else embedded
-        piece[i] = piece[pool[np.abs(pool - i).argmin()]]
+    if len(embedded):
+        rest = np.flatnonzero(piece < 0)
+        piece[rest] = piece[embedded[_nearest(embedded, rest)]]  # the nearest piece of anyone...
+        for speaker in np.unique(who[rest]):  # ...unless one of the same local speaker is there
+            if speaker < 0:
+                continue
+            mine = embedded[who[embedded] == speaker]
+            if len(mine):
+                these = rest[who[rest] == speaker]
+                piece[these] = piece[mine[_nearest(mine, these)]]
     return Pieces(frames=frames, piece=piece, pieces=[frames[a:b] for a, b in runs], overlap=overlap)
+
+
+def _nearest(pool: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """Index in the ascending ``pool`` of the element nearest each of ``positions`` (the earlier on a tie)."""
+    right = np.clip(np.searchsorted(pool, positions), 0, len(pool) - 1)
+    left = np.maximum(right - 1, 0)
+    return np.where(np.abs(pool[left] - positions) <= np.abs(pool[right] - positions), left, right)
 
 
 def embed(audio: Audio, cut: Pieces) -> np.ndarray:

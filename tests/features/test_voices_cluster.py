@@ -59,3 +59,25 @@ def test_minutes_of_audio_are_heard_in_a_bounded_number_of_chunks():
         gaps = np.diff(starts)
         assert starts[-1] + CHUNK == minutes * 60 * RATE and gaps.max() <= CHUNK  # every frame is heard
         assert len(starts) <= max(MAX_CHUNKS + 1, -(-(minutes * 60 * RATE - CHUNK) // CHUNK) + 1)
+
+
+def test_minutes_of_speech_embed_a_bounded_number_of_pieces():
+    import time
+
+    from preflight.features import voices
+    from preflight.features.segmentation import Segmentation
+    from preflight.features.vad import SpeechActivity
+    from preflight.media import Audio
+
+    n = 60_000  # ten minutes of 10 ms frames: two local speakers taking 0.7 s turns, in 64 chunks
+    active = np.zeros((n, 3), bool)
+    active[np.arange(n), (np.arange(n) // 70) % 2] = True
+    heard = Segmentation(chunk=np.arange(n) // 940, active=active, chunks=64)
+    activity = SpeechActivity(np.ones(0), [(0.0, 600.0)], 600.0)
+    start = time.process_time()
+    cut = voices.pieces(Audio(np.zeros(10, np.float32)), activity, heard)
+    assert time.process_time() - start < 5  # the frames without a piece find one at once, not one by one
+    assert len(cut.pieces) <= voices.MAX_PIECES and (cut.piece >= 0).all()
+    # a frame takes a piece of its own local speaker
+    own = np.array([cut.pieces[p][0] for p in cut.piece])
+    assert (active[own].argmax(axis=1) == active[cut.frames].argmax(axis=1)).mean() > 0.99
