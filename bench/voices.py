@@ -8,7 +8,7 @@ less than wall time:
     single_speaker: its measure and judgment on the decoded clip, after the speech check has
                     found the speech it shares (the VAD is not its cost): the first run in the
                     process (loading the models) and the median of the later ones; and its
-                    parts (segmentation, fbank and CAM++ embeddings)
+                    parts (segmentation, fbank and CAM++, mel and GE2E)
 
 Target (issue 31): single_speaker's CPU at most 0.3x the floor's.
 
@@ -65,11 +65,14 @@ def measure(clip: Path, runs: int) -> dict[str, object]:
         heard = segment(audio)
         t1 = cpu()
         cut = voices.pieces(audio, activity, heard)
-        voices.embed(audio, cut)
-        parts.append((t1 - t0, cpu() - t1, len(cut.pieces)))
+        voices.campplus(audio, cut)
+        t2 = cpu()
+        voices.ge2e(audio, cut)
+        parts.append((t1 - t0, t2 - t1, cpu() - t2, len(cut.pieces)))
     return {"cold": whole[0], "warm": statistics.median(whole[1:]), "status": check.status.value,
             "segmentation": statistics.median(p[0] for p in parts[1:]),
-            "embeddings": statistics.median(p[1] for p in parts[1:]), "pieces": parts[-1][2]}
+            "campplus": statistics.median(p[1] for p in parts[1:]),
+            "ge2e": statistics.median(p[2] for p in parts[1:]), "pieces": parts[-1][3]}
 
 
 def main() -> int:
@@ -87,7 +90,7 @@ def main() -> int:
     print(f"decode floor (ffmpeg -f null):        {floor:6.2f} CPU-s (median of {runs})")
     print(f"single_speaker, first run in process: {r['cold']:6.2f} CPU-s (loads the models); {r['status']}")
     print(f"single_speaker, later runs:           {r['warm']:6.2f} CPU-s: segmentation {r['segmentation']:.2f}, "
-          f"fbank + CAM++ on {r['pieces']} pieces {r['embeddings']:.2f}")
+          f"on {r['pieces']} pieces fbank + CAM++ {r['campplus']:.2f}, mel + GE2E {r['ge2e']:.2f}")
     print(f"ratio to the floor:                   {r['warm'] / floor:6.2f}  (target <= 0.3; first run {r['cold'] / floor:.2f})")
     return 0
 

@@ -5,13 +5,14 @@ For every file of the labelled folders with speech (``../shared/media`` and the 
 ``eval/cases.py`` makes), the speech is cut into pieces as :mod:`preflight.features.voices` cuts
 it, and each encoder embeds the same pieces:
 
-- ``campplus``: 3D-Speaker's CAM++ (``models/campplus.onnx``, what the check runs);
-- ``ecapa``: SpeechBrain's ECAPA-TDNN (``ecapa.onnx`` in ``--candidates``, made by
-  ``scripts/export_voice_models.py --candidates``);
-- ``ge2e``: Resemblyzer's GE2E (``voice_encoder.onnx`` in ``--candidates``, made by
-  ``scripts/export_voice_encoder.py``; its own front end: librosa's mel of the audio at -30 dBFS);
+- ``campplus``: 3D-Speaker's CAM++ (``models/campplus.onnx``, :func:`preflight.features.voices.campplus`);
+- ``ge2e``: Resemblyzer's GE2E (``models/voice_encoder.onnx``, :func:`preflight.features.voices.ge2e`;
+  its own front end: librosa's mel power of the audio at -30 dBFS);
 - ``fused``: CAM++'s and GE2E's unit embeddings side by side, so that two pieces' cosine is the
-  mean of the two encoders' (score fusion; ``--models fused`` measures both).
+  mean of the two encoders' (:func:`preflight.features.voices.fuse`): what the check runs;
+  ``--models fused`` measures both encoders;
+- ``ecapa``: SpeechBrain's ECAPA-TDNN (``ecapa.onnx`` in ``--candidates``, made by
+  ``scripts/export_voice_models.py --candidates``), measured and not shipped.
 
 The statistic single_speaker thresholds, per file: the lowest ``same_voice`` at which the check
 fails it for another voice (:func:`preflight.analyzers.single_speaker.others_time` over the
@@ -24,7 +25,7 @@ failed) and the same per family. The overlap, the time the segmentation model he
 is printed per family. Files are labelled by ``labels.csv``: two voices when ``must_flag`` names
 single_speaker, one voice when the label is go or flag and does not.
 
-    .venv/bin/python eval/voices.py ../shared/media eval/out/cases --candidates eval/out/models [--cache eval/out/voices]
+    .venv/bin/python eval/voices.py ../shared/media eval/out/cases [--candidates eval/out/models] [--cache eval/out/voices]
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ from preflight.media.decode import MAX_CHANNELS  # noqa: E402
 from preflight.policy import Policy  # noqa: E402
 
 ALWAYS = -1.0  # the statistic of a file the check fails at any same_voice (two at once for too long)
+CHECK_MODEL = "fused"  # what single_speaker runs
 FAMILIES = ("turns", "stereo", "hand", "overlap", "reverb", "level", "noise", "change", "var", "re")
 
 
@@ -72,37 +74,34 @@ def load(path: Path) -> Audio:
 
 
 class Encoders:
+    """The shipped encoders (the package's own code) and any candidate found in ``--candidates``."""
+
     def __init__(self, candidates: Path | None) -> None:
         import onnxruntime
 
         self.sessions = {}
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = 1
-        for name, file in (("ecapa", "ecapa.onnx"), ("ge2e", "voice_encoder.onnx")):
-            if candidates and (candidates / file).exists():
-                self.sessions[name] = onnxruntime.InferenceSession(str(candidates / file), options,
-                                                                   providers=["CPUExecutionProvider"])
+        if candidates and (candidates / "ecapa.onnx").exists():
+            self.sessions["ecapa"] = onnxruntime.InferenceSession(str(candidates / "ecapa.onnx"), options,
+                                                                  providers=["CPUExecutionProvider"])
 
     @property
     def names(self) -> list[str]:
-        return ["campplus", *self.sessions, *(["fused"] if "ge2e" in self.sessions else [])]
+        return ["campplus", "ge2e", "fused", *self.sessions]
 
     def embed(self, name: str, audio: Audio, cut: v.Pieces) -> np.ndarray:
-        if name == "campplus" or not cut.pieces:
-            return v.embed(audio, cut)
-        session = self.sessions[name]
+        if name == "campplus":
+            return v.campplus(audio, cut)
+        if name == "ge2e":
+            return v.ge2e(audio, cut)
+        if not cut.pieces:
+            return np.zeros((0, 192), np.float32)
         x = np.clip(audio.samples, -1, 1).astype(np.float32)
-        if name == "ecapa":
-            out = [session.run(None, {"waveforms": np.concatenate([x[f * 160 : f * 160 + 160] for f in frames])[None]})[0][0]
-                   for frames in cut.pieces]
-            return np.stack(out)
-        from preflight.features.mel import mel_power
-
-        speech = np.concatenate([x[f * 160 : f * 160 + 160] for frames in cut.pieces for f in frames])
-        level = float(np.sqrt(np.mean(speech.astype(np.float64) ** 2))) or 1.0
-        mels = mel_power(x * (10 ** (-30 / 20) / level), 16_000, n_fft=400, hop=160, n_mels=40).T
-        return np.stack([session.run(None, {"mels": mels[np.minimum(frames, len(mels) - 1)][None]})[0][0]
-                         for frames in cut.pieces])
+        session = self.sessions[name]
+        out = [session.run(None, {"waveforms": np.concatenate([x[f * 160 : f * 160 + 160] for f in frames])[None]})[0][0]
+               for frames in cut.pieces]
+        return np.stack(out)
 
 
 def measure(path: Path, encoders: Encoders, models: list[str], cache: Path | None) -> dict | None:
@@ -137,9 +136,7 @@ def measure(path: Path, encoders: Encoders, models: list[str], cache: Path | Non
         if stored:
             stored(name).write_bytes(pickle.dumps(embeddings[name]))
     if "fused" in models:
-        unit = lambda e: e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)  # noqa: E731
-        embeddings["fused"] = [np.hstack([unit(a), unit(b)]) / np.sqrt(2)
-                               for a, b in zip(embeddings["campplus"], embeddings["ge2e"])]
+        embeddings["fused"] = [v.fuse(a, b) for a, b in zip(embeddings["campplus"], embeddings["ge2e"])]
     return {"cut": cut, "embeddings": embeddings}
 
 
@@ -188,14 +185,18 @@ def auc(one: list[float], two: list[float]) -> float:
 def report(rows: list[dict], models: list[str]) -> dict:
     out = {}
     for model in models:
-        one = [r[model] for r in rows if r["class"] == "one" and r.get(model) is not None]
-        two = [r[model] for r in rows if r["class"] == "two" and r.get(model) is not None]
+        valued = [r for r in rows if r["class"] in ("one", "two") and r.get(model) is not None]
+        one = [r[model] for r in valued if r["class"] == "one" and r[model] != ALWAYS]
+        two = [r[model] for r in valued if r["class"] == "two" and r[model] != ALWAYS]
+        always = {c: sum(r["class"] == c and r[model] == ALWAYS for r in valued) for c in ("one", "two")}
         print(f"\n== {model}: the lowest same_voice at which a file fails for another voice "
-              f"(one voice: {len(one)} files, two voices: {len(two)})")
+              f"(one voice: {len(one)} files, two voices: {len(two)}; failed for two at once whatever "
+              f"the limit, left out here: {always['one']} one-voice, {always['two']} two-voice)")
         if not one or not two:
             continue
         q = lambda xs, p: float(np.percentile(xs, p))  # noqa: E731
-        print(f"  one voice:  min {min(one):.3f}  1% {q(one, 1):.3f}  5% {q(one, 5):.3f}  median {q(one, 50):.3f}")
+        print(f"  one voice:  min {min(one):.3f}  1% {q(one, 1):.3f}  5% {q(one, 5):.3f}  median {q(one, 50):.3f}  "
+              f"mean {np.mean(one):.3f}  sd {np.std(one):.3f}")
         print(f"  two voices: max {max(two):.3f}  99% {q(two, 99):.3f}  95% {q(two, 95):.3f}  median {q(two, 50):.3f}")
         margin = min(one) - max(two)
         print(f"  margin (lowest one-voice minus highest two-voice): {margin:+.3f}; AUC {auc(one, two):.4f}")
@@ -204,31 +205,61 @@ def report(rows: list[dict], models: list[str]) -> dict:
         print(f"  ROC: best limit {best[0]:.3f} fails {best[1]:.1%} of two-voice and {best[2]:.1%} of one-voice files; "
               + (f"with no one-voice file failed, at most {zero_fp[-1][1]:.1%} of two-voice at limit < {min(one):.3f}"
                  if zero_fp else "every limit fails a one-voice file"))
+        print("  ROC points (limit: two-voice failed, one-voice failed): " + ", ".join(
+            f"{lim:.2f}: {np.mean([x < lim for x in two]):.0%}, {np.mean([x < lim for x in one]):.1%}"
+            for lim in np.arange(round(q(two, 50), 2), round(q(one, 50), 2) + 1e-9, 0.02)))
         print(f"  {'family':<8}{'one':>5}{'lowest':>8}{'two':>5}{'highest':>8}{'margin':>8}")
         fams = defaultdict(lambda: ([], []))
-        for r in rows:
-            if r.get(model) is not None and r["class"] in ("one", "two"):
+        for r in valued:
+            if r[model] != ALWAYS:
                 fams[r["family"]][r["class"] == "two"].append(r[model])
         for fam, (o, t) in sorted(fams.items()):
             lo, hi = (min(o) if o else None), (max(t) if t else None)
             m = f"{lo - hi:+.3f}" if o and t else "-"
             print(f"  {fam:<8}{len(o):>5}{'' if lo is None else f'{lo:.3f}':>8}{len(t):>5}"
                   f"{'' if hi is None else f'{hi:.3f}':>8}{m:>8}")
-        if model == "campplus":  # the check's own model: what its limits do
-            limits = Policy().single_speaker
-            fail, warn = limits.same_voice, limits.maybe_same_voice
-            flag = [r[model] for r in rows if r["class"] == "one" and r["label"] == "flag" and r.get(model) is not None]
-            print(f"  at the policy's limits (fail below {fail:g}, warn below {warn:g}): one voice: "
-                  f"{sum(x <= fail for x in one)} failed ({sum(x <= fail for x in flag)} of them labelled flag, where "
-                  f"either verdict is right), {sum(fail < x <= warn for x in one)} warned of {len(one)}; "
-                  f"two voices: {sum(x <= fail for x in two)} failed, {sum(fail < x <= warn for x in two)} warned, "
-                  f"{sum(x > warn for x in two)} passed of {len(two)}")
-            missed = sorted((x, r["file"]) for r in rows for x in [r.get(model)]
-                            if r["class"] == "two" and x is not None and x > warn)
-            for x, name in missed:
-                print(f"    passed: {name} ({x:.3f})")
+        if model == CHECK_MODEL:
+            at_limits(valued, model)
         out[model] = {"one": one, "two": two, "margin": margin, "auc": auc(one, two)}
     return out
+
+
+def at_limits(rows: list[dict], model: str) -> None:
+    """What the policy's limits do, per family: fail (below same_voice, or two at once), warn
+    (below maybe_same_voice), pass; and each class's nearest value against the fail limit."""
+    limits = Policy().single_speaker
+    fail, warn = limits.same_voice, limits.maybe_same_voice
+
+    def verdict(x: float) -> str:
+        return "fail" if x < fail else ("warn" if x < warn else "pass")
+
+    print(f"  at the policy's limits (fail below {fail:g} or two at once over {limits.overlap_max_s:g} s, warn below "
+          f"{warn:g}); gap: lowest one-voice value (not failed for two at once) minus {fail:g}, and {fail:g} minus the "
+          f"highest two-voice value")
+    print(f"  {'family':<8}{'one':>5}{'fail':>6}{'(flag)':>7}{'warn':>6}{'(go)':>6}{'lowest':>8}{'gap':>8}"
+          f"{'two':>6}{'fail':>6}{'warn':>6}{'pass':>6}{'highest':>9}{'gap':>8}")
+    fams = defaultdict(list)
+    for r in rows:
+        fams[r["family"]].append(r)
+    for fam in [*sorted(fams), "all"]:
+        these = rows if fam == "all" else fams[fam]
+        one = [r for r in these if r["class"] == "one"]
+        two = [r for r in these if r["class"] == "two"]
+        n1 = {k: [r for r in one if verdict(r[model]) == k] for k in ("fail", "warn", "pass")}
+        n2 = {k: [r for r in two if verdict(r[model]) == k] for k in ("fail", "warn", "pass")}
+        lo = min((r[model] for r in one if r[model] != ALWAYS), default=None)
+        hi = max((r[model] for r in two if r[model] != ALWAYS), default=None)
+        print(f"  {fam:<8}{len(one):>5}{len(n1['fail']):>6}{sum(r['label'] == 'flag' for r in n1['fail']):>7}"
+              f"{len(n1['warn']):>6}{sum(r['label'] == 'go' for r in n1['warn']):>6}"
+              f"{'-' if lo is None else f'{lo:.3f}':>8}{'-' if lo is None else f'{lo - fail:+.3f}':>8}"
+              f"{len(two):>6}{len(n2['fail']):>6}{len(n2['warn']):>6}{len(n2['pass']):>6}"
+              f"{'-' if hi is None else f'{hi:.3f}':>9}{'-' if hi is None else f'{fail - hi:+.3f}':>8}")
+    for r in sorted(rows, key=lambda r: r[model]):
+        if r["class"] == "one" and verdict(r[model]) != "pass":
+            print(f"    one voice, {verdict(r[model])}: {r['file']} ({r['label']}, {r[model]:.3f})")
+    for r in sorted(rows, key=lambda r: r[model]):
+        if r["class"] == "two" and verdict(r[model]) == "pass":
+            print(f"    two voices, pass: {r['file']} ({r[model]:.3f})")
 
 
 def overlap_report(rows: list[dict]) -> None:
@@ -248,7 +279,7 @@ def overlap_report(rows: list[dict]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("folders", type=Path, nargs="+")
-    parser.add_argument("--candidates", type=Path, help="folder with ecapa.onnx and voice_encoder.onnx")
+    parser.add_argument("--candidates", type=Path, help="folder with ecapa.onnx (a candidate encoder)")
     parser.add_argument("--cache", type=Path, help="keep each file's pieces and embeddings here")
     parser.add_argument("--only", help="files whose name contains this")
     parser.add_argument("--models", help="comma-separated encoders (default: every one found)")

@@ -1,21 +1,20 @@
 """single_speaker: whether one voice does all the speaking, and nobody talks over it.
 
-Mosaic clones one voice. The speech is cut where its speaker changes (pyannote segmentation), each
-piece of 0.5-1 s embedded by CAM++ and the pieces grouped into voices (:mod:`preflight.features.voices`).
-It fails when voices other than the main one speak for more than 1 s (their turns, pauses under
-0.3 s included) with pieces grouped below ``same_voice``, or when two talk at once for more than
-1 s; it warns when they do only below ``maybe_same_voice``. The value is the similarity of the two
-least alike groups. Why 0.38 and 0.50: no one-voice recording measured without heavy noise
-splits below 0.40 (a far-field meeting and its noisy, echoing and quieter copies are the lowest;
-at 10 dB SNR it reaches 0.35); over half of the two-voice ones split under 0.38, most under
-0.50; in between, similar voices and one-voice recordings mix, so that band only warns
-(``eval/voices.py``).
-Weak spots: two similar voices of one room (the six-speaker recording) often fall in the band or
-above it; a second voice under 1 s of speech passes; a voice 12 dB under the main one is rarely
-heard as overlap, and a crowd 10 dB under a voice can be. Channels whose loudness correlates
-under 0.5 (one source a channel) warn even when no second voice is found. A window is judged by
-the voices heard in it, the one speaking the most there as the main one; voices are told apart
-over the whole audio.
+Mosaic clones one voice. The speech is cut where its speaker changes (pyannote segmentation) into
+pieces of 0.5-1 s, two pieces' similarity is the mean of two speaker encoders' cosines (CAM++ and
+GE2E), and the pieces are grouped into voices (:mod:`preflight.features.voices`). It fails when
+voices other than the main one speak for more than 1 s (pauses under 0.3 s included) with groups
+apart below ``same_voice``, or when two talk at once for more than 1 s; it warns when they are
+apart only below ``maybe_same_voice``. The value is the similarity of the two least alike groups.
+Why 0.52 and 0.58: one voice stays above 0.57 in every recording measured, with noise, echo, a
+lower level or lossy coding (a far-field meeting under 10 dB SNR of rumble comes to 0.54), so 0.52
+fails at about 3 standard deviations under one voice's mean; most two voices split below it;
+between the limits lie mostly alike voices, so that band warns (``eval/voices.py``).
+Weak spots: alike voices of one room and microphone (a six-speaker recording, whose speakers'
+whole turns are alike at 0.4-0.6 in CAM++) often pass; so does a second voice with under 1 s of
+speech; a voice 12 dB under the main one is not heard as overlap, and a crowd 10 dB under a voice
+can be. Channels whose loudness correlates under 0.5 warn. A window's main voice is the one
+speaking most in it; voices are told apart over the whole audio.
 """
 
 from __future__ import annotations

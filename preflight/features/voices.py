@@ -10,27 +10,36 @@ pieces shorter than their turns tell them apart); pieces under
 the same local speaker (else of any piece). Frames where two talk at once are kept apart as the
 overlap, and given to no voice: their sound is neither speaker's alone.
 
-Each piece becomes a 192-d embedding from 3D-Speaker's CAM++ (``models/campplus.onnx``; Kaldi
-fbank of the piece, :mod:`preflight.features.fbank`, its mean subtracted), and the pieces are
-grouped by average-linkage agglomerative clustering on cosine distance, cut where the groups' mean
-similarity falls below ``same_voice``. Voice 0 is the one with the most speech. When the channels
+Each piece gets two speaker embeddings, from encoders trained apart on different data: 3D-Speaker's
+CAM++ (``models/campplus.onnx``; 192-d, over the Kaldi fbank of the piece,
+:mod:`preflight.features.fbank`, its mean subtracted) and Resemblyzer's GE2E
+(``models/voice_encoder.onnx``; 256-d, over librosa's mel power of the piece, the track's pieces
+at -30 dBFS as it was trained, :mod:`preflight.features.mel`). Each is made unit length and the
+two are laid side by side, scaled by 1/sqrt(2): two pieces' cosine is then the mean of the two
+encoders' cosines (score fusion). Their errors differ (CAM++ drifts with a far microphone,
+GE2E with a background that changes), so the mean lets neither one's drift split a voice alone.
+The pieces are grouped by average-linkage agglomerative clustering on cosine distance, cut where
+the groups' mean similarity falls below ``same_voice``. Voice 0 is the one with the most speech. When the channels
 of a multichannel file differ (correlation under 0.9: an interview with a microphone each), each
 channel is cut on its own and all its pieces are grouped together, since a downmix lays the two
 voices over each other.
 References: Wang et al., "CAM++: A Fast and Efficient Network for Speaker Verification Using
-Context-Aware Masking", Interspeech 2023; Bredin, "pyannote.audio 2.1 speaker diarization
+Context-Aware Masking", Interspeech 2023; Wan et al., "Generalized End-to-End Loss for Speaker
+Verification", ICASSP 2018 (GE2E); Bredin, "pyannote.audio 2.1 speaker diarization
 pipeline: principle, benchmark, and recipe", Interspeech 2023 (segmentation, then embeddings of
 its speakers, then clustering).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from preflight.features import onnx
 from preflight.features.fbank import fbank
+from preflight.features.mel import mel_power
 from preflight.features.segmentation import FRAME_S, Segmentation, segment
 from preflight.features.vad import SpeechActivity, detect, speech_activity
 from preflight.media import Audio, Media
@@ -42,7 +51,10 @@ PIECE_MAX = 100  # 1 s
 # speech (``preflight fix``) embed every k-th piece of each local speaker, about this many, and the
 # others' frames take the voice of the nearest embedded piece of their local speaker.
 MAX_PIECES = 600
-DIM = 192
+CAMPPLUS_DIM, GE2E_DIM = 192, 256
+_BATCH = 32  # pieces an encoder takes at once
+DIM = CAMPPLUS_DIM + GE2E_DIM  # a piece's fused embedding
+GE2E_DBFS = -30.0  # the level GE2E's training audio was normalised to
 
 
 @dataclass(frozen=True)
@@ -182,16 +194,59 @@ def _nearest(pool: np.ndarray, positions: np.ndarray) -> np.ndarray:
 
 
 def embed(audio: Audio, cut: Pieces) -> np.ndarray:
-    """CAM++'s embedding of each piece, (pieces, 192)."""
+    """Each piece's fused embedding, (pieces, 448): see the module's docstring."""
+    return fuse(campplus(audio, cut), ge2e(audio, cut))
+
+
+def fuse(*embeddings: np.ndarray) -> np.ndarray:
+    """The encoders' embeddings of the same pieces, each made unit length, side by side and scaled
+    so that the cosine of two rows is the mean of the encoders' cosines."""
+    units = [e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12) for e in embeddings]
+    return np.hstack(units) / np.sqrt(len(units))
+
+
+def campplus(audio: Audio, cut: Pieces) -> np.ndarray:
+    """CAM++'s embedding of each piece, (pieces, 192), over its Kaldi fbank, the piece's mean subtracted."""
     if not cut.pieces:
-        return np.zeros((0, DIM), np.float32)
+        return np.zeros((0, CAMPPLUS_DIM), np.float32)
     features = fbank(np.clip(audio.samples, -1.0, 1.0), audio.rate)
     encoder = onnx.session("campplus.onnx")
-    out = []
-    for frames in cut.pieces:
-        x = features[np.minimum(frames, len(features) - 1)]
-        out.append(encoder.run(None, {"fbank": (x - x.mean(axis=0))[None].astype(np.float32)})[0][0])
-    return np.stack(out)
+
+    def run(frames: list[np.ndarray]) -> np.ndarray:
+        x = np.stack([features[np.minimum(f, len(features) - 1)] for f in frames])
+        return encoder.run(None, {"fbank": (x - x.mean(axis=1, keepdims=True)).astype(np.float32)})[0]
+
+    return _by_length(cut.pieces, run, CAMPPLUS_DIM)
+
+
+def ge2e(audio: Audio, cut: Pieces) -> np.ndarray:
+    """GE2E's embedding of each piece, (pieces, 256): the mel power (40 bands, 25 ms every 10 ms)
+    of the audio brought to -30 dBFS over the pieces' samples."""
+    if not cut.pieces:
+        return np.zeros((0, GE2E_DIM), np.float32)
+    x = np.clip(audio.samples, -1.0, 1.0).astype(np.float32)
+    hop = audio.rate // 100
+    speech = np.concatenate([x[f * hop : f * hop + hop] for frames in cut.pieces for f in frames])
+    level = float(np.sqrt(np.mean(speech.astype(np.float64) ** 2))) or 1.0
+    mels = mel_power(x * np.float32(10 ** (GE2E_DBFS / 20) / level), audio.rate, n_fft=400, hop=hop, n_mels=40).T
+    encoder = onnx.session("voice_encoder.onnx")
+
+    def run(frames: list[np.ndarray]) -> np.ndarray:
+        return encoder.run(None, {"mels": np.stack([mels[np.minimum(f, len(mels) - 1)] for f in frames])})[0]
+
+    return _by_length(cut.pieces, run, GE2E_DIM)
+
+
+def _by_length(pieces: list[np.ndarray], run: Callable[[list[np.ndarray]], np.ndarray], dim: int) -> np.ndarray:
+    """``run`` over the pieces in batches of equal length (most are 1 s), in the pieces' order."""
+    out = np.zeros((len(pieces), dim), np.float32)
+    lengths = np.array([len(p) for p in pieces])
+    for n in np.unique(lengths):
+        same = np.flatnonzero(lengths == n)
+        for i in range(0, len(same), _BATCH):
+            batch = same[i : i + _BATCH]
+            out[batch] = run([pieces[k] for k in batch])
+    return out
 
 
 def assign(cut: list[Pieces], embeddings: list[np.ndarray], same_voice: float) -> Voices:

