@@ -10,19 +10,19 @@ pieces shorter than their turns tell them apart); pieces under
 the same local speaker (else of any piece). Frames where two talk at once are kept apart as the
 overlap, and given to no voice: their sound is neither speaker's alone.
 
-Each piece gets two speaker embeddings, from encoders trained apart on different data: 3D-Speaker's
-CAM++ (``models/campplus.onnx``; 192-d, over the Kaldi fbank of the piece,
-:mod:`preflight.features.fbank`, its mean subtracted) and Resemblyzer's GE2E
-(``models/voice_encoder.onnx``; 256-d, over librosa's mel power of the piece, the track's pieces
-at -30 dBFS as it was trained, :mod:`preflight.features.mel`). Each is made unit length and the
-two are laid side by side, scaled by 1/sqrt(2): two pieces' cosine is then the mean of the two
-encoders' cosines (score fusion). Their errors differ (CAM++ drifts with a far microphone,
-GE2E with a background that changes), so the mean lets neither one's drift split a voice alone.
-The pieces are grouped by average-linkage agglomerative clustering on cosine distance, cut where
-the groups' mean similarity falls below ``same_voice``. Voice 0 is the one with the most speech. When the channels
-of a multichannel file differ (correlation under 0.9: an interview with a microphone each), each
-channel is cut on its own and all its pieces are grouped together, since a downmix lays the two
-voices over each other.
+Each piece gets two speaker embeddings, from encoders trained apart: 3D-Speaker's CAM++
+(``models/campplus.onnx``; 192-d, over the Kaldi fbank of the piece, :mod:`preflight.features.fbank`,
+its mean subtracted) and Resemblyzer's GE2E (``models/voice_encoder.onnx``; 256-d, over librosa's
+mel power of the piece, the track's pieces brought to -30 dBFS as in its training,
+:mod:`preflight.features.mel`). Each is made unit length and the two are laid side by side,
+scaled by 1/sqrt(2): two pieces' cosine is then the mean of the two encoders' cosines (score
+fusion). Their errors differ (CAM++ drifts with a far microphone, GE2E with a background that
+comes in and on some clean readers), so neither one's drift alone splits a voice. The pieces are
+grouped by average-linkage agglomerative clustering on cosine distance, cut where the groups'
+mean similarity falls below ``same_voice``. Voice 0 is the one with the most speech. When the
+channels of a multichannel file differ (correlation under 0.9: an interview with a microphone
+each), each channel is cut on its own and all its pieces are grouped together, since a downmix
+lays the two voices over each other.
 References: Wang et al., "CAM++: A Fast and Efficient Network for Speaker Verification Using
 Context-Aware Masking", Interspeech 2023; Wan et al., "Generalized End-to-End Loss for Speaker
 Verification", ICASSP 2018 (GE2E); Bredin, "pyannote.audio 2.1 speaker diarization
@@ -140,12 +140,6 @@ def tracks_of(audio: Audio, activity: SpeechActivity, vad_threshold: float) -> l
     if audio.channels is not None and _channels_differ(audio.channels):
         return [(Audio(ch, audio.rate), detect(Audio(ch, audio.rate), vad_threshold)) for ch in audio.channels]
     return [(audio, activity)]
-
-
-def group(tracks: list[tuple[Audio, SpeechActivity]], same_voice: float) -> Voices:
-    """Group the speech of one or more channels (each with its speech activity) into voices."""
-    cut = [pieces(audio, activity) for audio, activity in tracks]
-    return assign(cut, [embed(audio, p) for (audio, _), p in zip(tracks, cut)], same_voice)
 
 
 def pieces(audio: Audio, activity: SpeechActivity, heard: Segmentation | None = None) -> Pieces:
