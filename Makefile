@@ -31,6 +31,7 @@ test-lowest: $(STAMP) $(FIXTURES)
 bench: $(STAMP)
 	$(BIN)/python bench/floor.py
 	$(BIN)/python bench/audio.py
+	$(BIN)/python bench/voices.py
 	$(BIN)/python bench/batch.py
 	$(BIN)/python bench/fix.py
 

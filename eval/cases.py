@@ -1072,7 +1072,7 @@ PREFIXES = {"noise": {"noise"}, "music": {"music"}, "padding": {"pad"}, "voices"
             "edges": {"edge", "midcut", "dur"}, "stills": {"still"}, "dubs": {"dub", "shift"}, "small": {"small"}, "reencode": {"re"},
             "variant": {"var"}, "level": {"level"}, "handover": {"hand"}, "overlap": {"overlap"}, "pasted": {"pasted"},
             "reverb": {"reverb"}, "rooms": {"room"}, "lowerthirds": {"l3"}, "stillmarks": {"sm"},
-            "jumpcuts": {"jump"}, "noise_real": {"real"}, "beds": {"bed"}}
+            "jumpcuts": {"jump"}, "noise_real": {"real"}, "beds": {"bed"}, "noise_change": {"change"}}
 
 
 if __name__ == "__main__":

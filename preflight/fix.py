@@ -381,6 +381,8 @@ def _sound_stretches(media: Media, policy: Policy) -> list[Stretch]:
     if heard is not None and heard.count > 1:
         others = np.unique(heard.frames[heard.labels > 0]) * FRAME_S
         found += _merged(others, FRAME_S, "single_speaker", "a second voice speaks")
+    if heard is not None and len(heard.overlap):
+        found += _merged(heard.overlap * FRAME_S, FRAME_S, "single_speaker", "two people talk at once")
     events = sound_events(media)
     if events is not None and len(events.music):
         activity = speech_activity(media, policy.speech.threshold)

@@ -162,12 +162,18 @@ class NoiseLimits(_Limits):
 
 class SingleSpeakerLimits(_Limits):
     same_voice: float = Field(
-        0.67, gt=0, lt=1, description="voice-embedding similarity (cosine) under which two stretches of speech are different voices"
+        0.52, gt=-1, lt=1,
+        description="speaker-embedding similarity (the mean of CAM++'s and GE2E's cosines) under which two pieces of speech are different voices (fails)"
+    )
+    maybe_same_voice: float = Field(
+        0.58, gt=-1, lt=1, description="similarity under which two pieces of speech may be different voices (warns)"
     )
     other_max_s: float = Field(1.0, ge=0, description="speech by anyone but the main voice above which it fails, seconds")
+    overlap_max_s: float = Field(1.0, ge=0, description="speech where two people talk at once above which it fails, seconds")
     channels_agree: float = Field(
         0.5, gt=-1, lt=1, description="loudness correlation of two channels under which they carry different sounds (warns)"
     )
+    _ordered = (("same_voice", "maybe_same_voice"),)
 
 
 class MusicLimits(_Limits):

@@ -25,7 +25,8 @@ Reason = Literal[
     "mouth_motion.still", "music.bed", "music.between_words", "music.heard", "music.some", "noise.intrusive", "noise.loud",
     "noise.some", "overlay.inset", "overlay.mark", "overlay.mark_minor", "overlay.text", "overlay.text_minor",
     "resolution.low", "resolution.too_low", "scene_cuts.cut", "scene_cuts.fade", "scene_cuts.stray_frames",
-    "single_speaker.channels", "single_speaker.others", "source_set.incomplete", "speech.no_audio", "speech.none",
+    "single_speaker.channels", "single_speaker.maybe_others", "single_speaker.others", "single_speaker.overlap",
+    "source_set.incomplete", "speech.no_audio", "speech.none",
     "speech.too_little", "streams.no_audio", "streams.partial_sound", "streams.several_tracks",
 ]
 

@@ -34,11 +34,8 @@ BLOCKING = (Status.FAIL, Status.ERROR)
 
 # file -> failure class: what still misses the labels' rule (each is NO-GO, for another check).
 KNOWN_MISSES = {
-    # Disputed label: two synthetic harmonic tone sequences that switch every second (speechbrain's
-    # separation test signals) mixed in one channel, not speech: the VAD hears none, and it is
-    # NO-GO for speech and music. single_speaker has no speech to compare. (Its stereo sibling,
-    # the same two sources one a channel, is flagged: its channels carry different sounds.)
-    "aud_overlap_2spk_sb_mixture0.wav": "label disputed: synthetic tones, no speech",
+    # (aud_overlap_2spk_sb_mixture0.wav, two synthetic tone sequences, is now labelled no-go for
+    # speech: the media README's label changes. It meets that label, so it is no longer listed.)
     # Dubs on weak lip-sync evidence: av_sync warns (av_sync.unclear), never fails, because own
     # voices score as low there (eval/README.md); nothing else fails them, so they are GO.
     "dub_demo3_obama_voice.mp4": "weak evidence: a 73 px mouth, av_sync only warns",

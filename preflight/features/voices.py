@@ -1,62 +1,72 @@
-"""Who speaks when: the speech is cut into windows, each window becomes a speaker embedding,
-and the windows are grouped into voices.
+"""Who speaks when: the speech is cut where its speaker changes, each piece becomes a speaker
+embedding, and the pieces are grouped into voices; and where two people talk at once.
 
-Embeddings come from Resemblyzer's GE2E voice encoder (``models/voice_encoder.onnx``; 3 LSTM
-layers over 40 mel bands, 256-d, L2-normalised): windows of one voice sit close together
-(cosine similarity 0.7-0.95 on the labelled recordings), windows of two voices further apart.
-The front end follows the encoder's training: the audio normalised to -30 dBFS over its speech,
-librosa's mel power spectrogram (40 bands, 25 ms windows, 10 ms hop; computed by
-:mod:`preflight.features.mel`). Only the VAD's speech frames enter the windows.
+The cuts come from pyannote's segmentation model (:mod:`preflight.features.segmentation`): within
+each 10 s chunk it says which of up to three local speakers talks, or that two talk at once. Speech
+frames (the VAD's) where one talks are cut into pieces where that local speaker changes, and into
+pieces of at most 1 s (the model can give two similar voices one local number, and then only
+pieces shorter than their turns tell them apart); pieces under
+0.5 s are too short to tell a voice by, and their frames take the voice of the nearest piece of
+the same local speaker (else of any piece). Frames where two talk at once are kept apart as the
+overlap, and given to no voice: their sound is neither speaker's alone.
 
-Three window lengths are used, and the one that finds more speech by other voices wins: 1.6 s
-every 0.4 s (the encoder's training length: the steadiest embeddings), 1.0 s every 0.25 s and
-0.8 s every 0.2 s (a 1.6 s window always straddles two voices that take turns every second,
-and such mixed windows sit between the voices and hide the turn; after the VAD trims the pauses
-a 1 s turn holds about 0.8 s of speech). When the channels of a multichannel file
-differ (correlation under 0.9: a stereo interview with one speaker per side), each channel's
-speech is windowed on its own and all windows are grouped together, since a downmix lays the
-two voices over each other.
-
-Windows are grouped by average-linkage agglomerative clustering on cosine distance, cut where
-the groups' mean similarity falls below ``same_voice``. Each speech frame takes the voice of the
-nearest window centre in its channel; voice 0 is the one with the most speech.
-References: Wan et al., "Generalized End-to-End Loss for Speaker Verification", ICASSP 2018;
-Resemble AI, "Resemblyzer", https://github.com/resemble-ai/Resemblyzer.
+Each piece gets two speaker embeddings, from encoders trained apart: 3D-Speaker's CAM++
+(``models/campplus.onnx``; 192-d, over the Kaldi fbank of the piece, :mod:`preflight.features.fbank`,
+its mean subtracted) and Resemblyzer's GE2E (``models/voice_encoder.onnx``; 256-d, over librosa's
+mel power of the piece, the track's pieces brought to -30 dBFS as in its training,
+:mod:`preflight.features.mel`). Each is made unit length and the two are laid side by side,
+scaled by 1/sqrt(2): two pieces' cosine is then the mean of the two encoders' cosines (score
+fusion). Their errors differ (CAM++ drifts with a far microphone, GE2E with a background that
+comes in and on some clean readers), so neither one's drift alone splits a voice. The pieces are
+grouped by average-linkage agglomerative clustering on cosine distance, cut where the groups'
+mean similarity falls below ``same_voice``. Voice 0 is the one with the most speech. When the
+channels of a multichannel file differ (correlation under 0.9: an interview with a microphone
+each), each channel is cut on its own and all its pieces are grouped together, since a downmix
+lays the two voices over each other.
+References: Wang et al., "CAM++: A Fast and Efficient Network for Speaker Verification Using
+Context-Aware Masking", Interspeech 2023; Wan et al., "Generalized End-to-End Loss for Speaker
+Verification", ICASSP 2018 (GE2E); Bredin, "pyannote.audio 2.1 speaker diarization
+pipeline: principle, benchmark, and recipe", Interspeech 2023 (segmentation, then embeddings of
+its speakers, then clustering).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from preflight.features import onnx
+from preflight.features.fbank import fbank
 from preflight.features.mel import mel_power
+from preflight.features.segmentation import FRAME_S, Segmentation, segment
 from preflight.features.vad import SpeechActivity, detect, speech_activity
 from preflight.media import Audio, Media
 
-HOP = 160  # samples at 16 kHz: 10 ms frames
-FRAME_S = HOP / 16_000
-SCALES = ((160, 40), (100, 25), (80, 20))  # (window, step) in frames: 1.6 s every 0.4 s, 1 s every 0.25 s, 0.8 s every 0.2 s
-TARGET_DBFS = -30.0
 CHANNELS_DIFFER_BELOW = 0.9  # correlation of two channels under which each is heard on its own
-# Clustering costs the cube of the windows compared. A check's clip (at most 60 s decoded) gives
-# at most 300 a scale; minutes of speech (``preflight fix``) widen the step so that no scale
-# passes this many, keeping time and memory in bounds (steps of 0.3-1 s over 10 minutes still
-# put 2+ windows in any 1 s turn at the short scales).
-MAX_WINDOWS = 600
-_BATCH = 64  # windows the encoder takes at once: its activations grow with the batch (512: +600 MB on 3 minutes)
+PIECE_MIN = 50  # 10 ms frames: a piece under 0.5 s is too short to embed
+PIECE_MAX = 100  # 1 s
+# Clustering costs the cube of the pieces compared. A check's clip gives a few dozen; minutes of
+# speech (``preflight fix``) embed every k-th piece of each local speaker, about this many, and the
+# others' frames take the voice of the nearest embedded piece of their local speaker.
+MAX_PIECES = 600
+CAMPPLUS_DIM, GE2E_DIM = 192, 256
+_BATCH = 32  # pieces an encoder takes at once
+DIM = CAMPPLUS_DIM + GE2E_DIM  # a piece's fused embedding
+GE2E_DBFS = -30.0  # the level GE2E's training audio was normalised to
 
 
 @dataclass(frozen=True)
 class Voices:
-    """The speech of one audio, grouped by voice."""
+    """The speech of one audio, grouped by voice, and where two talk at once."""
 
-    frames: np.ndarray  # speech frame index (10 ms each); a frame heard in two channels appears twice
+    frames: np.ndarray  # speech frame index (10 ms each) of one speaker; a frame heard in two channels appears twice
     labels: np.ndarray  # voice per speech frame; 0 is the voice with the most speech
-    windows: int  # embeddings compared
-    similarity: float  # mean similarity of the two least alike groups of windows (1.0: one window)
+    windows: int  # pieces of speech compared
+    similarity: float  # mean similarity of the two least alike groups of pieces (1.0: one piece)
     channels: int = 1  # channels heard apart (1: the mono mix)
+    overlap: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))  # speech frames where two talk at once
 
     @property
     def count(self) -> int:
@@ -73,93 +83,187 @@ class Voices:
         """Time in which anyone but voice 0 speaks."""
         return len(np.unique(self.frames[self.labels > 0])) * FRAME_S
 
+    def overlap_seconds(self) -> float:
+        """Time in which two talk at once."""
+        return len(self.overlap) * FRAME_S
+
     def within(self, start: float, end: float) -> Voices:
         """The speech from ``start`` to ``end`` s, its voices numbered anew (0 speaks the most in
         it). The voices were told apart over the whole audio, so ``windows`` and ``similarity``
         stay the whole audio's: a window with no speech in it compared none."""
         keep = (self.frames * FRAME_S >= start) & (self.frames * FRAME_S < end)
-        if keep.all():
+        overlap = self.overlap[(self.overlap * FRAME_S >= start) & (self.overlap * FRAME_S < end)]
+        if keep.all() and len(overlap) == len(self.overlap):
             return self
         labels = self.labels[keep]
         by_speech = np.argsort(-np.bincount(labels, minlength=self.count), kind="stable")
         renumber = np.empty(len(by_speech), dtype=int)
         renumber[by_speech] = np.arange(len(by_speech))
         return Voices(frames=self.frames[keep], labels=renumber[labels], windows=self.windows if keep.any() else 0,
-                      similarity=self.similarity, channels=self.channels)
+                      similarity=self.similarity, channels=self.channels, overlap=overlap)
+
+
+@dataclass(frozen=True)
+class Pieces:
+    """One track's speech cut where its local speaker changes (what the embeddings are taken of)."""
+
+    frames: np.ndarray  # speech frames where one person talks (or the segmentation hears no one)
+    piece: np.ndarray  # per such frame, the piece whose voice it takes (-1: no piece in the track)
+    pieces: list[np.ndarray]  # the frames of each piece, 0.5-1 s
+    overlap: np.ndarray  # speech frames where two talk at once
 
 
 def voices(media: Media, vad_threshold: float, same_voice: float) -> Voices | None:
-    """The voices in ``media``'s audio (None without audio); computed once per source."""
+    """The voices in ``media``'s audio (None without audio), its pieces grouped at ``same_voice``;
+    the pieces and their embeddings are computed once per source, whatever the limit."""
+    found = embedded(media, vad_threshold)
+    return None if found is None else assign(*found, same_voice)
+
+
+def embedded(media: Media, vad_threshold: float) -> tuple[list[Pieces], list[np.ndarray]] | None:
+    """Each track's pieces and their embeddings (None without audio), computed once per source."""
     activity = speech_activity(media, vad_threshold)
     if activity is None:
         return None
     audio = media.audio()
 
-    def compute() -> Voices:
-        tracks = [(audio, activity)]
-        if audio.channels is not None and _channels_differ(audio.channels):
-            tracks = [(Audio(ch, audio.rate), detect(Audio(ch, audio.rate), vad_threshold)) for ch in audio.channels]
-        return group(tracks, same_voice)
+    def compute() -> tuple[list[Pieces], list[np.ndarray]]:
+        tracks = tracks_of(audio, activity, vad_threshold)
+        cut = [pieces(a, act) for a, act in tracks]
+        return cut, [embed(a, p) for (a, _), p in zip(tracks, cut)]
 
-    return media.shared(f"voices:{vad_threshold}:{same_voice}", compute)
-
-
-def group(tracks: list[tuple[Audio, SpeechActivity]], same_voice: float) -> Voices:
-    """Group the speech of one or more channels (each with its speech activity) into voices."""
-    prepared = [_prepare(audio, activity) for audio, activity in tracks]
-    found = [_group_at(prepared, window, step, same_voice) for window, step in SCALES]
-    found = [f for f in found if f is not None]
-    if not found:
-        frames = np.concatenate([speech for _, speech in prepared]) if prepared else np.zeros(0, int)
-        return Voices(frames=frames, labels=np.zeros(len(frames), int), windows=0, similarity=1.0, channels=len(tracks))
-    best = max(found, key=lambda v: (v.others_seconds(), -v.similarity))
-    return Voices(frames=best.frames, labels=best.labels, windows=best.windows,
-                  similarity=min(f.similarity for f in found), channels=len(tracks))
+    return media.shared(f"voices:{vad_threshold}", compute)
 
 
-def _prepare(audio: Audio, activity: SpeechActivity) -> tuple[np.ndarray, np.ndarray]:
-    mels = _mel_frames(audio, activity)
-    return mels, _speech_frames(activity, len(mels))
+def tracks_of(audio: Audio, activity: SpeechActivity, vad_threshold: float) -> list[tuple[Audio, SpeechActivity]]:
+    """The mix with its speech, or each channel with its own when the channels differ."""
+    if audio.channels is not None and _channels_differ(audio.channels):
+        return [(Audio(ch, audio.rate), detect(Audio(ch, audio.rate), vad_threshold)) for ch in audio.channels]
+    return [(audio, activity)]
 
 
-def _group_at(prepared: list[tuple[np.ndarray, np.ndarray]], window: int, step: int, same_voice: float) -> Voices | None:
-    batches, owners = [], []  # owners: (track, speech frames, window centres in speech-frame positions)
-    for track, (mels, speech) in enumerate(prepared):
-        if len(speech) < window:
-            continue
-        step = max(step, -(-(len(speech) - window) // MAX_WINDOWS))
-        starts = list(range(0, len(speech) - window + 1, step))
-        if starts[-1] != len(speech) - window:
-            starts.append(len(speech) - window)  # the tail gets a window of its own
-        batches.append(np.stack([mels[speech[s : s + window]] for s in starts]))
-        owners.append((track, speech, np.array(starts) + window // 2))
-    if not batches:
-        return None
-    mels = np.concatenate(batches).astype(np.float32)
+def pieces(audio: Audio, activity: SpeechActivity, heard: Segmentation | None = None) -> Pieces:
+    """Cut ``audio``'s speech where its local speaker changes (see the module's docstring)."""
+    heard = heard if heard is not None else segment(audio)
+    speech = _speech_frames(activity, len(heard.chunk))
+    talking = heard.active[speech]
+    many = talking.sum(axis=1)
+    overlap, frames = speech[many >= 2], speech[many < 2]
+    solo = talking[many < 2]
+    who = np.where(solo.any(axis=1), heard.chunk[frames] * 3 + solo.argmax(axis=1), -1)
+    runs, start = [], 0
+    for i in range(1, len(who) + 1):
+        if i == len(who) or who[i] != who[start] or i - start == PIECE_MAX:
+            if who[start] >= 0 and i - start >= PIECE_MIN:
+                runs.append((start, i))
+            start = i
+    if len(runs) > MAX_PIECES:  # minutes of speech: every k-th piece of each local speaker
+        every = -(-len(runs) // MAX_PIECES)
+        kept: dict[int, list[tuple[int, int]]] = {}
+        for run in runs:
+            kept.setdefault(int(who[run[0]]), []).append(run)
+        runs = sorted(run for mine in kept.values() for run in mine[::every])
+    piece = np.full(len(frames), -1)
+    for k, (a, b) in enumerate(runs):
+        piece[a:b] = k
+    embedded = np.flatnonzero(piece >= 0)
+    if len(embedded):
+        rest = np.flatnonzero(piece < 0)
+        piece[rest] = piece[embedded[_nearest(embedded, rest)]]  # the nearest piece of anyone...
+        for speaker in np.unique(who[rest]):  # ...unless one of the same local speaker is there
+            if speaker < 0:
+                continue
+            mine = embedded[who[embedded] == speaker]
+            if len(mine):
+                these = rest[who[rest] == speaker]
+                piece[these] = piece[mine[_nearest(mine, these)]]
+    return Pieces(frames=frames, piece=piece, pieces=[frames[a:b] for a, b in runs], overlap=overlap)
+
+
+def _nearest(pool: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """Index in the ascending ``pool`` of the element nearest each of ``positions`` (the earlier on a tie)."""
+    right = np.clip(np.searchsorted(pool, positions), 0, len(pool) - 1)
+    left = np.maximum(right - 1, 0)
+    return np.where(np.abs(pool[left] - positions) <= np.abs(pool[right] - positions), left, right)
+
+
+def embed(audio: Audio, cut: Pieces) -> np.ndarray:
+    """Each piece's fused embedding, (pieces, 448): see the module's docstring."""
+    return fuse(campplus(audio, cut), ge2e(audio, cut))
+
+
+def fuse(*embeddings: np.ndarray) -> np.ndarray:
+    """The encoders' embeddings of the same pieces, each made unit length, side by side and scaled
+    so that the cosine of two rows is the mean of the encoders' cosines."""
+    units = [e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12) for e in embeddings]
+    return np.hstack(units) / np.sqrt(len(units))
+
+
+def campplus(audio: Audio, cut: Pieces) -> np.ndarray:
+    """CAM++'s embedding of each piece, (pieces, 192), over its Kaldi fbank, the piece's mean subtracted."""
+    if not cut.pieces:
+        return np.zeros((0, CAMPPLUS_DIM), np.float32)
+    features = fbank(np.clip(audio.samples, -1.0, 1.0), audio.rate)
+    encoder = onnx.session("campplus.onnx")
+
+    def run(frames: list[np.ndarray]) -> np.ndarray:
+        x = np.stack([features[np.minimum(f, len(features) - 1)] for f in frames])
+        return encoder.run(None, {"fbank": (x - x.mean(axis=1, keepdims=True)).astype(np.float32)})[0]
+
+    return _by_length(cut.pieces, run, CAMPPLUS_DIM)
+
+
+def ge2e(audio: Audio, cut: Pieces) -> np.ndarray:
+    """GE2E's embedding of each piece, (pieces, 256): the mel power (40 bands, 25 ms every 10 ms)
+    of the audio brought to -30 dBFS over the pieces' samples."""
+    if not cut.pieces:
+        return np.zeros((0, GE2E_DIM), np.float32)
+    x = np.clip(audio.samples, -1.0, 1.0).astype(np.float32)
+    hop = audio.rate // 100
+    speech = np.concatenate([x[f * hop : f * hop + hop] for frames in cut.pieces for f in frames])
+    level = float(np.sqrt(np.mean(speech.astype(np.float64) ** 2))) or 1.0
+    mels = mel_power(x * np.float32(10 ** (GE2E_DBFS / 20) / level), audio.rate, n_fft=400, hop=hop, n_mels=40).T
     encoder = onnx.session("voice_encoder.onnx")
-    embeddings = np.concatenate([encoder.run(None, {"mels": mels[i : i + _BATCH]})[0] for i in range(0, len(mels), _BATCH)])
-    window_labels, similarity = _cluster(embeddings, same_voice)
-    frames, labels, first = [], [], 0
-    for _, speech, centres in owners:
-        mine = window_labels[first : first + len(centres)]
-        first += len(centres)
-        nearest = _nearest(np.arange(len(speech)), centres)
-        frames.append(speech)
-        labels.append(mine[nearest])
-    frames_all, labels_all = np.concatenate(frames), np.concatenate(labels)
-    order = np.argsort(-np.bincount(labels_all))  # voice 0 speaks the most
+
+    def run(frames: list[np.ndarray]) -> np.ndarray:
+        return encoder.run(None, {"mels": np.stack([mels[np.minimum(f, len(mels) - 1)] for f in frames])})[0]
+
+    return _by_length(cut.pieces, run, GE2E_DIM)
+
+
+def _by_length(pieces: list[np.ndarray], run: Callable[[list[np.ndarray]], np.ndarray], dim: int) -> np.ndarray:
+    """``run`` over the pieces in batches of equal length (most are 1 s), in the pieces' order."""
+    out = np.zeros((len(pieces), dim), np.float32)
+    lengths = np.array([len(p) for p in pieces])
+    for n in np.unique(lengths):
+        same = np.flatnonzero(lengths == n)
+        for i in range(0, len(same), _BATCH):
+            batch = same[i : i + _BATCH]
+            out[batch] = run([pieces[k] for k in batch])
+    return out
+
+
+def assign(cut: list[Pieces], embeddings: list[np.ndarray], same_voice: float) -> Voices:
+    """The voices of the tracks' speech, their pieces grouped at ``same_voice``."""
+    every = np.concatenate(embeddings) if embeddings else np.zeros((0, DIM))
+    overlap = np.unique(np.concatenate([p.overlap for p in cut])) if cut else np.zeros(0, int)
+    frames = np.concatenate([p.frames for p in cut]) if cut else np.zeros(0, int)
+    if len(every) == 0:
+        return Voices(frames=frames, labels=np.zeros(len(frames), int), windows=0, similarity=1.0,
+                      channels=len(cut), overlap=overlap)
+    piece_labels, similarity = _cluster(every, same_voice)
+    raw, first = [], 0
+    for p, e in zip(cut, embeddings):
+        mine = piece_labels[first : first + len(e)]
+        first += len(e)
+        raw.append(mine[p.piece] if len(mine) else np.full(len(p.frames), -1))
+    labels = np.concatenate(raw)
+    # voice 0 speaks the most; a track without a piece of its own is taken for it
+    order = np.argsort(-np.bincount(labels[labels >= 0], minlength=piece_labels.max() + 1), kind="stable")
     rank = np.empty_like(order)
     rank[order] = np.arange(len(order))
-    return Voices(frames=frames_all, labels=rank[labels_all], windows=len(embeddings), similarity=similarity)
-
-
-def _nearest(positions: np.ndarray, centres: np.ndarray) -> np.ndarray:
-    """Index of the nearest of the (ascending) ``centres`` for each position; the earlier one on a tie."""
-    right = np.clip(np.searchsorted(centres, positions), 1, max(len(centres) - 1, 1))
-    left = right - 1
-    if len(centres) == 1:
-        return np.zeros(len(positions), dtype=int)
-    return np.where(centres[right] - positions < positions - centres[left], right, left)
+    return Voices(frames=frames, labels=np.where(labels >= 0, rank[np.maximum(labels, 0)], 0), windows=len(every),
+                  similarity=similarity, channels=len(cut), overlap=overlap)
 
 
 def channel_agreement(audio: Audio) -> float | None:
@@ -196,16 +300,6 @@ def _channels_differ(channels: np.ndarray) -> bool:
         return False  # one channel carries everything (or all are silent): the mix is that channel
     corr = np.corrcoef(np.stack(loud))
     return bool(corr[np.triu_indices(len(loud), 1)].min() < CHANNELS_DIFFER_BELOW)
-
-
-def _mel_frames(audio: Audio, activity: SpeechActivity) -> np.ndarray:
-    """Mel power spectrogram, (frames, 40), of the audio at -30 dBFS over its speech."""
-    x = np.clip(audio.samples, -1.0, 1.0).astype(np.float32)
-    speech = np.concatenate([x[int(a * audio.rate) : int(b * audio.rate)] for a, b in activity.spans] or [x])
-    level = float(np.sqrt(np.mean(speech.astype(np.float64) ** 2))) if len(speech) else 0.0
-    if level > 0:
-        x = x * (10 ** (TARGET_DBFS / 20) / level)
-    return mel_power(x, audio.rate, n_fft=400, hop=HOP, n_mels=40).T
 
 
 def _speech_frames(activity: SpeechActivity, n_frames: int) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""voices: the numpy average-linkage grouping equals scipy's on random and on voice-like embeddings."""
+"""voices: the numpy average-linkage grouping equals scipy's on random and on voice-like embeddings;
+minutes of audio cost a bounded number of segmentation chunks."""
 
 import numpy as np
 import pytest
@@ -20,7 +21,7 @@ def _same_partition(a: np.ndarray, b: np.ndarray) -> bool:
 @pytest.mark.parametrize("seed", range(12))
 def test_the_grouping_equals_scipys(seed):
     rng = np.random.default_rng(seed)
-    # two or three "voices": embeddings scattered around a few directions, as GE2E windows are
+    # two or three "voices": embeddings scattered around a few directions, as speaker embeddings are
     centres = rng.normal(size=(rng.integers(1, 4), 256))
     n = int(rng.integers(2, 120))
     x = np.abs(centres[rng.integers(0, len(centres), n)] + rng.normal(scale=rng.uniform(0.3, 1.5), size=(n, 256)))
@@ -44,32 +45,39 @@ def test_the_checks_run_without_scipy(fixture_path):
             "r = preflight.check(sys.argv[1]); print([c.status.value for c in r.checks if c.id == 'single_speaker'])")
     run = subprocess.run([sys.executable, "-c", code, str(fixture_path("two_voices.wav"))],
                          capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0 and run.stdout.strip() == "['fail']", run.stderr[-2000:]
+    # two espeak-ng voices: flagged, a warning at least (they are alike in CAM++)
+    assert run.returncode == 0 and run.stdout.strip() in ("['fail']", "['warn']"), run.stderr[-2000:]
 
 
-def test_nearest_window_centre_equals_the_brute_force_one():
-    from preflight.features.voices import _nearest
+def test_minutes_of_audio_are_heard_in_a_bounded_number_of_chunks():
+    from preflight.features.segmentation import CHUNK, MAX_CHUNKS, RATE, chunk_starts
 
-    rng = np.random.default_rng(1)
-    for _ in range(200):
-        centres = np.unique(rng.integers(0, 300, rng.integers(1, 40)))
-        positions = np.arange(rng.integers(1, 400))
-        brute = np.abs(positions[:, None] - centres[None, :]).argmin(axis=1)  # ties go to the earlier
-        assert np.array_equal(_nearest(positions, centres), brute)
+    assert chunk_starts(5 * RATE) == [0] and chunk_starts(CHUNK) == [0]
+    assert chunk_starts(15 * RATE) == [0, 40_000, 80_000]  # every 2.5 s, the last ending with the audio
+    for minutes in (1, 10, 60):
+        starts = chunk_starts(minutes * 60 * RATE)
+        gaps = np.diff(starts)
+        assert starts[-1] + CHUNK == minutes * 60 * RATE and gaps.max() <= CHUNK  # every frame is heard
+        assert len(starts) <= max(MAX_CHUNKS + 1, -(-(minutes * 60 * RATE - CHUNK) // CHUNK) + 1)
 
 
-def test_minutes_of_speech_compare_a_bounded_number_of_windows(monkeypatch):
+def test_minutes_of_speech_embed_a_bounded_number_of_pieces():
+    import time
+
     from preflight.features import voices
+    from preflight.features.segmentation import Segmentation
+    from preflight.features.vad import SpeechActivity
+    from preflight.media import Audio
 
-    seen = []
-    monkeypatch.setattr(voices, "_cluster", lambda e, same: (seen.append(len(e)), (np.zeros(len(e), int), 1.0))[1])
-    monkeypatch.setattr(voices.onnx, "session", lambda name: type("E", (), {"run": staticmethod(
-        lambda _, feeds: [np.ones((len(feeds["mels"]), 256), np.float32)])})())
-    speech = np.arange(60_000)  # ten minutes of 10 ms speech frames
-    mels = np.zeros((60_000, 40), np.float32)
-    for window, step in voices.SCALES:
-        voices._group_at([(mels, speech)], window, step, 0.7)
-    assert len(seen) == len(voices.SCALES) and max(seen) <= voices.MAX_WINDOWS + 2
-    seen.clear()
-    voices._group_at([(mels[:1500], speech[:1500])], 80, 20, 0.7)  # 15 s: every 0.2 s as before
-    assert seen == [72]  # starts 0, 20, ..., 1420 (the last one ends at the end)
+    n = 60_000  # ten minutes of 10 ms frames: two local speakers taking 0.7 s turns, in 64 chunks
+    active = np.zeros((n, 3), bool)
+    active[np.arange(n), (np.arange(n) // 70) % 2] = True
+    heard = Segmentation(chunk=np.arange(n) // 940, active=active, chunks=64)
+    activity = SpeechActivity(np.ones(0), [(0.0, 600.0)], 600.0)
+    start = time.process_time()
+    cut = voices.pieces(Audio(np.zeros(10, np.float32)), activity, heard)
+    assert time.process_time() - start < 5  # the frames without a piece find one at once, not one by one
+    assert len(cut.pieces) <= voices.MAX_PIECES and (cut.piece >= 0).all()
+    # a frame takes a piece of its own local speaker
+    own = np.array([cut.pieces[p][0] for p in cut.piece])
+    assert (active[own].argmax(axis=1) == active[cut.frames].argmax(axis=1)).mean() > 0.99
