@@ -1,34 +1,20 @@
-"""faces and face_size: exactly one face, big enough, on the sampled frames or the image.
+"""faces and face_size: exactly one face, a person's, upright and big enough.
 
-faces counts the faces BlazeFace full-range finds on each sampled frame (``faces.sample_fps`` a
-second). Mosaic wants one person only: a second face in 10% of the frames, or for half a second
-in a row, means someone else is in the shot (a short run is enough: a person walking through
-behind the speaker); no face in more than 20% of frames means the speaker leaves the frame or
-turns away. The margins absorb the detector's misses on single frames (blinks, motion blur).
-An image must show exactly one face.
-
-A face must also be a person's: the landmark model's strict human check
-(:class:`~preflight.features.landmarks.HumanCheck`) on the largest face, on the image or on 3
-frames of a video, must accept at least 6 of 7 views of it in most frames checked; a monkey's
-face was counted as a person's before. Faces under 60 px are not checked (people's small faces
-fail it too often). Before that, the face must be one the landmark model finds a face on, in at
-least half the frames with one face (every camera clip of the shared set and its copies: 93-100%
-of them; every person's photo: yes): BlazeFace also finds small "faces" in carvings, statues and
-patterns (a palace's facade, a monument photographed from afar: GO before), on which the
-landmarker finds none. Weak spots: paintings, statues and realistic drawings of people pass it.
-
-A picture on its side or upside down (a phone clip whose rotation flag was lost) fails as
-``faces.turned``, with the turn that stands it upright: the face's roll (landmarks) past 60
-degrees for most of the clip, or, when the count fails, a turn under which BlazeFace finds the
-face more surely than as decoded on most of 3 frames, and the landmark model finds it too (BlazeFace
-finds "faces" in turned photos of bees, fish, tools and camels: 28 of 178 photos without a person,
-from Debian's gcompris-qt-data, read as "turned" before, none now). Measured on the face fixture
-turned each way and an upside-down talking head only, not on real rotated footage.
-
-A window is judged by its own sampled frames; the human check and the turn are measured on 3
-frames spread over the whole source.
-face_size is the face box height over the frame height, the median over frames with one face:
-under 0.15 the face is a few dozen pixels tall in a 360p sample and the avatar loses detail.
+faces counts the faces BlazeFace full-range finds on each sampled frame (``sample_fps`` a second)
+at ``min_confidence``. Mosaic wants one person: a second face in ``multi_max_ratio`` of the frames,
+or for ``multi_max_run_s`` in a row (someone walking through behind the speaker), fails; no face
+in more than ``none_max_ratio`` of them (the speaker leaves or turns away) fails. The margins absorb
+the detector's misses on single frames (blinks, motion blur). An image must show one face.
+The face must be a person's: the landmark model must find a face on it in at least half the frames
+with one face (every camera clip measured: most of them; carvings, statues and patterns BlazeFace
+takes for faces: none), and its strict human check must take ``human_min_views`` of 7 views of the
+largest face (60 px or more) on most of 3 frames. A picture on its side or upside down fails as
+``faces.turned``: the face's roll past ``sideways_roll`` for most of the clip, or, when the count
+fails, a turn under which both models find the face more surely. A window is judged on its own
+frames; the human check and the turn on 3 frames of the whole source. face_size is the median face
+height over the frame's, warning under ``size_warn_below``: a few dozen pixels in a 360p sample.
+Weak spots: paintings, statues and realistic drawings of people pass; the turn was measured on
+turned fixtures, not on real rotated footage.
 """
 
 from __future__ import annotations

@@ -2,11 +2,11 @@
 
 Mosaic builds the avatar facing the viewer; a profile or a head turned down to notes gives it a
 face it must guess. Yaw and pitch come from the face landmarker's head pose (see
-:mod:`preflight.features.landmarks`). A frame counts as turned away beyond 30 degrees of yaw or
-25 of pitch, where one ear or the underside of the chin shows and half the mouth hides; the
-check warns when that is the case in more than 30% of the measured frames (an image: when it
-is turned). It warns rather than fails: a turned head degrades the avatar, it does not break it.
-On the labelled talking heads the 90th percentile of |yaw| is 6-16 degrees.
+:mod:`preflight.features.landmarks`). A frame counts as turned away beyond ``max_yaw`` of yaw or
+``max_pitch`` of pitch, where one ear or the underside of the chin shows and half the mouth hides;
+the check warns when that is the case in more than ``warn_ratio`` of the measured frames (an
+image: when it is turned). It warns rather than fails: a turned head degrades the avatar, it does
+not break it. On the labelled talking heads the 90th percentile of |yaw| is 6-16 degrees.
 Weak spots: the pose is estimated from one camera; strong lens distortion or a face cut off by
 the frame edge bends it by several degrees.
 """

@@ -3,14 +3,14 @@
 loudness is the integrated loudness of the window (ITU-R BS.1770-4 / EBU R128, in LUFS, gated,
 from the 16 kHz decode: :mod:`preflight.features.loudness`), what an editor's loudness meter
 shows; its short-term maximum (the loudest 3 s) and the speech's RMS level in dBFS (pydub, over
-the VAD's speech spans) go in the details. Below -35 LUFS (12 LU under broadcast's -23) the voice
-sits near the noise floor of most recordings and the avatar's voice comes out thin; the gate
-keeps pauses out, so a quiet voice with long pauses is not called quiet for them. Sound above
-8 kHz is not counted: on the original, ffmpeg reads speech up to 0.7 LU louder. clipping is the share of samples at or past
-``clip_level`` of full scale, counted on the file's own channels (a downmix sums them and
-raised radio31's 0.04% to 0.20%, an 8-channel copy's to 11.7%); more than 0.1% means audible
-distortion. Samples are read after the resampling to 16 kHz, which rounds the flat tops of
-clipped waves but keeps them near full scale. Both only warn: the voice may still be usable.
+the VAD's speech spans) go in the details. Below ``quiet_below_lufs`` (12 LU under broadcast's -23)
+the voice sits near the noise floor of most recordings and the avatar's voice comes out thin; the
+gate keeps pauses out, so a quiet voice with long pauses is not called quiet for them. Sound above
+8 kHz is not counted (a meter on the original reads speech slightly louder). clipping is the share
+of samples at or past ``clip_level`` of full scale, counted on the file's own channels (a downmix
+sums them and multiplies the clipped share); over ``clip_max_ratio`` means audible distortion.
+Samples are read after the resampling to 16 kHz, which rounds the flat tops of clipped waves but
+keeps them near full scale. Both only warn: the voice may still be usable.
 """
 
 from __future__ import annotations

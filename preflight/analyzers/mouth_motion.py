@@ -7,8 +7,9 @@ over face height, see :mod:`preflight.features.landmarks`) over the sampled fram
 VAD hears speech: its 90th minus its 10th percentile. A video with its own speech measures only
 those frames; a video whose voice comes in a separate audio measures all frames.
 
-Why 0.02: speaking faces on the labelled clips reach 0.057-0.074 (lips closed between syllables,
-open on vowels); a still photo reads 0.009 (landmark jitter and a smile that does not change).
+Under ``min_range`` (0.02) it fails: speaking faces on the labelled clips reach 0.057-0.074 (lips
+closed between syllables, open on vowels); a still photo reads 0.009 (landmark jitter and a smile
+that does not change).
 Weak spots: at 5 frames a second, very fast, small articulation can be undersampled; a person
 chewing or grimacing without speaking (which the speech check catches) passes.
 """

@@ -1,44 +1,20 @@
 """music: music or singing under, between or instead of the speech.
 
-Mosaic learns the voice from the audio; a music bed, a song, a jingle or singing leaves it a
-voice it cannot separate from the music. The evidence is FireRedVAD's audio event detector
-(:mod:`preflight.features.sound_events`), which scores music and singing every 10 ms, judged in
-two places, and an AudioSet tagger's view of the whole clip:
-
-- **between the words**: in a pause of a clean recording (at least 100 ms from any speech the
-  VAD hears) there is nothing but room tone, so the detector has nothing musical to hear.
-  Music there at a probability of 0.3 or more, for more than 1 s in all, fails: an intro, a
-  sting, a bed that goes on when the speaker stops. Measured on the shared set and the
-  generated cases (``eval/cases.py``): clean speech, with or without hiss, hum, rumble or street
-  noise at 20-30 dB SNR, reaches at most 0.54 s (mains hum 20 dB under the voice); 2.5 s music
-  stings after speech score 2.1-2.3 s, and the shared speech-then-music file 2.3 s. The gap is a
-  factor of 4; the limit sits in it with room on both sides.
-- **anywhere**: music or singing at 0.5 or more, in all. A music bed 20 dB under the voice is
-  heard for 3.6-11 s (every generated bed and song, and the shared ones for 5.5-13 s); clean
-  speech for at most 1.9 s, and only in one case: a high, emotive woman's voice (kimk) that the
-  detector takes for singing at its start, with or without added noise. Synthetic mains hum
-  20 dB under the voice reaches 2.7 s. So more than 3 s fails, and 1-3 s warns: a singing
-  delivery or a faint bed, which a person should listen to.
-- **under the whole voice**: a bed that runs under a voice that hardly pauses is music whether or
-  not the detector crosses 0.5 in the gaps; the detector hears little of a quiet bed under speech
-  (drums and bass not at all). So the whole clip is also given to an AudioSet tagger
-  (:mod:`preflight.features.tags`): its probability of Music for the clip at 0.5 or more fails
-  ("more likely than not"), at 0.25 or more warns. Clean and noisy speech of every family scores
-  at most 0.33 (a party crowd 20 dB under a voice), most under 0.1; beds 15-25 dB under a voice
-  score 0.04-0.8. The score is of the whole clip: a window's own is the cut's check's to ask.
-
-The detector's input is first brought to one level (:func:`preflight.features.sound_events.level_gain`):
-it heard a bed 4 dB quieter for a third less time, and the shared speech-then-music file, 4 dB
-quieter in AAC, for 0.98 s between the words, a pass. Levelled, no shared file's music status
-moves, no go file of any family fails (397; 43 warn), those two fail, and the same clip at -10,
--4, 0 and +4 dB scores the same.
-
-Weak spots: a bed 20-25 dB under a voice, drums and bass above all, can score under 0.25 and
-pass; a sing-song voice warns; loud hum or rumble (10 dB SNR and worse) is heard as
-music too, where the noise check also fails; a voice in a bare, echoing room is heard as music
-(``eval/cases.py``'s reverb family: 2 of 8 voices fail at sox reverberance 70 in a mid-size room,
-none in a small room or at 50; the echo's tails read as held notes). No measure tried here tells
-the two apart: a bed 20 dB under a voice is often no louder in the pauses than the echo is.
+Mosaic learns the voice from the audio; a bed, a song, a jingle or singing leaves it a voice it
+cannot separate from the music. FireRedVAD's audio event detector (:mod:`preflight.features.sound_events`,
+on audio brought to one level first) scores music and singing every 10 ms, and an AudioSet tagger
+(:mod:`preflight.features.tags`) scores the whole clip:
+- **between the words** (at least 100 ms from any speech the VAD hears), a clean recording holds
+  only room tone: music at ``pause_probability`` for over ``pause_max_s`` fails (an intro, a sting).
+  Clean speech with hum or noise reaches a quarter of that; a short sting twice it.
+- **anywhere**: music or singing at ``probability`` for over ``fail_s`` fails, over ``warn_s`` warns
+  (a singing delivery or a faint bed: listen). A bed 20 dB under a voice is heard for longer than
+  ``fail_s``; clean speech under 2 s.
+- **under the whole voice**: the detector hears little of a quiet bed under speech, so the tagger's
+  Music probability for the clip fails at ``bed_fail`` ("more likely than not"), warns at ``bed_warn``.
+Weak spots: a bed 20-25 dB under a voice (drums and bass above all) can pass; loud hum or rumble and
+a voice echoing in a bare room read as music. The tagger hears the whole audio only; a window's
+music under the voice is the cut file's check to find.
 """
 
 from __future__ import annotations

@@ -1,26 +1,19 @@
 """noise: how far the voice stands above the background, as an SNR in dB.
 
 The background is what a speech enhancement network leaves when it takes the voice out
-(:mod:`preflight.features.separation`): rain, wind, traffic, a crowd, clatter, typing, whether
-it is steady or comes in bursts, and whether the speaker pauses or not. Its power N is the mean
-of that remainder over the frames the VAD hears as speech and over the frames at least 100 ms
-from anything that may be speech (VAD 0.15); the frames around the words are left out, where a
-breath, a lip noise or the room's echo of the last word is the speaker's, not the background,
-and so are frames that clip (their distortion is the clipping check's).
-The voice is what the speech frames hold beyond N: SNR = 10 log10((P_speech - N) / N), with
-P_speech the mean power of 32 ms frames the VAD hears as speech (ITU-T P.56's active level).
-
-It fails under 10 dB, where the background is within a tenth of the voice's power and competes
-with it, and warns under 15. Mixes of real voices with real noise at 5 dB read 4-8 dB and at 20
-dB 12-23 dB (``eval/snr.py``): the limits sit between with room on both sides.
-
-Background that comes in bursts of other voices (a party) is kept as speech by the network and
-reads high; where the SNR passes, DNSMOS's background score (:mod:`preflight.features.background`)
-under 3 of 5 warns, and single_speaker hears the other voices.
-
-Weak spots: a voice in an echoing room, or one the network keeps poorly, reads some dB low (its
-echo and what it loses count as background): a clean far-field meeting recording reads 14 dB
-and warns; a crowd of voices reads high.
+(:mod:`preflight.features.separation`): rain, wind, traffic, a crowd, clatter, typing, steady or in
+bursts, whether the speaker pauses or not. Its power N is the remainder's mean over the frames the
+VAD hears as speech and those at least 100 ms from anything that may be speech (VAD 0.15); frames
+next to the words (a breath, the room's echo of the last word: the speaker's) and frames that clip
+(the clipping check's) are left out. SNR = 10 log10((P_speech - N) / N), P_speech the mean power of
+the 32 ms speech frames (ITU-T P.56's active level). Under ``fail_below_db`` the background is within
+a tenth of the voice's power and competes with it: fails; under ``warn_below_db`` warns. Real voices
+over real noise at 5 dB read 4-8 dB, at 20 dB 12-23 dB (``eval/snr.py``): the limits sit between.
+Bursts of other voices (a party) are kept as speech by the network and read high; where the SNR
+passes, DNSMOS's background score (:mod:`preflight.features.background`) under ``intrusive_below``
+warns, and single_speaker hears the other voices.
+Weak spots: an echoing room, or a voice the network keeps poorly, reads some dB low (a clean
+far-field meeting recording warns); a crowd of voices reads high.
 """
 
 from __future__ import annotations
@@ -141,7 +134,7 @@ def frame_peaks(samples: np.ndarray) -> np.ndarray:
 
 def frame_power(samples: np.ndarray) -> np.ndarray:
     """Mean power of each 32 ms frame (16 ms hop), samples clipped to full scale. A frame is two
-    hops, so it is summed from per-hop sums: no copy of the frames (it was 150 MB for 10 minutes)."""
+    hops, so it is summed from per-hop sums: no copy of the frames (150 MB for 10 minutes)."""
     x = np.clip(samples, -1.0, 1.0)
     if len(x) < _FRAME:
         return np.zeros(0)

@@ -1,70 +1,18 @@
 """overlay: text, captions, logos, lower thirds or an inset picture burned into the picture.
 
 Mosaic learns the face and the scene; a caption bar, a watermark or an inset ends up in the
-avatar. On a video's sampled frames (640 px) or every frame's grey picture, and on a still:
-
-- **Burned-in text** (captions, lower thirds, titles, watermarks, a channel name): PaddleOCR's
-  DB text detector (:mod:`preflight.features.text`) on 6 frames spread over a video, or on the
-  image. A box counts as a line of text when it is level (tilted at most 3 degrees), at least
-  twice as wide as tall, 1-15% of the frame tall and scored 0.7 or more: the detector also lights up faces,
-  shirts and hands as square blobs, which these rules drop. In a video, text is burned in when
-  its pixels are inside a text box in at least 60% of the frames and its lines stay within 1%
-  of the frame from frame to frame (measured: burned-in text jitters under 1 px at 640 px; scene
-  text moves with the camera). On a still, where nothing moves, text fails when it reads as a caption: 1% of the
-  frame or more, with a line across 30% of its width or in the top 15% or bottom 25%; other text
-  warns (a sign or a press wall behind the person may be part of the scene).
-- **Static marks in a corner** (video only; a logo without letters, an inset photo): edges
-  (Canny, on grey levels stretched 1st-99th percentile to 0-255) on the same pixels in at least
-  90% of the frames, joined into compact regions inside a corner of the picture (within
-  ``mark_span`` of it each way; a larger one is the room's window frame or shelf). Being static
-  is evidence only where the scene moves: a region fails (by area) when the scene's edges around
-  it, away from the speaker, change by ``around_moving`` grey levels or more between sampled
-  frames (a hand-held camera's sway: 7-22; a locked-off camera on shelves, tiles, posters and
-  windows: at most 1.3). On a still scene a static corner region is a shelf as often as a logo:
-  it fails only when it stands out from the scene's own static structure (its other static
-  regions, window frames and shelves included, cover less than half its area: an inset on a
-  generated clip's blank wall), else it warns, as do the text detector's blobs on a logo in a
-  corner. A corner is the
-  picture's: inside letterbox or pillarbox bars (rows and columns black in every frame).
-- **Plates** (video): a flat region of one colour (spread at most ``graphic_spread`` grey levels:
-  drawn, never filmed) holding burned-in text, a lower third's bar, counts with its text.
-- **Logos on a still**: flat, colourful, sharply bordered regions (:mod:`preflight.features.graphics`)
-  within a quarter of the width and height from a corner, with the text lines in that corner,
-  graded by their box's area.
-
-- **Inset pictures that pop in or out** (video only; a card, a sticker, a cartoon, a
-  picture-in-picture shown for part of the clip): rectangles with four sharp, level sides
-  (:mod:`preflight.features.insets`) tracked over the sampled frames, on at least 3 of them, whose
-  outline is gone just before they are first or after they are last seen while the rest of the
-  picture stays (see ``_pasted``). Whether the rectangle moves is not asked, so a sticker held
-  still and one drifting across are found alike. Measured on 213 videos (the shared set, its
-  re-encoded and varied copies, the edge and cut cases, the fixtures): found on the drifting
-  cartoon and its two copies, the varied and re-encoded copies of the inset clip, and 10 of
-  ``eval/cases.py``'s 15 pasted test cards; on no other video.
-- **Graphics of any shape that pop in and out** (video only; a round badge, a sticker, a cut-out
-  figure): a patch of the picture that changes in one frame while the rest stays, and later changes
-  back to what it showed before (:mod:`preflight.features.pops`, on every frame's grey picture;
-  not on a face, not at the frame's edge, not a thing that moved, not in footage that repeats
-  frames). With it, 20 of the 30 pasted cases fail (10 before: every graphic held still, 4 of 5
-  badges drifting); no camera clip gives a pop (see the module for what it was measured on).
-
-Area is the union of the marks as a share of the frame: it fails at 1% (a one-line caption on a
-512 px frame covers about 4%) and warns at 0.1%. Measured on the shared set: every caption,
-lower third, watermark and channel logo found, and on the clean talking heads and portraits no
-text line and no corner mark; the detector's blobs on faces and clothes (up to half of a
-frame) are all square or tilted and dropped.
-
-Weak spots: a sign or lettering behind the speaker, level and static on a locked-off camera,
-reads as burned-in text; a letterless bug on a locked-off camera only warns, and one on a still
-is missed unless its fills are flat and colourful; a scrolling ticker is missed; text shown for less than 60% of a video is missed; a pasted graphic
-without four straight sides that moves while shown (1 of 5 drifting round badges) or one whose
-outline fades into a busy background and moves (3 of 10 test cards) is missed, and so is one that
-slides in and out; a screen in the scene that flashes content and back reads as a pop; a
-rectangle of the scene that an arm hides on three sides comes close to reading as gone. Tried
-and not kept: the change between sampled frames
-as a filled rectangle (a pasted card 1.0 of its box, a badge 0.8, but a fade to black 0.91 and
-a gesturing hand 0.74), and local spikes of change (a hand that starts to move spikes like a
-graphic popping in, over a larger area); marks are not looked for in frames under 240 px.
+avatar. Found on 6 sampled frames (640 px) or the image, and every frame's grey picture: burned-in
+text (PaddleOCR's DB detector: level lines in text boxes on 60% of the frames, steady within 1% of
+the frame, where scene text moves with the camera), with its flat plate (``graphic_spread``);
+static edges in a corner (``min_presence`` of the frames, within ``mark_span``); inset rectangles
+and graphics of any shape that pop in and out (:mod:`~preflight.features.insets`,
+:mod:`~preflight.features.pops`); on a still, flat colourful logos near a corner. The union's area
+fails at ``fail_area`` (a one-line caption on a 512 px frame covers about 4%), warns at ``warn_area``.
+Static is evidence only where the scene moves: a corner mark fails when the scene's edges around it
+change by ``around_moving`` (a hand-held camera sways 7-22 grey levels, a locked-off room under 1.3),
+else only when it stands out from the scene's own static structure; a still's text fails only placed
+as a caption. Weak spots: level lettering behind the speaker on a locked-off camera reads as burned
+in; a scrolling ticker, text shown under 60% of a clip and a graphic that slides in are missed.
 """
 
 from __future__ import annotations

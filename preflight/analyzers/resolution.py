@@ -1,7 +1,7 @@
 """resolution: the short side of the picture, in pixels, as displayed.
 
-An avatar is rendered at up to 1080p; below 480 px the face is too soft to learn from, below
-240 px it is unusable.
+An avatar is rendered at up to 1080p; below ``warn_below`` (480 px) the face is too soft to learn
+from and it warns, below ``fail_below`` (240 px) it is unusable and fails.
 """
 
 from __future__ import annotations

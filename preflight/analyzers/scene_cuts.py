@@ -1,28 +1,19 @@
 """scene_cuts: hard cuts and fades, from every frame of the video at 96 px, in grey.
 
-The change between two frames (0-255) is the mean of two parts, as in PySceneDetect's content
-score: the mean absolute grey-level difference, and the share of pixels where the edge map
-(Canny, dilated by one pixel) differs, scaled to 255. Edges make a jump cut in one shot (the
-head shifts: its contours move) stand out from a blink or an exposure drift (brightness moves,
-contours stay). Each frame's contrast is stretched before its edges are found, and changes into
-or out of a dark frame are left to the fade rule, so a fade to black is not taken for a cut. On
-the labelled clips a jump cut scores 5x its neighbourhood and a hard cut
-15-50x, while ordinary talking, blinking and nodding stay under 3x. A cut is a frame whose
-change stands out from the changes around it: at least ``adaptive_ratio`` times the
-mean change within ``window_s`` on either side, and at least ``min_change`` in absolute terms.
-Comparing with the neighbourhood rather than a fixed level is what PySceneDetect's
-AdaptiveDetector does (B. Castellano, PySceneDetect, https://scenedetect.com); it tells a jump cut
-in a static talking-head shot (a small but sudden change) from a speaker moving (steady change)
-and from a hand-held camera. A fade shows as frames going dark (mean grey <= ``dark_level``)
-after the clip has started: it warns, since Mosaic wants one continuous take.
-
-A change that leaves at most ``edge_frames`` (2) frames on one side is a stray frame at an edge
-(an editor's or an encoder's leftover) and warns with the fix to trim them; anywhere else a cut
-fails. Frames that repeat the last distinct frame (within ``repeat_below`` grey levels: a 30 fps
-recording in a 60 fps project) are skipped before changes are measured.
-
-Weak spots: a cut between two nearly identical framings, or inside fast motion, can hide; a
-camera flash can look like a cut.
+Mosaic wants one continuous take. The change between two frames (0-255) is, as in PySceneDetect's
+content score, the mean of the absolute grey-level difference and the share of pixels where the
+edge map (Canny, dilated by a pixel, on contrast-stretched frames) differs: a jump cut moves the
+head's contours, a blink or an exposure drift does not. A cut is a frame whose change is at least
+``adaptive_ratio`` times the mean change within ``window_s`` either side and at least
+``min_change`` (PySceneDetect's AdaptiveDetector): a hard cut stands 15-50x over its neighbourhood,
+a jump cut about 5x, talking, blinking and nodding under 3x, and comparing with the neighbourhood
+tells a sudden change from a speaker moving or a hand-held camera. A cut fails, except one leaving
+at most ``edge_frames`` frames on one side: stray frames at an edge, which warn with the fix to trim
+them. Frames going dark (mean grey <= ``dark_level``) after the start are a fade and warn; changes
+into or out of a dark frame are left to that rule. Frames within ``repeat_below`` of the last
+distinct frame (a 30 fps recording in a 60 fps project) are skipped.
+Weak spots: a cut between two nearly identical framings or inside fast motion can hide (most jump
+cuts of under a second in a still head: eval/README.md); a camera flash can look like a cut.
 """
 
 from __future__ import annotations

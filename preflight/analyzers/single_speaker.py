@@ -3,17 +3,17 @@
 Mosaic clones one voice. The speech is cut where its speaker changes (pyannote segmentation) into
 pieces of 0.5-1 s; two pieces' similarity is the mean of two speaker encoders' cosines (CAM++,
 GE2E); the pieces are grouped into voices (:mod:`preflight.features.voices`). It fails when others
-than the main voice speak for over 1 s (pauses under 0.3 s included) in groups apart below
-``same_voice``, or two talk at once for over 1 s; it warns when they are apart only below
-``maybe_same_voice``. The value is the similarity of the two least alike groups. Why 0.52 and
-0.58: one voice stays above 0.57 with noise, echo, a lower level or lossy coding (0.54 at 10 dB
-SNR), so 0.52 lies about 3 standard deviations under one voice's mean; most two voices fall below
-it; between the limits lie mostly alike voices, so that band warns (``eval/voices.py``).
-Weak spots: alike voices of one room and microphone (speakers whose whole turns CAM++ puts at
-0.4-0.6) mostly only warn, some pass; a second voice of under 1 s of speech passes, one of 1.2-1.5 s
-can; a voice 12 dB under the main one is not heard as overlap, a crowd 10 dB under one can be.
-Channels whose loudness correlates under 0.5 warn. Voices are told apart over the whole audio;
-a window's main voice is the one speaking most in it.
+than the main voice speak for over ``other_max_s`` (pauses under 0.3 s included) in groups apart
+below ``same_voice``, or two talk at once for over ``overlap_max_s``; it warns when they are apart
+only below ``maybe_same_voice``. The value is the similarity of the two least alike groups. One
+voice stays well above ``same_voice`` through noise, echo, a lower level and lossy coding (it lies
+about 3 standard deviations under one voice's mean); most pairs of voices fall below it, and
+between the limits lie mostly alike voices, so that band warns (``eval/voices.py``).
+Weak spots: alike voices of one room and microphone mostly only warn, some pass; a second voice
+speaking under ``other_max_s`` passes, one of up to 1.5 s can; a voice 12 dB under the main one is not heard as
+overlap, a crowd 10 dB under one can be. Channels whose loudness correlates under
+``channels_agree`` warn. Voices are told apart over the whole audio; a window's main voice is the
+one speaking most in it.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """speech: how much of the audio is someone speaking, from Silero VAD.
 
 Mosaic learns the voice and the lip movement from speech; a clip that is mostly silence,
-breathing or background gives it too little. The ratio is the VAD's speech time over the window
-judged (the whole audio in a check); at least half must be speech (normal phrasing with pauses reaches 60-90%).
+breathing or background gives it too little. The ratio is the time in the VAD's speech spans
+(:mod:`preflight.features.vad`, at ``threshold``) over the window judged (the whole audio in a
+check); under ``min_ratio`` (half) it fails: normal phrasing with pauses reaches 60-90%.
 Weak spots: singing and some music score as speech (the music check catches those); whispered
 or very distant speech can score as silence.
 """

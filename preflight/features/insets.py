@@ -11,13 +11,8 @@ of the width to its right; the pair is a rectangle when horizontal edges cover 7
 and of its bottom. Rectangles on consecutive frames (gaps of up to 2 frames) of the
 same size (3% of the frame) near the same place are one :class:`Inset` track.
 
-Measured at 5 frames a second on the 53 shared videos: no rectangle on any frame of 44 of them,
-every good talking head and every cut, dub, noise, music and duration case among them; the
-picture-in-picture on 18 of 40 frames, the drifting cartoon on 8 of 45 (it
-is shown on 20), the inset portrait on 7 of 63; scene rectangles on a film clip (50 of 50), a
-piano video (14 of 47) and a few frames of three others. On ``eval/cases.py``'s pasted family
-the test card (on 15 frames) is found on 9-15 frames over four of the clips and on 1 over the
-fifth, whose bright curtain swallows its top. A round badge has no sides, and is not seen.
+A round badge has no sides and is not seen; a card whose top a bright background swallows is
+found on few frames (eval/README.md, "overlay").
 """
 
 from __future__ import annotations

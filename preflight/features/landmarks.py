@@ -81,10 +81,10 @@ class HumanCheck:
     logit 21) and low for animals (median -15), but single crops overlap (a proboscis monkey
     reached 7.7, the least confident clean human photo 8.8). So the face is cut 7 ways (the usual
     2x crop; 1.6x and 3x; the 2x crop shifted by 12% of the box sideways, down, and up-left; and
-    mirrored) and each must find a face at detection 0.8 and presence logit 9. Measured on 940
-    images and 53 videos: people's faces at least 60 px tall pass all 7 in 91% of photos and 99%
-    of video frames; no animal passed more than 4 of 7 (0 of 55 animal faces). Drawn, painted
-    and carved human faces mostly pass: that is not what this tells apart.
+    mirrored) and each must find a face at detection 0.8 and presence logit 9: people's faces at
+    least 60 px tall pass all 7 in most photos and nearly every video frame, no animal passed more
+    than 4 of 7 (eval/README.md, "faces"). Drawn, painted and carved human faces mostly pass:
+    that is not what this tells apart.
     """
 
     VARIANTS = ((2.0, 0.0, 0.0, False), (1.6, 0.0, 0.0, False), (3.0, 0.0, 0.0, False), (2.0, 0.12, 0.0, False),
