@@ -1,13 +1,13 @@
 """duration: how long a video or voice audio runs, from the probe.
 
-Mosaic accepts ``min_s`` to ``max_s`` (4 to 15 s) of video or voice: less gives the model too
-little of the person, more is refused. A file states several lengths: the container's and each stream's, and
-they differ by a frame or an audio packet (a 15.0 s picture in a 15.1 s container is common).
-Mosaic may read any of them, so the check holds the longest of the container and the streams
-the avatar uses to the maximum, and the shortest to the minimum, and names the one it judged.
-A file whose header states no length (a browser's or a pipe's recording) is judged as decoded;
-when the decode stopped at its bound (a second past the maximum), it is "at least" that long.
-Images have no duration and get no check.
+Mosaic accepts ``min_s`` to ``max_s`` (4 to 15 s) of video or voice: less gives the model too little
+of the person, more is refused. A file states several lengths: the container's and each stream's,
+and they differ by a frame or an audio packet (a 15.0 s picture in a 15.1 s container is common).
+Mosaic may read any of them, so the check holds the longest of the container and the streams the
+avatar uses to the maximum, and the shortest to the minimum, and names the one it judged. A file
+whose header states no length (a browser's or a pipe's recording) is judged as decoded; when the
+decode stopped at its bound (a second past the maximum), it is "at least" that long. Images have no
+duration and get no check.
 """
 
 from __future__ import annotations

@@ -1,20 +1,20 @@
 """music: music or singing under, between or instead of the speech.
 
 Mosaic learns the voice from the audio; a bed, a song, a jingle or singing leaves it a voice it
-cannot separate from the music. FireRedVAD's audio event detector (:mod:`preflight.features.sound_events`,
-on audio brought to one level first) scores music and singing every 10 ms, and an AudioSet tagger
-(:mod:`preflight.features.tags`) scores the whole clip:
-- **between the words** (at least 100 ms from any speech the VAD hears), a clean recording holds
-  only room tone: music at ``pause_probability`` for over ``pause_max_s`` fails (an intro, a sting).
-  Clean speech with hum or noise reaches a quarter of that; a short sting twice it.
+cannot separate from the music. FireRedVAD's audio event detector
+(:mod:`~preflight.features.sound_events`, on levelled audio) scores music and singing every 10 ms;
+an AudioSet tagger scores the clip:
+- **between the words** (100 ms or more from any speech), a clean recording holds room tone only:
+  music at ``pause_probability`` for over ``pause_max_s`` fails (an intro, a sting); clean speech
+  with hum or noise reaches about half a second, a short sting twice the limit.
 - **anywhere**: music or singing at ``probability`` for over ``fail_s`` fails, over ``warn_s`` warns
-  (a singing delivery or a faint bed: listen). A bed 20 dB under a voice is heard for longer than
-  ``fail_s``; clean speech under 2 s.
-- **under the whole voice**: the detector hears little of a quiet bed under speech, so the tagger's
-  Music probability for the clip fails at ``bed_fail`` ("more likely than not"), warns at ``bed_warn``.
+  (a singing delivery, a faint bed: listen); a bed 20 dB under a voice passes ``fail_s``, clean
+  speech stays under 2 s.
+- **under the whole voice**, where the detector hears little: the tagger's
+  (:mod:`~preflight.features.tags`) Music probability for the whole audio fails at ``bed_fail``
+  (more likely than not), warns at ``bed_warn``; a window's own bed is the cut file's check to find.
 Weak spots: a bed 20-25 dB under a voice (drums and bass above all) can pass; loud hum or rumble and
-a voice echoing in a bare room read as music. The tagger hears the whole audio only; a window's
-music under the voice is the cut file's check to find.
+a voice echoing in a bare room read as music.
 """
 
 from __future__ import annotations

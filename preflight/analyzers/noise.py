@@ -6,12 +6,12 @@ bursts, whether the speaker pauses or not. Its power N is the remainder's mean o
 VAD hears as speech and those at least 100 ms from anything that may be speech (VAD 0.15); frames
 next to the words (a breath, the room's echo of the last word: the speaker's) and frames that clip
 (the clipping check's) are left out. SNR = 10 log10((P_speech - N) / N), P_speech the mean power of
-the 32 ms speech frames (ITU-T P.56's active level). Under ``fail_below_db`` the background is within
-a tenth of the voice's power and competes with it: fails; under ``warn_below_db`` warns. Real voices
-over real noise at 5 dB read 4-8 dB, at 20 dB 12-23 dB (``eval/snr.py``): the limits sit between.
-Bursts of other voices (a party) are kept as speech by the network and read high; where the SNR
-passes, DNSMOS's background score (:mod:`preflight.features.background`) under ``intrusive_below``
-warns, and single_speaker hears the other voices.
+the 32 ms speech frames (ITU-T P.56's active level). Under ``fail_below_db`` the background is
+within a tenth of the voice's power and competes with it: fails; under ``warn_below_db`` warns. Real
+voices over real noise at 5 dB read 4-8 dB, at 20 dB 12-23 dB (``eval/snr.py``): the limits sit
+between. Bursts of other voices (a party) are kept as speech by the network and read high; where the
+SNR passes, DNSMOS's background score (:mod:`preflight.features.background`) under
+``intrusive_below`` warns, and single_speaker hears the other voices.
 Weak spots: an echoing room, or a voice the network keeps poorly, reads some dB low (a clean
 far-field meeting recording warns); a crowd of voices reads high.
 """

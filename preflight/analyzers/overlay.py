@@ -1,18 +1,19 @@
 """overlay: text, captions, logos, lower thirds or an inset picture burned into the picture.
 
-Mosaic learns the face and the scene; a caption bar, a watermark or an inset ends up in the
-avatar. Found on 6 sampled frames (640 px) or the image, and every frame's grey picture: burned-in
-text (PaddleOCR's DB detector: level lines in text boxes on 60% of the frames, steady within 1% of
-the frame, where scene text moves with the camera), with its flat plate (``graphic_spread``);
-static edges in a corner (``min_presence`` of the frames, within ``mark_span``); inset rectangles
-and graphics of any shape that pop in and out (:mod:`~preflight.features.insets`,
+Mosaic learns the face and the scene; a caption bar, a watermark or an inset ends up in the avatar.
+Found on 6 sampled frames (640 px) or the image, and every frame's grey picture: burned-in text
+(PaddleOCR's DB detector: level lines in text boxes on 60% of the frames, steady within 1% of the
+frame, where scene text moves with the camera) with its flat plate (``graphic_spread``); static
+edges in a corner (``min_presence`` of the frames, within ``mark_span``); inset rectangles and
+graphics of any shape that pop in and out (:mod:`~preflight.features.insets`,
 :mod:`~preflight.features.pops`); on a still, flat colourful logos near a corner. The union's area
-fails at ``fail_area`` (a one-line caption on a 512 px frame covers about 4%), warns at ``warn_area``.
-Static is evidence only where the scene moves: a corner mark fails when the scene's edges around it
-change by ``around_moving`` (a hand-held camera sways 7-22 grey levels, a locked-off room under 1.3),
-else only when it stands out from the scene's own static structure; a still's text fails only placed
-as a caption. Weak spots: level lettering behind the speaker on a locked-off camera reads as burned
-in; a scrolling ticker, text shown under 60% of a clip and a graphic that slides in are missed.
+fails at ``fail_area`` (a one-line caption on a 512 px frame covers about 4%), warns at
+``warn_area``. Static is evidence only where the scene moves: a corner mark fails when the scene's
+edges around it change by ``around_moving`` (a hand-held camera sways 7-22 grey levels, a locked-off
+room under 1.3), else only where it stands out from the scene's own static structure. A still's text
+fails only where it is placed as a caption.
+Weak spots: level lettering behind the speaker on a locked-off camera reads as burned in; a
+scrolling ticker, text shown under 60% of a clip and a graphic that slides in are missed.
 """
 
 from __future__ import annotations

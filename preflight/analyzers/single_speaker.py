@@ -7,11 +7,11 @@ than the main voice speak for over ``other_max_s`` (pauses under 0.3 s included)
 below ``same_voice``, or two talk at once for over ``overlap_max_s``; it warns when they are apart
 only below ``maybe_same_voice``. The value is the similarity of the two least alike groups. One
 voice stays well above ``same_voice`` through noise, echo, a lower level and lossy coding (it lies
-about 3 standard deviations under one voice's mean); most pairs of voices fall below it, and
-between the limits lie mostly alike voices, so that band warns (``eval/voices.py``).
+about 3 standard deviations under one voice's mean); most pairs of voices fall below it, and between
+the limits lie mostly alike voices, so that band warns (``eval/voices.py``).
 Weak spots: alike voices of one room and microphone mostly only warn, some pass; a second voice
-speaking under ``other_max_s`` passes, one of up to 1.5 s can; a voice 12 dB under the main one is not heard as
-overlap, a crowd 10 dB under one can be. Channels whose loudness correlates under
+speaking under ``other_max_s`` passes, one of up to 1.5 s can; a voice 12 dB under the main one is
+not heard as overlap, a crowd 10 dB under one can be. Channels whose loudness correlates under
 ``channels_agree`` warn. Voices are told apart over the whole audio; a window's main voice is the
 one speaking most in it.
 """
