@@ -380,7 +380,9 @@ def _corner_marks(frames: np.ndarray, limits: OverlayLimits, picture: Rect,
     surroundings move: the scene's edges around it, away from the person, change by a median of
     ``around_moving`` grey levels or more from one sampled frame to the next (a camera's sway,
     drift or zoom). On a still scene (a locked-off camera) every edge is static, and a shelf, a
-    tile or a picture on the wall is as still as a logo: such a region is only a hint, which warns.
+    tile or a picture on the wall is as still as a logo: such a region is only a hint, which warns,
+    unless the corner regions stand out from the scene's own static structure (its other static
+    regions cover less than half their area: an inset on a blank wall), when they are marks.
     Bars are cut off first (2 px into the picture): their border with the picture is a static
     edge the width of the frame."""
     import cv2
