@@ -1,20 +1,20 @@
 """faces and face_size: exactly one face, a person's, upright and big enough.
 
-faces counts the faces BlazeFace full-range finds on each sampled frame (``sample_fps`` a second) at
-``min_confidence``. Mosaic wants one person: a second face in ``multi_max_ratio`` of the frames, or
-for ``multi_max_run_s`` in a row (someone walking through behind the speaker), fails; no face in
-more than ``none_max_ratio`` of them (the speaker leaves or turns away) fails. The margins absorb
-the detector's misses on single frames (blinks, motion blur). An image must show one face. The face
-must be a person's: the landmark model must find a face on it in at least half the frames with one
-face (on camera clips 93-100% of them; on the "faces" BlazeFace finds in carvings, statues and
-patterns, none), and its strict human check must take ``human_min_views`` of 7 views of the largest
-face (60 px or more) on most of 3 frames. A picture on its side or upside down fails as
-``faces.turned``: the face's roll past ``sideways_roll`` for most of the clip, or, when the count
-fails, a turn under which both models find the face more surely. A window is judged on its own
-frames; the human check and the turn on 3 frames of the whole source. face_size is the median face
-height over the frame's, warning under ``size_warn_below``: a few dozen pixels in a 360p sample.
-Weak spots: paintings, statues and realistic drawings of people pass; the turn was measured on
-turned fixtures, not on real rotated footage.
+faces counts the faces BlazeFace full-range finds (``min_confidence``) on each sampled frame
+(``sample_fps`` a second). Mosaic wants one person: a second face in ``multi_max_ratio`` of the
+frames, or for ``multi_max_run_s`` in a row (someone walking through behind), fails; no face in over
+``none_max_ratio`` of them (the speaker leaves or turns away) fails; the margins absorb the
+detector's misses on single frames (blinks, motion blur). An image must show one face. The face must
+be a person's: the landmark model finds a face on it in at least half the frames with one face
+(camera clips: 93-100%; BlazeFace's "faces" in carvings, statues and patterns: none), and its strict
+human check takes ``human_min_views`` of 7 views of the largest face (60 px or more) on most of 3
+frames. A picture on its side or upside down fails as ``faces.turned``: the face's roll past
+``sideways_roll`` for most of the clip, or, when the count fails, a turn under which both models
+find the face more surely. A window is judged on its own frames; the human check and the turn on 3
+frames of the whole source. face_size, the median face height over the frame's, warns under
+``size_warn_below``: a few dozen pixels in a 360p sample.
+Weak spots: paintings, statues and realistic drawings of people pass; the turn is untried on real
+rotated footage.
 """
 
 from __future__ import annotations
