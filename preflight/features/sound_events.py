@@ -68,8 +68,8 @@ DITHER = 1e-5
 
 def detect(audio: Audio) -> SoundEvents:
     """The smoothed probabilities of ``audio``, brought first to one level (:mod:`preflight.features.level`):
-    the detector hears level as well as sound (4 dB quieter, a music bed under speech was heard
-    for 3.7 s instead of 5.5 s; 10 dB quieter, for 1.9 s)."""
+    the detector hears level as well as sound (unlevelled, a music bed under speech 4 dB quieter
+    is heard for 3.7 s instead of 5.5 s, 10 dB quieter for 1.9 s)."""
     noise = np.random.default_rng(0).standard_normal(len(audio.samples)).astype(np.float32) * DITHER
     levelled = audio.samples * level_gain(audio.samples)
     x = np.ascontiguousarray(np.clip(levelled + noise, -1.0, 1.0), dtype=np.float32)

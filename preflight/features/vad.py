@@ -69,8 +69,8 @@ def detect(audio: Audio, threshold: float) -> SpeechActivity:
 
 
 def probabilities(audio: Audio) -> np.ndarray:
-    """The speech probability of each 32 ms window, of the audio brought to one level: 12 dB
-    quieter, a breathy voice's first words scored under 0.15 and were taken for background."""
+    """The speech probability of each 32 ms window, of the audio brought to one level: unlevelled
+    and 12 dB quieter, a breathy voice's first words score under 0.15 and count as background."""
     model = onnx.session("silero_vad.onnx")
     x = np.clip(audio.samples * level_gain(audio.samples), -1.0, 1.0).astype(np.float32)
     n = len(x) // WINDOW
