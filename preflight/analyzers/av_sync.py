@@ -5,11 +5,12 @@ speech, smoothed over 3 lags; the sync strength is its z-score at the best lag w
 (BT.1359's acceptability plus the measure's 40 ms margin); the peak is its highest point within
 1.3 s, placed between lags. Evidence is strong with ``min_frames`` speech frames with a face and a
 mouth crop of ``min_mouth_px`` source pixels; under those own voices and dubs score alike, so it
-only warns (av_sync.unclear) and says what helps. On strong evidence own voices score about 2.7 and
-up and dubs around 0.4: under ``fail_below`` fails as another voice; ``pass_at`` sits over every dub
-measured, so most own voices warn (av_sync.weak). A peak of ``offset_z`` or more away from sync is
-the same voice shifted, judged by ITU-R BT.1359: in sync within +125/-45 ms, warns to +185/-90 ms
-plus the margin, fails past it (av_sync.offset); weaker peaks are named as the lag to try.
+only warns (av_sync.unclear) and says what helps. On strong evidence own voices measured 2.7 or
+more and dubs a median of 0.4 (eval/avsync.py): under ``fail_below`` fails as another voice;
+``pass_at`` sits over every dub measured, so most own voices warn (av_sync.weak). A peak of
+``offset_z`` or more away from sync is the same voice shifted, judged by ITU-R BT.1359: in sync
+within +125/-45 ms, warns to +185/-90 ms plus the margin, fails past it (av_sync.offset); weaker
+peaks are named as the lag to try.
 Weak spots: dubs' chance peaks reach nearly ``offset_z``, so most own voices shifted 0.5-1 s fail as
 another voice with the lag to try; a voice timed to the speaker's pauses can score like an own
 voice; lips redrawn to match a foreign voice (a lip-sync generator) are in sync by construction.
