@@ -104,6 +104,52 @@ def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = No
     )
 
 
+@dataclass(frozen=True)
+class Ran:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None, stdin: bytes | None = None) -> Ran:
+    """A command line run in this process (``preflight.cli.run``), as ``run_cli`` runs it in a new
+    one: the same exit code and the same text on stdout and stderr. The environment, the working
+    directory, the streams and the logging it sets are put back afterwards."""
+    import contextlib
+    import io
+    import logging
+
+    from preflight.cli import run
+
+    class _Stdin(io.TextIOWrapper):
+        def isatty(self) -> bool:
+            return False
+
+    out, err = io.StringIO(), io.StringIO()
+    logger = logging.getLogger("preflight")
+    logged = (logger.handlers[:], logger.level, logger.propagate)
+    saved_env, saved_cwd, saved_stdin = dict(os.environ), os.getcwd(), sys.stdin
+    handler = signal.getsignal(signal.SIGINT)
+    try:
+        os.environ.update(env or {})
+        if cwd is not None:
+            os.chdir(cwd)
+        sys.stdin = _Stdin(io.BytesIO(stdin or b""))
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = run([str(a) for a in args])
+            except SystemExit as exc:  # click's shell completion exits on its own
+                code = exc.code if isinstance(exc.code, int) else 0
+    finally:
+        os.environ.clear()
+        os.environ.update(saved_env)
+        os.chdir(saved_cwd)
+        sys.stdin = saved_stdin
+        logger.handlers[:], logger.level, logger.propagate = logged
+        signal.signal(signal.SIGINT, handler)
+    return Ran(code, out.getvalue(), err.getvalue())
+
+
 @pytest.fixture
 def mosaic_api(monkeypatch, tmp_path):
     """A fresh stand-in of the Mosaic API, reached through MOSAIC_BASE_URL as the real one would
