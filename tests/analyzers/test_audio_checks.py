@@ -64,7 +64,7 @@ def test_speech_is_judged_over_the_window_it_is_given():
 
 
 def test_loudness_is_the_windows_integrated_lufs_with_the_short_term_max_and_the_old_figure():
-    # on main loudness was speech RMS in dBFS; the field's measure is BS.1770 integrated loudness
+    # the field's measure is BS.1770 integrated loudness, not speech RMS in dBFS
     from preflight.analyzers import loudness
     from preflight.features.loudness import loudness as measure
     from preflight.media.stream import Audio

@@ -70,7 +70,7 @@ def _ffmpeg(*args) -> None:
 
 
 def test_sound_that_starts_late_warns_with_the_real_spans(tmp_path, fixture_path):
-    # the case: on main the audio 2 s late was GO with no warning
+    # the sound 2 s behind the picture: a recording a user would not want as is
     late = tmp_path / "late.mp4"
     _ffmpeg("-i", fixture_path("talking_head.mp4"), "-itsoffset", "2", "-i", fixture_path("talking_head.mp4"),
             "-map", "0:v", "-map", "1:a", "-c", "copy", late)
@@ -93,7 +93,7 @@ def test_a_second_audio_track_warns_and_the_default_is_judged(tmp_path, fixture_
 
 
 def test_a_browser_recording_without_a_stated_duration_is_measured_by_its_decode(tmp_path, fixture_path):
-    # MediaRecorder-style WebM written to a pipe: no duration in its header; on main it failed duration.
+    # MediaRecorder-style WebM written to a pipe: no duration in its header, yet a length to judge.
     # At 360 lines, not the clip's 720: the length is what is measured, and VP8 at 720p cost 4x more to make.
     webm = tmp_path / "rec.webm"
     import subprocess
@@ -112,7 +112,7 @@ def test_a_browser_recording_without_a_stated_duration_is_measured_by_its_decode
 
 
 def test_clipping_is_counted_on_the_files_own_channels(tmp_path, fixture_path):
-    # a copy of the voice in 8 channels: a downmix that sums them clipped 11.7% on main
+    # a copy of the voice in 8 channels: a downmix that sums them clips 11.7% of the samples
     eight = tmp_path / "eight.wav"
     _ffmpeg("-i", fixture_path("speech.wav"), "-af", "pan=7.1|" + "|".join(f"c{i}=c0" for i in range(8)), eight)
     import preflight

@@ -43,7 +43,7 @@ def test_small_face_warns(report_of):
 
 
 def test_an_animal_face_is_not_a_person(fixture_path):
-    # a proboscis monkey's face, which BlazeFace scores 0.73: one face, and a GO, on main
+    # a proboscis monkey's face, which BlazeFace scores 0.73: a face, but not a person's
     import pytest
 
     from conftest import FIXTURES
@@ -59,7 +59,7 @@ def test_an_animal_face_is_not_a_person(fixture_path):
 
 
 def test_a_face_the_landmarker_finds_nothing_on_is_not_a_person(fixture_path):
-    # a palace's carvings, where BlazeFace finds one small "face": one face, and a GO, on main
+    # a palace's carvings, where BlazeFace finds one small "face" the landmarker cannot place
     import pytest
 
     from conftest import FIXTURES
@@ -75,7 +75,7 @@ def test_a_face_the_landmarker_finds_nothing_on_is_not_a_person(fixture_path):
 
 
 def test_a_picture_without_a_face_is_not_called_turned(fixture_path):
-    # a bee: BlazeFace finds a "face" in it turned on its side; on main the fix said to turn the photo
+    # a bee: BlazeFace finds a "face" in it turned on its side; turning the photo would not help
     import pytest
 
     from conftest import FIXTURES
