@@ -55,20 +55,30 @@ def fixture_folder(fixture_path):
 
 
 @functools.cache
-def _report(*files: str, **roles: str) -> Report:
-    return preflight.check(*files, policy=preflight.Policy(), **roles)
+def _inspected(files: tuple[str, ...], roles: tuple[tuple[str, str], ...]) -> tuple[Report, list]:
+    from preflight.pipeline import inspect
+    from preflight.sources import Sources
+
+    return inspect(Sources(files, **dict(roles)), policy=preflight.Policy(), evidence=True)
+
+
+def _of_fixtures(names: tuple[str, ...], roles: dict[str, str]) -> tuple[Report, list]:
+    return _inspected(tuple(str(FIXTURES / n) for n in names),
+                      tuple(sorted((role, str(FIXTURES / n)) for role, n in roles.items())))
 
 
 @pytest.fixture(scope="session")
 def report_of():
-    """report_of("talking_head.mp4") or report_of(image="face.png", audio="speech.wav"): cached."""
+    """report_of("talking_head.mp4") or report_of(image="face.png", audio="speech.wav"): each set
+    of fixtures checked once per session (with the pictures of ``inspected_of``, from the same run)."""
+    return lambda *names, **roles: _of_fixtures(names, roles)[0]
 
-    def run(*names: str, **roles: str) -> Report:
-        files = tuple(str(FIXTURES / n) for n in names)
-        named = {role: str(FIXTURES / n) for role, n in roles.items()}
-        return _report(*files, **named)
 
-    return run
+@pytest.fixture(scope="session")
+def inspected_of():
+    """inspected_of("cut.mp4"): the report and the pictures of what the checks saw, as
+    ``preflight.pipeline.inspect`` returns them; one run per set of fixtures, shared with ``report_of``."""
+    return lambda *names, **roles: _of_fixtures(names, roles)
 
 
 def check_of(report: Report, check_id: str, source: str | None = None):

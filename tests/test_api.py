@@ -19,6 +19,7 @@ def _readme_python() -> str:
     return "\n".join(f"def example_{i}() -> None:\n" + block.rstrip() for i, block in enumerate(blocks))
 
 
+@pytest.mark.slow  # mypy --strict over the package, without its cache
 def test_the_readmes_python_examples_type_check(tmp_path):
     # create_avatar and plan_avatar are loaded lazily (a module __getattr__): their types must still
     # reach mypy, or `avatar.id` in the README's example is an error

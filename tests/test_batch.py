@@ -240,7 +240,7 @@ def test_without_a_writable_ledger_the_batch_still_checks(tmp_path, fixture_fold
 
 def test_a_file_named_as_media_that_does_not_read_is_an_error_row_never_a_skip(tmp_path, fixture_path, fixture_folder):
     # a file named as media that does not read is an error (exit 1), not a skip that leaves the set GO
-    folder = fixture_folder(tmp_path, {"good.mp4": "talking_head.mp4", "cut_short.mp4": "truncated_header.mp4",
+    folder = fixture_folder(tmp_path, {"good.png": "face.png", "good.wav": "speech.wav", "cut_short.mp4": "truncated_header.mp4",
                                        "nothing.mp4": "empty.mp4", "ada.png": "face.png", "ada.wav": "empty.mp4"})
     (folder / "notes.txt").write_text("not media, and not named as media\n")
     lines = tmp_path / "r.jsonl"
@@ -260,7 +260,8 @@ def test_a_manifest_row_naming_dev_zero_or_a_fifo_is_an_error_row_at_once(tmp_pa
     # hashing /dev/zero's bytes for the cache never ends and a FIFO blocks: refused as they are named
     os.mkfifo(tmp_path / "pipe.mp4")
     manifest = tmp_path / "m.csv"
-    manifest.write_text(f"name,video\nzero,/dev/zero\nfifo,pipe.mp4\ngood,{fixture_path('talking_head.mp4')}\n")
+    manifest.write_text(f"name,video,image,audio\nzero,/dev/zero,,\nfifo,pipe.mp4,,\n"
+                        f"good,,{fixture_path('face.png')},{fixture_path('speech.wav')}\n")
     lines = tmp_path / "r.jsonl"
     result = cli("batch", str(manifest), "--jsonl", str(lines), "--jobs", "1", env={"PREFLIGHT_HOME": str(tmp_path / "home")})
     rows = {r["name"]: r for r in map(json.loads, lines.read_text().splitlines())}

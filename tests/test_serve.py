@@ -295,6 +295,7 @@ def test_the_openapi_document_types_the_errors_as_answered_and_says_the_token(se
             or answer.status_code == 422
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not (SHARED_MEDIA / "audio_short.wav").exists(), reason="no shared media")
 def test_shared_image_and_audio_no_go_and_its_create_sends_nothing(server):
     record = server.check(image=("one person.png", (SHARED_MEDIA / "image_one_person.png").read_bytes()),
@@ -403,6 +404,7 @@ def _until(condition, seconds: float = 30) -> None:
         time.sleep(0.1)
 
 
+@pytest.mark.slow
 def test_a_full_queue_is_429_and_a_killed_worker_is_one_failed_check(server, web):
     stalls = []
     for _ in range(3):  # one on the worker, two in the queue
@@ -510,6 +512,7 @@ class Browser:
         os.close(self._read)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed: `make test` installs it")
 def test_the_page_in_a_browser_checks_a_go_clip_then_a_no_go_one(server, tmp_path):
     import cv2
