@@ -55,6 +55,7 @@ def test_pairing_rules(tmp_path):
     assert all(s.reason.startswith("not readable media") for s in skipped)
 
 
+@pytest.mark.slow
 def test_roles_come_from_the_streams_not_the_names(tmp_path, fixture_path):
     # a file's streams say what it is: an mp4 named .wav is a video, an AVIF photo an image
     shutil.copy(fixture_path("talking_head.mp4"), tmp_path / "clip.wav")
@@ -104,6 +105,7 @@ def test_a_bad_target_is_a_usage_error(tmp_path, content):
         discover(target)
 
 
+@pytest.mark.slow
 def test_a_corrupt_file_among_good_ones_is_one_error_row(fixture_path):
     sets = [SourceSet("good", video=str(fixture_path("talking_head.mp4"))),
             SourceSet("text", video=str(fixture_path("text.mp4"))),
@@ -118,6 +120,7 @@ def test_a_corrupt_file_among_good_ones_is_one_error_row(fixture_path):
     assert len(cut.frames) == 8 and len(cut.cuts) == 1 and cut.wave.speech
 
 
+@pytest.mark.slow
 def test_a_set_that_hangs_is_stopped_and_the_batch_goes_on(web, fixture_path):
     sets = [SourceSet("stalls", video=f"{web.url}/stall"),
             SourceSet("voice", image=str(fixture_path("face.png")), audio=str(fixture_path("speech.wav")))]
@@ -198,6 +201,7 @@ def test_ctrl_c_stops_cleanly_keeps_lines_and_the_rerun_resumes(tmp_path, fixtur
     assert f"{len(kept)} from the cache" in rerun.stdout and "8 of 8 sets checked" in rerun.stdout
 
 
+@pytest.mark.slow
 def test_a_worker_that_dies_is_one_error_row_and_is_replaced(web, fixture_path):
     import multiprocessing
     import threading
@@ -218,9 +222,10 @@ def test_a_worker_that_dies_is_one_error_row_and_is_replaced(web, fixture_path):
 
 
 def test_submit_creates_avatars_for_the_go_sets_only(mosaic_api, tmp_path, fixture_folder):
-    folder = fixture_folder(tmp_path, {"ada.png": "face.png", "ada.wav": "speech.wav", "cut.mp4": "cut.mp4"})
+    folder = fixture_folder(tmp_path, {"ada.png": "face.png", "ada.wav": "speech.wav",
+                                       "bo.png": "face.png", "bo.wav": "speech_short.wav"})
     result = cli("batch", str(folder), "--submit")
-    assert result.returncode == 1  # one set is NO-GO
+    assert result.returncode == 1  # bo's voice is too short: NO-GO
     (avatar,) = mosaic_api.avatars.values()
     assert avatar["name"] == "ada" and sorted(avatar["sources"]) == ["audio_id", "image_id"]
     assert f"ada: avatar {avatar['id']}" in result.stdout
@@ -271,6 +276,7 @@ def test_a_manifest_row_naming_dev_zero_or_a_fifo_is_an_error_row_at_once(tmp_pa
         assert rows[name]["checks"][0]["status"] == "error" and "not a regular file" in rows[name]["checks"][0]["message"]
 
 
+@pytest.mark.slow
 def test_a_cached_row_carries_this_sets_name_and_path(tmp_path, fixture_path, fixture_folder):
     # the cache is keyed by bytes: a row found there still carries its own set's name and path,
     # also for names that look like options, hold a newline or are not ASCII

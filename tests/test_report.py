@@ -79,7 +79,8 @@ def test_a_reason_is_one_of_the_declared_codes():
         Check(id="faces", source="x", status=Status.FAIL, reason="faces.nobody", value=None, message="m")
 
 
-@pytest.mark.parametrize("names", [("cut.mp4",), ("face.png",), ("speech.wav",), ("no_audio.mp4",)])
+@pytest.mark.parametrize("names", [("cut.mp4",), ("face.png",), ("speech.wav",),
+                                   pytest.param(("no_audio.mp4",), marks=pytest.mark.slow)])
 def test_reports_validate_against_schema(report_of, names):
     document = json.loads(report_of(*names).to_json())
     jsonschema.validate(document, SCHEMA)
@@ -130,7 +131,8 @@ def test_the_readme_lists_every_reason_code_and_only_those():
     assert sorted(listed) == sorted(REASONS)
 
 
-@pytest.mark.parametrize("names", [("talking_head.mp4",), ("face.png",), ("speech.wav",), ("no_audio.mp4",)])
+@pytest.mark.parametrize("names", [("talking_head.mp4",), ("face.png",), ("speech.wav",),
+                                   pytest.param(("no_audio.mp4",), marks=pytest.mark.slow)])
 def test_a_checks_value_is_one_number_in_one_unit_for_every_role(report_of, names):
     # one unit per check whatever the role: a dashboard can compare values across sources
     units = {"faces": "share of frames with one face", "streams": "audio tracks", "decodable": "s"}

@@ -1,5 +1,7 @@
 """faces and face_size on generated video and images (a real face photo)."""
 
+import pytest
+
 from conftest import check_of
 
 from preflight.report import Status
@@ -12,6 +14,7 @@ def test_one_face_passes(report_of):
         assert check_of(report, "face_size").status is Status.PASS
 
 
+@pytest.mark.slow
 def test_two_faces_fail_with_spans(report_of):
     video = check_of(report_of("two_faces.mp4"), "faces")
     assert video.status is Status.FAIL
@@ -88,6 +91,7 @@ def test_a_picture_without_a_face_is_not_called_turned(fixture_path):
     assert faces.status is Status.FAIL and faces.reason == "faces.none", faces.message
 
 
+@pytest.mark.slow
 def test_a_picture_turned_over_or_on_its_side_says_how_to_turn_it(tmp_path):
     """A phone clip whose rotation flag was lost shows the face sideways or upside down: the
     detector finds none as is, and the message says which turn makes it upright."""

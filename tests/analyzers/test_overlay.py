@@ -3,16 +3,20 @@ clean footage passes."""
 
 import re
 
+import pytest
+
 from conftest import check_of
 
 from preflight.report import Status
 
 
+@pytest.mark.slow
 def test_clean_footage_passes(report_of):
     for name in ("talking_head.mp4", "two_faces.mp4", "cut.mp4"):
         assert check_of(report_of(name), "overlay").status is Status.PASS, name
 
 
+@pytest.mark.slow
 def test_caption_bar_fails_with_where_it_is(report_of):
     check = check_of(report_of("caption.mp4"), "overlay")
     assert check.status is Status.FAIL and check.value >= 0.01
@@ -22,6 +26,7 @@ def test_caption_bar_fails_with_where_it_is(report_of):
     assert check.fix
 
 
+@pytest.mark.slow
 def test_small_corner_mark_warns(report_of):
     report = report_of("watermark.mp4")
     check = check_of(report, "overlay")
@@ -29,6 +34,7 @@ def test_small_corner_mark_warns(report_of):
     assert report.verdict == "go"
 
 
+@pytest.mark.slow
 def test_a_card_pasted_over_part_of_the_clip_fails(report_of):
     # no letters to read, shown for 2 of the clip's seconds, moving: found as an inset picture
     check = check_of(report_of("pasted.mp4"), "overlay")
@@ -37,6 +43,7 @@ def test_a_card_pasted_over_part_of_the_clip_fails(report_of):
     assert 60 <= x <= 100 and 40 <= y <= 80  # where it came in, 80 px in and 60 px down
 
 
+@pytest.mark.slow
 def test_a_round_badge_put_on_and_taken_off_fails(report_of):
     # no straight sides for the inset rectangles, no letters, away from a corner's edges
     check = check_of(report_of("badge.mp4"), "overlay")

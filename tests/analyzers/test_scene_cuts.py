@@ -1,5 +1,7 @@
 """scene_cuts: a hard cut fails at its time, one take passes, a fade warns."""
 
+import pytest
+
 from conftest import check_of
 
 from preflight.report import Status
@@ -11,11 +13,13 @@ def test_hard_cut_fails_at_its_time(report_of):
     assert abs(cuts.spans[0].start - 4.5) < 0.1
 
 
+@pytest.mark.slow
 def test_one_take_passes(report_of):
     for name in ("talking_head.mp4", "two_faces.mp4", "lowres.mp4"):
         assert check_of(report_of(name), "scene_cuts").status is Status.PASS, name
 
 
+@pytest.mark.slow
 def test_fade_warns(report_of):
     fade = check_of(report_of("fade.mp4"), "scene_cuts")
     assert fade.status is Status.WARN
