@@ -130,6 +130,7 @@ def test_a_set_that_hangs_is_stopped_and_the_batch_goes_on(web, fixture_path):
     assert results["voice"].outcome == "go"
 
 
+@pytest.mark.slow
 def test_an_unchanged_set_comes_from_the_cache_until_the_policy_changes(tmp_path, fixture_path):
     sets = [SourceSet("voice", image=str(fixture_path("face.png")), audio=str(fixture_path("speech.wav")))]
     with Ledger(tmp_path / "ledger.sqlite") as ledger:
@@ -243,6 +244,7 @@ def test_without_a_writable_ledger_the_batch_still_checks(tmp_path, fixture_fold
     assert "going on without the ledger (no cache)" in result.stderr and "1 of 1 sets checked" in result.stdout
 
 
+@pytest.mark.slow
 def test_a_file_named_as_media_that_does_not_read_is_an_error_row_never_a_skip(tmp_path, fixture_path, fixture_folder):
     # a file named as media that does not read is an error (exit 1), not a skip that leaves the set GO
     folder = fixture_folder(tmp_path, {"good.png": "face.png", "good.wav": "speech.wav", "cut_short.mp4": "truncated_header.mp4",
@@ -261,6 +263,7 @@ def test_a_file_named_as_media_that_does_not_read_is_an_error_row_never_a_skip(t
     assert "1 files skipped" in result.stdout and "errors" in result.stdout
 
 
+@pytest.mark.slow
 def test_a_manifest_row_naming_dev_zero_or_a_fifo_is_an_error_row_at_once(tmp_path, fixture_path):
     # hashing /dev/zero's bytes for the cache never ends and a FIFO blocks: refused as they are named
     os.mkfifo(tmp_path / "pipe.mp4")

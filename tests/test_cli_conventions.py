@@ -35,14 +35,14 @@ def test_quiet_and_verbose_after_the_command_too(fixture_path):
 
 def test_dash_reads_the_media_from_standard_input(fixture_path):
     # `-` is standard input, as in every Unix tool, not a file of that name
-    clip = fixture_path("talking_head.mp4")
+    clip = fixture_path("speech.wav")
     result = cli("check", "-", "--format", "json", stdin=clip.read_bytes())
     assert result.returncode == 0, result.stderr
     import json
 
     report = json.loads(result.stdout)
     [source] = report["sources"]
-    assert source["path"] == "-" and source["role"] == "video" and all(c["source"] == "-" for c in report["checks"])
+    assert source["path"] == "-" and source["role"] == "audio" and all(c["source"] == "-" for c in report["checks"])
     import hashlib
 
     assert source["sha256"] == hashlib.sha256(clip.read_bytes()).hexdigest()  # the bytes that came in
@@ -52,6 +52,7 @@ def test_dash_reads_the_media_from_standard_input(fixture_path):
     assert twice.returncode == 2 and "one source only" in twice.stderr
 
 
+@pytest.mark.slow
 def test_text_in_a_pipe_is_not_wrapped_nor_padded(fixture_path):
     # a pipe is read by programs (grep, a CI log): no wrapping at 80 columns, no padding to a table's width
     result = cli("check", str(fixture_path("talking_head.mp4")), env={"COLUMNS": ""})
@@ -62,6 +63,7 @@ def test_text_in_a_pipe_is_not_wrapped_nor_padded(fixture_path):
     assert all(line.startswith(("  pass  ", "  skip  ")) for line in lines[1:])  # a row a check: no continuation
 
 
+@pytest.mark.slow
 @pytest.mark.console
 def test_a_spinner_says_the_step_on_a_terminal(fixture_path):
     # a check takes seconds: a terminal shows which step it is on

@@ -2,8 +2,9 @@
 (one thread each, under their nannies) on 127.0.0.1, started once for the module (the tests
 that use it are ``slow``).
 
-The workers import this worktree's preflight (the venv's editable install) and, through
-PYTHONPATH, this test module, so that functions and plugins defined here can run on them.
+The workers import, through PYTHONPATH, this worktree's preflight (whatever checkout the venv's
+editable install names) and this test module, so that functions and plugins defined here can run
+on them.
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ def lab(tmp_path_factory) -> Iterator[Lab]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "tests")}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")])}
     env.pop("MOSAIC_API_KEY", None)
     log = (logs / "scheduler.log").open("ab")
     address = f"tcp://127.0.0.1:{port}"
@@ -359,7 +360,7 @@ def test_without_distributed_the_cluster_option_says_how_to_install_it(tmp_path,
     # a new process, whose PYTHONPATH shadows distributed with a module that cannot be imported
     (tmp_path / "distributed.py").write_text("raise ImportError('not installed')\n")
     folder = fixture_folder(tmp_path, {"ada.png": "face.png", "ada.wav": "speech.wav"})
-    result = run_cli("batch", str(folder), "--cluster", "local:2", env={"PYTHONPATH": str(tmp_path)})
+    result = run_cli("batch", str(folder), "--cluster", "local:2", env={"PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])})
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "error: --cluster needs Dask distributed, which is not installed: install preflight with its dask extra "

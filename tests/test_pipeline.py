@@ -1,5 +1,7 @@
 """The pipeline from Python (preflight.check): its limits come from the caller, never from the working folder."""
 
+import pytest
+
 import preflight
 from conftest import check_of
 
@@ -24,6 +26,7 @@ def test_the_pipeline_module_is_importable_by_name():
     assert module.check is preflight.check and callable(module.inspect)
 
 
+@pytest.mark.slow
 def test_the_library_writes_nothing_to_stderr(fixture_path):
     # mediapipe and TFLite print native lines at model loading, first run and exit: a library keeps quiet
     import subprocess

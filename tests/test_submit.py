@@ -223,6 +223,7 @@ def test_image_and_voice_are_checked_uploaded_and_created_once(mosaic_api, fixtu
     assert len(mosaic_api.calls("POST /avatar-profiles/create")) == 1
 
 
+@pytest.mark.slow
 def test_a_url_source_is_checked_then_sent_as_its_url(mosaic_api, web):
     url = f"{web.url}/files/talking_head.mp4"
     avatar = create_avatar("Ada", video=url)
@@ -255,7 +256,7 @@ def test_the_same_bytes_from_a_url_are_the_same_media(mosaic_api, web, fixture_p
 
 
 @pytest.mark.console
-@pytest.mark.parametrize("server_made_it", [False, True])
+@pytest.mark.parametrize("server_made_it", [False, pytest.param(True, marks=pytest.mark.slow)])
 def test_a_process_killed_during_create_is_resumed_without_a_second_avatar(mosaic_api, fixture_path, report_of,
                                                                           server_made_it):
     """kill -9 while the create request is in flight, before or after the server made the avatar."""
