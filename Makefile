@@ -1,11 +1,12 @@
-# Two entry points for a fresh machine: `make demo` and `make test`. Both bootstrap what they need.
+# Entry points for a fresh machine: `make demo`, `make test` (everything) and `make test-fast` (the tests
+# not marked slow). Each bootstraps what it needs.
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 FIXTURES := fixtures/out/.done
 
-.PHONY: demo test test-lowest bench fixtures ffmpeg schema clean
+.PHONY: demo test test-fast test-lowest bench fixtures ffmpeg schema clean
 
 demo: $(STAMP) $(FIXTURES)
 	@echo "== a good talking-head clip"; $(BIN)/preflight check fixtures/out/talking_head.mp4 || true
@@ -18,10 +19,16 @@ demo: $(STAMP) $(FIXTURES)
 	@$(BIN)/preflight batch fixtures/out/demo --report fixtures/out/demo-report.html || true
 	@echo; echo "== what \`create\` would send to Mosaic for a GO clip (dry run: no key, no request)"; $(BIN)/preflight create --name Demo --video fixtures/out/talking_head.mp4 --dry-run | tail -n 6 || true
 
+# Everything: the shared media, the Dask cluster and the other slow end-to-end runs too.
 test: $(STAMP) $(FIXTURES)
 	@bash scripts/ensure-tools.sh --test
 	$(BIN)/python -m pytest -q --durations=15
 	@bash scripts/test-python313.sh
+
+# The tests not marked slow (pyproject.toml's markers): under two minutes on two idle cores.
+test-fast: $(STAMP) $(FIXTURES)
+	@bash scripts/ensure-tools.sh --test
+	$(BIN)/python -m pytest -q -m "not slow" --durations=10
 
 # The fast tests on the lowest versions pyproject.toml allows (.ci/lowest.txt), in .venv-lowest.
 test-lowest: $(STAMP) $(FIXTURES)

@@ -865,7 +865,7 @@ def _errors_as_exit_codes() -> Iterator[None]:
 def _quiet_native_stderr() -> Iterator[None]:
     """Send what native libraries (mediapipe, TFLite) write to fd 2 to /dev/null for good,
     while Python's own messages keep going to the terminal through a copy of the old fd."""
-    if os.environ.get("PREFLIGHT_DEBUG"):
+    if os.environ.get("PREFLIGHT_DEBUG") or not _writes_to_fd(sys.stderr, 2):  # run in-process: stderr is not ours
         yield
         return
     sys.stderr.flush()
@@ -878,11 +878,24 @@ def _quiet_native_stderr() -> Iterator[None]:
     yield
 
 
+def _writes_to_fd(stream: Any, fd: int) -> bool:
+    try:
+        return bool(stream.fileno() == fd)
+    except (AttributeError, OSError, ValueError):  # io.StringIO and the like have no descriptor
+        return False
+
+
 def main() -> None:
+    _leave(run())
+
+
+def run(argv: list[str] | None = None) -> int:
+    """The exit code of the command line ``argv`` (default: the process's own arguments), without
+    ending the process: what ``main`` runs, and what the tests call in-process."""
     if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # loaded: each command takes Ctrl-C its own way
         signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        code = app(standalone_mode=False)  # click returns the exit code instead of exiting
+        code = app(args=argv, prog_name="preflight", standalone_mode=False)  # the exit code, not an exit
     except typer.Abort:  # Ctrl-C before a command took it over
         shutdown.stop_now(130, "interrupted")
     except typer.Exit as exc:
@@ -893,13 +906,13 @@ def main() -> None:
         ctx = getattr(exc, "ctx", None)
         if not exc.format_message() and ctx is not None:  # no arguments at all: the help, as click shows it
             print(ctx.get_help(), file=sys.stderr)
-            sys.exit(EXIT_USAGE)
+            return EXIT_USAGE
         where = f" (see `{ctx.command_path} --help`)" if ctx is not None and exc.exit_code == EXIT_USAGE else ""
         print(f"error: {exc.format_message()}{where}", file=sys.stderr)
-        sys.exit(exc.exit_code)
+        return int(exc.exit_code)
     if code == 130:  # typer's answer to a Ctrl-C before a command took it over
         shutdown.stop_now(130, "interrupted")
-    _leave(code if isinstance(code, int) else EXIT_GO)
+    return code if isinstance(code, int) else EXIT_GO
 
 
 def _leave(code: int) -> NoReturn:

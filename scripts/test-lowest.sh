@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The fast part of the suite on the lowest versions pyproject.toml allows, so that its floors are
+# The fast part of the suite (the tests not marked slow) on the lowest versions pyproject.toml allows, so that its floors are
 # proven rather than hoped. .ci/lowest.txt pins them (direct dependencies at their floors, the
 # rest at their newest), made on Python 3.11 by
 #   uv pip compile pyproject.toml --extra test --resolution lowest-direct --python-version 3.11 \
@@ -28,7 +28,5 @@ if [ ! -x "$venv/bin/python" ] || [ .ci/lowest.txt -nt "$venv/.installed" ] || [
   touch "$venv/.installed"
 fi
 "$venv/bin/python" -m pip check
-"$venv/bin/python" -m pytest -q -p no:cacheprovider \
-  tests/test_report.py tests/test_policy.py tests/test_api.py tests/test_packaging.py tests/test_capacity.py \
-  tests/features tests/analyzers/test_faces.py tests/analyzers/test_overlay.py tests/analyzers/test_audio_checks.py \
-  tests/test_cli.py tests/test_cli_conventions.py tests/test_serve.py tests/test_download.py tests/test_mosaic.py
+# The tests not marked slow (pyproject.toml's markers): the same set as `make test-fast`.
+"$venv/bin/python" -m pytest -q -p no:cacheprovider -m "not slow"

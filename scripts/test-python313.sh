@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The fast part of the suite on Python 3.13 (audioop is gone there; pydub needs audioop-lts),
+# The fast part of the suite (the tests not marked slow) on Python 3.13 (audioop is gone there; pydub needs audioop-lts),
 # when a 3.13 interpreter is on this machine. The full suite runs on the main interpreter.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,5 +23,5 @@ if [ ! -x "$venv/bin/python" ] || [ pyproject.toml -nt "$venv/.installed" ]; the
   fi
   touch "$venv/.installed"
 fi
-"$venv/bin/python" -m pytest -q -p no:cacheprovider tests/test_pipeline.py tests/test_report.py tests/test_policy.py \
-  tests/features tests/analyzers/test_audio_checks.py tests/analyzers/test_music.py tests/analyzers/test_duration.py
+# The tests not marked slow (pyproject.toml's markers): the same set as `make test-fast`.
+"$venv/bin/python" -m pytest -q -p no:cacheprovider -m "not slow"

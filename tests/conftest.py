@@ -55,20 +55,30 @@ def fixture_folder(fixture_path):
 
 
 @functools.cache
-def _report(*files: str, **roles: str) -> Report:
-    return preflight.check(*files, policy=preflight.Policy(), **roles)
+def _inspected(files: tuple[str, ...], roles: tuple[tuple[str, str], ...]) -> tuple[Report, list]:
+    from preflight.pipeline import inspect
+    from preflight.sources import Sources
+
+    return inspect(Sources(files, **dict(roles)), policy=preflight.Policy(), evidence=True)
+
+
+def _of_fixtures(names: tuple[str, ...], roles: dict[str, str]) -> tuple[Report, list]:
+    return _inspected(tuple(str(FIXTURES / n) for n in names),
+                      tuple(sorted((role, str(FIXTURES / n)) for role, n in roles.items())))
 
 
 @pytest.fixture(scope="session")
 def report_of():
-    """report_of("talking_head.mp4") or report_of(image="face.png", audio="speech.wav"): cached."""
+    """report_of("talking_head.mp4") or report_of(image="face.png", audio="speech.wav"): each set
+    of fixtures checked once per session (with the pictures of ``inspected_of``, from the same run)."""
+    return lambda *names, **roles: _of_fixtures(names, roles)[0]
 
-    def run(*names: str, **roles: str) -> Report:
-        files = tuple(str(FIXTURES / n) for n in names)
-        named = {role: str(FIXTURES / n) for role, n in roles.items()}
-        return _report(*files, **named)
 
-    return run
+@pytest.fixture(scope="session")
+def inspected_of():
+    """inspected_of("cut.mp4"): the report and the pictures of what the checks saw, as
+    ``preflight.pipeline.inspect`` returns them; one run per set of fixtures, shared with ``report_of``."""
+    return lambda *names, **roles: _of_fixtures(names, roles)
 
 
 def check_of(report: Report, check_id: str, source: str | None = None):
@@ -102,6 +112,52 @@ def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = No
     return subprocess.run(
         [str(exe), *args], capture_output=True, text=True, env={**os.environ, **(env or {})}, cwd=cwd, timeout=300
     )
+
+
+@dataclass(frozen=True)
+class Ran:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None, stdin: bytes | None = None) -> Ran:
+    """A command line run in this process (``preflight.cli.run``), as ``run_cli`` runs it in a new
+    one: the same exit code and the same text on stdout and stderr. The environment, the working
+    directory, the streams and the logging it sets are put back afterwards."""
+    import contextlib
+    import io
+    import logging
+
+    from preflight.cli import run
+
+    class _Stdin(io.TextIOWrapper):
+        def isatty(self) -> bool:
+            return False
+
+    out, err = io.StringIO(), io.StringIO()
+    logger = logging.getLogger("preflight")
+    logged = (logger.handlers[:], logger.level, logger.propagate)
+    saved_env, saved_cwd, saved_stdin = dict(os.environ), os.getcwd(), sys.stdin
+    handler = signal.getsignal(signal.SIGINT)
+    try:
+        os.environ.update(env or {})
+        if cwd is not None:
+            os.chdir(cwd)
+        sys.stdin = _Stdin(io.BytesIO(stdin or b""))
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = run([str(a) for a in args])
+            except SystemExit as exc:  # click's shell completion exits on its own
+                code = exc.code if isinstance(exc.code, int) else 0
+    finally:
+        os.environ.clear()
+        os.environ.update(saved_env)
+        os.chdir(saved_cwd)
+        sys.stdin = saved_stdin
+        logger.handlers[:], logger.level, logger.propagate = logged
+        signal.signal(signal.SIGINT, handler)
+    return Ran(code, out.getvalue(), err.getvalue())
 
 
 @pytest.fixture

@@ -6,6 +6,10 @@
     ...
     server.stop()
 
+The same API also answers in this process, with no server started, through
+``httpx.MockTransport(server.answer)``: the same state and faults; a dropped connection is the
+``httpx.RemoteProtocolError`` a real one raises.
+
 Routes: the upload three-step (get_upload_url, a signed POST target under /storage/, which needs
 no Authorization, finalize_upload), avatar create / get / list. An avatar advances one status per
 GET: pending -> processing -> ready (or failed, with ``avatars_fail``).
@@ -14,6 +18,7 @@ GET: pending -> processing -> ready (or failed, with ``avatars_fail``).
 from __future__ import annotations
 
 import email.parser
+from collections.abc import Callable
 import email.policy
 import hashlib
 import json
@@ -25,6 +30,8 @@ import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+import httpx
 
 KINDS = ("video", "image", "audio")
 
@@ -82,6 +89,51 @@ class StandIn:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+    def close(self) -> None:
+        """Give back the port of a stand-in that was never started (one used through ``answer``)."""
+        self._server.server_close()
+
+    def answer(self, request: httpx.Request) -> httpx.Response:
+        """The answer to one request, for ``httpx.MockTransport``."""
+        def drop() -> None:
+            raise httpx.RemoteProtocolError("Server disconnected without sending a response.", request=request)
+
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        status, body, extra = self.serve(request.method, request.url.path, headers, request.read(), drop)
+        return httpx.Response(status, content=body, headers=extra)
+
+    def serve(self, method: str, path: str, headers: dict[str, str], body: bytes,
+              drop: Callable[[], None]) -> tuple[int, bytes, dict[str, str]]:
+        """Record the request, apply a fault on its route, answer it: status, body, headers.
+        ``drop`` closes the connection (and does not return)."""
+        route = _route(method, path)
+        with self.lock:
+            self.requests.append(Received(method, path, route, headers, body))
+        fault = self.take_fault(route)
+        if fault:
+            fault.arrived.set()
+            if fault.hold is not None:
+                fault.hold.wait(30)
+            time.sleep(fault.delay)
+            if fault.drop == "before":
+                drop()
+            if fault.status is not None:
+                extra = {"Retry-After": fault.retry_after} if fault.retry_after else {}
+                text = fault.error.replace("{authorization}", headers.get("authorization", ""))
+                if fault.html:
+                    page = (f"<html><head><title>{fault.status} Bad Gateway</title></head>"
+                            f"<body><center><h1>{fault.status} Bad Gateway</h1></center>"
+                            "<hr><center>nginx</center></body></html>\n")
+                    return fault.status, page.encode(), {**extra, "Content-Type": "text/html"}
+                return fault.status, json.dumps({"error": f"{text} {fault.status}"}).encode(), \
+                    {**extra, "Content-Type": "application/json"}
+        status, answer = self.handle(method, path, headers, body)
+        if fault and fault.drop == "after":
+            drop()
+        if answer is None:
+            return status, b"", {}
+        return status, json.dumps(answer).encode(), {"Content-Type": "application/json"}
 
     def fault(self, route: str, times: int = 1, **how: Any) -> Fault:
         rule = Fault(route, times, **how)
@@ -187,6 +239,10 @@ def _route(method: str, path: str) -> str:
     return f"{method} " + re.sub(r"/[0-9a-f]{8}-[0-9a-f-]{27}", "/{id}", path)
 
 
+class _Dropped(Exception):
+    """The connection was closed without an answer, on purpose."""
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
@@ -216,58 +272,18 @@ def _handler(api: StandIn) -> type[BaseHTTPRequestHandler]:
             return self.rfile.read(int(self.headers.get("content-length") or 0))
 
         def _serve(self) -> None:
-            path = self.path.split("?")[0]
-            route = _route(self.command, path)
-            body = self._read_body()
             headers = {k.lower(): v for k, v in self.headers.items()}
-            with api.lock:
-                api.requests.append(Received(self.command, path, route, headers, body))
-            fault = api.take_fault(route)
-            if fault:
-                fault.arrived.set()
-                if fault.hold is not None:
-                    fault.hold.wait(30)
-                time.sleep(fault.delay)
-                if fault.drop == "before":
-                    self.close_connection = True
-                    self.connection.shutdown(socket.SHUT_RDWR)
-                    return
-                if fault.status is not None:
-                    extra = {"Retry-After": fault.retry_after} if fault.retry_after else {}
-                    text = fault.error.replace("{authorization}", headers.get("authorization", ""))
-                    if fault.html:
-                        self._page(fault.status, f"<html><head><title>{fault.status} Bad Gateway</title></head>"
-                                                 f"<body><center><h1>{fault.status} Bad Gateway</h1></center>"
-                                                 "<hr><center>nginx</center></body></html>\n", extra)
-                    else:
-                        self._answer(fault.status, {"error": f"{text} {fault.status}"}, extra)
-                    return
-            status, answer = api.handle(self.command, path, headers, body)
-            if fault and fault.drop == "after":
-                self.close_connection = True
-                self.connection.shutdown(socket.SHUT_RDWR)
-                return
-            self._answer(status, answer)
-
-        def _page(self, status: int, html: str, extra: dict[str, str]) -> None:
-            data = html.encode()
+            status, body, extra = api.serve(self.command, self.path.split("?")[0], headers, self._read_body(), self._drop)
             self.send_response(status)
             for key, value in extra.items():
                 self.send_header(key, value)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(data)))
+            self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            self.wfile.write(data)
+            self.wfile.write(body)
 
-        def _answer(self, status: int, body: dict[str, Any] | None, extra: dict[str, str] | None = None) -> None:
-            data = json.dumps(body).encode() if body is not None else b""
-            self.send_response(status)
-            for key, value in (extra or {}).items():
-                self.send_header(key, value)
-            if body is not None:
-                self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+        def _drop(self) -> None:
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            raise _Dropped
 
     return Handler

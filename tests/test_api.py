@@ -19,9 +19,10 @@ def _readme_python() -> str:
     return "\n".join(f"def example_{i}() -> None:\n" + block.rstrip() for i, block in enumerate(blocks))
 
 
+@pytest.mark.slow  # mypy --strict over the package, without its cache
 def test_the_readmes_python_examples_type_check(tmp_path):
-    # on main create_avatar and plan_avatar typed as `object` (a module __getattr__), so
-    # `avatar.id` in the README's example was a mypy error
+    # create_avatar and plan_avatar are loaded lazily (a module __getattr__): their types must still
+    # reach mypy, or `avatar.id` in the README's example is an error
     pytest.importorskip("mypy")
     snippet = tmp_path / "readme_examples.py"
     snippet.write_text("import preflight\n\n\n" + _readme_python() + "\n\n\nreveal_type(preflight.create_avatar)\nreveal_type(preflight.MosaicClient)\n")
@@ -36,7 +37,7 @@ def test_the_readmes_python_examples_type_check(tmp_path):
 
 
 def test_dir_lists_every_export_and_the_submission_side_loads_on_first_use():
-    # on main dir(preflight) left out create_avatar, plan_avatar, Avatar and MosaicClient
+    # the lazily loaded exports (create_avatar, plan_avatar, Avatar, MosaicClient) are listed too
     assert set(preflight.__all__) <= set(dir(preflight))
     code = ("import sys, preflight; before = 'preflight.submit' in sys.modules; "
             "preflight.create_avatar; print(before, 'preflight.submit' in sys.modules)")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_cli
+from conftest import cli
 from preflight.batch import SourceSet, discover, run
 from preflight.errors import UsageError
 from preflight.ledger import Ledger
@@ -43,7 +43,7 @@ def test_pairing_rules(tmp_path):
     found = {s.name: s for s in sets}
     assert sorted(found) == ["a", "b", "c", "d", "e", "g", "h", "h (image)", "sub/f"]
     assert found["a"].given == {"video": str(tmp_path / "a.mp4")}
-    # one Role type everywhere (on main batch keyed sets by bare strings, the report by a Literal)
+    # one Role type everywhere, as the report's
     assert all(isinstance(role, Role) for s in found.values() for role in s.given)
     assert found["b"].given == {"image": str(tmp_path / "b.png"), "audio": str(tmp_path / "b.wav")}
     assert found["c"].given == {"video": str(tmp_path / "c.mp4"), "audio": str(tmp_path / "c.wav")}
@@ -55,8 +55,9 @@ def test_pairing_rules(tmp_path):
     assert all(s.reason.startswith("not readable media") for s in skipped)
 
 
+@pytest.mark.slow
 def test_roles_come_from_the_streams_not_the_names(tmp_path, fixture_path):
-    # on main an mp4 named .wav was a lone "audio" (NO-GO source_set) and an AVIF photo an error row
+    # a file's streams say what it is: an mp4 named .wav is a video, an AVIF photo an image
     shutil.copy(fixture_path("talking_head.mp4"), tmp_path / "clip.wav")
     subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(fixture_path("face.png")), "-frames:v", "1", "-c:v",
                     "libaom-av1", "-still-picture", "1", str(tmp_path / "bob.avif")], check=True)
@@ -71,7 +72,7 @@ def test_roles_come_from_the_streams_not_the_names(tmp_path, fixture_path):
 
 
 def test_the_cache_key_changes_with_what_judges(tmp_path, fixture_path, monkeypatch):
-    # on main only preflight's version was in it: a new mediapipe, FFmpeg or model file reused old verdicts
+    # a new mediapipe, FFmpeg or model file must not reuse verdicts made by the old one
     from preflight.batch import cache
 
     sources = SourceSet("ada", video=str(fixture_path("talking_head.mp4")))
@@ -104,6 +105,7 @@ def test_a_bad_target_is_a_usage_error(tmp_path, content):
         discover(target)
 
 
+@pytest.mark.slow
 def test_a_corrupt_file_among_good_ones_is_one_error_row(fixture_path):
     sets = [SourceSet("good", video=str(fixture_path("talking_head.mp4"))),
             SourceSet("text", video=str(fixture_path("text.mp4"))),
@@ -118,6 +120,7 @@ def test_a_corrupt_file_among_good_ones_is_one_error_row(fixture_path):
     assert len(cut.frames) == 8 and len(cut.cuts) == 1 and cut.wave.speech
 
 
+@pytest.mark.slow
 def test_a_set_that_hangs_is_stopped_and_the_batch_goes_on(web, fixture_path):
     sets = [SourceSet("stalls", video=f"{web.url}/stall"),
             SourceSet("voice", image=str(fixture_path("face.png")), audio=str(fixture_path("speech.wav")))]
@@ -127,6 +130,7 @@ def test_a_set_that_hangs_is_stopped_and_the_batch_goes_on(web, fixture_path):
     assert results["voice"].outcome == "go"
 
 
+@pytest.mark.slow
 def test_an_unchanged_set_comes_from_the_cache_until_the_policy_changes(tmp_path, fixture_path):
     sets = [SourceSet("voice", image=str(fixture_path("face.png")), audio=str(fixture_path("speech.wav")))]
     with Ledger(tmp_path / "ledger.sqlite") as ledger:
@@ -148,29 +152,31 @@ def test_batch_command_exit_codes_lines_and_report(tmp_path, fixture_path, fixtu
     folder = fixture_folder(tmp_path, {"ada.png": "face.png", "ada.wav": "speech.wav", "bob.mp4": "talking_head.mp4"})
     lines, html = tmp_path / "r.jsonl", tmp_path / "r.html"
     env = {"PREFLIGHT_HOME": str(tmp_path / "home")}
-    result = run_cli("batch", str(folder), "--jobs", "2", "--jsonl", str(lines), "--report", str(html), env=env)
+    result = cli("batch", str(folder), "--jobs", "2", "--jsonl", str(lines), "--report", str(html), env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     reports = [json.loads(line) for line in lines.read_text().splitlines()]
     assert sorted(r["name"] for r in reports) == ["ada", "bob"] and all(r["verdict"] == "go" for r in reports)
     assert "<html" in html.read_text()[:200]
     (folder / "cut.mp4").write_bytes(fixture_path("cut.mp4").read_bytes())
-    again = run_cli("batch", str(folder), env=env)
+    again = cli("batch", str(folder), env=env)
     assert again.returncode == 1 and "2 from the cache" in again.stdout and "NO-GO cut: " in again.stdout
-    # --jsonl -: the lines on stdout, nothing else there; on main it wrote a file named "-"
-    piped = run_cli("batch", str(folder), "--jsonl", "-", env=env, cwd=tmp_path)
+    # --jsonl -: the lines on stdout, nothing else there, and no file named "-"
+    piped = cli("batch", str(folder), "--jsonl", "-", env=env, cwd=tmp_path)
     assert piped.returncode == 1 and not (tmp_path / "-").exists()
     assert sorted(json.loads(line)["name"] for line in piped.stdout.splitlines()) == ["ada", "bob", "cut"]
     assert "NO-GO cut: " in piped.stderr
     # --format json: one JSON event per finished set on stderr (as --progress json), the summary on stdout
-    logged = run_cli("batch", str(folder), "--format", "json", env=env)  # --format json: JSON progress too
+    logged = cli("batch", str(folder), "--format", "json", env=env)  # --format json: JSON progress too
     events = [json.loads(line) for line in logged.stderr.splitlines()]
     assert sorted(e["name"] for e in events) == ["ada", "bob", "cut"] and [e["done"] for e in events] == [1, 2, 3]
     assert {e["name"]: e["reasons"] for e in events}["cut"] and all(e["cached"] for e in events)
     summary = json.loads(logged.stdout)
     assert (summary["go"] + summary["warn"], summary["no-go"], summary["sets"]["cut"]) == (2, 1, "no-go")
-    assert run_cli("batch", str(tmp_path / "nowhere"), env=env).returncode == 2
+    assert cli("batch", str(tmp_path / "nowhere"), env=env).returncode == 2
 
 
+@pytest.mark.console
+@pytest.mark.slow
 def test_ctrl_c_stops_cleanly_keeps_lines_and_the_rerun_resumes(tmp_path, fixture_folder):
     # eight image + voice sets: a GO set as a video is, at a fraction of a video's check (0.6 s
     # each, so eight leave the interrupt seconds to land after the first line)
@@ -191,11 +197,12 @@ def test_ctrl_c_stops_cleanly_keeps_lines_and_the_rerun_resumes(tmp_path, fixtur
     assert child.returncode == 130, err
     kept = [json.loads(line) for line in lines.read_text().splitlines()]
     assert 1 <= len(kept) < 8 and "interrupted" in out and "Traceback" not in err
-    rerun = run_cli("batch", str(folder), "--jobs", "2", env={"PREFLIGHT_HOME": str(tmp_path / "home")})
+    rerun = cli("batch", str(folder), "--jobs", "2", env={"PREFLIGHT_HOME": str(tmp_path / "home")})
     assert rerun.returncode == 0
     assert f"{len(kept)} from the cache" in rerun.stdout and "8 of 8 sets checked" in rerun.stdout
 
 
+@pytest.mark.slow
 def test_a_worker_that_dies_is_one_error_row_and_is_replaced(web, fixture_path):
     import multiprocessing
     import threading
@@ -216,14 +223,15 @@ def test_a_worker_that_dies_is_one_error_row_and_is_replaced(web, fixture_path):
 
 
 def test_submit_creates_avatars_for_the_go_sets_only(mosaic_api, tmp_path, fixture_folder):
-    folder = fixture_folder(tmp_path, {"ada.png": "face.png", "ada.wav": "speech.wav", "cut.mp4": "cut.mp4"})
-    result = run_cli("batch", str(folder), "--submit")
-    assert result.returncode == 1  # one set is NO-GO
+    folder = fixture_folder(tmp_path, {"ada.png": "face.png", "ada.wav": "speech.wav",
+                                       "bo.png": "face.png", "bo.wav": "speech_short.wav"})
+    result = cli("batch", str(folder), "--submit")
+    assert result.returncode == 1  # bo's voice is too short: NO-GO
     (avatar,) = mosaic_api.avatars.values()
     assert avatar["name"] == "ada" and sorted(avatar["sources"]) == ["audio_id", "image_id"]
     assert f"ada: avatar {avatar['id']}" in result.stdout
     assert mosaic_api.api_key not in result.stdout + result.stderr
-    again = run_cli("batch", str(folder), "--submit")
+    again = cli("batch", str(folder), "--submit")
     assert len(mosaic_api.avatars) == 1 and f"ada: avatar {avatar['id']}" in again.stdout
 
 
@@ -231,18 +239,19 @@ def test_without_a_writable_ledger_the_batch_still_checks(tmp_path, fixture_fold
     folder = fixture_folder(tmp_path, {"ada.png": "face.png", "ada.wav": "speech.wav"})
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    result = run_cli("batch", str(folder), env={"PREFLIGHT_HOME": str(blocker / "home")})
+    result = cli("batch", str(folder), env={"PREFLIGHT_HOME": str(blocker / "home")})
     assert result.returncode == 0, result.stderr
     assert "going on without the ledger (no cache)" in result.stderr and "1 of 1 sets checked" in result.stdout
 
 
+@pytest.mark.slow
 def test_a_file_named_as_media_that_does_not_read_is_an_error_row_never_a_skip(tmp_path, fixture_path, fixture_folder):
-    # On main: "1 files skipped (not media)" and exit 0, every set GO, and --submit skipped the upload
-    folder = fixture_folder(tmp_path, {"good.mp4": "talking_head.mp4", "cut_short.mp4": "truncated_header.mp4",
+    # a file named as media that does not read is an error (exit 1), not a skip that leaves the set GO
+    folder = fixture_folder(tmp_path, {"good.png": "face.png", "good.wav": "speech.wav", "cut_short.mp4": "truncated_header.mp4",
                                        "nothing.mp4": "empty.mp4", "ada.png": "face.png", "ada.wav": "empty.mp4"})
     (folder / "notes.txt").write_text("not media, and not named as media\n")
     lines = tmp_path / "r.jsonl"
-    result = run_cli("batch", str(folder), "--jsonl", str(lines), "--jobs", "1", env={"PREFLIGHT_HOME": str(tmp_path / "home")})
+    result = cli("batch", str(folder), "--jsonl", str(lines), "--jobs", "1", env={"PREFLIGHT_HOME": str(tmp_path / "home")})
     rows = {r["name"]: r for r in map(json.loads, lines.read_text().splitlines())}
     assert result.returncode == 1, result.stderr
     assert {n: r["checks"][0]["status"] for n, r in rows.items() if n != "good"} == dict.fromkeys(
@@ -254,13 +263,15 @@ def test_a_file_named_as_media_that_does_not_read_is_an_error_row_never_a_skip(t
     assert "1 files skipped" in result.stdout and "errors" in result.stdout
 
 
+@pytest.mark.slow
 def test_a_manifest_row_naming_dev_zero_or_a_fifo_is_an_error_row_at_once(tmp_path, fixture_path):
-    # On main /dev/zero spun at 100% CPU for ever (its bytes hashed for the cache), a FIFO blocked
+    # hashing /dev/zero's bytes for the cache never ends and a FIFO blocks: refused as they are named
     os.mkfifo(tmp_path / "pipe.mp4")
     manifest = tmp_path / "m.csv"
-    manifest.write_text(f"name,video\nzero,/dev/zero\nfifo,pipe.mp4\ngood,{fixture_path('talking_head.mp4')}\n")
+    manifest.write_text(f"name,video,image,audio\nzero,/dev/zero,,\nfifo,pipe.mp4,,\n"
+                        f"good,,{fixture_path('face.png')},{fixture_path('speech.wav')}\n")
     lines = tmp_path / "r.jsonl"
-    result = run_cli("batch", str(manifest), "--jsonl", str(lines), "--jobs", "1", env={"PREFLIGHT_HOME": str(tmp_path / "home")})
+    result = cli("batch", str(manifest), "--jsonl", str(lines), "--jobs", "1", env={"PREFLIGHT_HOME": str(tmp_path / "home")})
     rows = {r["name"]: r for r in map(json.loads, lines.read_text().splitlines())}
     assert result.returncode == 1, result.stderr
     assert rows["good"]["verdict"] == "go"
@@ -268,17 +279,18 @@ def test_a_manifest_row_naming_dev_zero_or_a_fifo_is_an_error_row_at_once(tmp_pa
         assert rows[name]["checks"][0]["status"] == "error" and "not a regular file" in rows[name]["checks"][0]["message"]
 
 
+@pytest.mark.slow
 def test_a_cached_row_carries_this_sets_name_and_path(tmp_path, fixture_path, fixture_folder):
-    # On main the rows of -o.mp4, a name with a newline and a unicode name came back as the
-    # first file with those bytes: "good", good.mp4
+    # the cache is keyed by bytes: a row found there still carries its own set's name and path,
+    # also for names that look like options, hold a newline or are not ASCII
     folder = fixture_folder(tmp_path, {"good.mp4": "talking_head.mp4"})
     env = {"PREFLIGHT_HOME": str(tmp_path / "home")}
-    assert run_cli("batch", str(folder), env=env).returncode == 0
+    assert cli("batch", str(folder), env=env).returncode == 0
     names = ["-o", "line\nbreak", "Zoë 声"]
     for name in names:
         shutil.copy(folder / "good.mp4", folder / f"{name}.mp4")
     lines = tmp_path / "r.jsonl"
-    result = run_cli("batch", str(folder), "--jsonl", str(lines), env=env)
+    result = cli("batch", str(folder), "--jsonl", str(lines), env=env)
     rows = [json.loads(line) for line in lines.read_text().splitlines()]
     assert result.returncode == 0 and "4 from the cache" in result.stdout
     assert sorted(r["name"] for r in rows) == sorted(["good", *names])
@@ -294,7 +306,7 @@ def test_batch_outputs_may_not_overwrite_a_source(tmp_path, fixture_path, fixtur
     for args, words in ((("--report", folder / "cut.mp4"), "--report names an input"),
                         (("--jsonl", folder / "talking_head.mp4"), "--jsonl names an input"),
                         (("--report", tmp_path / "r.out", "--jsonl", tmp_path / "r.out"), "named by both")):
-        result = run_cli("batch", str(folder), *map(str, args), env=env)
+        result = cli("batch", str(folder), *map(str, args), env=env)
         assert result.returncode == 2 and words in result.stderr, result.stderr
         assert "checking" not in result.stderr and result.stdout == ""
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before

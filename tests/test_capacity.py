@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from conftest import run_cli
+from conftest import cli
 
 from preflight.batch.capacity import WORKER_BYTES, default_jobs
 
@@ -21,7 +21,7 @@ def _machine(root: Path, *, available: int = 64 * GB, cgroup: str = "0::/\n", fi
 
 
 def test_a_two_cpu_quota_on_a_64_core_host_starts_two_workers(tmp_path):
-    # on main the default was os.cpu_count(): 64 workers of about 1.1 GB each in a 2-CPU container
+    # os.cpu_count() would start 64 workers of about 1.1 GB each in a 2-CPU container
     v2 = _machine(tmp_path / "v2", files={"cpu.max": "200000 100000\n"})
     assert default_jobs(v2, cpus=64) == 2
     v1 = _machine(tmp_path / "v1", cgroup="4:cpu,cpuacct:/docker/abc\n",
@@ -52,5 +52,5 @@ def test_a_machine_without_cgroup_files_is_limited_by_cpus_alone(tmp_path):
 
 def test_the_default_is_said_in_the_help():
     for command in ("batch", "serve"):
-        text = " ".join(run_cli(command, "--help", env={"COLUMNS": "200"}).stdout.split())
+        text = " ".join(cli(command, "--help", env={"COLUMNS": "200"}).stdout.split())
         assert "affinity and cgroup quota" in text and "1.2 GB of available memory" in text, text

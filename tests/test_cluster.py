@@ -1,8 +1,10 @@
 """`batch --cluster` on a real Dask cluster: a `dask scheduler` and two `dask worker` processes
-(one thread each, under their nannies) on 127.0.0.1, started once for the module.
+(one thread each, under their nannies) on 127.0.0.1, started once for the module (the tests
+that use it are ``slow``).
 
-The workers import this worktree's preflight (the venv's editable install) and, through
-PYTHONPATH, this test module, so that functions and plugins defined here can run on them.
+The workers import, through PYTHONPATH, this worktree's preflight (whatever checkout the venv's
+editable install names) and this test module, so that functions and plugins defined here can run
+on them.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, run_cli
+from conftest import ROOT, Ran, cli, run_cli
 from preflight.batch.cluster import STARTED
 
 distributed = pytest.importorskip("distributed")
@@ -59,8 +61,8 @@ class Lab:
         """Every set a worker started so far, as announced (id, name, worker)."""
         return [message for _, message in self.client.get_events(STARTED)]
 
-    def batch(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-        return run_cli("batch", *args, "--cluster", self.address, env=env)
+    def batch(self, *args: str, env: dict[str, str] | None = None) -> Ran:
+        return cli("batch", *args, "--cluster", self.address, env=env)
 
 
 def _identity(dask_worker) -> tuple[str, int]:
@@ -83,7 +85,7 @@ def lab(tmp_path_factory) -> Iterator[Lab]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "tests")}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")])}
     env.pop("MOSAIC_API_KEY", None)
     log = (logs / "scheduler.log").open("ab")
     address = f"tcp://127.0.0.1:{port}"
@@ -121,6 +123,7 @@ def _reports(path: Path) -> dict[str, dict]:
     return found
 
 
+@pytest.mark.slow
 def test_the_workers_run_this_worktree(lab):
     where = lab.client.run(lambda: __import__("preflight").__file__)
     assert len(where) == 2 and all(Path(f).is_relative_to(ROOT) for f in where.values())
@@ -150,6 +153,7 @@ def _a_set_s_worker() -> dict:
     return found | {"profiling after": profiler.is_running(), "tick ms after": tick.callback_time}
 
 
+@pytest.mark.slow
 def test_a_set_runs_on_a_worker_as_on_a_pool_worker(lab):
     found = lab.client.submit(_a_set_s_worker, pure=False).result(timeout=WAIT_S)
     # the nanny's MALLOC_TRIM_THRESHOLD_ has each buffer mmap'd and faulted in anew; not in a set
@@ -159,13 +163,14 @@ def test_a_set_runs_on_a_worker_as_on_a_pool_worker(lab):
     assert (found["tick ms"], found["tick ms in a set"], found["tick ms after"]) == (20, 1000, 20)
 
 
+@pytest.mark.slow
 def test_a_folder_matches_the_local_pool_and_a_cached_rerun_sends_nothing(lab, tmp_path, fixture_folder):
     folder = fixture_folder(tmp_path, {"ada.png": "face.png", "ada.wav": "speech.wav",
                                               "duo.png": "two_faces.png", "duo.wav": "speech.wav"})
     home = {"PREFLIGHT_HOME": str(tmp_path / "home")}
     before = len(lab.starts())
     on_cluster = lab.batch(str(folder), "--jsonl", str(tmp_path / "cluster.jsonl"), env=home)
-    local = run_cli("batch", str(folder), "--jobs", "2", "--no-cache", "--jsonl", str(tmp_path / "local.jsonl"), env=home)
+    local = cli("batch", str(folder), "--jobs", "2", "--no-cache", "--jsonl", str(tmp_path / "local.jsonl"), env=home)
     assert on_cluster.returncode == local.returncode == 1, on_cluster.stderr + local.stderr
     cluster_reports, local_reports = _reports(tmp_path / "cluster.jsonl"), _reports(tmp_path / "local.jsonl")
     assert {r["verdict"] for r in cluster_reports.values()} == {"go", "no-go"}
@@ -180,6 +185,7 @@ def test_a_folder_matches_the_local_pool_and_a_cached_rerun_sends_nothing(lab, t
     assert _reports(tmp_path / "again.jsonl") == cluster_reports
 
 
+@pytest.mark.slow
 def test_a_worker_killed_mid_set_is_retried_elsewhere(lab, tmp_path, fixture_folder):
     folder = fixture_folder(tmp_path, {"bob.mp4": "talking_head.mp4"})
     lines = tmp_path / "r.jsonl"
@@ -205,6 +211,7 @@ def test_a_worker_killed_mid_set_is_retried_elsewhere(lab, tmp_path, fixture_fol
     assert "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_a_set_past_the_time_limit_is_an_error_row_and_its_worker_is_restarted(lab, tmp_path, web):
     # The stalled download is a set that hangs on its worker: a thread that cannot be stopped. It is
     # alone: under load a real set's first check on a fresh worker can itself take 3 s. The stall
@@ -241,6 +248,7 @@ def _recorded(dask_worker) -> list[bytes]:
     return dask_worker.plugins["recorder"].tasks
 
 
+@pytest.mark.slow
 def test_submit_creates_each_avatar_once_and_the_key_never_reaches_the_cluster(lab, mosaic_api, tmp_path, fixture_path, fixture_folder):
     # (that a NO-GO set is not submitted is batch's own, tested in test_batch.py)
     folder = fixture_folder(tmp_path, {"ada.png": "face.png", "ada.wav": "speech.wav"})
@@ -262,6 +270,7 @@ def test_submit_creates_each_avatar_once_and_the_key_never_reaches_the_cluster(l
     assert len(mosaic_api.avatars) == 1 and f"ada: avatar {avatar['id']}" in again.stdout
 
 
+@pytest.mark.slow
 def test_a_worker_with_other_model_files_is_refused(lab, tmp_path, fixture_folder):
     # one that joins after the client's check refuses each set itself, naming what differs
     from preflight.batch.cluster import Shipped, check_shipped
@@ -289,6 +298,8 @@ def test_a_worker_with_other_model_files_is_refused(lab, tmp_path, fixture_folde
     assert len(lab.starts()) == before  # nothing was sent
 
 
+@pytest.mark.slow
+@pytest.mark.console
 def test_ctrl_c_stops_the_cluster_batch_with_130(lab, tmp_path, fixture_folder):
     # eight sets of 0.6 s on two workers: a worker's start event reaches the client within its 1 s
     # tick, and the interrupt must land while sets are still left
@@ -310,6 +321,8 @@ def test_ctrl_c_stops_the_cluster_batch_with_130(lab, tmp_path, fixture_folder):
     assert "interrupted" in out and "Traceback" not in err
 
 
+@pytest.mark.slow
+@pytest.mark.console
 def test_a_lost_scheduler_stops_the_batch_keeping_what_finished(lab, tmp_path, fixture_folder):
     # The last test on the lab: it kills the scheduler.
     from preflight.batch import cache_key, discover
@@ -342,10 +355,12 @@ def test_a_lost_scheduler_stops_the_batch_keeping_what_finished(lab, tmp_path, f
         assert {s.name for s in sets if cached(ledger, cache_key(s, Policy()))} == set(kept)
 
 
+@pytest.mark.console
 def test_without_distributed_the_cluster_option_says_how_to_install_it(tmp_path, fixture_folder):
+    # a new process, whose PYTHONPATH shadows distributed with a module that cannot be imported
     (tmp_path / "distributed.py").write_text("raise ImportError('not installed')\n")
     folder = fixture_folder(tmp_path, {"ada.png": "face.png", "ada.wav": "speech.wav"})
-    result = run_cli("batch", str(folder), "--cluster", "local:2", env={"PYTHONPATH": str(tmp_path)})
+    result = run_cli("batch", str(folder), "--cluster", "local:2", env={"PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])})
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "error: --cluster needs Dask distributed, which is not installed: install preflight with its dask extra "
@@ -354,9 +369,9 @@ def test_without_distributed_the_cluster_option_says_how_to_install_it(tmp_path,
 
 @pytest.mark.parametrize("address", ["bogus://host:8786", "scheduler:8786", "local:0"])
 def test_an_address_that_is_no_schedulers_is_one_line(tmp_path, fixture_folder, address):
-    # bogus:// reached distributed, which raised its own ValueError: an internal error
+    # distributed raises its own ValueError for an unknown scheme: refused before it is reached
     folder = fixture_folder(tmp_path, {"ada.png": "face.png", "ada.wav": "speech.wav"})
-    result = run_cli("batch", str(folder), "--cluster", address)
+    result = cli("batch", str(folder), "--cluster", address)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1] == (
         f"error: --cluster {address}: give a Dask scheduler's address (tcp://host:8786) or local:N")

@@ -2,7 +2,8 @@
 would choose, a refusal in the checks' terms, and nothing written that was not checked GO.
 
 The inputs are made once per module with ffmpeg from labelled good clips (and a music-only
-one); four real fix runs in all.
+one); four real fix runs in all. Those runs are ``slow``; the unit tests of the window search and
+the cut below them run on synthetic timelines and the generated fixtures.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import preflight
-from conftest import SHARED_MEDIA, run_cli
+from conftest import SHARED_MEDIA, cli
 from preflight.errors import InputError, UsageError
 from preflight.fix import FixResult
 
@@ -28,7 +29,12 @@ TAKE = "dur_14p9_obama.mp4"  # 14.92 s: one shot, his own voice
 OUTRO = ("good_katie.mp4", "good_may5s.mp4", "good_aoc.mp4", "good_demo3_a.mp4", INTRO)
 TOLERANCE_S = 0.5
 
-pytestmark = pytest.mark.skipif(not (SHARED_MEDIA / TAKE).exists(), reason="needs ../shared/media")
+_needs_shared = pytest.mark.skipif(not (SHARED_MEDIA / TAKE).exists(), reason="needs ../shared/media")
+
+
+def _on_shared_media(test):
+    """A run of fix on recordings made from ../shared/media: seconds to a minute each."""
+    return pytest.mark.slow(_needs_shared(test))
 
 
 def _ffmpeg(*args: str | Path) -> None:
@@ -74,11 +80,12 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+@_on_shared_media
 def test_intro_music_and_outro_person_leave_the_take(long_inputs, tmp_path):
     out, page = tmp_path / "ada.mp4", tmp_path / "page.html"
     take_start = _seconds(SHARED_MEDIA / INTRO)
     take_end = take_start + _seconds(SHARED_MEDIA / TAKE)
-    run = run_cli("fix", str(long_inputs["interview"]), "-o", str(out), "--report", str(page), "--format", "json")
+    run = cli("fix", str(long_inputs["interview"]), "-o", str(out), "--report", str(page), "--format", "json")
     assert run.returncode == 0, run.stderr
     result = FixResult.model_validate_json(run.stdout)
 
@@ -104,6 +111,7 @@ def test_intro_music_and_outro_person_leave_the_take(long_inputs, tmp_path):
     assert 'id="window"' in dom and "the cut's check" in dom and "GO" in dom
 
 
+@_on_shared_media
 def test_a_hard_cut_keeps_the_window_on_the_longer_side_and_a_rerun_keeps_it_whole(long_inputs, tmp_path):
     out = tmp_path / "ada.mp4"
     first_shot = _seconds(SHARED_MEDIA / "good_obama_pauses.mp4")
@@ -114,7 +122,7 @@ def test_a_hard_cut_keeps_the_window_on_the_longer_side_and_a_rerun_keeps_it_who
 
     # fix on its own output: (nearly) the whole file, and a dry run writes nothing.
     before = sorted(p.name for p in tmp_path.iterdir())
-    again = run_cli("fix", str(out), "--dry-run", "--format", "json")
+    again = cli("fix", str(out), "--dry-run", "--format", "json")
     assert again.returncode == 0, again.stderr
     rerun = json.loads(again.stdout)
     whole = _seconds(out)
@@ -123,6 +131,7 @@ def test_a_hard_cut_keeps_the_window_on_the_longer_side_and_a_rerun_keeps_it_who
     assert sorted(p.name for p in tmp_path.iterdir()) == before
 
 
+@_on_shared_media
 def test_the_only_clean_six_seconds_are_the_window(long_inputs, tmp_path):
     out = tmp_path / "ada.mp4"
     start = _seconds(SHARED_MEDIA / INTRO)
@@ -133,9 +142,10 @@ def test_the_only_clean_six_seconds_are_the_window(long_inputs, tmp_path):
     assert fixed.go and fixed.report.sources[0].sha256 == _sha256(out)
 
 
+@_on_shared_media
 def test_no_clean_stretch_exits_1_with_the_reason_and_writes_nothing(tmp_path):
     out = tmp_path / "ada.mp4"
-    result = run_cli("fix", str(SHARED_MEDIA / INTRO), "-o", str(out))
+    result = cli("fix", str(SHARED_MEDIA / INTRO), "-o", str(out))
     assert result.returncode == 1, result.stdout + result.stderr
     assert "no 4 s stretch" in result.stdout
     assert "music or singing 0:00" in result.stdout and "no speech is heard" in result.stdout
@@ -143,6 +153,7 @@ def test_no_clean_stretch_exits_1_with_the_reason_and_writes_nothing(tmp_path):
     assert not out.exists() and list(tmp_path.iterdir()) == []
 
 
+@_on_shared_media
 def test_refuses_to_overwrite_its_input_or_to_read_past_the_limit(long_inputs, tmp_path):
     source = long_inputs["cut"]
     with pytest.raises(UsageError, match="names an input"):
@@ -151,7 +162,7 @@ def test_refuses_to_overwrite_its_input_or_to_read_past_the_limit(long_inputs, t
         preflight.fix(SHARED_MEDIA / "audio_good_radio31.wav", output=tmp_path / "voice.mp4")
     config = tmp_path / "short.toml"
     config.write_text("[fix]\nmax_input_s = 10.0\n")
-    refused = run_cli("fix", str(source), "-o", str(tmp_path / "ada.mp4"), "--config", str(config))
+    refused = cli("fix", str(source), "-o", str(tmp_path / "ada.mp4"), "--config", str(config))
     assert refused.returncode == 2
     assert refused.stdout == "" and len(refused.stderr.strip().splitlines()) == 1
     assert " s long" in refused.stderr and "up to 10 s" in refused.stderr
@@ -164,6 +175,7 @@ def test_a_margin_that_leaves_no_window_is_a_bad_policy():
         preflight.Policy.model_validate({"fix": {"margin_s": 11.5}})
 
 
+@_on_shared_media
 def test_a_recording_kept_whole_keeps_its_own_verdict(tmp_path):
     # a dub kept whole is not re-encoded into a GO, and another voice is never re-synced
     out = tmp_path / "ada.mp4"
@@ -184,6 +196,7 @@ def _late(out: Path, seconds: float) -> Path:
     return out
 
 
+@_on_shared_media
 def test_fix_moves_a_sound_out_of_sync_and_writes_it_only_when_go(tmp_path):
     own = next(c for c in preflight.check(video=SHARED_MEDIA / SYNCED).checks if c.id == "av_sync")
     late = _late(tmp_path / "late.mp4", 0.5)
@@ -199,20 +212,22 @@ def test_fix_moves_a_sound_out_of_sync_and_writes_it_only_when_go(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ada.mp4", "late.mp4"]
 
 
+@_on_shared_media
 def test_create_fix_submits_the_re_synced_copy(mosaic_api, tmp_path):
     late = _late(tmp_path / "late.mp4", 0.5)
-    run = run_cli("create", "--name", "Ada", "--video", str(late), "--fix")
+    run = cli("create", "--name", "Ada", "--video", str(late), "--fix")
     assert run.returncode == 0, run.stderr
     assert "the sound moved" in run.stderr and "earlier" in run.stderr and "Traceback" not in run.stderr
     (video,) = [u for u in mosaic_api.uploads.values() if u.kind == "video" and u.sha256]
     assert video.sha256 != hashlib.sha256(late.read_bytes()).hexdigest()  # the re-synced copy went up
 
 
+@_on_shared_media
 def test_batch_fix_re_syncs_a_set_whose_sound_is_late(tmp_path):
     folder, cuts = tmp_path / "in", tmp_path / "cuts"
     folder.mkdir(), cuts.mkdir()
     _late(folder / "ada.mp4", 0.5)
-    run = run_cli("batch", str(folder), "--fix", str(cuts), env={"PREFLIGHT_HOME": str(tmp_path / "home")})
+    run = cli("batch", str(folder), "--fix", str(cuts), env={"PREFLIGHT_HOME": str(tmp_path / "home")})
     assert run.returncode == 1, run.stderr  # the verdict is the source's; the re-synced copy is a new file
     assert "cut GO ada" in run.stdout and "Traceback" not in run.stderr
     (line,) = [json.loads(x) for x in (cuts / "fixes.jsonl").read_text().splitlines()]
@@ -227,10 +242,11 @@ def _two_readers(out: Path) -> Path:
     return out
 
 
+@_on_shared_media
 def test_create_fix_submits_the_cut_once_and_a_recording_with_no_window_sends_nothing(mosaic_api, tmp_path):
     voice = _two_readers(tmp_path / "interview.wav")
     face = SHARED_MEDIA / "img_obama.jpg"
-    runs = [run_cli("create", "--name", "Ada", "--image", str(face), "--audio", str(voice), "--fix") for _ in range(2)]
+    runs = [cli("create", "--name", "Ada", "--image", str(face), "--audio", str(voice), "--fix") for _ in range(2)]
     for run in runs:
         assert run.returncode == 0, run.stderr
         assert "window" in run.stderr and "Traceback" not in run.stderr
@@ -242,13 +258,14 @@ def test_create_fix_submits_the_cut_once_and_a_recording_with_no_window_sends_no
 
     music = tmp_path / "music.wav"
     _ffmpeg("-i", SHARED_MEDIA / INTRO, "-vn", "-ac", "1", "-ar", "16000", music)
-    refused = run_cli("create", "--name", "Bo", "--image", str(face), "--audio", str(music), "--fix")
+    refused = cli("create", "--name", "Bo", "--image", str(face), "--audio", str(music), "--fix")
     assert refused.returncode == 1 and "no window" in refused.stderr and "nothing sent" in refused.stderr
     assert len(mosaic_api.avatars) == 1 and "Traceback" not in refused.stderr
-    bad = run_cli("create", "--name", "Cy", "--image", str(face), "--fix")
+    bad = cli("create", "--name", "Cy", "--image", str(face), "--fix")
     assert bad.returncode == 2 and "--fix cuts a recording" in bad.stderr
 
 
+@_on_shared_media
 def test_batch_fix_cuts_the_no_go_sets_a_window_can_save_and_lists_every_attempt(tmp_path):
     folder, cuts = tmp_path / "in", tmp_path / "cuts"
     folder.mkdir(), cuts.mkdir()
@@ -258,7 +275,7 @@ def test_batch_fix_cuts_the_no_go_sets_a_window_can_save_and_lists_every_attempt
     _two_readers(folder / "ada.wav")  # too long, two voices: a window saves it
     _ffmpeg("-i", SHARED_MEDIA / INTRO, "-vn", "-ac", "1", "-ar", "16000", folder / "bo.wav")  # music: nothing to keep
     _ffmpeg("-i", SHARED_MEDIA / "audio_good_radio31.wav", folder / "cy.wav")  # GO already: left alone
-    run = run_cli("batch", str(folder), "--fix", str(cuts), env={"PREFLIGHT_HOME": str(tmp_path / "home")})
+    run = cli("batch", str(folder), "--fix", str(cuts), env={"PREFLIGHT_HOME": str(tmp_path / "home")})
     assert run.returncode == 1, run.stderr  # the verdicts are the sources'; the cuts are new files
     assert "cut GO ada" in run.stdout and "not cut bo" in run.stdout and "Traceback" not in run.stderr
     assert sorted(p.name for p in cuts.iterdir()) == ["ada.wav", "fixes.jsonl"]
@@ -266,7 +283,7 @@ def test_batch_fix_cuts_the_no_go_sets_a_window_can_save_and_lists_every_attempt
     assert [(x["set"], x["output"] is not None) for x in lines] == [("ada", True), ("bo", False)]
     assert preflight.check(image=folder / "ada.jpg", audio=cuts / "ada.wav").go
     assert _seconds(cuts / "ada.wav") <= 15.0
-    missing = run_cli("batch", str(folder), "--fix", str(tmp_path / "nowhere"))
+    missing = cli("batch", str(folder), "--fix", str(tmp_path / "nowhere"))
     assert missing.returncode == 2 and "no such folder" in missing.stderr
 
 
@@ -344,9 +361,11 @@ def test_the_first_ranked_window_its_checks_pass_is_chosen():
     assert window is None and checks[0].status.value == "fail" and checks[0].reason == "noise.loud"
 
 
+@pytest.mark.console
+@pytest.mark.slow
 def test_two_runs_writing_one_output_each_write_it_whole(fixture_path, tmp_path):
-    # On main both shared ".ada.partial.mp4": a GO clip came out NO-GO ("the picture stops at
-    # 0.0 s") and the other run exited 2 ("no such file")
+    # two processes writing one output: each partial file is its own, so neither reads the other's
+    # half-written cut (a GO clip checked NO-GO, "the picture stops at 0.0 s") nor finds it gone
     out = tmp_path / "ada.mp4"
     exe = str(Path(sys.executable).with_name("preflight"))
     runs = [subprocess.Popen([exe, "fix", str(fixture_path("talking_head.mp4")), "-o", str(out), "--format", "json"],
@@ -359,7 +378,7 @@ def test_two_runs_writing_one_output_each_write_it_whole(fixture_path, tmp_path)
 
 
 def test_a_recording_whose_header_states_no_length_is_held_to_the_limit(fixture_path, tmp_path, monkeypatch):
-    # On main fix decoded all of it and chose a window past fix.max_input_s
+    # a header without a length must not let fix decode past fix.max_input_s and choose a window there
     source = fixture_path("no_duration.mkv")  # 72 s; no length in its header
     policy = preflight.Policy.model_validate({"fix": {"max_input_s": 12}})
     with pytest.raises(InputError, match=r"72\.\d s long \(its packets' times; its header states no length\)"):
@@ -373,13 +392,13 @@ def test_a_recording_whose_header_states_no_length_is_held_to_the_limit(fixture_
 
 
 def test_a_damaged_recording_says_the_window_comes_from_the_part_that_decodes(fixture_path):
-    # truncated.mp4: the talking head's index first, its data cut at 55%; on main fix chose and
-    # cut a window of the readable part without a word
+    # truncated.mp4: the talking head's index first, its data cut at 55%: a window chosen from the
+    # readable part must say so
     result = preflight.fix(fixture_path("truncated.mp4"), dry_run=True)
     assert len(result.warnings) == 1 and result.warnings[0].startswith("the recording is damaged: the picture stops at")
     assert "the window was chosen from the part that decodes" in result.warnings[0]
     assert preflight.fix(fixture_path("talking_head.mp4"), dry_run=True).warnings == []
-    shown = run_cli("fix", str(fixture_path("truncated.mp4")), "--dry-run")
+    shown = cli("fix", str(fixture_path("truncated.mp4")), "--dry-run")
     assert "warning: the recording is damaged" in shown.stdout
 
 

@@ -13,6 +13,7 @@ from preflight.html import render
 from preflight.policy import Policy
 
 CHROMIUM = shutil.which("chromium")
+pytestmark = pytest.mark.slow  # a batch of four sets, then Chromium twice
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--enable-logging=stderr", "--v=0"]

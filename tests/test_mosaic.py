@@ -76,7 +76,7 @@ def test_a_proxys_error_page_is_not_pasted_into_the_error(client, mosaic_api):
 
 
 def test_a_malformed_retry_after_is_ignored(client, mosaic_api):
-    # "soon" is neither seconds nor an HTTP date: on main it crashed create with an internal error
+    # "soon" is neither seconds nor an HTTP date: ignored, not an internal error
     mosaic_api.fault("GET /avatar-profiles", times=1, status=503, retry_after="soon")
     assert client.list_avatars() == []
     assert len(client.waits) == 1 and client.waits[0] <= 1.0  # the usual back-off, not the header

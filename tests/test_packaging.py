@@ -26,7 +26,7 @@ def wheel(tmp_path_factory) -> zipfile.ZipFile:
 
 
 def test_the_wheel_carries_its_license_and_every_models(wheel):
-    # on main there was no LICENSE file and only Light-ASD's license shipped with the models
+    # the project's LICENSE and every model's license ship in the wheel
     names = set(wheel.namelist())
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
     assert "Apache License" in (ROOT / "LICENSE").read_text()[:200]
@@ -68,7 +68,7 @@ def _floors() -> dict[str, str]:
 
 
 def test_the_lowest_versions_ci_installs_are_the_declared_floors():
-    # on main mediapipe>=0.10.14, onnxruntime>=1.17 and typer>=0.12 were declared, none of which works
+    # a declared floor is one the CI installs and tests (mediapipe 0.10.14, onnxruntime 1.17, typer 0.12 do not work)
     pinned = dict(re.findall(r"^([a-z0-9_.-]+)==([\w.]+)$", (ROOT / ".ci" / "lowest.txt").read_text(), flags=re.M))
     floors = _floors()
     assert {"mediapipe", "onnxruntime", "typer", "numpy", "pydantic"} <= floors.keys()
@@ -84,7 +84,7 @@ def test_the_lowest_versions_ci_installs_are_the_declared_floors():
 
 
 def test_the_readme_installs_from_the_checkout_or_a_wheel_never_an_unpublished_name():
-    # on main the README said `pip install 'avatar-preflight[dask]'`, a name not published on PyPI
+    # avatar-preflight is not published on PyPI: an install by that name fails
     readme = (ROOT / "README.md").read_text()
     installs = re.findall(r"^\s*((?:pipx|uv tool|pip) install .*?)(?:\s{2,}#.*)?$", readme, flags=re.M)
     assert len(installs) >= 5

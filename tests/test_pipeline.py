@@ -1,5 +1,7 @@
 """The pipeline from Python (preflight.check): its limits come from the caller, never from the working folder."""
 
+import pytest
+
 import preflight
 from conftest import check_of
 
@@ -7,7 +9,7 @@ from preflight.report import Status
 
 
 def test_a_library_call_ignores_a_preflight_toml_in_the_working_folder(fixture_path, tmp_path, monkeypatch):
-    # on main a preflight.toml found by walking up from the process's cwd changed the verdict
+    # a library call's verdict must not depend on a preflight.toml wherever the process happens to run
     (tmp_path / "preflight.toml").write_text("[duration]\nmin_s = 1\nmax_s = 2\n")
     monkeypatch.chdir(tmp_path)
     speech = fixture_path("speech.wav")
@@ -17,15 +19,16 @@ def test_a_library_call_ignores_a_preflight_toml_in_the_working_folder(fixture_p
 
 
 def test_the_pipeline_module_is_importable_by_name():
-    # on main the module was preflight/check.py, shadowed by the function it defines
+    # a module named as the function it defines is shadowed by it (preflight.check)
     import importlib
 
     module = importlib.import_module("preflight.pipeline")
     assert module.check is preflight.check and callable(module.inspect)
 
 
+@pytest.mark.slow
 def test_the_library_writes_nothing_to_stderr(fixture_path):
-    # on main a library call printed some 60 native lines (mediapipe's model loading, first run, exit)
+    # mediapipe and TFLite print native lines at model loading, first run and exit: a library keeps quiet
     import subprocess
     import sys
 

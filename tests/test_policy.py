@@ -71,7 +71,7 @@ def test_contradictory_limits_are_refused_naming_the_keys(tmp_path, text, keys):
 
 
 def test_the_example_in_the_policy_docstring_loads(tmp_path):
-    # on main its key (no_face_max_ratio) was one the loader refuses
+    # a documented example must be one the loader accepts
     import textwrap
 
     import preflight.policy as module

@@ -19,7 +19,7 @@ import httpx
 import jsonschema
 import pytest
 
-from conftest import ROOT, SHARED_MEDIA, run_cli
+from conftest import ROOT, SHARED_MEDIA, cli
 from standin import StandIn
 
 TOKEN = "team-secret-7f3a"
@@ -124,7 +124,7 @@ def test_every_api_request_needs_the_token(server):
 
 
 def test_a_foreign_host_is_refused_even_for_the_page(server):
-    # on main a request naming Host: evil.example was served: a DNS-rebinding page could drive it
+    # a request naming another host is refused: else a DNS-rebinding page could drive the server
     port = server.url.rsplit(":", 1)[1]
     for path in ("/", "/v1/info"):
         answer = server.api.get(path, headers={"Host": f"evil.example:{port}"})
@@ -135,7 +135,7 @@ def test_a_foreign_host_is_refused_even_for_the_page(server):
 
 
 def test_a_post_from_another_sites_page_is_refused(server):
-    # on main a cross-origin multipart POST (a plain form on any page) was accepted
+    # a cross-origin multipart POST needs no preflight request: a plain form on any page could send one
     files = {"image": ("face.png", _fixture("face.png"))}
     for headers in ({"Origin": "http://evil.example"}, {"Origin": "null"},
                     {"Origin": server.url.replace("127.0.0.1", "localhost")},  # another origin, though local
@@ -154,8 +154,8 @@ def test_a_post_from_another_sites_page_is_refused(server):
 
 
 def test_off_localhost_a_guessable_token_is_refused():
-    # on main a token of any length was accepted off localhost
-    result = run_cli("serve", "--host", "0.0.0.0", "--port", str(_free_port()), env={"PREFLIGHT_SERVE_TOKEN": TOKEN})
+    # off localhost the token is all that guards the server: one that can be guessed is refused
+    result = cli("serve", "--host", "0.0.0.0", "--port", str(_free_port()), env={"PREFLIGHT_SERVE_TOKEN": TOKEN})
     assert result.returncode == 2
     (line,) = result.stderr.strip().splitlines()
     assert "PREFLIGHT_SERVE_TOKEN is too easy to guess" in line and "openssl rand -hex 16" in line
@@ -173,7 +173,7 @@ def test_token_entropy_is_estimated_from_its_alphabet():
 
 
 def test_off_localhost_it_refuses_to_start_without_a_token():
-    result = run_cli("serve", "--host", "0.0.0.0", "--port", str(_free_port()), env={"PREFLIGHT_SERVE_TOKEN": ""})
+    result = cli("serve", "--host", "0.0.0.0", "--port", str(_free_port()), env={"PREFLIGHT_SERVE_TOKEN": ""})
     assert result.returncode == 2
     (line,) = result.stderr.strip().splitlines()
     assert "PREFLIGHT_SERVE_TOKEN" in line
@@ -199,7 +199,7 @@ def test_refusals_are_json_with_a_reason(server):
 
 
 def test_a_json_body_over_its_limit_says_the_limit_in_kb(server):
-    # On main: "over the 0 MB limit"
+    # a limit under a megabyte is said in kB, not as "the 0 MB limit"
     big = server.api.post("/v1/checks", content=b"{" + b" " * 70_000 + b"}",
                           headers={"Content-Type": "application/json"})
     assert big.status_code == 413 and big.json()["error"]["reason"] == "upload.too_large"
@@ -208,7 +208,7 @@ def test_a_json_body_over_its_limit_says_the_limit_in_kb(server):
 
 
 def test_a_url_that_is_not_media_is_named_by_its_url_never_by_the_servers_path(server, web):
-    # On main the message showed where the worker had saved the download: /tmp/preflight-.../0/text.mp4
+    # the server's own paths (where a worker saved the download) are not the client's business
     sent = server.api.post("/v1/checks", json={"video": f"{web.url}/files/text.mp4"})
     failed = server.finished(sent.json()["id"])
     message = failed["error"]["message"]
@@ -216,13 +216,14 @@ def test_a_url_that_is_not_media_is_named_by_its_url_never_by_the_servers_path(s
     assert "preflight-" not in json.dumps(failed) and str(server.tmp) not in json.dumps(failed)
 
 
+@pytest.mark.console
 def test_without_the_serve_extra_it_says_how_to_install_it():
-    # fastapi made unimportable in that process, as in an install without the extra
+    # fastapi made unimportable in a new process, as in an install without the extra
     code = "import sys; sys.modules['fastapi'] = None; sys.argv = ['preflight', 'serve']; " \
            "from preflight.cli import main; main()"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
-    # on main it said `pip install 'avatar-preflight[serve]'`, a package that is not published
+    # the install hint names what works: avatar-preflight is not published on PyPI
     assert result.stderr.strip() == ("error: preflight serve needs fastapi: install preflight with its serve extra "
                                      "(`pipx install --force '.[serve]'` in its checkout; README: Install)")
 
@@ -266,13 +267,13 @@ def test_a_go_clip_round_trip_then_one_create_and_a_second_that_sends_nothing(se
     holds(avatar, "/v1/avatars", "post", 201)
     holds(again.json(), "/v1/avatars", "post", 200)
     holds(server.api.get("/v1/info").json(), "/v1/info", "get", 200)
-    # `created` is an RFC 3339 time, in UTC (on main: a float of Unix seconds)
+    # `created` is an RFC 3339 time, in UTC, as the document says
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|\+00:00)", record["created"]), record["created"]
 
 
 def test_the_openapi_document_types_the_errors_as_answered_and_says_the_token(server):
-    # on main the errors were untyped, 422 was documented as FastAPI's {"detail": ...} while the
-    # server answers {"error": ...}, and no bearer scheme was declared
+    # the errors are typed as the server answers them ({"error": ...}, not FastAPI's {"detail": ...})
+    # and the bearer scheme is declared
     document = server.api.get("/v1/openapi.json").json()
     assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
     assert document["security"] == [{"bearer": []}]
@@ -294,6 +295,7 @@ def test_the_openapi_document_types_the_errors_as_answered_and_says_the_token(se
             or answer.status_code == 422
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not (SHARED_MEDIA / "audio_short.wav").exists(), reason="no shared media")
 def test_shared_image_and_audio_no_go_and_its_create_sends_nothing(server):
     record = server.check(image=("one person.png", (SHARED_MEDIA / "image_one_person.png").read_bytes()),
@@ -402,6 +404,7 @@ def _until(condition, seconds: float = 30) -> None:
         time.sleep(0.1)
 
 
+@pytest.mark.slow
 def test_a_full_queue_is_429_and_a_killed_worker_is_one_failed_check(server, web):
     stalls = []
     for _ in range(3):  # one on the worker, two in the queue
@@ -509,6 +512,7 @@ class Browser:
         os.close(self._read)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed: `make test` installs it")
 def test_the_page_in_a_browser_checks_a_go_clip_then_a_no_go_one(server, tmp_path):
     import cv2

@@ -34,8 +34,6 @@ BLOCKING = (Status.FAIL, Status.ERROR)
 
 # file -> failure class: what still misses the labels' rule (each is NO-GO, for another check).
 KNOWN_MISSES = {
-    # (aud_overlap_2spk_sb_mixture0.wav, two synthetic tone sequences, is now labelled no-go for
-    # speech: the media README's label changes. It meets that label, so it is no longer listed.)
     # Dubs on weak lip-sync evidence: av_sync warns (av_sync.unclear), never fails, because own
     # voices score as low there (eval/README.md); nothing else fails them, so they are GO.
     "dub_demo3_obama_voice.mp4": "weak evidence: a 73 px mouth, av_sync only warns",
@@ -75,6 +73,7 @@ def checked(request) -> dict[str, Future]:
         yield {file: pool.submit(_check, file) for file in _slowest_first(wanted)}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("label", [_param(label) for label in LABELS])
 def test_label_rule(label, checked):
     report = preflight.Report.model_validate_json(checked[label.file].result(timeout=600))

@@ -186,6 +186,12 @@ FIX_MOMENTS = [
 ]
 
 
+def _slow_but(*fast: str) -> Callable[[list[Moment]], list]:
+    """The moments as parameters, all but those named ``fast`` marked slow: one interrupt of each
+    command stays in the fast run, the others (each a run of seconds of CPU) in the whole one."""
+    return lambda moments: [m if m.name in fast else pytest.param(m, marks=pytest.mark.slow) for m in moments]
+
+
 def _interrupt(args: list[str], moment: Moment, folder: Path) -> tuple[subprocess.CompletedProcess, str]:
     child = subprocess.Popen([PREFLIGHT, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                              start_new_session=True, cwd=folder)
@@ -211,7 +217,8 @@ def _interrupt(args: list[str], moment: Moment, folder: Path) -> tuple[subproces
     return subprocess.CompletedProcess(args, child.returncode, out, err), ", ".join(map(str, _group(child.pid)))
 
 
-@pytest.mark.parametrize("moment", CHECK_MOMENTS, ids=str)
+@pytest.mark.console
+@pytest.mark.parametrize("moment", _slow_but("decoding, the models reading as it goes")(CHECK_MOMENTS), ids=str)
 def test_ctrl_c_during_a_check_exits_130_with_nothing_written(moment, fixture_path, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
@@ -223,7 +230,8 @@ def test_ctrl_c_during_a_check_exits_130_with_nothing_written(moment, fixture_pa
     assert left == "", f"still running after the interrupt: {left}"
 
 
-@pytest.mark.parametrize("moment", FIX_MOMENTS, ids=str)
+@pytest.mark.console
+@pytest.mark.parametrize("moment", _slow_but("the streamed decode of the recording")(FIX_MOMENTS), ids=str)
 def test_ctrl_c_during_a_fix_exits_130_with_nothing_written(moment, fixture_path, tmp_path):
     out = tmp_path / "out"
     out.mkdir()

@@ -1,5 +1,7 @@
 """speech, loudness and clipping on espeak-ng speech, silence, and gain-changed copies."""
 
+import pytest
+
 from conftest import check_of
 
 from preflight.report import Status
@@ -11,6 +13,7 @@ def test_speech_passes_on_speech(report_of):
     assert check_of(report_of("talking_head.mp4"), "speech").status is Status.PASS
 
 
+@pytest.mark.slow
 def test_silence_fails_speech(report_of):
     for name in ("silence.wav", "silent.mp4"):
         speech = check_of(report_of(name), "speech")
@@ -18,10 +21,12 @@ def test_silence_fails_speech(report_of):
         assert speech.spans and speech.spans[0].end - speech.spans[0].start > 7
 
 
+@pytest.mark.slow
 def test_speech_fails_without_audio(report_of):
     assert check_of(report_of("no_audio.mp4"), "speech").status is Status.FAIL
 
 
+@pytest.mark.slow
 def test_separate_voice_is_judged_not_the_video_track(report_of):
     report = report_of(video="silent.mp4", audio="speech.wav")
     speech = [c for c in report.checks if c.id == "speech"]
@@ -64,7 +69,7 @@ def test_speech_is_judged_over_the_window_it_is_given():
 
 
 def test_loudness_is_the_windows_integrated_lufs_with_the_short_term_max_and_the_old_figure():
-    # on main loudness was speech RMS in dBFS; the field's measure is BS.1770 integrated loudness
+    # the field's measure is BS.1770 integrated loudness, not speech RMS in dBFS
     from preflight.analyzers import loudness
     from preflight.features.loudness import loudness as measure
     from preflight.media.stream import Audio

@@ -136,6 +136,7 @@ def test_smoothing_keeps_a_sync_peak_and_shrinks_a_one_lag_spike():
 
 
 @needs_preflight
+@pytest.mark.slow
 @pytest.mark.parametrize("shrink", [3, 5])
 def test_a_good_clip_shrunk_in_its_frame_warns_and_never_fails(tmp_path, shrink):
     """eval/cases.py's small family: the mouth under min_mouth_px, the person's own voice in sync."""

@@ -18,6 +18,7 @@ def _probe(video: bool = True, audio: bool = True, *, sound_from: float = 0.0, s
                  audio=AudioStream(1, "aac", 48000, 2, sound_s, start=sound_from) if audio else None)
 
 
+@pytest.mark.slow
 def test_duration(report_of):
     assert check_of(report_of("talking_head.mp4"), "duration").status is Status.PASS
     long = report_of("long.mp4")
@@ -26,6 +27,7 @@ def test_duration(report_of):
     assert not [c for c in report_of("face.png").checks if c.id == "duration"]
 
 
+@pytest.mark.slow
 def test_streams(report_of):
     from preflight.analyzers import streams
     from preflight.policy import Policy
@@ -42,6 +44,7 @@ def test_streams(report_of):
     assert short_sound.status is Status.WARN and short_sound.spans == (Span(start=6.0, end=8.0),)
 
 
+@pytest.mark.slow
 def test_decodable(report_of):
     assert check_of(report_of("talking_head.mp4"), "decodable").status is Status.PASS
     truncated = check_of(report_of("truncated.mp4"), "decodable")
@@ -50,6 +53,7 @@ def test_decodable(report_of):
     assert report_of("truncated.mp4").verdict == "no-go"
 
 
+@pytest.mark.slow
 def test_resolution(report_of):
     from preflight.analyzers import resolution
     from preflight.policy import Policy
@@ -69,8 +73,9 @@ def _ffmpeg(*args) -> None:
     subprocess.run(["ffmpeg", "-loglevel", "error", "-y", *map(str, args)], check=True)
 
 
+@pytest.mark.slow
 def test_sound_that_starts_late_warns_with_the_real_spans(tmp_path, fixture_path):
-    # the case: on main the audio 2 s late was GO with no warning
+    # the sound 2 s behind the picture: a recording a user would not want as is
     late = tmp_path / "late.mp4"
     _ffmpeg("-i", fixture_path("talking_head.mp4"), "-itsoffset", "2", "-i", fixture_path("talking_head.mp4"),
             "-map", "0:v", "-map", "1:a", "-c", "copy", late)
@@ -81,6 +86,7 @@ def test_sound_that_starts_late_warns_with_the_real_spans(tmp_path, fixture_path
     assert check.spans[0].start == pytest.approx(0.0) and check.spans[0].end > 1.8
 
 
+@pytest.mark.slow
 def test_a_second_audio_track_warns_and_the_default_is_judged(tmp_path, fixture_path):
     two = tmp_path / "two.mp4"
     _ffmpeg("-i", fixture_path("talking_head.mp4"), "-i", fixture_path("silence.wav"), "-map", "0:v", "-map", "1:a",
@@ -92,8 +98,9 @@ def test_a_second_audio_track_warns_and_the_default_is_judged(tmp_path, fixture_
     assert check_of(report, "speech").status is Status.PASS  # the voice, not the silent first track
 
 
+@pytest.mark.slow
 def test_a_browser_recording_without_a_stated_duration_is_measured_by_its_decode(tmp_path, fixture_path):
-    # MediaRecorder-style WebM written to a pipe: no duration in its header; on main it failed duration.
+    # MediaRecorder-style WebM written to a pipe: no duration in its header, yet a length to judge.
     # At 360 lines, not the clip's 720: the length is what is measured, and VP8 at 720p cost 4x more to make.
     webm = tmp_path / "rec.webm"
     import subprocess
@@ -111,8 +118,9 @@ def test_a_browser_recording_without_a_stated_duration_is_measured_by_its_decode
     assert "decodes cleanly to 9.0" in check_of(report, "decodable").message
 
 
+@pytest.mark.slow
 def test_clipping_is_counted_on_the_files_own_channels(tmp_path, fixture_path):
-    # a copy of the voice in 8 channels: a downmix that sums them clipped 11.7% on main
+    # a copy of the voice in 8 channels: a downmix that sums them clips 11.7% of the samples
     eight = tmp_path / "eight.wav"
     _ffmpeg("-i", fixture_path("speech.wav"), "-af", "pan=7.1|" + "|".join(f"c{i}=c0" for i in range(8)), eight)
     import preflight

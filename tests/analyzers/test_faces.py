@@ -1,5 +1,7 @@
 """faces and face_size on generated video and images (a real face photo)."""
 
+import pytest
+
 from conftest import check_of
 
 from preflight.report import Status
@@ -12,6 +14,7 @@ def test_one_face_passes(report_of):
         assert check_of(report, "face_size").status is Status.PASS
 
 
+@pytest.mark.slow
 def test_two_faces_fail_with_spans(report_of):
     video = check_of(report_of("two_faces.mp4"), "faces")
     assert video.status is Status.FAIL
@@ -43,7 +46,7 @@ def test_small_face_warns(report_of):
 
 
 def test_an_animal_face_is_not_a_person(fixture_path):
-    # a proboscis monkey's face, which BlazeFace scores 0.73: one face, and a GO, on main
+    # a proboscis monkey's face, which BlazeFace scores 0.73: a face, but not a person's
     import pytest
 
     from conftest import FIXTURES
@@ -59,7 +62,7 @@ def test_an_animal_face_is_not_a_person(fixture_path):
 
 
 def test_a_face_the_landmarker_finds_nothing_on_is_not_a_person(fixture_path):
-    # a palace's carvings, where BlazeFace finds one small "face": one face, and a GO, on main
+    # a palace's carvings, where BlazeFace finds one small "face" the landmarker cannot place
     import pytest
 
     from conftest import FIXTURES
@@ -75,7 +78,7 @@ def test_a_face_the_landmarker_finds_nothing_on_is_not_a_person(fixture_path):
 
 
 def test_a_picture_without_a_face_is_not_called_turned(fixture_path):
-    # a bee: BlazeFace finds a "face" in it turned on its side; on main the fix said to turn the photo
+    # a bee: BlazeFace finds a "face" in it turned on its side; turning the photo would not help
     import pytest
 
     from conftest import FIXTURES
@@ -88,6 +91,7 @@ def test_a_picture_without_a_face_is_not_called_turned(fixture_path):
     assert faces.status is Status.FAIL and faces.reason == "faces.none", faces.message
 
 
+@pytest.mark.slow
 def test_a_picture_turned_over_or_on_its_side_says_how_to_turn_it(tmp_path):
     """A phone clip whose rotation flag was lost shows the face sideways or upside down: the
     detector finds none as is, and the message says which turn makes it upright."""

@@ -1,5 +1,7 @@
 """frontal: a face looking at the camera passes; past the policy's angles it warns, never fails."""
 
+import pytest
+
 from conftest import check_of
 
 import preflight
@@ -12,6 +14,7 @@ def test_facing_the_camera_passes(report_of):
         assert check.status is Status.PASS and check.value == 0.0, name
 
 
+@pytest.mark.slow
 def test_turned_beyond_the_limit_warns(fixture_path):
     # The astronaut's head is tilted about 7 degrees; a 3 degree limit counts every frame as turned.
     policy = preflight.Policy.model_validate({"frontal": {"max_pitch": 3.0}})

@@ -1,5 +1,7 @@
 """mouth_motion: lips that move with the voice pass; a still photo under speech fails."""
 
+import pytest
+
 from conftest import check_of
 
 from preflight.report import Status
@@ -10,6 +12,7 @@ def test_speaking_face_passes(report_of):
     assert check.status is Status.PASS and check.value >= 0.02
 
 
+@pytest.mark.slow
 def test_still_photo_with_speech_fails_over_the_speech(report_of):
     report = report_of("still_photo.mp4")
     check = check_of(report, "mouth_motion")
@@ -18,11 +21,13 @@ def test_still_photo_with_speech_fails_over_the_speech(report_of):
     assert report.verdict == "no-go"
 
 
+@pytest.mark.slow
 def test_a_separate_voice_is_judged_on_all_frames(report_of):
     report = report_of(video="no_audio.mp4", audio="speech.wav")
     assert check_of(report, "mouth_motion").status is Status.PASS
 
 
+@pytest.mark.slow
 def test_no_speech_means_nothing_to_judge(report_of):
     assert check_of(report_of("silent.mp4"), "mouth_motion").status is Status.SKIPPED
 

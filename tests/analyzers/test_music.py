@@ -1,5 +1,7 @@
 """music: speech alone passes; a music bed under speech, or music with no voice, fails with where."""
 
+import pytest
+
 from conftest import check_of
 
 from preflight.report import Status
@@ -46,8 +48,9 @@ def test_trailing_digital_silence_is_not_singing(report_of):
     assert check_of(report_of("speech_padded.wav"), "music").status is Status.PASS
 
 
+@pytest.mark.slow
 def test_a_real_voice_padded_with_silence_is_not_singing(tmp_path):
-    # the issue's case: audio_good_radio31.wav + 0.5 s of digital silence failed as "singing 1.2 s"
+    # audio_good_radio31.wav + 0.5 s of digital silence: the silence's edge is no "singing"
     import subprocess
 
     import pytest
@@ -109,7 +112,7 @@ def _bed(music_probability: float):
 
 
 def test_a_bed_the_detector_misses_fails_on_the_clips_music_probability():
-    # issue 33: drums and bass 20 dB under a voice that hardly pauses, heard for 2.9 s of 12, only warned
+    # drums and bass 20 dB under a voice that hardly pauses: the detector hears them for 2.9 s of 12
     from preflight.policy import Policy
     from preflight.report import Span
 

@@ -37,14 +37,14 @@ def speech():
 
 @pytest.mark.parametrize("snr", [0, 5, 10, 20])
 def test_the_estimate_is_close_to_the_true_snr(speech, snr):
-    # within the 3 dB issue 33 asks of the estimate (what the separation loses of a voice reads
+    # within 3 dB of the true SNR (what the separation loses of a voice reads
     # as background, so it errs low at 20 dB)
     [check] = noise.ANALYZER.run(media(Role.AUDIO, samples=_mix(speech, snr)), Policy())
     assert abs(check.value - snr) <= 3.0, check.message
 
 
 def test_the_background_competing_with_the_voice_fails(speech):
-    # on main, speech over real noise at 0 dB SNR only warned
+    # speech over real noise at 0 dB SNR: the background as loud as the voice
     [loud] = noise.ANALYZER.run(media(Role.AUDIO, samples=_mix(speech, 0)), Policy())
     assert loud.status is Status.FAIL and loud.fix
     [borderline] = noise.ANALYZER.run(media(Role.AUDIO, samples=_mix(speech, 12)), Policy())
@@ -64,7 +64,7 @@ def test_clean_speech_passes(report_of):
 
 
 def test_noise_that_comes_and_goes_is_measured_through_its_lulls(speech):
-    # issue 33: rain and thunder at 5 dB read 18.6 dB, the background taken from the lulls. Here
+    # a background taken from the lulls alone reads intermittent noise as far quieter than it is. Here
     # bursts of noise, 0.15 s on and 0.35 s off, at 5 dB SNR over the whole clip (mean power)
     rng = np.random.default_rng(3)
     n = len(speech)
@@ -84,7 +84,7 @@ def test_digital_silence_is_not_measured(report_of):
 
 def test_silence_put_before_a_late_sound_is_not_its_background(speech):
     # a noisy voice whose track starts 2 s after the picture: the decode pads 2 s of zeros, which
-    # read as a perfect background (72 dB) until they were left out
+    # would read as a perfect background (72 dB): they are left out
     mixed = _mix(speech, 5)
     lead = 2 * 16_000
     padded = np.concatenate([np.zeros(lead, np.float32), mixed])

@@ -3,16 +3,20 @@ clean footage passes."""
 
 import re
 
+import pytest
+
 from conftest import check_of
 
 from preflight.report import Status
 
 
+@pytest.mark.slow
 def test_clean_footage_passes(report_of):
     for name in ("talking_head.mp4", "two_faces.mp4", "cut.mp4"):
         assert check_of(report_of(name), "overlay").status is Status.PASS, name
 
 
+@pytest.mark.slow
 def test_caption_bar_fails_with_where_it_is(report_of):
     check = check_of(report_of("caption.mp4"), "overlay")
     assert check.status is Status.FAIL and check.value >= 0.01
@@ -22,6 +26,7 @@ def test_caption_bar_fails_with_where_it_is(report_of):
     assert check.fix
 
 
+@pytest.mark.slow
 def test_small_corner_mark_warns(report_of):
     report = report_of("watermark.mp4")
     check = check_of(report, "overlay")
@@ -29,16 +34,18 @@ def test_small_corner_mark_warns(report_of):
     assert report.verdict == "go"
 
 
+@pytest.mark.slow
 def test_a_card_pasted_over_part_of_the_clip_fails(report_of):
-    # on main it passed: no letters, and shown for 2 of the clip's seconds, moving
+    # no letters to read, shown for 2 of the clip's seconds, moving: found as an inset picture
     check = check_of(report_of("pasted.mp4"), "overlay")
     assert check.status is Status.FAIL and "inset picture" in check.message, check.message
     x, y = map(int, re.search(r"at \((\d+), (\d+)\)", check.message).groups())
     assert 60 <= x <= 100 and 40 <= y <= 80  # where it came in, 80 px in and 60 px down
 
 
+@pytest.mark.slow
 def test_a_round_badge_put_on_and_taken_off_fails(report_of):
-    # on main it passed: no straight sides for the inset rectangles, no letters, away from a corner's edges
+    # no straight sides for the inset rectangles, no letters, away from a corner's edges
     check = check_of(report_of("badge.mp4"), "overlay")
     assert check.status is Status.FAIL and check.reason == "overlay.inset", check.message
     x, y = map(int, re.search(r"at \((\d+), (\d+)\)", check.message).groups())
@@ -48,7 +55,7 @@ def test_a_round_badge_put_on_and_taken_off_fails(report_of):
 
 
 def test_a_caption_burned_into_a_still_fails(report_of):
-    # on main a still was never looked at ("a single image has no motion ...")
+    # a still has no motion to find an overlay by: its letters are looked for all the same
     check = check_of(report_of("face_caption.png"), "overlay")
     assert check.status is Status.FAIL and check.value >= 0.01
     assert check_of(report_of("face.png"), "overlay").status is Status.PASS
@@ -85,7 +92,7 @@ def test_text_that_drifts_with_the_scene_is_not_burned_in():
 
 def test_a_caption_over_a_close_ups_chin_counts_but_a_mouth_does_not():
     # eval/cases stills: a lower third over a head-and-shoulders portrait (face box 68% of the frame)
-    # was dropped as "on a face", a false GO
+    # is on the face box but not on the face: dropping it as "on a face" would be a false GO
     from preflight.analyzers.overlay import _lines
     from preflight.features.faces import Box
     from preflight.features.text import TextBox
@@ -152,7 +159,7 @@ def _room(frames=10, seed=2):
 
 
 def test_a_static_corner_shape_in_a_furnished_still_scene_only_warns_and_a_room_wide_structure_is_not_a_mark():
-    # issue 33: a locked-off phone video's shelves read as "a static mark in a corner" and failed
+    # a locked-off phone video's furniture is static and may sit in a corner: not a mark to fail on
     from preflight.analyzers.overlay import _corner_marks
     from preflight.policy import OverlayLimits
 
@@ -169,8 +176,8 @@ def test_a_static_corner_shape_in_a_furnished_still_scene_only_warns_and_a_room_
 
 
 def test_a_steady_two_line_caption_is_burned_in_though_its_lines_differ():
-    # issue 33: a lower third's name over a title made one region whose two lines' tops differ
-    # by the line spacing, which read as drifting text
+    # a lower third's name over a title makes one region whose two lines' tops differ by the line
+    # spacing: that is not drifting text
     seen = np.zeros((512, 512), dtype=bool)
     seen[473:507, 211:300] = True
     lines = [[_line(211, 473, w=89, h=19), _line(226, 492, w=59, h=15)] for _ in range(6)]
@@ -178,7 +185,7 @@ def test_a_steady_two_line_caption_is_burned_in_though_its_lines_differ():
 
 
 def test_a_line_the_detector_splits_differently_on_each_frame_is_still_one_steady_line():
-    # issue 33's family: "Dr Ana Ruiz, Cardiologist" came as one box on some frames and as two,
+    # eval/cases: "Dr Ana Ruiz, Cardiologist" comes as one box on some frames and as two,
     # split at different places, on others
     seen = np.zeros((450, 450), dtype=bool)
     seen[343:369, 27:361] = True

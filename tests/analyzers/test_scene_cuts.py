@@ -1,5 +1,7 @@
 """scene_cuts: a hard cut fails at its time, one take passes, a fade warns."""
 
+import pytest
+
 from conftest import check_of
 
 from preflight.report import Status
@@ -11,11 +13,13 @@ def test_hard_cut_fails_at_its_time(report_of):
     assert abs(cuts.spans[0].start - 4.5) < 0.1
 
 
+@pytest.mark.slow
 def test_one_take_passes(report_of):
     for name in ("talking_head.mp4", "two_faces.mp4", "lowres.mp4"):
         assert check_of(report_of(name), "scene_cuts").status is Status.PASS, name
 
 
+@pytest.mark.slow
 def test_fade_warns(report_of):
     fade = check_of(report_of("fade.mp4"), "scene_cuts")
     assert fade.status is Status.WARN
@@ -87,9 +91,10 @@ def test_repeated_frames_are_not_cuts():
     assert _judge(doubled.clip(0, 255).astype(np.uint8), fps=50.0).status is Status.PASS
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("clip,rate", [("good_aoc.mp4", 50), ("good_aoc.mp4", 60), ("good_katie.mp4", 60)])
 def test_a_real_clip_put_in_a_faster_project_has_no_cut(tmp_path, clip, rate):
-    # the issue's own commands: each frame repeated, re-encoded; it failed with 3-10 "cuts".
+    # each frame repeated, re-encoded, as an editor's project at 50 or 60 fps does: no frame is a cut.
     # Without the sound (-an): scene_cuts judges the picture alone, and the sound's checks are skipped.
     if not (SHARED_MEDIA / clip).exists():
         pytest.skip(f"no {clip} in {SHARED_MEDIA}")

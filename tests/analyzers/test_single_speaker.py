@@ -33,6 +33,7 @@ def test_two_voices_are_flagged_where_the_second_speaks(report_of):
     assert sum(s.end - s.start for s in check.spans) > 1.0
 
 
+@pytest.mark.slow
 def test_second_voice_with_an_image_fails_the_set(fixture_path):
     if not (SHARED_MEDIA / "audio_turns_libri_german.wav").exists():
         pytest.skip(f"no labelled media at {SHARED_MEDIA}")
@@ -114,7 +115,7 @@ def test_one_speaker_in_both_channels_or_one_is_one_voice():
 
 
 def test_channels_with_different_sounds_warn_even_without_speech_to_compare():
-    # Two different sources, one a channel, that the VAD does not hear as speech (on main: skipped).
+    # Two different sources, one a channel, that the VAD does not hear as speech: still not one voice.
     rate = 16_000
     t = np.arange(4 * rate) / rate
     left = 0.3 * np.sin(2 * np.pi * 220 * t) * (np.sin(2 * np.pi * 0.5 * t) > 0)
@@ -304,7 +305,13 @@ def test_a_track_without_a_piece_is_taken_for_the_main_voice():
 
 # -- end to end, on shared recordings of each kind -------------------------------------------------
 
-shared = pytest.mark.skipif(not (SHARED_MEDIA / "labels.csv").exists(), reason=f"no labelled media at {SHARED_MEDIA}")
+_skip_without_shared = pytest.mark.skipif(not (SHARED_MEDIA / "labels.csv").exists(),
+                                          reason=f"no labelled media at {SHARED_MEDIA}")
+
+
+def shared(test):
+    """A check of a shared recording, end to end: slow."""
+    return pytest.mark.slow(_skip_without_shared(test))
 
 
 @shared

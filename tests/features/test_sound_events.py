@@ -18,8 +18,8 @@ def _chords(seconds: float = 4.0, rate: int = 16_000) -> np.ndarray:
 
 
 def test_the_probabilities_do_not_depend_on_the_level():
-    # before the levelling, the shared music bed 4 dB quieter was heard for 3.7 s instead of 5.5 s;
-    # this mix's music probability fell from 0.73 to 0.29 on average, 12 dB quieter
+    # the detector's probabilities fall with the level (a music bed 4 dB quieter is heard for less
+    # of the clip): the input is levelled first, so 12 dB quieter must read the same
     from preflight.media import decode, probe
 
     media = decode(probe(FIXTURES / "speech.wav"), sample_fps=1)

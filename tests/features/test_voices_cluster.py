@@ -37,7 +37,7 @@ def test_one_window_is_one_voice():
 
 
 def test_the_checks_run_without_scipy(fixture_path):
-    # on main scipy was a run-time dependency for this one call; it is now a test one only
+    # scipy is a test dependency only (the reference this is compared with), never a run-time one
     import subprocess
     import sys
 

@@ -41,8 +41,8 @@ def test_truncated_file_reports_errors(fixture_path):
 
 
 def test_a_file_whose_header_states_no_length_stops_at_the_bound(fixture_path):
-    # On main the bound held only when the probe knew the length: a check of a 20-minute
-    # recording written to a pipe grew past 4.6 GB
+    # the bound must hold when the probe does not know the length too: a 20-minute recording
+    # written to a pipe decodes to over 4.6 GB
     p = probe(fixture_path("no_duration.mkv"))
     assert p.media_duration is None
     media = decode(p, sample_fps=5.0, max_seconds=10.0)
@@ -53,8 +53,8 @@ def test_a_file_whose_header_states_no_length_stops_at_the_bound(fixture_path):
 
 
 def test_more_than_eight_channels_are_averaged_to_one(fixture_path):
-    # 32 copies of the talking head's sound: ffmpeg cannot downmix a layout it cannot name (on main
-    # nothing decoded: no sound, and "the picture stops at 0.0 s")
+    # 32 copies of the talking head's sound: ffmpeg cannot downmix a layout it cannot name (left to
+    # it, nothing decodes: no sound, and "the picture stops at 0.0 s")
     many = decode(probe(fixture_path("channels32.mov")), sample_fps=5.0)
     one = decode(probe(fixture_path("talking_head.mp4")), sample_fps=5.0)
     sound, reference = many.audio(), one.audio()

@@ -42,7 +42,7 @@ def test_unreadable(fixture_path, name):
 
 
 def test_a_name_that_looks_like_an_option_is_read_as_a_file(tmp_path, fixture_path, monkeypatch):
-    # on main ffprobe took "-dash.wav" for an option
+    # ffprobe takes a bare "-dash.wav" for an option
     dash = tmp_path / "-dash.wav"
     shutil.copy(fixture_path("speech.wav"), dash)
     monkeypatch.chdir(tmp_path)
@@ -79,7 +79,7 @@ def _ffmpeg(*args) -> None:
 
 
 def test_a_one_frame_photo_in_a_video_container_is_an_image(tmp_path, fixture_path):
-    # AVIF (and HEIC) photos are one frame in an MP4-like file: on main they were "videos"
+    # AVIF (and HEIC) photos are one frame in an MP4-like file: the container alone says "video"
     avif = tmp_path / "face.avif"
     _ffmpeg("-i", fixture_path("face.png"), "-frames:v", "1", "-c:v", "libaom-av1", "-still-picture", "1", avif)
     assert probe(avif).role is Role.IMAGE
