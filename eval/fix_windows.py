@@ -95,7 +95,12 @@ def compare(before: Path, after: Path) -> int:
     moved = 0
     for name in sorted(set(a) | set(b)):
         x, y = a.get(name, {}), b.get(name, {})
-        diffs = [k for k in ("window", "best_partial", "checks", "error") if x.get(k) != y.get(k)]
+        diffs = [k for k in ("window", "best_partial", "error") if x.get(k) != y.get(k)]
+        both = set(x.get("checks", {})) & set(y.get("checks", {}))
+        if any(x["checks"][c] != y["checks"][c] for c in both):
+            diffs.append("checks")  # a check judged by both moved; one judged by one only is listed apart
+        if added := sorted(set(y.get("checks", {})) - set(x.get("checks", {}))):
+            print(f"{name}: judged now too: " + ", ".join(f"{c} {y['checks'][c]}" for c in added))
         stretches = {tuple(s) for s in x.get("rejected", [])} ^ {tuple(s) for s in y.get("rejected", [])}
         if diffs or stretches:
             moved += bool(diffs)

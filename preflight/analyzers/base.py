@@ -15,19 +15,20 @@ and its two steps:
 ``windowed`` says how it judges: True when the window changes the judgment (only the window's
 frames, speech, music, voices count), False when what it measures belongs to the whole source,
 so that any window of it is judged as the whole is (the container, the resolution, marks that stay
-over the clip, lip sync over the clip's most-spoken 10 s). For ``preflight fix``, which looks for
-a window of a long recording, a windowed analyzer may also say:
+over the clip, lip sync over the clip's most-spoken 10 s). ``preflight fix``, which looks for a
+window of a long recording, reads more of the declaration:
 
-- ``avoid``: its timelines -> the :class:`Stretch` es where a window holding them would fail (or
-  warn), in its own rule's terms; fix's window leaves them out, and its judgment has the last word;
-- ``guide``: its timelines -> a :class:`Guide` for ranking windows (where the speech is, so edges
-  fall in pauses; how large the face is);
+- ``avoid`` (windowed only): its timelines -> the stretches (:class:`Stretch`) a window holding
+  them would fail (or warn) on, in its own rule's terms; fix's window leaves them out, and the
+  judgment of the window has the last word;
+- ``guide`` (windowed only): its timelines -> what ranks windows (:class:`Guide`: where the
+  speech is, so edges fall in pauses; how large the face is);
 - ``needs``: what it needs of the decode (:class:`Needs`: the frames as they come, the face
-  landmarks), and ``streamed``: how to measure it on a decode read once as it streams (fix's) when
-  that must be less than ``measure``; one that needs landmarks and has none is left to the cut's check;
+  landmarks); ``streamed``: how to measure it on a decode read once as it streams (fix's), when
+  that must be less than ``measure``. One that needs landmarks and has no ``streamed`` is left
+  to the check of the cut file;
 - ``resync``: for a failure no window leaves out, an offset of the sound to try (:class:`Resync`);
-- ``caveat``: what a window of a recording its check flags must say (a damaged file: the window
-  comes from the part that decodes).
+- ``caveat``: what a window must say when the check flags the whole recording (a damaged file).
 
 The pipeline gives an analyzer only the sources of its roles, and when it breaks or hangs,
 reports every id it declares as an ``error``, so a broken analyzer can never leave one of its
@@ -149,7 +150,7 @@ class Analyzer(Generic[T]):
             raise ValueError(f"{self.name}: reason codes {stray} are not of its checks {self.checks}")
         if unlisted := sorted(set(self.reasons) - set(get_args(Reason))):
             raise ValueError(f"{self.name}: reason codes {unlisted} are missing from preflight.report.Reason")
-        if (self.avoid or self.guide or self.streamed) and not self.windowed:
+        if (self.avoid or self.guide) and not self.windowed:
             raise ValueError(f"{self.name}: only a windowed analyzer can say where in time a window fails")
 
     @property
