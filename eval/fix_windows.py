@@ -16,47 +16,25 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-INTRO = "vid_music_nospeech_lp_s18.mp4"
-TAKE = "dur_14p9_obama.mp4"
-OUTRO = ("good_katie.mp4", "good_may5s.mp4", "good_aoc.mp4", "good_demo3_a.mp4", INTRO)
-
-
-def _ffmpeg(*args: str | Path) -> None:
-    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", *map(str, args)], check=True)
-
-
-def _concat(media: Path, out: Path, parts: list[tuple[str, str, float | None]]) -> None:
-    """As tests/test_fix.py joins them: one size, rate and sound format, hard cuts between."""
-    inputs, graph, labels = [], [], []
-    for i, (name, picture, seconds) in enumerate(parts):
-        inputs += ["-i", media / name]
-        keep, keep_sound = (f"trim=0:{seconds},setpts=PTS-STARTPTS,", f"atrim=0:{seconds},asetpts=PTS-STARTPTS,") \
-            if seconds else ("", "")
-        graph.append(f"[{i}:v]{keep}{picture}scale=512:512:force_original_aspect_ratio=decrease,"
-                     f"pad=512:512:(ow-iw)/2:(oh-ih)/2,setsar=1,fps=25,format=yuv420p[v{i}]")
-        graph.append(f"[{i}:a]{keep_sound}aresample=48000,aformat=channel_layouts=stereo[a{i}]")
-        labels.append(f"[v{i}][a{i}]")
-    graph.append(f"{''.join(labels)}concat=n={len(parts)}:v=1:a=1[v][a]")
-    _ffmpeg(*inputs, "-filter_complex", ";".join(graph), "-map", "[v]", "-map", "[a]",
-            "-c:v", "libx264", "-preset", "ultrafast", "-crf", "20", "-c:a", "aac", "-b:a", "128k", out)
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def composed(media: Path, work: Path) -> list[Path]:
-    """tests/test_fix.py's long recordings, made once in ``work``."""
+    """tests/test_fix.py's long recordings, made once in ``work`` by its own recipes (from
+    ../shared/media, which ``media`` must be)."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from test_fix import INTRO, OUTRO, TAKE, _concat, _ffmpeg, _two_readers
+
     work.mkdir(parents=True, exist_ok=True)
     made = {
-        "interview.mp4": lambda p: _concat(media, p, [(INTRO, "", None), (TAKE, "", None), *((o, "", None) for o in OUTRO)]),
-        "short.mp4": lambda p: _concat(media, p, [(INTRO, "", None), ("good_obama_a.mp4", "", 6.0), (INTRO, "", None)]),
-        "cut.mp4": lambda p: _concat(media, p, [("good_obama_pauses.mp4", "", None),
-                                                 ("good_obama_a.mp4", "crop=300:300:75:40,", 6.0)]),
-        "two_readers.wav": lambda p: _ffmpeg(
-            "-i", media / "audio_good_radio31.wav", "-i", media / "aud_libri_198-209-0000.ogg", "-filter_complex",
-            "[0:a]aresample=16000[a];[1:a]aresample=16000[b];[a][b]concat=n=2:v=0:a=1[s]", "-map", "[s]", p),
+        "interview.mp4": lambda p: _concat(p, [(INTRO, "", None), (TAKE, "", None), *((o, "", None) for o in OUTRO)]),
+        "short.mp4": lambda p: _concat(p, [(INTRO, "", None), ("good_obama_a.mp4", "", 6.0), (INTRO, "", None)]),
+        "cut.mp4": lambda p: _concat(p, [("good_obama_pauses.mp4", "", None), ("good_obama_a.mp4", "crop=300:300:75:40,", 6.0)]),
+        "two_readers.wav": _two_readers,
         "music.wav": lambda p: _ffmpeg("-i", media / INTRO, "-vn", "-ac", "1", "-ar", "16000", p),
     }
     for name, make in made.items():
