@@ -118,9 +118,10 @@ def avoid(t: Faces, policy: Policy) -> list[Stretch]:
     found: list[Stretch] = []
     for mask, what, longer in ((counts >= 2, "2+ faces in the frame", limits.multi_max_run_s - 1e-9),
                                (counts == 0, "no face in the frame", limits.none_max_ratio * policy.duration.max_s)):
-        for a, b in _runs(mask):
-            if (b - a) / t.fps > longer:
-                found += Stretch.merged(track.times[a:b], half, "faces", what, gap=half)
+        for run in Span.merge(track.times[mask], gap=1.0 / t.fps):
+            if run.end - run.start + 1.0 / t.fps > longer:  # its frames, each 1 / fps long
+                inside = mask & (track.times >= run.start) & (track.times <= run.end)
+                found += Stretch.merged(track.times[inside], half, "faces", what, gap=half)
     return found
 
 
@@ -132,12 +133,6 @@ def guide(t: Faces) -> Guide:
         return round(float(np.median(heights)), 3) if heights else None
 
     return Guide(face=face) if t.role is Role.VIDEO else Guide()
-
-
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """(start, end) index pairs of the runs where ``mask`` holds."""
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
-    return list(zip(edges[0::2].tolist(), edges[1::2].tolist()))
 
 
 # ffmpeg filters that turn a picture clockwise by the key's degrees
