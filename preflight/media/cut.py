@@ -48,7 +48,7 @@ def cut(target: Probe, start: float, end: float, dest: Path, *, lengths: tuple[f
     else:
         args += ["-map", f"0:{target.audio.index}", "-c:a", "pcm_s16le", "-f", "wav"]
     if (failed := _run(args, dest, deadline, target)) is not None:
-        raise InputError(f"{target.path}: cutting {clock(start)}-{clock(end)} failed ({failed})")
+        raise InputError(f"{target.path}: cutting {start:.2f}-{end:.2f} s failed ({failed})")
 
 
 def copy_span(start: float, end: float, target: Probe, keyframes: list[float],
@@ -94,12 +94,6 @@ def resync(source: Path, probed: Probe, offset_ms: int, dest: Path, deadline: fl
                       dest, deadline, probed)
     if failed is not None:
         raise InputError(f"{source}: moving the sound {offset_ms:+d} ms failed ({failed})")
-
-
-def clock(t: float) -> str:
-    """0:12.3"""
-    minutes, seconds = divmod(max(0.0, t), 60.0)
-    return f"{int(minutes)}:{seconds:04.1f}"
 
 
 def _run(args: list[str], dest: Path, deadline: float | None, target: Probe) -> str | None:
