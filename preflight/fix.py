@@ -1,57 +1,50 @@
 """``preflight fix``: find the best 4-15 s window of a longer recording, cut it, prove it GO.
 
-The recording is decoded once, as a check decodes it, and the features the analyzers already
-compute become stretches of time where the window may not be:
-
-- scene cuts and frames gone dark (the scene-cut detector's cut times and dark frames);
-- sampled frames without exactly one face (a single frame without one is a blink or a miss the
-  faces check absorbs, and does not count);
-- speech by any voice but the main one (the voice clusters: voice 0 speaks the most);
-- music or singing, anywhere or between the words (the music check's two rules).
+The recording is decoded once, as a check decodes it, and every windowed analyzer
+(:mod:`preflight.analyzers.base`) that can be measured on that decode measures it. Each says
+where in its timelines a window would fail (``avoid``: a scene cut, not one face for too long,
+another voice, a song...), in its own rule's terms; fix's window leaves those stretches out.
 
 The window is the longest stretch free of them, at most the duration maximum less
 ``fix.margin_s`` (re-encoding may add a frame or an audio packet), at least the minimum, with
-speech for at least the speech check's share. Its edges sit in pauses (VAD), ``fix.pause_lead_s``
-from the nearest word; an edge inside speech counts as ``fix.mid_word_cost_s`` shorter. Ties go
-to more speech, then the larger face. The windows are then judged in that order, each as the
-windowed analyzers judge a window of the recording's timelines (:mod:`preflight.analyzers.base`:
-the duration, the sound's checks and the cuts), and the first that passes them all is chosen: a
-stretch free of bad moments can still fail as a whole (its background too loud, short blips of
-music adding up, a second voice just under the stretch-merging gap). What the timelines of a
-streamed decode cannot show (overlay, lip sync, a person's face rather than a statue's) is
-judged by the ordinary check of the cut file: the output is written to a temporary file beside
-``OUT`` and renamed into place only when that check says GO.
+speech for at least the speech check's share. Its edges sit in pauses (the analyzers' ``guide``
+says where the speech is), ``fix.pause_lead_s`` from the nearest word; an edge inside speech
+counts as ``fix.mid_word_cost_s`` shorter. Ties go to more speech, then the larger face. The
+windows are then judged in that order by the same analyzers (``judge_window``) on the
+recording's timelines, and the first that passes them all is chosen: a stretch free of bad
+moments can still fail as a whole (its background too loud, short blips of a song adding up,
+faces missing from too many frames). What a streamed decode cannot show (overlay, lip sync, a
+person's face rather than a statue's) is judged by the ordinary check of the cut file: the
+output is written to a temporary file beside ``OUT`` and renamed into place only when that
+check says GO. A failure no window leaves out may still be repaired when its analyzer offers a
+``resync``: the sound moved by the offset it names, and checked again.
 
-Memory: the decode is streamed (:func:`~preflight.media.decode`'s ``streamed``): the cut
-detector and the face detector each read their frames as they come and keep per-frame numbers,
-not pictures, so what grows with the length is the sound (16 kHz float, about 4 MB a minute),
-the sound features' working memory and those timelines: bench/fix.py measured a peak of 372 MB
-for 1 minute of 720p and 867 MB for 10. Recordings are read up to ``fix.max_input_s`` (10 minutes
-by default): by the length the header states, or, when it states none, by the packets' times;
-the decode itself stops a second past the limit whatever the header says.
+Memory: the decode is streamed (:func:`~preflight.media.decode`'s ``streamed``): the frame
+readers read their frames as they come, side by side, and keep per-frame numbers, not pictures,
+so what grows with the length is the sound (16 kHz float, about 4 MB a minute), the sound
+features' working memory and the timelines: bench/fix.py measured a peak of 372 MB for 1 minute
+of 720p and 867 MB for 10. Recordings are read up to ``fix.max_input_s`` (10 minutes by
+default): by the length the header states, or, when it states none, by the packets' times; the
+decode itself stops a second past the limit whatever the header says.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
-import subprocess
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 from pydantic import BaseModel, Field, computed_field
 
-from preflight import shutdown
-from preflight.analyzers import ANALYZERS, Analyzer, Aspect, av_sync, decodable, music, scene_cuts
-from preflight.analyzers.base import Timelines
+from preflight.analyzers import ANALYZERS, Analyzer
+from preflight.analyzers.base import Stretch, Timelines, clock
 from preflight.errors import InputError, TimedOut, UsageError
-from preflight.features.faces import FaceTrack, face_track
-from preflight.features.sound_events import HOP_S, sound_events
-from preflight.features.vad import speech_activity
-from preflight.features.voices import FRAME_S, voices
 from preflight.media import Media, Probe, Role, decode
-from preflight.media.probe import keyframe_times, packets_end, probe, require_tool, tool_path
+from preflight.media.cut import cut, resync
+from preflight.media.probe import packets_end, probe
 from preflight.outputs import discard, keep, refuse_unsafe, sibling
 from preflight.pipeline import ANALYSIS_TIMEOUT_S, check
 from preflight.policy import Policy
@@ -59,22 +52,15 @@ from preflight.report import Check, Report, Span, Status, blocked
 from preflight.sources import PathArg, Sources, local_copies, source_set
 
 # The checks whose failure a window can leave out: the windowed analyzers' (too long, a cut, not
-# one face, another voice, music, little speech...). Others (the resolution, an overlay, lip sync)
+# one face, another voice, a song, little speech...). Others (the resolution, an overlay, lip sync)
 # hold for the whole recording and any cut of it.
 CUTTABLE = frozenset(check for a in ANALYZERS.values() if a.windowed for check in a.checks)
+_ANALYZER_OF = {check: a for a in ANALYZERS.values() for check in a.checks}
 
 STEP_S = 0.01  # the timeline's resolution: the audio features' hop
-MERGE_GAP_S = 0.3  # bad moments closer than this read as one stretch
 WHOLE_S = 0.5  # a window this close to both ends of the recording cuts nothing away
 
-
-class Stretch(BaseModel):
-    """A stretch of the recording the window must avoid, and why, in the checks' terms."""
-
-    start: float
-    end: float
-    check: str  # the check it would fail: scene_cuts, faces, single_speaker, music
-    why: str
+__all__ = ["CUTTABLE", "FixResult", "Stretch", "Window", "choose", "first_passing", "fix", "savable"]
 
 
 class Window(BaseModel):
@@ -105,7 +91,7 @@ class FixResult(BaseModel):
     output: str | None = None
     report: Report | None = Field(None, description="the ordinary check of the cut file")
     sound_moved_ms: int | None = Field(None, description="the sound was moved this much earlier (negative: later) to "
-                                                         "take out the offset av_sync measured, the picture copied")
+                                                         "take out the offset a check measured, the picture copied")
     warnings: list[str] = Field([], description="what to know about the recording itself: damaged, and the window "
                                                 "chosen from the part that decodes")
 
@@ -167,7 +153,7 @@ def fix(
             raise InputError(_too_long(target, bound, policy, "as it decodes, at least; its header states "
                                        + ("no length" if stated is None else f"{stated:.1f} s")))
         source = local.origin.get(str(target.path), str(target.path))
-        result = result.model_copy(update={"source": source, "warnings": _damage(media, policy)})
+        result = result.model_copy(update={"source": source, "warnings": _caveats(media, policy)})
         if dry_run or result.window is None:
             return result
         if result.whole:
@@ -188,44 +174,46 @@ def fix(
 
 
 def savable(report: Report) -> bool:
-    """Whether ``fix`` can save a NO-GO report: every failure is one a window leaves out, or a
-    sound out of sync that moving it takes out."""
-    return all(c.id in CUTTABLE or av_sync.remux_offset(c) is not None for c in report.checks if c.status is Status.FAIL)
+    """Whether ``fix`` can save a NO-GO report: every failure is one a window leaves out, or one
+    whose analyzer offers to move the sound (:class:`~preflight.analyzers.base.Resync`)."""
+    return all(c.id in CUTTABLE or _offset(c) is not None for c in report.checks if c.status is Status.FAIL)
+
+
+def _offset(check: Check) -> int | None:
+    """The sound offset (ms) the check's analyzer offers to try for it, or None."""
+    analyzer = _ANALYZER_OF.get(check.id)
+    return analyzer.resync.offset(check) if analyzer is not None and analyzer.resync is not None else None
+
+
+def _resync_worked(check: Check, policy: Policy) -> bool:
+    analyzer = _ANALYZER_OF.get(check.id)
+    return analyzer is not None and analyzer.resync is not None and analyzer.resync.worked(check, policy)
 
 
 def _offset_only(report: Report, policy: Policy) -> int | None:
-    """The offset to move the sound by, when av_sync, failing with an offset to try (a clear one,
-    or the lag its own voice would agree best at), is all that makes ``report`` NO-GO."""
+    """The offset to move the sound by, when one check, failing with an offset its analyzer
+    offers to try, is all that makes ``report`` NO-GO."""
     failing = [c for c in report.checks if blocked([c], policy.strict)]
-    offsets = [av_sync.remux_offset(c) for c in failing]
-    return offsets[0] if len(failing) == 1 and offsets[0] is not None else None
+    return _offset(failing[0]) if len(failing) == 1 else None
 
 
 def choose(media: Media, policy: Policy, deadline: float | None = None) -> FixResult:
     """The best window of a decoded recording, the stretches it avoids, and why. Past
     ``deadline`` (``time.monotonic()``), the decode is stopped and :class:`TimedOut` raised."""
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        # A streamed decode waits for each frame reader, so the cut detector and the face
-        # detector read side by side from the start, and the sound is analysed meanwhile.
-        if media.role is Role.VIDEO:
-            cuts = pool.submit(_reading, media, scene_cuts.scan, media, policy.scene_cuts)
-            faces = pool.submit(_reading, media, face_track, media, policy.faces.min_confidence, landmarks=False)
-        sound = pool.submit(_sound_stretches, media, policy)
-        track = _by(faces, deadline, media) if media.role is Role.VIDEO else None
-        picture = _picture_stretches(_by(cuts, deadline, media), track, media, policy) if track is not None else []
-        rejected = sorted(_by(sound, deadline, media) + picture, key=lambda s: s.start)
-    activity = speech_activity(media, policy.speech.threshold)
+    judges = _measured(media, policy, deadline)
+    rejected = sorted((s for a, t in judges if a.avoid is not None for s in a.avoid(t, policy)), key=lambda s: s.start)
+    guides = [a.guide(t) for a, t in judges if a.guide is not None]
+    spans = next((g.speech for g in guides if g.speech is not None), [])
+    face = next((g.face for g in guides if g.face is not None), None)
     duration = media.seconds()
     n = max(1, int(np.ceil(duration / STEP_S)))
-    spans = activity.spans if activity is not None else []
     bad = np.zeros(n, dtype=bool)
     for s in rejected:
         bad[_index(s.start, n):_index(s.end, n, up=True)] = True
     clean = [(a * STEP_S, min(b * STEP_S, duration)) for a, b in _runs(~bad)]
-    candidates = [w for a, b in clean for w in _windows(a, b, spans, track, policy)]
+    candidates = [w for a, b in clean for w in _windows(a, b, spans, face, policy)]
     ranked = sorted(candidates, key=lambda w: (w.duration - policy.fix.mid_word_cost_s * (2 - w.in_pauses),
                                                w.speech_s, w.face or 0.0), reverse=True)
-    judges = _judges(media, policy, cuts.result() if media.role is Role.VIDEO else None)
     source = str(media.probe.path)
     if ranked:
         window, checks = first_passing(ranked, judges, policy)
@@ -236,12 +224,26 @@ def choose(media: Media, policy: Policy, deadline: float | None = None) -> FixRe
         best = ranked[0]
         failing = "; ".join(f"{c.id}: {c.message}" for c in checks if blocked([c], policy.strict))
         return FixResult(source=source, duration=round(duration, 3), window=None, checks=checks, best_partial=best,
-                         why=f"no window passes its checks; the best, {_clock(best.start)}-{_clock(best.end)}, fails {failing}",
+                         why=f"no window passes its checks; the best, {clock(best.start)}-{clock(best.end)}, fails {failing}",
                          rejected=rejected)
-    partial = max((_measure(a, b, spans, track, in_pauses=0) for a, b in clean), key=lambda w: w.duration, default=None)
+    partial = max((_measure(a, b, spans, face, in_pauses=0) for a, b in clean), key=lambda w: w.duration, default=None)
     return FixResult(source=source, duration=round(duration, 3), window=None,
-                     why=_why_none(rejected, partial, bool(spans), media.role, policy), best_partial=partial,
+                     why=_why_none(rejected, partial, bool(spans), policy), best_partial=partial,
                      rejected=rejected)
+
+
+def _measured(media: Media, policy: Policy, deadline: float | None) -> list[tuple[Analyzer, Timelines]]:
+    """The windowed analyzers that can be measured on this (streamed) decode, with their
+    timelines, in the registry's order. A streamed decode waits for each frame reader, so those
+    read side by side from the start, and the others measure meanwhile, in turn."""
+    analyzers = [a for a in ANALYZERS.values() if a.windowed and a.streams and a.applies(media)]
+    readers = [a for a in analyzers if a.needs.frames]
+    rest = [a for a in analyzers if not a.needs.frames]
+    with ThreadPoolExecutor(max_workers=len(readers) + 1) as pool:
+        futures = {a.name: pool.submit(_reading, media, a.measure_streamed, media, policy) for a in readers}
+        others = pool.submit(_reading, media, lambda: {a.name: a.measure_streamed(media, policy) for a in rest})
+        timelines = {name: _by(f, deadline, media) for name, f in futures.items()} | _by(others, deadline, media)
+    return [(a, timelines[a.name]) for a in analyzers if timelines[a.name] is not None]
 
 
 def first_passing(ranked: list[Window], judges: list[tuple[Analyzer, Timelines]],
@@ -256,20 +258,6 @@ def first_passing(ranked: list[Window], judges: list[tuple[Analyzer, Timelines]]
             return w, checks
         first = checks if i == 0 else first
     return None, first
-
-
-def _judges(media: Media, policy: Policy, cut_scan: scene_cuts.Scan | None) -> list[tuple[Analyzer, Timelines]]:
-    """The windowed analyzers that can judge a window of this decode, with their timelines: the
-    sound's and the duration's, and the cuts' from the scan fix made (the faces' need the landmarks,
-    which fix leaves out; its own face stretches stand in for the count)."""
-    judges: list[tuple[Analyzer, Timelines]] = []
-    for analyzer in ANALYZERS.values():
-        if analyzer.windowed and analyzer.aspect is not Aspect.PICTURE and analyzer.applies(media):
-            if (timelines := analyzer.measure(media, policy)) is not None:
-                judges.append((analyzer, timelines))
-    if media.role is Role.VIDEO:
-        judges.append((scene_cuts.ANALYZER, scene_cuts.Cuts(str(media.probe.path), cut_scan)))
-    return judges
 
 
 def _roles(probes: list[Probe]) -> tuple[Probe, Probe | None]:
@@ -312,14 +300,17 @@ def _too_long(target: Probe, seconds: float, policy: Policy, how: str) -> str:
             "(policy fix.max_input_s): cut out the part with the take first")
 
 
-def _damage(media: Media, policy: Policy) -> list[str]:
-    """The recording's own decode, in the decodable check's words, when it is not clean: a
-    window chosen from a damaged file's readable part must say so."""
-    found = [c for c in decodable.ANALYZER.judge_window(decodable.ANALYZER.measure(media, policy),
-                                                        Span(start=0.0, end=media.seconds()), policy)
-             if c.status in (Status.FAIL, Status.WARN)]
-    return [f"the recording is damaged: {c.message}; the window was chosen from the part that decodes"
-            for c in found]
+def _caveats(media: Media, policy: Policy) -> list[str]:
+    """What a window must say of the recording it comes from: the caveat of each analyzer that
+    offers one (a damaged decode: the window comes from the part that decodes) whose check flags
+    the whole recording."""
+    notes = []
+    for a in ANALYZERS.values():
+        if a.caveat is not None and a.streams and not a.needs.frames and a.applies(media):
+            if (timelines := a.measure(media, policy)) is not None:
+                notes += [a.caveat.format(message=c.message) for c in a.judge_window(timelines, Span(start=0.0, end=media.seconds()), policy)
+                          if c.status in (Status.FAIL, Status.WARN)]
+    return notes
 
 
 def _by(future: concurrent.futures.Future, deadline: float | None, media: Media):
@@ -353,63 +344,7 @@ def _reading(media: Media, compute, *args, **kwargs):
         raise
 
 
-def _picture_stretches(cut_scan: scene_cuts.Scan | None, track: FaceTrack, media: Media, policy: Policy) -> list[Stretch]:
-    found: list[Stretch] = []
-    if cut_scan is not None:
-        guard = 2.0 / cut_scan.fps  # two frames: a window starting at the cut holds no frame of the shot before
-        found += [Stretch(start=round(max(0.0, t - guard), 3), end=round(t + guard, 3), check="scene_cuts",
-                          why=f"a scene cut at {_clock(t)}") for t in cut_scan.cut_times]
-        found += _merged(cut_scan.fade_times, 1.0 / cut_scan.fps, "scene_cuts", "the picture is dark")
-    counts, half = track.counts, 0.5 / (media.sample_fps or policy.faces.sample_fps)
-    found += _merged(track.times[_lasting(counts >= 2)], half, "faces", "2+ faces in the frame")
-    found += _merged(track.times[_lasting(counts == 0)], half, "faces", "no face in the frame")
-    return found
-
-
-def _lasting(mask: np.ndarray) -> np.ndarray:
-    """``mask`` without its lone frames. One sampled frame with no face or a second one is a blink
-    or a detector's slip (the faces check absorbs those in its margins); two in a row are not."""
-    if len(mask) < 2:
-        return mask
-    before, after = np.concatenate([[False], mask[:-1]]), np.concatenate([mask[1:], [False]])
-    return mask & (before | after)
-
-
-def _sound_stretches(media: Media, policy: Policy) -> list[Stretch]:
-    found: list[Stretch] = []
-    heard = voices(media, policy.speech.threshold, policy.single_speaker.same_voice)
-    if heard is not None and heard.count > 1:
-        others = np.unique(heard.frames[heard.labels > 0]) * FRAME_S
-        found += _merged(others, FRAME_S, "single_speaker", "a second voice speaks")
-    if heard is not None and len(heard.overlap):
-        found += _merged(heard.overlap * FRAME_S, FRAME_S, "single_speaker", "two people talk at once")
-    events = sound_events(media)
-    if events is not None and len(events.music):
-        activity = speech_activity(media, policy.speech.threshold)
-        anywhere, between = music.heard_frames(events, activity.spans if activity else [], policy)
-        # Music between the words always fails; a blip under the voice shorter than the music
-        # check's warning limit passes it, and is most often the detector hearing a sung vowel.
-        found += [s for s in _merged(np.flatnonzero(anywhere) * HOP_S, HOP_S, "music", "music or singing")
-                  if s.end - s.start > policy.music.warn_s]
-        found += _merged(np.flatnonzero(between) * HOP_S, HOP_S, "music", "music between the words")
-    return found
-
-
-def _merged(times: np.ndarray, half: float, check: str, why: str) -> list[Stretch]:
-    """Moments (each covering ``half`` either side) merged into stretches."""
-    stretches: list[Stretch] = []
-    for t in np.sort(times):
-        start, end = max(0.0, float(t) - half), float(t) + half
-        if stretches and start - stretches[-1].end <= MERGE_GAP_S:
-            stretches[-1].end = round(end, 3)
-        else:
-            stretches.append(Stretch(start=round(start, 3), end=round(end, 3), check=check, why=why))
-    for s in stretches:
-        s.why = f"{s.why} {_clock(s.start)}-{_clock(s.end)}" if s.end - s.start > 2 * half + 1e-6 else f"{s.why} at {_clock(s.start)}"
-    return stretches
-
-
-def _windows(a: float, b: float, spans: list[tuple[float, float]], track: FaceTrack | None,
+def _windows(a: float, b: float, spans: list[tuple[float, float]], face: Callable[[float, float], float | None] | None,
              policy: Policy) -> list[Window]:
     """Every window inside the clean stretch [a, b] with its edges in pauses (or at the stretch's
     edges, when those fall inside a word) that the duration and speech checks would pass."""
@@ -427,7 +362,7 @@ def _windows(a: float, b: float, spans: list[tuple[float, float]], track: FaceTr
         if min(b, t0 + longest) - t0 >= shortest:  # a take that never pauses long enough still yields a window
             options.append(min(b, t0 + longest))
         for t1 in options:
-            w = _measure(t0, t1, spans, track, in_pauses=int(_in_pause(t0, spans)) + int(_in_pause(t1, spans)))
+            w = _measure(t0, t1, spans, face, in_pauses=int(_in_pause(t0, spans)) + int(_in_pause(t1, spans)))
             if w.speech_s >= policy.speech.min_ratio * w.duration:
                 windows.append(w)
     return windows
@@ -437,14 +372,11 @@ def _in_pause(t: float, spans: list[tuple[float, float]]) -> bool:
     return not any(s < t < e for s, e in spans)
 
 
-def _measure(t0: float, t1: float, spans: list[tuple[float, float]], track: FaceTrack | None, *,
-             in_pauses: int) -> Window:
+def _measure(t0: float, t1: float, spans: list[tuple[float, float]],
+             face: Callable[[float, float], float | None] | None, *, in_pauses: int) -> Window:
     speech = sum(max(0.0, min(e, t1) - max(s, t0)) for s, e in spans)
-    face = None
-    if track is not None:
-        heights = [f[0].height / track.frame_height for t, f in zip(track.times, track.faces) if t0 <= t <= t1 and len(f) == 1]
-        face = round(float(np.median(heights)), 3) if heights else None
-    return Window(start=round(t0, 3), end=round(t1, 3), speech_s=round(speech, 2), face=face, in_pauses=in_pauses)
+    return Window(start=round(t0, 3), end=round(t1, 3), speech_s=round(speech, 2),
+                  face=face(t0, t1) if face is not None else None, in_pauses=in_pauses)
 
 
 def _why_chosen(w: Window, rejected: list[Stretch], duration: float) -> str:
@@ -461,10 +393,9 @@ def _why_chosen(w: Window, rejected: list[Stretch], duration: float) -> str:
     return "the longest clean stretch: " + "; ".join(parts)
 
 
-def _why_none(rejected: list[Stretch], partial: Window | None, speech: bool, role: Role, policy: Policy) -> str:
-    needs = "one shot with one face, one voice and no music" if role is Role.VIDEO else "one voice and no music"
+def _why_none(rejected: list[Stretch], partial: Window | None, speech: bool, policy: Policy) -> str:
     shortest = policy.duration.min_s
-    head = f"no {shortest:g} s stretch of {needs}, speech in at least {policy.speech.min_ratio:.0%} of it"
+    head = f"no {shortest:g} s stretch clear of what the checks reject, speech in at least {policy.speech.min_ratio:.0%} of it"
     by_check: dict[str, list[Stretch]] = {}
     for s in rejected:
         by_check.setdefault(s.check, []).append(s)
@@ -485,12 +416,8 @@ def _summary(group: list[Stretch]) -> str:
     if len(group) <= 3:
         return ", ".join(s.why for s in group)
     gaps = [b.start - a.start for a, b in zip(group, group[1:])]
-    return f"{_what(group[0])} {len(group)} times from {_clock(group[0].start)} on, every {min(gaps):.0f}-{max(gaps):.0f} s"
-
-
-def _what(s: Stretch) -> str:
-    return {"scene_cuts": "a scene cut", "faces": "not one face", "single_speaker": "a second voice speaks",
-            "music": "music or singing"}[s.check]
+    what = " or ".join(dict.fromkeys(s.what for s in group))
+    return f"{what} {len(group)} times from {clock(group[0].start)} on, every {min(gaps):.0f}-{max(gaps):.0f} s"
 
 
 def _cut_and_check(target: Probe, still: Probe | None, window: Window, out: Path, policy: Policy,
@@ -500,7 +427,8 @@ def _cut_and_check(target: Probe, still: Probe | None, window: Window, out: Path
     (:func:`_resync_and_check`). The report, and how far the sound was moved."""
     partial = _temporary(out)
     try:
-        _cut(target, window, partial, policy, deadline)
+        cut(target, window.start, window.end, partial, deadline=deadline,
+            lengths=(policy.duration.min_s, policy.duration.max_s - policy.fix.margin_s / 2))
         roles = {"image": still.path, "audio": partial} if still is not None else {target.role.value: partial}
         report = check(**roles, policy=policy, timeout=_left(deadline, target))
         if not report.go and still is None and (offset := _offset_only(report, policy)) is not None:
@@ -532,126 +460,19 @@ def _resync_and_check(source: Path, probed: Probe, offset_ms: int, out: Path, po
                       deadline: float | None = None) -> Report | None:
     """A copy of the video ``source`` with its sound moved ``offset_ms`` earlier (later when
     negative), to a temporary file beside ``out``, checked, and renamed to ``out`` only when GO and
-    av_sync now finds the voice clearly the face's own (:func:`~preflight.analyzers.av_sync.resynced`).
+    the check whose analyzer offered the offset says it took (:class:`~preflight.analyzers.base.Resync`).
     The picture is copied stream for stream; the sound keeps its length (trimmed at one end,
     silence at the other) and is encoded as AAC. The copy's report when written, else None."""
     partial = _temporary(out)
     try:
         resync(source, probed, offset_ms, partial, deadline)
         report = check(video=partial, policy=policy, timeout=_left(deadline, probed)).relabelled({str(partial): str(out)})
-        if not (report.go and any(av_sync.resynced(c, policy.av_sync) for c in report.checks)):
+        if not (report.go and any(_resync_worked(c, policy) for c in report.checks)):
             return None
         _keep(partial, out)
         return report
     finally:
         discard(partial)
-
-
-def resync(source: Path, probed: Probe, offset_ms: int, dest: Path, deadline: float | None = None) -> None:
-    """Write ``source`` to ``dest`` (MP4) with its sound moved ``offset_ms`` earlier (later when
-    negative): the picture copied (re-encoded only when MP4 cannot hold it), the sound as AAC."""
-    ffmpeg = require_tool("ffmpeg")
-    length = probed.audio.duration or probed.media_duration or 0.0
-    shift = abs(offset_ms) / 1000
-    moved = (f"atrim=start={shift:.3f},asetpts=PTS-STARTPTS,apad" if offset_ms > 0
-             else f"adelay={abs(offset_ms)}:all=1") + f",atrim=end={length:.3f}"
-    head = [ffmpeg, "-hide_banner", "-loglevel", "error", "-y", "-i", tool_path(source), "-filter_complex",
-            f"[0:{probed.audio.index}]{moved}[a]", "-map", f"0:{probed.video.index}", "-map", "[a]"]
-    tail = ["-c:a", "aac", "-b:a", "192k", "-movflags", "+faststart", "-f", "mp4"]
-    failed = _run_cut([*head, "-c:v", "copy", *tail], dest, deadline, probed)
-    if failed is not None:
-        failed = _run_cut([*head, "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p", *tail],
-                          dest, deadline, probed)
-    if failed is not None:
-        raise InputError(f"{source}: moving the sound {offset_ms:+d} ms failed ({failed})")
-
-
-def _cut(target: Probe, window: Window, dest: Path, policy: Policy, deadline: float | None = None) -> None:
-    """Frame-accurate. A video whose window starts on a keyframe (and ends on one, or at the end)
-    is copied as it is, stream for stream: no second generation of compression. Otherwise the
-    seek before the input decodes from the keyframe before and drops what precedes
-    ``window.start``, and everything is re-encoded at the source's size."""
-    ffmpeg = require_tool("ffmpeg")
-    if target.role is Role.VIDEO and (span := copy_span(window, target, keyframe_times(target), policy)) is not None:
-        start, end = span
-        if _run_cut([ffmpeg, "-hide_banner", "-loglevel", "error", "-y", "-ss", f"{start + _SEEK_PAST:.6f}",
-                     "-i", tool_path(target.path), *(["-t", f"{end - start - 0.5 / target.video.fps:.6f}"] if end else []),
-                     "-map", f"0:{target.video.index}", *(["-map", f"0:{target.audio.index}"] if target.audio else []),
-                     "-c", "copy", "-avoid_negative_ts", "make_zero", "-movflags", "+faststart", "-f", "mp4"],
-                    dest, deadline, target) is None and _lasts(dest, (end or target.video.duration or target.media_duration or 0) - start, target.video.fps):
-            return
-    args = [ffmpeg, "-hide_banner", "-loglevel", "error", "-y", "-ss", f"{window.start:.3f}", "-i", tool_path(target.path),
-            "-t", f"{window.duration:.3f}"]
-    if target.role is Role.VIDEO:
-        args += ["-map", f"0:{target.video.index}", "-c:v", "libx264", "-preset", "veryfast", "-crf", "18",
-                 "-pix_fmt", "yuv420p"]
-        if target.audio is not None:
-            args += ["-map", f"0:{target.audio.index}", "-c:a", "aac", "-b:a", "192k"]
-        args += ["-movflags", "+faststart", "-f", "mp4"]
-    else:
-        args += ["-map", f"0:{target.audio.index}", "-c:a", "pcm_s16le", "-f", "wav"]
-    if (failed := _run_cut(args, dest, deadline, target)) is not None:
-        raise InputError(f"{target.path}: cutting {_clock(window.start)}-{_clock(window.end)} failed ({failed})")
-
-
-# Stream copy: what an MP4 holds as it is, and how near a keyframe an edge must be to move onto it
-# (a frame: the cut detector's guard keeps the window two frames from any cut).
-_COPYABLE_VIDEO, _COPYABLE_AUDIO = frozenset({"h264", "hevc"}), frozenset({"aac"})
-_SEEK_PAST = 0.001  # s: seeking just past a keyframe lands on it, never on the one before
-
-
-def copy_span(window: Window, target: Probe, keyframes: list[float], policy: Policy) -> tuple[float, float | None] | None:
-    """The window moved by at most a frame at each edge onto keyframes, as (start, end), end None
-    for "to the end of the recording"; None when the window cannot be copied as it is."""
-    video = target.video
-    if video is None or not video.fps or video.codec not in _COPYABLE_VIDEO or (
-            target.audio is not None and target.audio.codec not in _COPYABLE_AUDIO):
-        return None
-    frame = 1.0 / video.fps
-    start = min(keyframes, key=lambda k: abs(k - window.start), default=None)
-    if start is None or abs(start - window.start) > frame:
-        return None
-    last = video.duration or target.media_duration or 0.0
-    if window.end >= last - frame:
-        end = None
-    else:
-        end = min((k for k in keyframes if k > start), key=lambda k: abs(k - window.end), default=None)
-        if end is None or abs(end - window.end) > frame:
-            return None
-    length = (end if end is not None else last) - start
-    if not policy.duration.min_s <= length <= policy.duration.max_s - policy.fix.margin_s / 2:
-        return None
-    return start, end
-
-
-def _run_cut(args: list[str], dest: Path, deadline: float | None, target: Probe) -> str | None:
-    """Run one ffmpeg cut into ``dest``; None when it worked, else ffmpeg's last line."""
-    with shutdown.process(subprocess.Popen([*args, f"file:{dest.absolute()}"], stdin=subprocess.DEVNULL,
-                                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)) as proc:
-        try:
-            _, errors = proc.communicate(timeout=None if deadline is None else _left(deadline, target))
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            raise TimedOut(f"{target.path}: cutting the window did not finish in its time and was stopped") from None
-        except BaseException:
-            proc.kill()
-            raise
-    return None if proc.returncode == 0 else (errors.strip().splitlines() or ["ffmpeg failed"])[-1]
-
-
-def _lasts(path: Path, seconds: float, fps: float) -> bool:
-    """The copy's picture runs ``seconds`` to within a frame and a half (else it is re-encoded)."""
-    try:
-        got = probe(path).video
-    except InputError:
-        return False
-    return got is not None and got.duration is not None and abs(got.duration - seconds) <= 1.5 / fps
-
-
-def _clock(t: float) -> str:
-    """0:12.3"""
-    minutes, seconds = divmod(max(0.0, t), 60.0)
-    return f"{int(minutes)}:{seconds:04.1f}"
 
 
 def _index(t: float, n: int, *, up: bool = False) -> int:

@@ -218,7 +218,8 @@ def _timeline(result: FixResult) -> str:
     """An SVG of the recording: a row per check with the stretches it would fail, and the window."""
     width, row, left = 1000.0, 22, 110
     scale = (width - left - 10) / max(result.duration, 1e-6)
-    checks = [c for c in CHECK_IDS if any(s.check == c for s in result.rejected)]  # the registry's order
+    order = {c: i for i, c in enumerate(CHECK_IDS)}  # the registry's order; a check it lacks, last
+    checks = sorted({s.check for s in result.rejected}, key=lambda c: (order.get(c, len(order)), c))
     colour = {c: _ROW_COLOURS[i % len(_ROW_COLOURS)] for i, c in enumerate(checks)}
     height = 30 + row * (len(checks) + 1)
     parts = [f"<svg class='timeline' viewBox='0 0 {width:g} {height}' role='img' aria-label='timeline'>"]

@@ -26,7 +26,7 @@ from preflight.features.sync import FPS, SyncCurve, sync_curve
 from preflight.media import Media, Role
 from preflight.policy import AvSyncLimits, Policy
 from preflight.report import Check, Span, Status
-from preflight.analyzers.base import Analyzer, Aspect, Timelines
+from preflight.analyzers.base import Analyzer, Aspect, Needs, Resync, Timelines
 
 REASONS = {
     "av_sync.other_voice": "the voice does not move with the lips: a dub, a voice-over or another speaker",
@@ -204,4 +204,6 @@ def _quiet_lips(curve: SyncCurve) -> list[Span]:
 
 
 ANALYZER = Analyzer(checks=("av_sync",), roles=frozenset({Role.VIDEO}), policy="av_sync",
-                    aspect=Aspect.PICTURE, reasons=REASONS, measure=measure, judge=judge, windowed=False)
+                    aspect=Aspect.PICTURE, reasons=REASONS, measure=measure, judge=judge, windowed=False,
+                    needs=Needs(frames=True, landmarks=True),
+                    resync=Resync(offset=remux_offset, worked=lambda check, policy: resynced(check, policy.av_sync)))

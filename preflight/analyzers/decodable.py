@@ -93,4 +93,5 @@ def _why(message: str, errors: list[str]) -> str:
 
 
 ANALYZER = Analyzer(checks=("decodable",), roles=frozenset({Role.VIDEO, Role.IMAGE, Role.AUDIO}), policy=None,
-                    aspect=Aspect.CONTAINER, reasons=REASONS, measure=measure, judge=judge, windowed=False)
+                    aspect=Aspect.CONTAINER, reasons=REASONS, measure=measure, judge=judge, windowed=False,
+                    caveat="the recording is damaged: {message}; the window was chosen from the part that decodes")

@@ -28,7 +28,7 @@ from preflight.features.faces import FaceTrack, Humanness, face_track, humanness
 from preflight.media import Media, Role
 from preflight.policy import FaceLimits, Policy
 from preflight.report import Check, Span, Status
-from preflight.analyzers.base import Analyzer, Aspect, Timelines
+from preflight.analyzers.base import Analyzer, Aspect, Guide, Needs, Stretch, Timelines
 
 REASONS = {
     "faces.none": "no face (an image), or no face in too many frames (a video)",
@@ -48,6 +48,7 @@ class Faces(Timelines):
     # of the whole source (measured once): the human check, and the turn that stands the picture upright.
     human: Callable[[], Humanness]
     upright: Callable[[], int | None]
+    landmarks: bool = True  # False: boxes only (a streamed decode); the count and the size are judged, no more
 
 
 def measure(media: Media, policy: Policy) -> Faces:
@@ -55,6 +56,19 @@ def measure(media: Media, policy: Policy) -> Faces:
     return Faces(str(media.probe.path), media.role, face_track(media, limits.min_confidence),
                  media.sample_fps or limits.sample_fps, lambda: humanness(media, limits.min_confidence),
                  lambda: upright_turn(media, limits.min_confidence))
+
+
+def measure_boxes(media: Media, policy: Policy) -> Faces:
+    """The boxes alone, on a decode read once as it streams (``preflight fix``'s): the frames
+    cannot be looked at again, and the landmarker costs more than the detector. A window is
+    judged on the face count and size; the rest is the cut file's check's."""
+    limits = policy.faces
+
+    def unasked() -> None:
+        raise RuntimeError("a streamed decode's faces have no landmarks and no frames to look at again")
+
+    return Faces(str(media.probe.path), media.role, face_track(media, limits.min_confidence, landmarks=False),
+                 media.sample_fps or limits.sample_fps, unasked, unasked, landmarks=False)
 
 
 def judge(t: Faces, window: Span, policy: Policy) -> list[Check]:
@@ -68,14 +82,43 @@ def judge(t: Faces, window: Span, policy: Policy) -> list[Check]:
         faces = _image_faces(source, int(counts[0]))
     else:
         faces = _video_faces(source, track, limits, t.fps)
-    turn = _rolled(track, limits)
-    if turn is None and faces.reason in ("faces.none", "faces.several"):
-        turn = t.upright()
-    if turn is not None:
-        faces = _turned(faces, turn, t.role)
-    elif faces.status is Status.PASS:
-        faces = _measurable(faces, track) or _human(faces, t.human(), limits)
+    if t.landmarks:
+        turn = _rolled(track, limits)
+        if turn is None and faces.reason in ("faces.none", "faces.several"):
+            turn = t.upright()
+        if turn is not None:
+            faces = _turned(faces, turn, t.role)
+        elif faces.status is Status.PASS:
+            faces = _measurable(faces, track) or _human(faces, t.human(), limits)
     return [faces, _face_size(source, track, limits)]
+
+
+def avoid(t: Faces, policy: Policy) -> list[Stretch]:
+    """Where any window fails the count: a run of 2+ faces of ``multi_max_run_s``, and a run of
+    no face longer than ``none_max_ratio`` of the longest window. Shorter runs fail a window only
+    as a share of its frames, which its judgment weighs; lone misses are what the margins absorb."""
+    if t.role is not Role.VIDEO:
+        return []
+    limits, track = policy.faces, t.track
+    counts, half = track.counts, 0.5 / t.fps
+    found: list[Stretch] = []
+    for mask, what, longer in ((counts >= 2, "2+ faces in the frame", limits.multi_max_run_s - 1e-9),
+                               (counts == 0, "no face in the frame", limits.none_max_ratio * policy.duration.max_s)):
+        for run in Span.merge(track.times[mask], gap=1.0 / t.fps):
+            if run.end - run.start + 1.0 / t.fps > longer:  # its frames, each 1 / fps long
+                inside = mask & (track.times >= run.start) & (track.times <= run.end)
+                found += Stretch.merged(track.times[inside], half, "faces", what, gap=half)
+    return found
+
+
+def guide(t: Faces) -> Guide:
+    """The window's face size: the median face height over the frame height, on frames with one face."""
+    def face(start: float, end: float) -> float | None:
+        heights = [f[0].height / t.track.frame_height for time, f in zip(t.track.times, t.track.faces)
+                   if start <= time <= end and len(f) == 1]
+        return round(float(np.median(heights)), 3) if heights else None
+
+    return Guide(face=face) if t.role is Role.VIDEO else Guide()
 
 
 # ffmpeg filters that turn a picture clockwise by the key's degrees
@@ -215,4 +258,5 @@ def _longest_run(mask: np.ndarray) -> int:
 
 
 ANALYZER = Analyzer(checks=("faces", "face_size"), roles=frozenset({Role.VIDEO, Role.IMAGE}), policy="faces",
-                    aspect=Aspect.PICTURE, reasons=REASONS, measure=measure, judge=judge, windowed=True)
+                    aspect=Aspect.PICTURE, reasons=REASONS, measure=measure, judge=judge, windowed=True,
+                    avoid=avoid, guide=guide, needs=Needs(frames=True, landmarks=True), streamed=measure_boxes)

@@ -21,7 +21,7 @@ from preflight.features.faces import FaceTrack, face_track
 from preflight.media import Media, Role
 from preflight.policy import Policy
 from preflight.report import Check, Span, Status
-from preflight.analyzers.base import Analyzer, Aspect, Timelines
+from preflight.analyzers.base import Analyzer, Aspect, Needs, Timelines
 
 REASONS = {"frontal.turned_away": "the head is turned or tilted away from the camera too often"}
 
@@ -66,4 +66,5 @@ def judge(t: Pose, window: Span, policy: Policy) -> list[Check]:
 
 
 ANALYZER = Analyzer(checks=("frontal",), roles=frozenset({Role.VIDEO, Role.IMAGE}), policy="frontal",
-                    aspect=Aspect.PICTURE, reasons=REASONS, measure=measure, judge=judge, windowed=True)
+                    aspect=Aspect.PICTURE, reasons=REASONS, measure=measure, judge=judge, windowed=True,
+                    needs=Needs(frames=True, landmarks=True))

@@ -25,7 +25,7 @@ from preflight.features.vad import SpeechActivity, speech_activity
 from preflight.media import Media, Role
 from preflight.policy import Policy
 from preflight.report import Check, Span, Status
-from preflight.analyzers.base import Analyzer, Aspect, Timelines
+from preflight.analyzers.base import Analyzer, Aspect, Needs, Timelines
 
 REASONS = {"mouth_motion.still": "the mouth barely moves while speech is heard"}
 
@@ -71,4 +71,5 @@ def judge(t: Lips, window: Span, policy: Policy) -> list[Check]:
 
 
 ANALYZER = Analyzer(checks=("mouth_motion",), roles=frozenset({Role.VIDEO}), policy="mouth_motion",
-                    aspect=Aspect.PICTURE, reasons=REASONS, measure=measure, judge=judge, windowed=True)
+                    aspect=Aspect.PICTURE, reasons=REASONS, measure=measure, judge=judge, windowed=True,
+                    needs=Needs(frames=True, landmarks=True))

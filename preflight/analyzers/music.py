@@ -30,7 +30,7 @@ from preflight.features.vad import speech_activity
 from preflight.media import Media, Role
 from preflight.policy import Policy
 from preflight.report import Check, Span, Status
-from preflight.analyzers.base import Analyzer, Aspect, Timelines
+from preflight.analyzers.base import Analyzer, Aspect, Stretch, Timelines
 
 REASONS = {
     "music.heard": "music or singing heard for longer than the failing limit",
@@ -118,6 +118,19 @@ def judge(t: Heard, window: Span, policy: Policy) -> list[Check]:
                   limit=limit, spans=spans, message=message, fix=fix)]
 
 
+def avoid(t: Heard, policy: Policy) -> list[Stretch]:
+    """Music between the words, which fails past ``pause_max_s`` in all, wherever it is; and music
+    or singing anywhere for longer than ``warn_s`` in one stretch, which alone would warn. A blip
+    under the voice shorter than that passes, and is most often the detector hearing a sung vowel."""
+    if len(t.events.music) == 0:
+        return []
+    anywhere, between = heard_frames(t.events, t.speech, policy)
+    found = [s for s in Stretch.merged(np.flatnonzero(anywhere) * HOP_S, HOP_S, "music", "music or singing", _MERGE_GAP_S)
+             if s.end - s.start > policy.music.warn_s]
+    return found + Stretch.merged(np.flatnonzero(between) * HOP_S, HOP_S, "music", "music between the words",
+                                  _MERGE_GAP_S)
+
+
 def heard_frames(events: SoundEvents, speech: list[tuple[float, float]], policy: Policy) -> tuple[np.ndarray, np.ndarray]:
     """Per 10 ms frame of ``events``: music or singing heard anywhere, and music heard between
     the words (``speech``: the VAD's spans). ``preflight fix`` keeps its window clear of both."""
@@ -139,4 +152,5 @@ def _pauses(start: float, speech: list[tuple[float, float]], n: int) -> np.ndarr
 
 
 ANALYZER = Analyzer(checks=("music",), roles=frozenset({Role.VIDEO, Role.AUDIO}), policy="music",
-                    aspect=Aspect.SOUND, reasons=REASONS, measure=measure, judge=judge, windowed=True)
+                    aspect=Aspect.SOUND, reasons=REASONS, measure=measure, judge=judge, windowed=True,
+                    avoid=avoid)

@@ -30,7 +30,7 @@ from preflight.features.text import TextBox, detect_text
 from preflight.media import Media, Role
 from preflight.policy import OverlayLimits, Policy
 from preflight.report import Check, Span, Status
-from preflight.analyzers.base import Analyzer, Aspect, Timelines
+from preflight.analyzers.base import Analyzer, Aspect, Needs, Timelines
 
 REASONS = {
     "overlay.text": "burned-in text: a caption, a lower third, a title (it fails)",
@@ -543,4 +543,5 @@ def _stretched_grey(frame: np.ndarray, grey: np.ndarray | None = None) -> np.nda
 
 
 ANALYZER = Analyzer(checks=("overlay",), roles=frozenset({Role.VIDEO, Role.IMAGE}), policy="overlay",
-                    aspect=Aspect.PICTURE, reasons=REASONS, measure=measure, judge=judge, windowed=False)
+                    aspect=Aspect.PICTURE, reasons=REASONS, measure=measure, judge=judge, windowed=False,
+                    needs=Needs(frames=True, landmarks=True))

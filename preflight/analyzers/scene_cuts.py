@@ -26,9 +26,10 @@ import numpy as np
 from preflight.media import Media, Role
 from preflight.policy import Policy, SceneCutLimits
 from preflight.report import Check, Span, Status
-from preflight.analyzers.base import Analyzer, Aspect, Timelines
+from preflight.analyzers.base import Analyzer, Aspect, Needs, Stretch, Timelines, clock
 
 _KERNEL = np.ones((3, 3), np.uint8)
+_MERGE_GAP_S = 0.3  # dark frames closer than this are one fade
 
 REASONS = {
     "scene_cuts.cut": "a hard cut: two shots in one clip",
@@ -171,6 +172,18 @@ def judge(t: Cuts, window: Span, policy: Policy) -> list[Check]:
                   message=f"one continuous shot (largest change {change.max():.1f}, {ratio.max():.1f}x)")]
 
 
+def avoid(t: Cuts, policy: Policy) -> list[Stretch]:
+    """Each cut, with ``edge_frames`` frames either side (a window holding none of the other
+    shot's frames has no stray frame to warn of), and the frames gone dark (a fade warns)."""
+    if t.scan is None:
+        return []
+    scan, limits = t.scan, policy.scene_cuts
+    guard = limits.edge_frames / scan.fps
+    found = [Stretch(start=round(max(0.0, c - guard), 3), end=round(c + guard, 3), check="scene_cuts",
+                     what="a scene cut", why=f"a scene cut at {clock(c)}") for c in scan.cut_times.tolist()]
+    return found + Stretch.merged(scan.fade_times, 1.0 / scan.fps, "scene_cuts", "the picture is dark", _MERGE_GAP_S)
+
+
 def _fps(times: np.ndarray) -> float:
     return (len(times) - 1) / max(float(times[-1] - times[0]), 1e-6)
 
@@ -207,4 +220,5 @@ def _neighbourhood_ratio(change: np.ndarray, k: int) -> np.ndarray:
 
 
 ANALYZER = Analyzer(checks=("scene_cuts",), roles=frozenset({Role.VIDEO}), policy="scene_cuts",
-                    aspect=Aspect.PICTURE, reasons=REASONS, measure=measure, judge=judge, windowed=True)
+                    aspect=Aspect.PICTURE, reasons=REASONS, measure=measure, judge=judge, windowed=True,
+                    avoid=avoid, needs=Needs(frames=True))

@@ -20,11 +20,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from preflight.features.voices import FRAME_S, Voices, assign, channel_agreement, embedded
 from preflight.media import Media, Role
 from preflight.policy import Policy
 from preflight.report import Check, Span, Status
-from preflight.analyzers.base import Analyzer, Aspect, Timelines
+from preflight.analyzers.base import Analyzer, Aspect, Stretch, Timelines
 
 REASONS = {
     "single_speaker.others": "another voice speaks for longer than the limit",
@@ -118,6 +120,20 @@ def judge(t: Speakers, window: Span, policy: Policy) -> list[Check]:
                   unit="similarity", limit=limit, message=message)]
 
 
+def avoid(t: Speakers, policy: Policy) -> list[Stretch]:
+    """Wherever anyone but the recording's main voice speaks, and where two talk at once: each
+    counts toward the window's limit, and one person's recording has none of them."""
+    found = t.voices
+    stretches = []
+    if found.count > 1:
+        stretches += Stretch.merged(np.unique(found.frames[found.labels > 0]) * FRAME_S, FRAME_S, "single_speaker",
+                                    "a second voice speaks", _MERGE_GAP_S)
+    if len(found.overlap):
+        stretches += Stretch.merged(found.overlap * FRAME_S, FRAME_S, "single_speaker", "two people talk at once",
+                                    _MERGE_GAP_S)
+    return stretches
+
+
 def _channels_apart(source: str, limit: str, agreement: float, heard: str, similarity: float | None = None) -> Check:
     return Check(id="single_speaker", source=source, status=Status.WARN, reason="single_speaker.channels",
                  value=similarity, unit="similarity", limit=limit,
@@ -128,4 +144,5 @@ def _channels_apart(source: str, limit: str, agreement: float, heard: str, simil
 
 
 ANALYZER = Analyzer(checks=("single_speaker",), roles=frozenset({Role.VIDEO, Role.AUDIO}), policy="single_speaker",
-                    aspect=Aspect.SOUND, reasons=REASONS, measure=measure, judge=judge, windowed=True)
+                    aspect=Aspect.SOUND, reasons=REASONS, measure=measure, judge=judge, windowed=True,
+                    avoid=avoid)

@@ -16,7 +16,7 @@ from preflight.features.vad import SpeechActivity, speech_activity
 from preflight.media import Media, Role
 from preflight.policy import Policy
 from preflight.report import Check, Span, Status
-from preflight.analyzers.base import Analyzer, Aspect, Timelines
+from preflight.analyzers.base import Analyzer, Aspect, Guide, Timelines
 
 REASONS = {
     "speech.no_audio": "a video with no sound and no separate voice",
@@ -59,5 +59,11 @@ def judge(t: Speech, window: Span, policy: Policy) -> list[Check]:
                   value=round(ratio, 3), unit="share of time", limit=limit, spans=silent, message=message, fix=fix)]
 
 
+def guide(t: Speech) -> Guide:
+    """Where the speech is: a window's edges go in the pauses, and its speech is counted from it."""
+    return Guide(speech=t.activity.spans if t.activity is not None else None)
+
+
 ANALYZER = Analyzer(checks=("speech",), roles=frozenset({Role.VIDEO, Role.AUDIO}), policy="speech",
-                    aspect=Aspect.SOUND, reasons=REASONS, measure=measure, judge=judge, windowed=True)
+                    aspect=Aspect.SOUND, reasons=REASONS, measure=measure, judge=judge, windowed=True,
+                    guide=guide)

@@ -142,3 +142,42 @@ def test_a_second_face_outside_the_window_does_not_count():
     before, _ = faces.judge(seen, Span(start=0, end=5.5), Policy())
     assert whole.status is Status.FAIL and whole.reason == "faces.several" and whole.spans[0].start == 6.0
     assert before.status is Status.PASS and before.value == 1.0 and size.status is Status.PASS
+
+
+def test_a_window_avoids_what_fails_any_window_and_its_judgment_weighs_the_rest():
+    import numpy as np
+
+    from preflight.analyzers import faces
+    from preflight.features.faces import Box, FaceTrack
+    from preflight.media import Role
+    from preflight.policy import Policy
+    from preflight.report import Span
+
+    times = np.arange(300) / 5.0  # 60 s at 5 frames a second
+    one, two = [Box(200, 80, 120, 150, 0.9)], [Box(200, 80, 120, 150, 0.9), Box(480, 90, 100, 130, 0.8)]
+    found = [one] * 300
+    for i in (20, 21):  # 2+ faces for 0.4 s: under the run limit
+        found[i] = two
+    for i in (100, 101, 102):  # for 0.6 s: fails wherever it is
+        found[i] = two
+    for i in range(150, 160):  # no face for 2 s: a share of a window
+        found[i] = []
+    for i in range(200, 217):  # for 3.4 s: more than a fifth of any window
+        found[i] = []
+    nan = np.full(300, np.nan)
+    track = FaceTrack(times, found, 640, 360, nan, nan, nan, nan)  # boxes only, as a streamed decode gives
+
+    def unasked():
+        raise AssertionError("a box-only judgment asks for no landmarks")
+
+    boxes = faces.Faces("rec.mp4", Role.VIDEO, track, 5.0, human=unasked, upright=unasked, landmarks=False)
+    stretches = faces.avoid(boxes, Policy())
+    assert [(s.what, s.start, s.end) for s in stretches] == [("2+ faces in the frame", 19.9, 20.5),
+                                                             ("no face in the frame", 39.9, 43.3)]
+    # the 2 s without a face: under a fifth of a 10 s window or a 15 s one passes; half of a 4 s one fails
+    short, _ = faces.judge(boxes, Span(start=25.0, end=35.0), Policy())
+    long, size = faces.judge(boxes, Span(start=24.0, end=38.9), Policy())
+    assert short.status is Status.PASS and long.status is Status.PASS
+    tight, _ = faces.judge(boxes, Span(start=29.0, end=33.0), Policy())
+    assert tight.status is Status.FAIL and tight.reason == "faces.none"
+    assert size.status is Status.PASS and faces.guide(boxes).face(0.0, 10.0) == round(150 / 360, 3)
