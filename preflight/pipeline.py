@@ -13,7 +13,7 @@ from preflight.media import Media, Probe, Role, decode
 from preflight.policy import Policy
 from preflight.report import Check, Report, SourceInfo, Status
 from preflight.sources import PathArg, Sources, local_copies, sha256_of, source_set
-from preflight.version import SCHEMA_ID, start_judges
+from preflight.version import SCHEMA_ID, judges, start_judges
 
 if TYPE_CHECKING:
     from preflight.evidence import Evidence
@@ -75,7 +75,8 @@ def inspect(
                 media.append(decode(p, sample_fps=policy.faces.sample_fps, with_audio=not separate_audio,
                                     max_seconds=bound))
         try:
-            report = Report.judge([_info(p) for p in probes], early + _analyze(media, policy, timeout, say), policy)
+            report = Report.judge([_info(p) for p in probes], early + _analyze(media, policy, timeout, say), policy,
+                                  judged_by=judges())
             pictures = []
             # After an analyzer hung, a feature it holds may never come: no pictures then.
             if evidence and not any(c.status is Status.ERROR for c in report.checks):

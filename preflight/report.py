@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -11,8 +11,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from preflight.media import Role
-from preflight.version import SCHEMA_VERSION, __version__, judges
+from preflight.roles import Role
+from preflight.version import SCHEMA_VERSION, __version__
 
 
 # Every reason code a check may carry. Each analyzer declares the meanings of its own (its REASONS);
@@ -136,8 +136,10 @@ class Report(BaseModel):
         default_factory=dict, description="versions of FFmpeg, the judging libraries and a digest of the model files")
 
     @classmethod
-    def judge(cls, sources: Sequence[SourceInfo], checks: Sequence[Check], policy: Any, name: str | None = None) -> Report:
-        """Sum the checks into a verdict: a failure or an error blocks; a warning only when strict."""
+    def judge(cls, sources: Sequence[SourceInfo], checks: Sequence[Check], policy: Any, *,
+              judged_by: Mapping[str, str], name: str | None = None) -> Report:
+        """Sum the checks into a verdict: a failure or an error blocks; a warning only when strict.
+        ``judged_by`` is what judged them (:func:`preflight.version.judges`), found by the caller."""
         return cls(
             name=name,
             verdict="no-go" if blocked(checks, policy.strict) else "go",
@@ -147,7 +149,7 @@ class Report(BaseModel):
             checks=checks,
             policy=policy.model_dump(mode="json"),
             version=__version__,
-            judged_by=judges(),
+            judged_by=dict(judged_by),
         )
 
     @property

@@ -29,8 +29,19 @@ def _checks(*statuses: Status) -> list[Check]:
     ],
 )
 def test_verdict(statuses, strict, verdict, headline):
-    report = Report.judge([], _checks(*statuses), Policy(strict=strict))
+    report = Report.judge([], _checks(*statuses), Policy(strict=strict), judged_by={})
     assert (report.verdict, report.headline) == (verdict, headline)
+
+
+def test_the_report_is_a_leaf_and_its_judgment_pure():
+    # what judged the checks is given, not found (no ffmpeg is started, no model file hashed)
+    import ast
+
+    report = Report.judge([], _checks(Status.PASS), Policy(), judged_by={"ffmpeg": "7.1"})
+    assert report.judged_by == {"ffmpeg": "7.1"}
+    tree = ast.parse((ROOT / "preflight" / "report.py").read_text())
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module.startswith("preflight")}
+    assert imported == {"preflight.roles", "preflight.version"}
 
 
 def test_published_schema_is_current():
@@ -54,7 +65,7 @@ def test_a_judged_report_and_its_checks_cannot_be_changed():
     # on main `report.verdict = "go"` was accepted, and a NO-GO report could be passed on as GO
     from pydantic import ValidationError
 
-    report = Report.judge([], _checks(Status.PASS, Status.FAIL), Policy())
+    report = Report.judge([], _checks(Status.PASS, Status.FAIL), Policy(), judged_by={})
     with pytest.raises(ValidationError, match="frozen"):
         report.verdict = "go"
     with pytest.raises(ValidationError, match="frozen"):

@@ -32,6 +32,7 @@ from preflight.ledger import Ledger
 from preflight.media import Role
 from preflight.policy import Policy
 from preflight.report import Check, Report, Status
+from preflight.version import judges
 
 __all__ = ["Pool", "Result", "Skipped", "SourceSet", "TIME_LIMIT_S", "cache_key", "discover", "finish", "prepare", "run"]
 
@@ -132,4 +133,4 @@ def _single(s: SourceSet, check_id: str, status: Status, message: str, policy: P
     reason = "source_set.incomplete" if check_id == "source_set" else "check.error"
     check = Check(id=check_id, source=source, status=status, reason=reason, value=None, message=message,
                   fix=fix or "check this set alone with `preflight check` to see more")
-    return Report.judge([], [check], policy, name=s.name)
+    return Report.judge([], [check], policy, judged_by=judges(), name=s.name)
