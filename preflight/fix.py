@@ -190,7 +190,7 @@ def fix(
 def savable(report: Report) -> bool:
     """Whether ``fix`` can save a NO-GO report: every failure is one a window leaves out, or a
     sound out of sync that moving it takes out."""
-    return all(c.id in CUTTABLE or av_sync.remux_offset(c) is not None for c in report.checks if c.status is Status.FAIL)
+    return all(c.id in CUTTABLE or av_sync.remux_offset(c) is not None for c in report.blocking)
 
 
 def _offset_only(report: Report, policy: Policy) -> int | None:

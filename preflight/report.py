@@ -112,10 +112,40 @@ class SourceInfo(BaseModel):
     sha256: str | None = Field(None, description="of the bytes that were checked: what an upload must match")
 
 
+class Outcome(enum.StrEnum):
+    """What checks add up to: the one vocabulary of the report, the CLI's exit codes, batch, serve and fix."""
+
+    GO = "go"
+    WARN = "warn"  # GO with warnings
+    NO_GO = "no-go"
+    ERROR = "error"  # NO-GO because a check broke, with no failure: the media may be fine, the tool is not
+
+    @property
+    def go(self) -> bool:
+        return self in (Outcome.GO, Outcome.WARN)
+
+
+def outcome(checks: Iterable[Check], strict: bool) -> Outcome:
+    """The verdict rule: a failure makes a NO-GO; else a broken check an ERROR (not cleared);
+    else a warning a NO-GO when strict, a GO with warnings when not."""
+    statuses = {c.status for c in checks}
+    if Status.FAIL in statuses:
+        return Outcome.NO_GO
+    if Status.ERROR in statuses:
+        return Outcome.ERROR
+    if Status.WARN in statuses:
+        return Outcome.NO_GO if strict else Outcome.WARN
+    return Outcome.GO
+
+
 def blocked(checks: Iterable[Check], strict: bool) -> bool:
-    """Whether the checks make a NO-GO: a failure or an error does; a warning only when strict."""
-    blocking = {Status.FAIL, Status.ERROR} | ({Status.WARN} if strict else set())
-    return any(c.status in blocking for c in checks)
+    """Whether the checks make a NO-GO (by :func:`outcome`)."""
+    return not outcome(checks, strict).go
+
+
+def blocking(checks: Iterable[Check], strict: bool) -> list[Check]:
+    """The checks that stand in the way of a GO, each by itself (by :func:`outcome`)."""
+    return [c for c in checks if blocked([c], strict)]
 
 
 class Report(BaseModel):
@@ -153,14 +183,21 @@ class Report(BaseModel):
         )
 
     @property
+    def outcome(self) -> Outcome:
+        return outcome(self.checks, self.strict)
+
+    @property
     def go(self) -> bool:
         return self.verdict == "go"
 
     @property
+    def blocking(self) -> list[Check]:
+        """The checks that stand in the way of a GO."""
+        return blocking(self.checks, self.strict)
+
+    @property
     def headline(self) -> str:
-        if not self.go:
-            return "NO-GO"
-        return "GO with warnings" if self.warnings else "GO"
+        return {Outcome.GO: "GO", Outcome.WARN: "GO with warnings"}.get(self.outcome, "NO-GO")
 
     def relabelled(self, names: dict[str, str]) -> Report:
         """The same report with sources renamed, e.g. a downloaded file's path to its URL."""

@@ -8,7 +8,7 @@ import pytest
 from conftest import ROOT
 
 from preflight.policy import Policy
-from preflight.report import Check, Report, Status
+from preflight.report import Check, Outcome, Report, Status
 
 SCHEMA = json.loads((ROOT / "schema" / "report.schema.json").read_text())
 
@@ -19,18 +19,34 @@ def _checks(*statuses: Status) -> list[Check]:
 
 
 @pytest.mark.parametrize(
-    ("statuses", "strict", "verdict", "headline"),
+    ("statuses", "strict", "verdict", "headline", "outcome"),
     [
-        ((Status.PASS, Status.SKIPPED), False, "go", "GO"),
-        ((Status.PASS, Status.WARN), False, "go", "GO with warnings"),
-        ((Status.PASS, Status.WARN), True, "no-go", "NO-GO"),
-        ((Status.PASS, Status.FAIL), False, "no-go", "NO-GO"),
-        ((Status.PASS, Status.ERROR), False, "no-go", "NO-GO"),
+        ((Status.PASS, Status.SKIPPED), False, "go", "GO", Outcome.GO),
+        ((Status.PASS, Status.WARN), False, "go", "GO with warnings", Outcome.WARN),
+        ((Status.PASS, Status.WARN), True, "no-go", "NO-GO", Outcome.NO_GO),
+        ((Status.PASS, Status.FAIL), False, "no-go", "NO-GO", Outcome.NO_GO),
+        ((Status.PASS, Status.ERROR), False, "no-go", "NO-GO", Outcome.ERROR),
+        ((Status.WARN, Status.ERROR), True, "no-go", "NO-GO", Outcome.ERROR),
+        ((Status.FAIL, Status.ERROR), False, "no-go", "NO-GO", Outcome.NO_GO),  # a failure is known whatever broke
     ],
 )
-def test_verdict(statuses, strict, verdict, headline):
+def test_verdict(statuses, strict, verdict, headline, outcome):
     report = Report.judge([], _checks(*statuses), Policy(strict=strict), judged_by={})
-    assert (report.verdict, report.headline) == (verdict, headline)
+    assert (report.verdict, report.headline, report.outcome) == (verdict, headline, outcome)
+    assert [c.status for c in report.blocking] == [s for s in statuses if s in (Status.FAIL, Status.ERROR)
+                                                  or (strict and s is Status.WARN)]
+
+
+def test_the_verdict_rule_is_one_function():
+    # the report, the CLI, batch, serve and fix ask report.outcome (or blocked/blocking, which ask it); only an
+    # analyzer grades its own check's status
+    import re
+
+    rule = re.compile(r"status(\.value)? *(==|is) *(Status\.FAIL|\"fail\")|status\.value in \(\"fail\"")
+    found = [f"{p.relative_to(ROOT)}:{n}" for p in (ROOT / "preflight").rglob("*.py")
+             if p.name != "report.py" and p.parent.name != "analyzers"
+             for n, line in enumerate(p.read_text().splitlines(), 1) if rule.search(line)]
+    assert found == []
 
 
 def test_the_report_is_a_leaf_and_its_judgment_pure():

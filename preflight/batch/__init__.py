@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Literal
 
 from preflight.batch.cache import cache_key, cached, store
 from preflight.batch.discovery import Skipped, SourceSet, discover
@@ -31,16 +30,13 @@ from preflight.evidence import Evidence
 from preflight.ledger import Ledger
 from preflight.media import Role
 from preflight.policy import Policy
-from preflight.report import Check, Report, Status
+from preflight.report import Check, Outcome, Report, Status
 from preflight.version import judges
 
-__all__ = ["Pool", "Result", "Skipped", "SourceSet", "TIME_LIMIT_S", "cache_key", "discover", "finish", "prepare", "run"]
+__all__ = ["Outcome", "Pool", "Result", "Skipped", "SourceSet", "TIME_LIMIT_S", "cache_key", "discover", "finish", "prepare", "run"]
 
 # A 15 s set takes a few seconds; four minutes means the worker is stuck.
 TIME_LIMIT_S = 240.0
-
-Outcome = Literal["go", "warn", "no-go", "error"]
-
 
 @dataclass
 class Result:
@@ -52,11 +48,7 @@ class Result:
 
     @property
     def outcome(self) -> Outcome:
-        if any(c.status is Status.ERROR for c in self.report.checks):
-            return "error"
-        if not self.report.go:
-            return "no-go"
-        return "warn" if self.report.warnings else "go"
+        return self.report.outcome
 
 
 def run(
@@ -123,7 +115,8 @@ def finish(task: Task, outcome: Done | Failed, policy: Policy, ledger: Ledger | 
         result = Result(s, _single(s, "check", Status.ERROR, outcome.why, policy))
     else:
         result = Result(s, outcome.report, outcome.evidence, seconds=outcome.seconds)
-    if ledger and key and result.outcome != "error":
+    # A broken check may not break again: a report holding one is never kept.
+    if ledger and key and all(c.status is not Status.ERROR for c in result.report.checks):
         store(ledger, key, result.report, result.evidence)
     return result
 

@@ -32,7 +32,7 @@ from preflight.evidence import Evidence
 from preflight.ledger import Ledger
 from preflight.media import Role
 from preflight.policy import Policy
-from preflight.report import Report
+from preflight.report import Outcome, Report
 
 log = logging.getLogger("preflight.serve")
 
@@ -62,7 +62,7 @@ class CheckRecord(BaseModel):
     status: CheckStatus
     created: AwareDatetime = Field(description="when it was submitted: an RFC 3339 time in UTC")
     sources: dict[str, str] = Field(description="role -> the file's name as uploaded, or the URL")
-    outcome: str | None = Field(None, description="go, warn, no-go or error, once known")
+    outcome: Outcome | None = Field(None, description="go, warn, no-go or error, once known")
     cached: bool = Field(False, description="the same bytes were checked before: the ledger's result")
     seconds: float | None = Field(None, description="the check's wall time on its worker")
     report: Report | None = None
@@ -252,7 +252,7 @@ class Checks:
                 if record is None:
                     return
                 self._records[check_id] = record.model_copy(update={
-                    "status": CheckStatus.ERROR, "outcome": "error",
+                    "status": CheckStatus.ERROR, "outcome": Outcome.ERROR,
                     "error": Problem(reason="check.error", message=message)})
                 uploads = self._uploads.pop(check_id, [])
             _delete(uploads)
@@ -271,7 +271,7 @@ class Checks:
             given = self._given[check_id]
         report, evidence = _labelled(result.report, result.evidence, given,
                                      {role: record.sources[role.value] for role in given})
-        problems = [c for c in report.checks if c.status.value == "error"]
+        problems = report.blocking
         record = record.model_copy(update={
             "status": CheckStatus.ERROR if failed else CheckStatus.DONE, "outcome": result.outcome,
             "cached": result.cached, "seconds": result.seconds or None, "report": report, "evidence": evidence,
