@@ -58,7 +58,7 @@ def gather(media: list[Media], report: Report, policy: Policy) -> list[Evidence]
 
 
 def _of(media: Media, report: Report, policy: Policy) -> Evidence:
-    source = str(media.probe.path)
+    source = media.source.label
     found = Evidence(source=source)
     if media.role is not Role.AUDIO and media.rgb is not None and len(media.rgb):
         frames, times = media.rgb, media.rgb.times

@@ -151,7 +151,7 @@ def fix(
     if output is not None:
         refuse_unsafe({"the output": output}, [p for p in (*files, video, image, audio) if p is not None])
     with local_copies(Sources(files, video, image, audio)) as local:
-        probes = source_set(local.sources)
+        probes = source_set(local.sources, local.origin)
         target, still = _roles(probes)
         out = _output(output, target, dry_run)
         _within_limit(target, policy)
@@ -166,21 +166,20 @@ def fix(
             stated = target.media_duration
             raise InputError(_too_long(target, bound, policy, "as it decodes, at least; its header states "
                                        + ("no length" if stated is None else f"{stated:.1f} s")))
-        source = local.origin.get(str(target.path), str(target.path))
-        result = result.model_copy(update={"source": source, "warnings": _damage(media, policy)})
+        result = result.model_copy(update={"warnings": _damage(media, policy)})
         if dry_run or result.window is None:
             return result
         if result.whole:
             # Nothing is cut away, so the recording's own verdict stands: re-encoding it must not
             # turn a NO-GO into a GO (a dub's sync strength moved from fail to warn when re-encoded).
             roles = {"image": still.path, "audio": target.path} if still is not None else {target.role.value: target.path}
-            own = check(**roles, policy=policy, timeout=_left(deadline, target))
+            own = check(**roles, policy=policy, timeout=_left(deadline, target), labels=local.origin)
             if not own.go:
                 if (offset := _offset_only(own, policy)) is None or still is not None:
-                    return result.model_copy(update={"report": own.relabelled(local.origin)})
+                    return result.model_copy(update={"report": own})
                 # Only the sound's timing fails: move it, and copy the picture as it is.
                 if (moved := _resync_and_check(target.path, target, offset, out, policy, deadline)) is None:
-                    return result.model_copy(update={"report": own.relabelled(local.origin)})
+                    return result.model_copy(update={"report": own})
                 return result.model_copy(update={"report": moved, "output": str(out), "sound_moved_ms": offset})
         report, moved = _cut_and_check(target, still, result.window, out, policy, deadline)
         return result.model_copy(update={"report": report, "output": str(out) if report.go else None,
@@ -226,7 +225,7 @@ def choose(media: Media, policy: Policy, deadline: float | None = None) -> FixRe
     ranked = sorted(candidates, key=lambda w: (w.duration - policy.fix.mid_word_cost_s * (2 - w.in_pauses),
                                                w.speech_s, w.face or 0.0), reverse=True)
     judges = _judges(media, policy, cuts.result() if media.role is Role.VIDEO else None)
-    source = str(media.probe.path)
+    source = media.source.label
     if ranked:
         window, checks = first_passing(ranked, judges, policy)
         if window is not None:
@@ -502,11 +501,10 @@ def _cut_and_check(target: Probe, still: Probe | None, window: Window, out: Path
     try:
         _cut(target, window, partial, policy, deadline)
         roles = {"image": still.path, "audio": partial} if still is not None else {target.role.value: partial}
-        report = check(**roles, policy=policy, timeout=_left(deadline, target))
+        report = check(**roles, policy=policy, timeout=_left(deadline, target), labels={str(partial): str(out)})
         if not report.go and still is None and (offset := _offset_only(report, policy)) is not None:
             if (moved := _resync_and_check(partial, probe(partial), offset, out, policy, deadline)) is not None:
                 return moved, offset
-        report = report.relabelled({str(partial): str(out)})
         if report.go:
             _keep(partial, out)
         return report, None
@@ -538,7 +536,7 @@ def _resync_and_check(source: Path, probed: Probe, offset_ms: int, out: Path, po
     partial = _temporary(out)
     try:
         resync(source, probed, offset_ms, partial, deadline)
-        report = check(video=partial, policy=policy, timeout=_left(deadline, probed)).relabelled({str(partial): str(out)})
+        report = check(video=partial, policy=policy, timeout=_left(deadline, probed), labels={str(partial): str(out)})
         if not (report.go and any(av_sync.resynced(c, policy.av_sync) for c in report.checks)):
             return None
         _keep(partial, out)

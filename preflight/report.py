@@ -6,12 +6,12 @@ import enum
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from preflight.roles import Role
+from preflight.roles import Role, Source
 from preflight.version import SCHEMA_VERSION, __version__
 
 
@@ -85,6 +85,12 @@ class Check(BaseModel):
     fix: str | None = Field(None, description="what to do about it; absent when the check passed")
     seconds: float | None = Field(
         None, description="how long its analyzer ran, waiting for the decode and shared measurements included")
+
+    @field_validator("source", mode="before")
+    @classmethod
+    def _named(cls, source: Any) -> Any:
+        # an analyzer passes the Source it measured: a check shows it by its label
+        return source.label if isinstance(source, Source) else source
 
     @model_validator(mode="after")
     def _reason_with_outcome(self) -> Check:

@@ -29,6 +29,7 @@ from preflight.media import Media, Role
 from preflight.policy import AvSyncLimits, Policy
 from preflight.report import Check, Span, Status
 from preflight.analyzers.base import Analyzer, Aspect, Timelines
+from preflight.roles import Source
 
 REASONS = {
     "av_sync.other_voice": "the voice does not move with the lips: a dub, a voice-over or another speaker",
@@ -112,7 +113,7 @@ class Sync(Timelines):
 def measure(media: Media, policy: Policy) -> Sync | None:
     if media.separate_audio or media.probe.audio is None:
         return None
-    return Sync(str(media.probe.path), sync_curve(media, policy.speech.threshold, policy.faces.min_confidence))
+    return Sync(media.source, sync_curve(media, policy.speech.threshold, policy.faces.min_confidence))
 
 
 def judge(t: Sync, window: Span, policy: Policy) -> list[Check]:
@@ -152,7 +153,7 @@ def _side(offset_ms: int) -> str:
     return f"{abs(offset_ms)} ms {'late' if offset_ms > 0 else 'early'}"
 
 
-def _check(j: SyncJudgment, curve: SyncCurve, limits: AvSyncLimits, source: str, limit: str) -> Check:
+def _check(j: SyncJudgment, curve: SyncCurve, limits: AvSyncLimits, source: Source, limit: str) -> Check:
     """The judgment worded for a user: what the curve says and what to do about it."""
     head = (f"sync strength {j.strength:.1f} at {j.in_sync_lag * _MS:+d} ms over {j.frames} speech frames, "
             f"the mouth {j.mouth_px:.0f} px")

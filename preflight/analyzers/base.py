@@ -35,13 +35,14 @@ from typing import Generic, TypeVar, get_args
 from preflight.media import Media, Role
 from preflight.policy import Policy
 from preflight.report import Check, Reason, Span, Status
+from preflight.roles import Source
 
 
 @dataclass(frozen=True)
 class Timelines:
     """What an analyzer measured over one source: each analyzer's timelines extend this."""
 
-    source: str  # the file the checks are about
+    source: Source  # the source the checks are about, named once: they show its label
 
 
 T = TypeVar("T", bound=Timelines)
@@ -94,7 +95,7 @@ class Analyzer(Generic[T]):
             raise RuntimeError(f"it reported undeclared checks {stray}")
         return checks
 
-    def errors(self, source: str, reason: Reason, message: str) -> list[Check]:
+    def errors(self, source: Source, reason: Reason, message: str) -> list[Check]:
         """Every declared check as an ``error``: what the report says when the analyzer broke or hung."""
         return [Check(id=check, source=source, status=Status.ERROR, reason=reason, value=None, message=message,
                       fix="try again; if it persists, report it with the file attached") for check in self.checks]

@@ -44,7 +44,7 @@ def measure(media: Media, policy: Policy) -> Decoded:
         times = media.grey.times
         picture = float(times[-1]) + (1.0 / p.video.fps if p.video.fps else 0.0) if len(times) else 0.0
     audio = media.audio()
-    return Decoded(str(p.path), p, status, picture, audio.duration if audio is not None else None,
+    return Decoded(p.source, p, status, picture, audio.duration if audio is not None else None,
                    len(media.rgb) if media.role is Role.IMAGE else 0)
 
 

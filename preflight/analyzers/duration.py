@@ -18,6 +18,7 @@ from preflight.media import Media, Probe, Role
 from preflight.policy import Policy
 from preflight.report import Check, Span, Status
 from preflight.analyzers.base import Analyzer, Aspect, Timelines
+from preflight.roles import Source
 
 REASONS = {
     "duration.too_long": "longer than the maximum (the longest of the container and the streams used)",
@@ -44,7 +45,7 @@ def too_long(probe: Probe, policy: Policy, *, separate_audio: bool) -> Check | N
     """
     if probe.role is Role.IMAGE:
         return None
-    check = _judge(str(probe.path), _stated(probe, separate_audio=separate_audio), policy)
+    check = _judge(probe.source, _stated(probe, separate_audio=separate_audio), policy)
     if check is None or check.status is not Status.FAIL or (check.value or 0) <= policy.duration.max_s:
         return None
     return check.model_copy(update={"message": f"{check.message}; nothing else was checked"})
@@ -58,7 +59,7 @@ class Lengths(Timelines):
 
 
 def measure(media: Media, policy: Policy) -> Lengths:
-    return Lengths(str(media.probe.path), _stated(media.probe, separate_audio=media.separate_audio), media.seconds(),
+    return Lengths(media.source, _stated(media.probe, separate_audio=media.separate_audio), media.seconds(),
                    media.status().seconds_limit)
 
 
@@ -83,7 +84,7 @@ def judge(t: Lengths, window: Span, policy: Policy) -> list[Check]:
     return [_judge(t.source, known, policy)]
 
 
-def _judge(source: str, known: dict[str, float], policy: Policy) -> Check | None:
+def _judge(source: Source, known: dict[str, float], policy: Policy) -> Check | None:
     if not known:
         return None
     limits = policy.duration

@@ -43,6 +43,7 @@ from preflight.media import Media, Role
 from preflight.policy import FaceLimits, Policy
 from preflight.report import Check, Span, Status
 from preflight.analyzers.base import Analyzer, Aspect, Timelines
+from preflight.roles import Source
 
 REASONS = {
     "faces.none": "no face (an image), or no face in too many frames (a video)",
@@ -66,7 +67,7 @@ class Faces(Timelines):
 
 def measure(media: Media, policy: Policy) -> Faces:
     limits = policy.faces
-    return Faces(str(media.probe.path), media.role, face_track(media, limits.min_confidence),
+    return Faces(media.source, media.role, face_track(media, limits.min_confidence),
                  media.sample_fps or limits.sample_fps, lambda: humanness(media, limits.min_confidence),
                  lambda: upright_turn(media, limits.min_confidence))
 
@@ -160,7 +161,7 @@ def _human(passed: Check, human: Humanness, limits: FaceLimits) -> Check:
     })
 
 
-def _image_faces(source: str, n: int) -> Check:
+def _image_faces(source: Source, n: int) -> Check:
     if n == 1:
         return Check(id="faces", source=source, status=Status.PASS, value=1.0, unit="share of frames with one face",
                      limit="exactly 1", details={"most_faces": 1}, message="one face")
@@ -172,7 +173,7 @@ def _image_faces(source: str, n: int) -> Check:
                  message=message, fix=fix)
 
 
-def _video_faces(source: str, track: FaceTrack, limits: FaceLimits, fps: float) -> Check:
+def _video_faces(source: Source, track: FaceTrack, limits: FaceLimits, fps: float) -> Check:
     counts = track.counts
     n = len(counts)
     multi, none = counts >= 2, counts == 0
@@ -205,7 +206,7 @@ def _video_faces(source: str, track: FaceTrack, limits: FaceLimits, fps: float) 
                  limit=limit, spans=sorted(spans, key=lambda s: s.start), message=message, fix=fix)
 
 
-def _face_size(source: str, track: FaceTrack, limits: FaceLimits) -> Check:
+def _face_size(source: Source, track: FaceTrack, limits: FaceLimits) -> Check:
     heights = [f[0].height / track.frame_height for f in track.faces if len(f) == 1]
     limit = f">= {limits.size_warn_below:g} of the frame height"
     if not heights:

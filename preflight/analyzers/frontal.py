@@ -34,7 +34,7 @@ class Pose(Timelines):
 
 
 def measure(media: Media, policy: Policy) -> Pose:
-    return Pose(str(media.probe.path), media.role, face_track(media, policy.faces.min_confidence),
+    return Pose(media.source, media.role, face_track(media, policy.faces.min_confidence),
                 media.sample_fps or policy.faces.sample_fps)
 
 

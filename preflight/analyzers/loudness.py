@@ -46,7 +46,7 @@ def measure(media: Media, policy: Policy) -> Level | None:
     audio = media.audio()
     if audio is None:
         return None  # the speech check already says why there is nothing to hear
-    return Level(str(media.probe.path), audio, speech_activity(media, policy.speech.threshold), loudness(audio))
+    return Level(media.source, audio, speech_activity(media, policy.speech.threshold), loudness(audio))
 
 
 def judge(t: Level, window: Span, policy: Policy) -> list[Check]:

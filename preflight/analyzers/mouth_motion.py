@@ -38,7 +38,7 @@ class Lips(Timelines):
 
 
 def measure(media: Media, policy: Policy) -> Lips:
-    return Lips(str(media.probe.path), face_track(media, policy.faces.min_confidence),
+    return Lips(media.source, face_track(media, policy.faces.min_confidence),
                 speech_activity(media, policy.speech.threshold))
 
 

@@ -82,7 +82,7 @@ def measure(media: Media, policy: Policy) -> Heard | None:
         return None
     activity = speech_activity(media, policy.speech.threshold)
     audio = media.audio()
-    return Heard(str(media.probe.path), events, activity.spans if activity else [], audio.duration if audio else 0.0,
+    return Heard(media.source, events, activity.spans if activity else [], audio.duration if audio else 0.0,
                  lambda: tags(media))
 
 

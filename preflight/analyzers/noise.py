@@ -73,7 +73,7 @@ def measure(media: Media, policy: Policy) -> Background | None:
         return None
     activity = speech_activity(media, policy.speech.threshold)
     power = frame_power(audio.samples)
-    return Background(str(media.probe.path), power, frame_peaks(audio.samples) >= policy.loudness.clip_level,
+    return Background(media.source, power, frame_peaks(audio.samples) >= policy.loudness.clip_level,
                       aligned(separation(media).rest, len(power)),
                       _frames_above(activity.probabilities, policy.speech.threshold, len(power)),
                       _frames_above(activity.probabilities, _MAYBE_SPEECH, len(power)), -(-audio.lead // _HOP),

@@ -82,6 +82,7 @@ from preflight.media import Media, Role
 from preflight.policy import OverlayLimits, Policy
 from preflight.report import Check, Span, Status
 from preflight.analyzers.base import Analyzer, Aspect, Timelines
+from preflight.roles import Source
 
 REASONS = {
     "overlay.text": "burned-in text: a caption, a lower third, a title (it fails)",
@@ -139,7 +140,7 @@ class Marks(Timelines):
 
 def measure(media: Media, policy: Policy) -> Marks:
     limits = policy.overlay
-    source = str(media.probe.path)
+    source = media.source
     track = face_track(media, policy.faces.min_confidence)
     faces = track.faces
     if media.role is Role.IMAGE:
@@ -201,7 +202,7 @@ def judge(t: Marks, window: Span, policy: Policy) -> list[Check]:
     return [_check(t.source, limit, status, area, found, _box(covered, t.scale) if found else "", t.shown)]
 
 
-def _image(media: Media, source: str, faces: list[Box], limits: OverlayLimits) -> Marks:
+def _image(media: Media, source: Source, faces: list[Box], limits: OverlayLimits) -> Marks:
     frame = media.rgb[0]
     height, width = frame.shape[:2]
     lines = _lines(detect_text(frame, _IMAGE_LONG_SIDE), width, height, faces)
@@ -255,7 +256,7 @@ def _join(a: list[float] | None, b: tuple[float, float, float, float]) -> list[f
     return list(b) if a is None else [min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])]
 
 
-def _check(source: str, limit: str, status: Status, area: float, found: list[str], box: str,
+def _check(source: Source, limit: str, status: Status, area: float, found: list[str], box: str,
            spans: list[Span] | None = None) -> Check:
     if status is Status.PASS:
         return Check(id="overlay", source=source, status=status, value=round(area, 4), unit="share of frame",

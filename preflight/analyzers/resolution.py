@@ -26,7 +26,7 @@ class Size(Timelines):
 
 
 def measure(media: Media, policy: Policy) -> Size:
-    return Size(str(media.probe.path), media.probe.video.width, media.probe.video.height)
+    return Size(media.source, media.probe.video.width, media.probe.video.height)
 
 
 def judge(t: Size, window: Span, policy: Policy) -> list[Check]:

@@ -136,7 +136,7 @@ class Cuts(Timelines):
 
 
 def measure(media: Media, policy: Policy) -> Cuts:
-    return Cuts(str(media.probe.path), scan(media, policy.scene_cuts))
+    return Cuts(media.source, scan(media, policy.scene_cuts))
 
 
 def judge(t: Cuts, window: Span, policy: Policy) -> list[Check]:

@@ -25,6 +25,7 @@ from preflight.media import Media, Role
 from preflight.policy import Policy
 from preflight.report import Check, Span, Status
 from preflight.analyzers.base import Analyzer, Aspect, Timelines
+from preflight.roles import Source
 
 REASONS = {
     "single_speaker.others": "another voice speaks for longer than the limit",
@@ -69,7 +70,7 @@ def measure(media: Media, policy: Policy) -> Speakers | None:
     if found is None:
         return None
     limits = policy.single_speaker
-    return Speakers(str(media.probe.path), assign(*found, limits.same_voice), assign(*found, limits.maybe_same_voice),
+    return Speakers(media.source, assign(*found, limits.same_voice), assign(*found, limits.maybe_same_voice),
                     channel_agreement(media.audio()))
 
 
@@ -118,7 +119,7 @@ def judge(t: Speakers, window: Span, policy: Policy) -> list[Check]:
                   unit="similarity", limit=limit, message=message)]
 
 
-def _channels_apart(source: str, limit: str, agreement: float, heard: str, similarity: float | None = None) -> Check:
+def _channels_apart(source: Source, limit: str, agreement: float, heard: str, similarity: float | None = None) -> Check:
     return Check(id="single_speaker", source=source, status=Status.WARN, reason="single_speaker.channels",
                  value=similarity, unit="similarity", limit=limit,
                  message=f"{heard}; but the channels carry different sounds (their loudness agrees at {agreement:.2f}): "

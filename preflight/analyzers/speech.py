@@ -31,7 +31,7 @@ class Speech(Timelines):
 
 
 def measure(media: Media, policy: Policy) -> Speech:
-    return Speech(str(media.probe.path), speech_activity(media, policy.speech.threshold), media.separate_audio)
+    return Speech(media.source, speech_activity(media, policy.speech.threshold), media.separate_audio)
 
 
 def judge(t: Speech, window: Span, policy: Policy) -> list[Check]:

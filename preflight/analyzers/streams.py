@@ -34,7 +34,7 @@ class Tracks(Timelines):
 
 
 def measure(media: Media, policy: Policy) -> Tracks:
-    return Tracks(str(media.probe.path), media.probe, media.separate_audio)
+    return Tracks(media.source, media.probe, media.separate_audio)
 
 
 def judge(t: Tracks, window: Span, policy: Policy) -> list[Check]:

@@ -103,8 +103,8 @@ def prepare(s: SourceSet, policy: Policy, ledger: Ledger | None, use_cache: bool
 def _named(s: SourceSet, report: Report, evidence: list[Evidence]) -> tuple[Report, list[Evidence]]:
     """A cached result under this set's name and paths: the cache holds what was judged (the
     same bytes, maybe first seen under another name), not what it was called then."""
-    paths = {info.path: s.given[Role(info.role)] for info in report.sources if Role(info.role) in s.given}
-    named = report.model_copy(update={"name": s.name}).relabelled(paths)
+    paths = {info.path: s.shown[Role(info.role)] for info in report.sources if Role(info.role) in s.given}
+    named = report.model_copy(update={"name": s.title or s.name}).relabelled(paths)
     return named, [e.model_copy(update={"source": paths.get(e.source, e.source)}) for e in evidence]
 
 
@@ -122,8 +122,8 @@ def finish(task: Task, outcome: Done | Failed, policy: Policy, ledger: Ledger | 
 
 
 def _single(s: SourceSet, check_id: str, status: Status, message: str, policy: Policy, fix: str | None = None) -> Report:
-    source = ", ".join([*s.given.values(), *s.unreadable]) or s.name
+    source = ", ".join([*s.shown.values(), *s.unreadable]) or s.name
     reason = "source_set.incomplete" if check_id == "source_set" else "check.error"
     check = Check(id=check_id, source=source, status=status, reason=reason, value=None, message=message,
                   fix=fix or "check this set alone with `preflight check` to see more")
-    return Report.judge([], [check], policy, judged_by=judges(), name=s.name)
+    return Report.judge([], [check], policy, judged_by=judges(), name=s.title or s.name)

@@ -12,7 +12,7 @@ from pathlib import Path
 import ffmpeg
 
 from preflight.errors import InputError, ToolMissing
-from preflight.roles import Role
+from preflight.roles import Role, Source
 
 # ffprobe names still images by their demuxer: "image2" for a named file, "<codec>_pipe" otherwise.
 _IMAGE_FORMATS = {"image2", "png_pipe", "jpeg_pipe", "webp_pipe", "bmp_pipe", "tiff_pipe"}
@@ -55,6 +55,12 @@ class Probe:
     video: VideoStream | None
     audio: AudioStream | None  # the track used: the default one, else the first
     other_audio: tuple[AudioStream, ...] = ()  # the file's other audio tracks
+    label: str = ""  # what the reports call it (preflight.sources settles it); "": its path
+
+    @property
+    def source(self) -> Source:
+        """The source as every check, picture and report names it."""
+        return Source(self.path, self.role, self.label)
 
     @property
     def media_duration(self) -> float | None:

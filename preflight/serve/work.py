@@ -155,7 +155,9 @@ class Checks:
             self._records[check_id] = record
             self._given[check_id] = given
             self._uploads[check_id] = uploads
-        self._inbox.put(SourceSet(check_id, **{role.value: path for role, path in given.items()}))
+        shown = {role: labels[role] for role in given}  # the set's report names them so, and itself by them
+        self._inbox.put(SourceSet(check_id, **{role.value: path for role, path in given.items()},
+                                  labels=tuple(shown.items()), title=" + ".join(shown.values())))
         return record
 
     # -- reading ---------------------------------------------------------------------------
@@ -268,9 +270,7 @@ class Checks:
         check_id = result.set.name
         with self._lock:
             record = self._records[check_id]
-            given = self._given[check_id]
-        report, evidence = _labelled(result.report, result.evidence, given,
-                                     {role: record.sources[role.value] for role in given})
+        report, evidence = result.report, result.evidence
         problems = report.blocking
         record = record.model_copy(update={
             "status": CheckStatus.ERROR if failed else CheckStatus.DONE, "outcome": result.outcome,
@@ -343,25 +343,6 @@ def _read(path: Path) -> CheckRecord | None:
 
 def _dump(record: CheckRecord) -> str:
     return _StoredRecord.model_validate({**record.model_dump(), "evidence": record.evidence}).model_dump_json()
-
-
-def _labelled(report: Report, evidence: list[Evidence], given: dict[Role, str],
-              labels: dict[Role, str]) -> tuple[Report, list[Evidence]]:
-    """The report and pictures with each source named as the client knows it, never by the
-    server's file (a cached report names the file of the check that first saw these bytes)."""
-    names = {path: labels[role] for role, path in given.items()}
-    names |= {s.path: labels[s.role] for s in report.sources if s.role in labels}
-    names[", ".join(given.values())] = ", ".join(labels.values())  # a failed set's one check names them all
-
-    def words(text: str) -> str:
-        for path, label in names.items():
-            text = text.replace(path, label)
-        return text
-
-    checks = tuple(c.model_copy(update={"message": words(c.message)}) for c in report.checks)
-    pictures = [e.model_copy(update={"source": names.get(e.source, e.source)}) for e in evidence]
-    named = report.model_copy(update={"checks": checks, "name": " + ".join(labels.values())})
-    return named.relabelled(names), pictures
 
 
 def _delete(paths: list[Path]) -> None:
