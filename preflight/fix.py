@@ -64,7 +64,7 @@ from preflight.sources import PathArg, Sources, local_copies, source_set
 CUTTABLE = frozenset(check for a in ANALYZERS.values() if a.windowed for check in a.checks)
 
 STEP_S = 0.01  # the timeline's resolution: the audio features' hop
-MERGE_GAP_S = 0.3  # bad moments closer than this read as one stretch
+MERGE_GAP_S = Span.BRIDGED_S  # bad moments closer than this read as one stretch
 WHOLE_S = 0.5  # a window this close to both ends of the recording cuts nothing away
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from rich.console import Console
@@ -50,6 +50,8 @@ class Span(BaseModel):
     """Where a problem shows: seconds from the start; a single frame has start == end."""
 
     model_config = ConfigDict(frozen=True)
+    # Pauses in a sound shorter than this are bridged: a listener hears one stretch, not two.
+    BRIDGED_S: ClassVar[float] = 0.3
     start: float
     end: float
 
@@ -63,6 +65,13 @@ class Span(BaseModel):
             else:
                 spans.append(cls(start=round(t, 3), end=round(t, 3)))
         return spans
+
+    @classmethod
+    def runs(cls, times: Iterable[float], length: float, gap: float | None = None, digits: int = 3) -> list[Span]:
+        """Runs of frames that start at ``times`` (sorted) and last ``length`` each, gaps up to ``gap``
+        (:attr:`BRIDGED_S` unless given) bridged: each span ends where its last frame does."""
+        return [cls(start=s.start, end=round(s.end + length, digits))
+                for s in cls.merge(times, cls.BRIDGED_S if gap is None else gap)]
 
 
 class Check(BaseModel):

@@ -28,9 +28,9 @@ function of numbers, so tests build timelines in numpy and judge them in microse
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
-from typing import Generic, TypeVar, get_args
+from typing import Any, Generic, TypeVar, get_args
 
 from preflight.media import Media, Role
 from preflight.policy import Policy
@@ -67,6 +67,7 @@ class Analyzer(Generic[T]):
     measure: Callable[[Media, Policy], T | None]  # one source -> its timelines (None: nothing to judge, no sound)
     judge: Callable[[T, Span, Policy], list[Check]]  # a window of them -> some of its checks
     windowed: bool  # the judgment reads the window; False: the whole source's holds for any window
+    units: Mapping[str, str] = field(default_factory=dict)  # each check's unit of `value`, by id
 
     def __post_init__(self) -> None:
         if self.policy is not None and self.policy not in Policy.model_fields:
@@ -75,6 +76,8 @@ class Analyzer(Generic[T]):
             raise ValueError(f"{self.name}: reason codes {stray} are not of its checks {self.checks}")
         if unlisted := sorted(set(self.reasons) - set(get_args(Reason))):
             raise ValueError(f"{self.name}: reason codes {unlisted} are missing from preflight.report.Reason")
+        if stray := sorted(set(self.units) - set(self.checks)):
+            raise ValueError(f"{self.name}: units of {stray}, which are not among its checks {self.checks}")
 
     @property
     def name(self) -> str:
@@ -95,7 +98,14 @@ class Analyzer(Generic[T]):
             raise RuntimeError(f"it reported undeclared checks {stray}")
         return checks
 
+    def check(self, source: Source, status: Status, *, check: str | None = None, **varies: Any) -> Check:
+        """One of its checks (``check``; its first by default) on ``source``, its unit as declared:
+        the call passes only what varies (value, reason, limit, message, fix, spans, details)."""
+        check = check or self.name
+        varies.setdefault("unit", self.units.get(check, ""))
+        return Check(id=check, source=source, status=status, **varies)
+
     def errors(self, source: Source, reason: Reason, message: str) -> list[Check]:
         """Every declared check as an ``error``: what the report says when the analyzer broke or hung."""
-        return [Check(id=check, source=source, status=Status.ERROR, reason=reason, value=None, message=message,
-                      fix="try again; if it persists, report it with the file attached") for check in self.checks]
+        return [self.check(source, Status.ERROR, check=check, reason=reason, value=None, unit="", message=message,
+                           fix="try again; if it persists, report it with the file attached") for check in self.checks]

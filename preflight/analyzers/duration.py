@@ -72,10 +72,10 @@ def judge(t: Lengths, window: Span, policy: Policy) -> list[Check]:
         # decode tells how long it runs.
         if not t.decoded:
             limits = policy.duration
-            return [Check(id="duration", source=t.source, status=Status.FAIL, reason="duration.unknown", value=None,
-                          unit="s", limit=f"{limits.min_s:g}-{limits.max_s:g} s",
-                          message="the file states no duration and nothing in it decodes",
-                          fix="re-export it as MP4 (video) or WAV (audio)")]
+            return [ANALYZER.check(t.source, Status.FAIL, reason="duration.unknown", value=None,
+                                   limit=f"{limits.min_s:g}-{limits.max_s:g} s",
+                                   message="the file states no duration and nothing in it decodes",
+                                   fix="re-export it as MP4 (video) or WAV (audio)")]
         if t.bounded is not None:  # it runs on past where the decode stops
             check = _judge(t.source, {"as decoded": t.bounded}, policy)
             return [check.model_copy(update={"message": f"at least {t.bounded:g} s long (as decoded: the header "
@@ -103,10 +103,10 @@ def _judge(source: Source, known: dict[str, float], policy: Policy) -> Check | N
         status, fix = Status.PASS, None
     others = ", ".join(f"{w.removeprefix('the ')} {s:.2f} s" for w, s in known.items() if w != what)
     message = f"{seconds:.2f} s long ({what}" + (f"; {others})" if others else ")")
-    return Check(id="duration", source=source, status=status, reason=reason, value=round(seconds, 3), unit="s",
-                 limit=limit,
-                 message=message, fix=fix)
+    return ANALYZER.check(source, status, reason=reason, value=round(seconds, 3), limit=limit, message=message,
+                          fix=fix)
 
 
 ANALYZER = Analyzer(checks=("duration",), roles=frozenset({Role.VIDEO, Role.AUDIO}), policy="duration",
-                    aspect=Aspect.CONTAINER, reasons=REASONS, measure=measure, judge=judge, windowed=True)
+                    aspect=Aspect.CONTAINER, reasons=REASONS, measure=measure, judge=judge, windowed=True,
+                    units={"duration": "s"})

@@ -145,8 +145,8 @@ def judge(t: Cuts, window: Span, policy: Policy) -> list[Check]:
     limit = f"no cut (change >= {limits.adaptive_ratio:g}x its neighbourhood and >= {limits.min_change:g})"
     found_scan = t.scan.within(window.start, window.end) if t.scan is not None else None
     if found_scan is None or len(found_scan.times) < 3:
-        return [Check(id="scene_cuts", source=source, status=Status.SKIPPED, value=None, limit=limit,
-                      message="too few frames to compare")]
+        return [ANALYZER.check(source, Status.SKIPPED, value=None, limit=limit, message="too few frames to compare",
+                               unit="")]
     times, change, ratio, is_cut = found_scan.times, found_scan.change, found_scan.ratio, found_scan.is_cut
     fps = found_scan.fps
     # A change that leaves only a frame or two on one side is a stray frame an editor or an
@@ -160,24 +160,24 @@ def judge(t: Cuts, window: Span, policy: Policy) -> list[Check]:
 
     if found:
         listed = ", ".join(f"{t:.2f} s (change {c:.0f}, {r:.1f}x)" for t, c, r in found[:5])
-        return [Check(id="scene_cuts", source=source, status=Status.FAIL, reason="scene_cuts.cut", value=len(found), unit="cuts",
-                      limit=limit, spans=[Span(start=round(t, 3), end=round(t, 3)) for t, _, _ in found],
-                      message=f"{len(found)} cut(s) at {listed}",
-                      fix="use one continuous take; trim to the longest stretch between the cuts")]
+        return [ANALYZER.check(source, Status.FAIL, reason="scene_cuts.cut", value=len(found), limit=limit,
+                               spans=[Span(start=round(t, 3), end=round(t, 3)) for t, _, _ in found],
+                               message=f"{len(found)} cut(s) at {listed}",
+                               fix="use one continuous take; trim to the longest stretch between the cuts")]
     if len(strays):
         head = [i + 1 for i in strays if i + 1 <= limits.edge_frames]  # frames before the change
         tail = [n - i - 1 for i in strays if i + 1 > limits.edge_frames]  # frames after it
         parts = ([f"the first {max(head)} frame(s)"] if head else []) + ([f"the last {max(tail)} frame(s)"] if tail else [])
-        return [Check(id="scene_cuts", source=source, status=Status.WARN, reason="scene_cuts.stray_frames", value=0,
-                      unit="cuts", limit=limit, spans=[Span(start=round(float(times[i + 1]), 3), end=round(float(times[i + 1]), 3)) for i in strays],
-                      message=f"no cut, but {' and '.join(parts)} belong to another shot",
-                      fix=f"trim {' and '.join(parts)}")]
+        return [ANALYZER.check(source, Status.WARN, reason="scene_cuts.stray_frames", value=0, limit=limit,
+                               spans=[Span(start=round(float(times[i + 1]), 3), end=round(float(times[i + 1]), 3)) for i in strays],
+                               message=f"no cut, but {' and '.join(parts)} belong to another shot",
+                               fix=f"trim {' and '.join(parts)}")]
     if fades:
-        return [Check(id="scene_cuts", source=source, status=Status.WARN, reason="scene_cuts.fade", value=0, unit="cuts",
-                      limit=limit, spans=fades, message=f"no hard cut, but the picture goes dark ({len(fades)} fade(s))",
-                      fix="trim the fade; the avatar needs the face visible throughout")]
-    return [Check(id="scene_cuts", source=source, status=Status.PASS, value=0, unit="cuts", limit=limit,
-                  message=f"one continuous shot (largest change {change.max():.1f}, {ratio.max():.1f}x)")]
+        return [ANALYZER.check(source, Status.WARN, reason="scene_cuts.fade", value=0, limit=limit, spans=fades,
+                               message=f"no hard cut, but the picture goes dark ({len(fades)} fade(s))",
+                               fix="trim the fade; the avatar needs the face visible throughout")]
+    return [ANALYZER.check(source, Status.PASS, value=0, limit=limit,
+                           message=f"one continuous shot (largest change {change.max():.1f}, {ratio.max():.1f}x)")]
 
 
 def _fps(times: np.ndarray) -> float:
@@ -216,4 +216,5 @@ def _neighbourhood_ratio(change: np.ndarray, k: int) -> np.ndarray:
 
 
 ANALYZER = Analyzer(checks=("scene_cuts",), roles=frozenset({Role.VIDEO}), policy="scene_cuts",
-                    aspect=Aspect.PICTURE, reasons=REASONS, measure=measure, judge=judge, windowed=True)
+                    aspect=Aspect.PICTURE, reasons=REASONS, measure=measure, judge=judge, windowed=True,
+                    units={"scene_cuts": "cuts"})
