@@ -108,8 +108,8 @@ def judge(t: Speakers, window: Span, policy: Policy) -> list[Check]:
     if others_time(maybe) > limits.other_max_s:
         return [ANALYZER.check(source, Status.WARN, reason="single_speaker.maybe_others", value=found.similarity,
                                limit=limit, spans=others_spans(maybe),
-                               message=f"{message}; but another voice may speak for {others_time(maybe):.1f} s "
-                               f"(pieces of speech alike at {maybe.similarity:.2f} only)",
+                               message=(f"{message}; but another voice may speak for {others_time(maybe):.1f} s "
+                                        f"(pieces of speech alike at {maybe.similarity:.2f} only)"),
                                fix="listen to the spans: if someone else speaks there, cut them out or use another recording")]
     if apart is not None:
         return [_channels_apart(source, limit, apart, message, found.similarity)]
@@ -118,10 +118,10 @@ def judge(t: Speakers, window: Span, policy: Policy) -> list[Check]:
 
 def _channels_apart(source: Source, limit: str, agreement: float, heard: str, similarity: float | None = None) -> Check:
     return ANALYZER.check(source, Status.WARN, reason="single_speaker.channels", value=similarity, limit=limit,
-                          message=f"{heard}; but the channels carry different sounds (their loudness agrees at {agreement:.2f}): "
-                         "a voice or source in each?",
-                          fix="listen to each channel: if another person or sound is in one, use the channel with only the "
-                     "person in the avatar (e.g. ffmpeg -af pan=mono|c0=c0)")
+                          message=(f"{heard}; but the channels carry different sounds "
+                                   f"(their loudness agrees at {agreement:.2f}): a voice or source in each?"),
+                          fix=("listen to each channel: if another person or sound is in one, use the channel with only "
+                               "the person in the avatar (e.g. ffmpeg -af pan=mono|c0=c0)"))
 
 
 ANALYZER = Analyzer(checks=("single_speaker",), roles=frozenset({Role.VIDEO, Role.AUDIO}), policy="single_speaker",

@@ -58,14 +58,14 @@ def judge(t: Tracks, window: Span, policy: Policy) -> list[Check]:
         spans = [Span(start=round(picture[0], 2), end=round(sound[0], 2))] if sound[0] > picture[0] + _GAP_S else []
         spans += [Span(start=round(sound[1], 2), end=round(picture[1], 2))] if sound[1] < picture[1] - _GAP_S else []
         return [ANALYZER.check(source, Status.WARN, reason="streams.partial_sound", **common, limit=limit, spans=spans,
-                               message=f"the sound runs from {sound[0]:.1f} to {sound[1]:.1f} s, "
-                               f"the picture from {picture[0]:.1f} to {picture[1]:.1f} s",
+                               message=(f"the sound runs from {sound[0]:.1f} to {sound[1]:.1f} s, "
+                                        f"the picture from {picture[0]:.1f} to {picture[1]:.1f} s"),
                                fix="trim the clip to where both run, or re-export it with the full sound track in place")]
     if p.other_audio:
         tracks = ", ".join(f"#{t.index} ({t.codec})" for t in p.other_audio)
         return [ANALYZER.check(source, Status.WARN, reason="streams.several_tracks", **common, limit="one audio track",
-                               message=f"{1 + len(p.other_audio)} audio tracks: judged #{p.audio.index} ({p.audio.codec}), "
-                              f"the one players take; also {tracks}",
+                               message=(f"{1 + len(p.other_audio)} audio tracks: judged #{p.audio.index} "
+                                        f"({p.audio.codec}), the one players take; also {tracks}"),
                                fix="keep only the track with the person's voice; Mosaic may take another one")]
     return [ANALYZER.check(source, Status.PASS, **common, limit=limit, message=kinds)]
 
