@@ -344,12 +344,9 @@ def _warn(result: Any, out: Console) -> None:
 def _verdict_code(report: Any) -> int:
     """0 GO, 1 NO-GO because a check failed, 4 when only a broken check stands in the way: the
     media may be fine, the tool is not (retry, or report it)."""
-    from preflight.report import Status
+    from preflight.report import Outcome
 
-    if report.go:
-        return EXIT_GO
-    statuses = {c.status for c in report.checks}
-    return EXIT_BUG if Status.ERROR in statuses and Status.FAIL not in statuses else EXIT_NO_GO
+    return {Outcome.GO: EXIT_GO, Outcome.WARN: EXIT_GO, Outcome.NO_GO: EXIT_NO_GO, Outcome.ERROR: EXIT_BUG}[report.outcome]
 
 
 @app.command()
@@ -555,10 +552,11 @@ def _fix_no_go(results: list, folder: Path, policy: Policy, err: Console, out: C
     """Cut each NO-GO set whose failures a window can leave out into ``folder`` (``name.mp4``, or
     ``name.wav`` beside its image), one set at a time here; list every attempt in ``fixes.jsonl``."""
     from preflight.fix import savable
+    from preflight.report import Outcome
 
     tried = []
     with _quiet_native_stderr():  # fix runs mediapipe here, in this process
-        for r in sorted((r for r in results if r.outcome == "no-go"), key=lambda r: r.set.name):
+        for r in sorted((r for r in results if r.outcome is Outcome.NO_GO), key=lambda r: r.set.name):
             if savable(r.report) and bool(r.set.video) != bool(r.set.audio):  # one recording, and fix can save it
                 if (result := _fix_one(r.set, folder, policy, err, out)) is not None:
                     tried.append((r.set.name, result))
@@ -658,19 +656,19 @@ def _summary(out: Console, results: list, skipped: list, total: int, interrupted
 
     from rich.table import Table
 
-    from preflight.report import Status
+    from preflight.report import Outcome
 
     counts = Counter(r.outcome for r in results)
-    reasons = Counter(c.id for r in results if r.outcome == "no-go" for c in r.report.checks if c.status is Status.FAIL)
+    reasons = Counter(c.id for r in results if r.outcome is Outcome.NO_GO for c in r.report.blocking)
     table = Table(box=None, pad_edge=False, show_header=False)
     table.add_column(no_wrap=True)
     table.add_column(justify="right")
     table.add_column(style="dim")
-    table.add_row(Text("GO", style="bold green"), str(counts["go"]), "")
-    table.add_row(Text("GO with warnings", style="bold yellow"), str(counts["warn"]), "")
-    table.add_row(Text("NO-GO", style="bold red"), str(counts["no-go"]),
+    table.add_row(Text("GO", style="bold green"), str(counts[Outcome.GO]), "")
+    table.add_row(Text("GO with warnings", style="bold yellow"), str(counts[Outcome.WARN]), "")
+    table.add_row(Text("NO-GO", style="bold red"), str(counts[Outcome.NO_GO]),
                   ", ".join(f"{check} {n}" for check, n in reasons.most_common()))
-    table.add_row(Text("errors", style="bold magenta"), str(counts["error"]), "")
+    table.add_row(Text("errors", style="bold magenta"), str(counts[Outcome.ERROR]), "")
     cached = sum(r.cached for r in results)
     notes = [f"{len(results)} of {total} sets checked" + (" (interrupted)" if interrupted else "")]
     if cached:
@@ -679,10 +677,9 @@ def _summary(out: Console, results: list, skipped: list, total: int, interrupted
         notes.append(f"{len(skipped)} files skipped (not media)")
     out.print(table)
     out.print("; ".join(notes), style="dim")
-    for r in sorted((r for r in results if r.outcome in ("no-go", "error")), key=lambda r: r.set.name):
-        problems = [c for c in r.report.checks if c.status in (Status.FAIL, Status.ERROR)]
-        out.print(Text.assemble(("error " if r.outcome == "error" else "NO-GO ", "bold red"), r.set.name, ": ",
-                                "; ".join(f"{c.id}: {c.message}" for c in problems)), soft_wrap=True)
+    for r in sorted((r for r in results if not r.outcome.go), key=lambda r: r.set.name):
+        out.print(Text.assemble(("error " if r.outcome is Outcome.ERROR else "NO-GO ", "bold red"), r.set.name, ": ",
+                                "; ".join(f"{c.id}: {c.message}" for c in r.report.blocking)), soft_wrap=True)
 
 
 @contextlib.contextmanager
@@ -767,10 +764,12 @@ def _set_event(result: Any, done: int, total: int) -> dict[str, Any]:
 def _summary_json(results: list, skipped: list, total: int, interrupted: bool) -> dict[str, Any]:
     from collections import Counter
 
+    from preflight.report import Outcome
+
     counts = Counter(r.outcome for r in results)
     return {"event": "summary", "total": total, "checked": len(results), "interrupted": interrupted,
             "cached": sum(r.cached for r in results), "skipped_files": len(skipped),
-            **{k: counts[k] for k in ("go", "warn", "no-go", "error")},
+            **{k.value: counts[k] for k in Outcome},
             "sets": {r.set.name: r.outcome for r in results}}
 
 

@@ -58,7 +58,7 @@ def gather(media: list[Media], report: Report, policy: Policy) -> list[Evidence]
 
 
 def _of(media: Media, report: Report, policy: Policy) -> Evidence:
-    source = str(media.probe.path)
+    source = media.source.label
     found = Evidence(source=source)
     if media.role is not Role.AUDIO and media.rgb is not None and len(media.rgb):
         frames, times = media.rgb, media.rgb.times
@@ -84,7 +84,7 @@ def _of(media: Media, report: Report, policy: Policy) -> Evidence:
         music: list[Span] = []
         if events is not None and len(events.music):
             heard = np.maximum(events.music, events.singing) >= policy.music.probability
-            music = [Span(start=s.start, end=round(s.end + HOP_S, 3)) for s in Span.merge(events.times(heard), HOP_S)]
+            music = Span.runs(events.times(heard), HOP_S, gap=HOP_S)
         found.wave = Wave(duration=round(audio.duration, 3), peaks=_peaks(audio.samples),
                           speech=[Span(start=round(a, 3), end=round(b, 3)) for a, b in (activity.spans if activity else [])],
                           music=music)

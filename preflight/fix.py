@@ -137,7 +137,7 @@ def fix(
     if output is not None:
         refuse_unsafe({"the output": output}, [p for p in (*files, video, image, audio) if p is not None])
     with local_copies(Sources(files, video, image, audio)) as local:
-        probes = source_set(local.sources)
+        probes = source_set(local.sources, local.origin)
         target, still = _roles(probes)
         out = _output(output, target, dry_run)
         _within_limit(target, policy)
@@ -152,21 +152,20 @@ def fix(
             stated = target.media_duration
             raise InputError(_too_long(target, bound, policy, "as it decodes, at least; its header states "
                                        + ("no length" if stated is None else f"{stated:.1f} s")))
-        source = local.origin.get(str(target.path), str(target.path))
-        result = result.model_copy(update={"source": source, "warnings": _caveats(media, policy)})
+        result = result.model_copy(update={"warnings": _caveats(media, policy)})
         if dry_run or result.window is None:
             return result
         if result.whole:
             # Nothing is cut away, so the recording's own verdict stands: re-encoding it must not
             # turn a NO-GO into a GO (a dub's sync strength moved from fail to warn when re-encoded).
             roles = {"image": still.path, "audio": target.path} if still is not None else {target.role.value: target.path}
-            own = check(**roles, policy=policy, timeout=_left(deadline, target))
+            own = check(**roles, policy=policy, timeout=_left(deadline, target), labels=local.origin)
             if not own.go:
                 if (offset := _offset_only(own, policy)) is None or still is not None:
-                    return result.model_copy(update={"report": own.relabelled(local.origin)})
+                    return result.model_copy(update={"report": own})
                 # Only the sound's timing fails: move it, and copy the picture as it is.
                 if (moved := _resync_and_check(target.path, target, offset, out, policy, deadline)) is None:
-                    return result.model_copy(update={"report": own.relabelled(local.origin)})
+                    return result.model_copy(update={"report": own})
                 return result.model_copy(update={"report": moved, "output": str(out), "sound_moved_ms": offset})
         report, moved = _cut_and_check(target, still, result.window, out, policy, deadline)
         return result.model_copy(update={"report": report, "output": str(out) if report.go else None,
@@ -176,7 +175,7 @@ def fix(
 def savable(report: Report) -> bool:
     """Whether ``fix`` can save a NO-GO report: every failure is one a window leaves out, or one
     whose analyzer offers to move the sound (:class:`~preflight.analyzers.base.Resync`)."""
-    return all(c.id in CUTTABLE or _offset(c) is not None for c in report.checks if c.status is Status.FAIL)
+    return all(c.id in CUTTABLE or _offset(c) is not None for c in report.blocking)
 
 
 def _offset(check: Check) -> int | None:
@@ -214,7 +213,7 @@ def choose(media: Media, policy: Policy, deadline: float | None = None) -> FixRe
     candidates = [w for a, b in clean for w in _windows(a, b, spans, face, policy)]
     ranked = sorted(candidates, key=lambda w: (w.duration - policy.fix.mid_word_cost_s * (2 - w.in_pauses),
                                                w.speech_s, w.face or 0.0), reverse=True)
-    source = str(media.probe.path)
+    source = media.source.label
     if ranked:
         window, checks = first_passing(ranked, judges, policy)
         if window is not None:
@@ -430,11 +429,10 @@ def _cut_and_check(target: Probe, still: Probe | None, window: Window, out: Path
         cut(target, window.start, window.end, partial, deadline=deadline,
             lengths=(policy.duration.min_s, policy.duration.max_s - policy.fix.margin_s / 2))
         roles = {"image": still.path, "audio": partial} if still is not None else {target.role.value: partial}
-        report = check(**roles, policy=policy, timeout=_left(deadline, target))
+        report = check(**roles, policy=policy, timeout=_left(deadline, target), labels={str(partial): str(out)})
         if not report.go and still is None and (offset := _offset_only(report, policy)) is not None:
             if (moved := _resync_and_check(partial, probe(partial), offset, out, policy, deadline)) is not None:
                 return moved, offset
-        report = report.relabelled({str(partial): str(out)})
         if report.go:
             _keep(partial, out)
         return report, None
@@ -466,7 +464,7 @@ def _resync_and_check(source: Path, probed: Probe, offset_ms: int, out: Path, po
     partial = _temporary(out)
     try:
         resync(source, probed, offset_ms, partial, deadline)
-        report = check(video=partial, policy=policy, timeout=_left(deadline, probed)).relabelled({str(partial): str(out)})
+        report = check(video=partial, policy=policy, timeout=_left(deadline, probed), labels={str(partial): str(out)})
         if not (report.go and any(_resync_worked(c, policy) for c in report.checks)):
             return None
         _keep(partial, out)

@@ -19,7 +19,7 @@ from preflight.analyzers import ANALYZERS, CHECK_IDS, Aspect
 from preflight.batch import Result, Skipped, SourceSet
 from preflight.evidence import Cut, Evidence, Picture, Wave
 from preflight.fix import FixResult
-from preflight.report import Check, Status, format_spans
+from preflight.report import Check, Outcome, Status, format_spans
 from preflight.version import __version__
 
 # Checks whose spans belong on the waveform; the others' spans mark frames of the strip.
@@ -74,8 +74,7 @@ document.body.dataset.ready = '1';
 
 def render(results: Sequence[Result], skipped: Sequence[Skipped], title: str, interrupted: bool = False) -> str:
     counts = Counter(r.outcome for r in results)
-    reasons = Counter(c.id for r in results if r.outcome == "no-go"
-                      for c in r.report.checks if c.status is Status.FAIL)
+    reasons = Counter(c.id for r in results if r.outcome is Outcome.NO_GO for c in r.report.blocking)
     when = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     parts = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
@@ -86,7 +85,7 @@ def render(results: Sequence[Result], skipped: Sequence[Skipped], title: str, in
         f"{' (interrupted: the rest were not checked)' if interrupted else ''} · {when} · preflight {__version__}</div></header>",
         "<section id='summary'>",
     ]
-    for outcome in ("go", "warn", "no-go", "error"):
+    for outcome in Outcome:
         parts.append(f"<div class='tile {outcome}' data-show='{outcome}'><b>{counts.get(outcome, 0)}</b>{_LABEL[outcome]}</div>")
     parts.append("</section>")
     if reasons:

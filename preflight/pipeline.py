@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from preflight.analyzers import ANALYZERS, BROKEN, TIMED_OUT, Analyzer
@@ -13,7 +13,7 @@ from preflight.media import Media, Probe, Role, decode
 from preflight.policy import Policy
 from preflight.report import Check, Report, SourceInfo, Status
 from preflight.sources import PathArg, Sources, local_copies, sha256_of, source_set
-from preflight.version import SCHEMA_ID, start_judges
+from preflight.version import SCHEMA_ID, judges, start_judges
 
 if TYPE_CHECKING:
     from preflight.evidence import Evidence
@@ -30,6 +30,7 @@ def check(
     audio: PathArg | None = None,
     policy: Policy | None = None,
     timeout: float = ANALYSIS_TIMEOUT_S,
+    labels: Mapping[str, str] | None = None,
 ) -> Report:
     """Check one source set and return its report.
 
@@ -37,10 +38,12 @@ def check(
     name them. Each is a path or an http(s) URL, which is downloaded for the check and deleted
     after; the report names the URL. ``policy`` defaults to the built-in limits: a library call
     never depends on the folder a process runs in (pass ``preflight.load_policy()`` to read a
-    ``preflight.toml`` as the CLI does). Raises :class:`~preflight.errors.InputError` when a source
+    ``preflight.toml`` as the CLI does). ``labels`` names a source in the report by something
+    other than the path or URL given (``{given: label}``: a partial file by its final name). Raises :class:`~preflight.errors.InputError` when a source
     cannot be read at all and :class:`~preflight.errors.UsageError` for a malformed set.
     """
-    return inspect(Sources(files, video, image, audio), policy=policy, timeout=timeout, evidence=False)[0]
+    return inspect(Sources(files, video, image, audio), policy=policy, timeout=timeout, evidence=False,
+                   labels=labels)[0]
 
 
 def inspect(
@@ -50,16 +53,20 @@ def inspect(
     timeout: float = ANALYSIS_TIMEOUT_S,
     evidence: bool = True,
     notify: Callable[[str], None] | None = None,
+    labels: Mapping[str, str] | None = None,
+    name: str | None = None,
 ) -> tuple[Report, list[Evidence]]:
     """:func:`check` for a :class:`~preflight.sources.Sources`, plus pictures of what the checks
     saw (for the HTML report), one per source. ``notify`` hears each step as it starts (the CLI's
-    spinner shows it)."""
+    spinner shows it). Each source is named once, as it is probed: by its label in ``labels``,
+    else by its URL when it was downloaded, else by its path; ``name`` is the report's."""
     policy = policy or Policy()
     say = notify or (lambda step: None)
     start_judges()
     say("reading the sources")
     with local_copies(sources) as local:
-        probes = source_set(local.sources)
+        given = labels or {}
+        probes = source_set(local.sources, {**{path: given.get(url, url) for path, url in local.origin.items()}, **given})
         separate_voice = any(p.role is Role.AUDIO for p in probes)
         media, early = [], []
         # Past a second over the maximum the verdict is decided (duration fails): a source whose
@@ -75,7 +82,8 @@ def inspect(
                 media.append(decode(p, sample_fps=policy.faces.sample_fps, with_audio=not separate_audio,
                                     max_seconds=bound))
         try:
-            report = Report.judge([_info(p) for p in probes], early + _analyze(media, policy, timeout, say), policy)
+            report = Report.judge([_info(p) for p in probes], early + _analyze(media, policy, timeout, say), policy,
+                                  judged_by=judges(), name=name)
             pictures = []
             # After an analyzer hung, a feature it holds may never come: no pictures then.
             if evidence and not any(c.status is Status.ERROR for c in report.checks):
@@ -86,9 +94,7 @@ def inspect(
         finally:
             for m in media:
                 m.close()
-    for e in pictures:
-        e.source = local.origin.get(e.source, e.source)
-    return report.relabelled(local.origin), pictures
+    return report, pictures
 
 
 def _analyze(media: list[Media], policy: Policy, timeout: float, say: Callable[[str], None]) -> list[Check]:
@@ -127,7 +133,7 @@ class _Job:
     def outcome(self, timeout: float) -> list[Check]:
         if self.result is not None:
             return [c.model_copy(update={"seconds": self.seconds}) for c in self.result]
-        name, source = self.analyzer.name, str(self.media.probe.path)
+        name, source = self.analyzer.name, self.media.source
         if self.error is not None:
             message = f"the {name} analysis broke: {type(self.error).__name__}: {self.error}"
             return self.analyzer.errors(source, BROKEN, message)
@@ -149,7 +155,7 @@ def report_schema() -> dict[str, Any]:
 
 def _info(p: Probe) -> SourceInfo:
     return SourceInfo(
-        path=str(p.path),
+        path=p.source.label,
         role=p.role.value,
         format=p.format_name,
         duration=round(p.media_duration, 3) if p.media_duration is not None else None,

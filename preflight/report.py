@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Sequence
-from typing import Any, Literal
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from preflight.media import Role
-from preflight.version import SCHEMA_VERSION, __version__, judges
+from preflight.roles import Role, Source
+from preflight.version import SCHEMA_VERSION, __version__
 
 
 # Every reason code a check may carry. Each analyzer declares the meanings of its own (its REASONS);
@@ -50,6 +50,8 @@ class Span(BaseModel):
     """Where a problem shows: seconds from the start; a single frame has start == end."""
 
     model_config = ConfigDict(frozen=True)
+    # Pauses in a sound shorter than this are bridged: a listener hears one stretch, not two.
+    BRIDGED_S: ClassVar[float] = 0.3
     start: float
     end: float
 
@@ -63,6 +65,13 @@ class Span(BaseModel):
             else:
                 spans.append(cls(start=round(t, 3), end=round(t, 3)))
         return spans
+
+    @classmethod
+    def runs(cls, times: Iterable[float], length: float, gap: float | None = None, digits: int = 3) -> list[Span]:
+        """Runs of frames that start at ``times`` (sorted) and last ``length`` each, gaps up to ``gap``
+        (:attr:`BRIDGED_S` unless given) bridged: each span ends where its last frame does."""
+        return [cls(start=s.start, end=round(s.end + length, digits))
+                for s in cls.merge(times, cls.BRIDGED_S if gap is None else gap)]
 
 
 class Check(BaseModel):
@@ -85,6 +94,12 @@ class Check(BaseModel):
     fix: str | None = Field(None, description="what to do about it; absent when the check passed")
     seconds: float | None = Field(
         None, description="how long its analyzer ran, waiting for the decode and shared measurements included")
+
+    @field_validator("source", mode="before")
+    @classmethod
+    def _named(cls, source: Any) -> Any:
+        # an analyzer passes the Source it measured: a check shows it by its label
+        return source.label if isinstance(source, Source) else source
 
     @model_validator(mode="after")
     def _reason_with_outcome(self) -> Check:
@@ -112,10 +127,40 @@ class SourceInfo(BaseModel):
     sha256: str | None = Field(None, description="of the bytes that were checked: what an upload must match")
 
 
+class Outcome(enum.StrEnum):
+    """What checks add up to: the one vocabulary of the report, the CLI's exit codes, batch, serve and fix."""
+
+    GO = "go"
+    WARN = "warn"  # GO with warnings
+    NO_GO = "no-go"
+    ERROR = "error"  # NO-GO because a check broke, with no failure: the media may be fine, the tool is not
+
+    @property
+    def go(self) -> bool:
+        return self in (Outcome.GO, Outcome.WARN)
+
+
+def outcome(checks: Iterable[Check], strict: bool) -> Outcome:
+    """The verdict rule: a failure makes a NO-GO; else a broken check an ERROR (not cleared);
+    else a warning a NO-GO when strict, a GO with warnings when not."""
+    statuses = {c.status for c in checks}
+    if Status.FAIL in statuses:
+        return Outcome.NO_GO
+    if Status.ERROR in statuses:
+        return Outcome.ERROR
+    if Status.WARN in statuses:
+        return Outcome.NO_GO if strict else Outcome.WARN
+    return Outcome.GO
+
+
 def blocked(checks: Iterable[Check], strict: bool) -> bool:
-    """Whether the checks make a NO-GO: a failure or an error does; a warning only when strict."""
-    blocking = {Status.FAIL, Status.ERROR} | ({Status.WARN} if strict else set())
-    return any(c.status in blocking for c in checks)
+    """Whether the checks make a NO-GO (by :func:`outcome`)."""
+    return not outcome(checks, strict).go
+
+
+def blocking(checks: Iterable[Check], strict: bool) -> list[Check]:
+    """The checks that stand in the way of a GO, each by itself (by :func:`outcome`)."""
+    return [c for c in checks if blocked([c], strict)]
 
 
 class Report(BaseModel):
@@ -136,8 +181,10 @@ class Report(BaseModel):
         default_factory=dict, description="versions of FFmpeg, the judging libraries and a digest of the model files")
 
     @classmethod
-    def judge(cls, sources: Sequence[SourceInfo], checks: Sequence[Check], policy: Any, name: str | None = None) -> Report:
-        """Sum the checks into a verdict: a failure or an error blocks; a warning only when strict."""
+    def judge(cls, sources: Sequence[SourceInfo], checks: Sequence[Check], policy: Any, *,
+              judged_by: Mapping[str, str], name: str | None = None) -> Report:
+        """Sum the checks into a verdict: a failure or an error blocks; a warning only when strict.
+        ``judged_by`` is what judged them (:func:`preflight.version.judges`), found by the caller."""
         return cls(
             name=name,
             verdict="no-go" if blocked(checks, policy.strict) else "go",
@@ -147,18 +194,25 @@ class Report(BaseModel):
             checks=checks,
             policy=policy.model_dump(mode="json"),
             version=__version__,
-            judged_by=judges(),
+            judged_by=dict(judged_by),
         )
+
+    @property
+    def outcome(self) -> Outcome:
+        return outcome(self.checks, self.strict)
 
     @property
     def go(self) -> bool:
         return self.verdict == "go"
 
     @property
+    def blocking(self) -> list[Check]:
+        """The checks that stand in the way of a GO."""
+        return blocking(self.checks, self.strict)
+
+    @property
     def headline(self) -> str:
-        if not self.go:
-            return "NO-GO"
-        return "GO with warnings" if self.warnings else "GO"
+        return {Outcome.GO: "GO", Outcome.WARN: "GO with warnings"}.get(self.outcome, "NO-GO")
 
     def relabelled(self, names: dict[str, str]) -> Report:
         """The same report with sources renamed, e.g. a downloaded file's path to its URL."""

@@ -8,7 +8,7 @@ import contextlib
 import dataclasses
 import hashlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from os import PathLike
 from pathlib import Path
 
@@ -115,12 +115,19 @@ def sha256_of(path: PathArg) -> str:
     return digest.hexdigest()
 
 
-def source_set(sources: Sources) -> list[Probe]:
-    """Probe every source and settle its role. One source of each role at most.
+def source_set(sources: Sources, labels: Mapping[str, str] | None = None) -> list[Probe]:
+    """Probe every source and settle its role and its name (:attr:`Probe.source`): its label in
+    ``labels`` (by the path as given), else its path. One source of each role at most.
 
     A named role must fit the file, except that any file with sound can serve as the voice
     audio (its picture is then ignored).
     """
+    labels = labels or {}
+
+    def named(given: PathArg, found: Probe) -> Probe:
+        label = labels.get(str(given), labels.get(str(found.path), ""))
+        return dataclasses.replace(found, label=label) if label else found
+
     chosen: list[Probe] = []
     for role, given in sources.named.items():
         path = Path(given)
@@ -129,8 +136,8 @@ def source_set(sources: Sources) -> list[Probe]:
             found = dataclasses.replace(found, role=Role.AUDIO)
         elif found.role is not role:
             raise UsageError(f"{path}: given as the {role.value}, but it is {_a(found.role)}")
-        chosen.append(found)
-    chosen += [probe(Path(p)) for p in sources.files]
+        chosen.append(named(given, found))
+    chosen += [named(p, probe(Path(p))) for p in sources.files]
     if not chosen:
         raise UsageError("no source given: name a video, an image and an audio, or an image or audio alone")
     roles = [p.role for p in chosen]

@@ -27,6 +27,7 @@ from preflight.pipeline import inspect
 from preflight.policy import Policy
 from preflight.report import Check, Report, Status
 from preflight.sources import PathArg, Sources, sha256_of
+from preflight.version import judges
 
 Notify = Callable[[str], None]
 
@@ -181,9 +182,10 @@ def plan_avatar(
     given = _gather({Role.VIDEO: (video, video_id), Role.IMAGE: (image, image_id), Role.AUDIO: (audio, audio_id)})
     policy = policy or Policy()
     media = Sources(**{s.role.value: s.given for s in given if s.kind != "asset"})
-    checked = inspect(media, policy=policy, evidence=False)[0] if media.named else Report.judge([], [], policy)
-    checks = [*checked.checks, *(_unchecked(s, trust_asset_ids) for s in given if s.kind == "asset")]
-    report = Report.judge(checked.sources, checks, policy)
+    checked = inspect(media, policy=policy, evidence=False)[0] if media.named else None
+    checks = [*(checked.checks if checked else ()), *(_unchecked(s, trust_asset_ids) for s in given if s.kind == "asset")]
+    report = Report.judge(checked.sources if checked else [], checks, policy,
+                          judged_by=checked.judged_by if checked else judges())
     sources = [s if s.kind == "asset" else _identified(s, report) for s in given]
     plan = Plan(name, report, sources)
     _gate(plan, trust_asset_ids)

@@ -8,7 +8,7 @@ import pytest
 from conftest import ROOT
 
 from preflight.policy import Policy
-from preflight.report import Check, Report, Status
+from preflight.report import Check, Outcome, Report, Status
 
 SCHEMA = json.loads((ROOT / "schema" / "report.schema.json").read_text())
 
@@ -19,18 +19,45 @@ def _checks(*statuses: Status) -> list[Check]:
 
 
 @pytest.mark.parametrize(
-    ("statuses", "strict", "verdict", "headline"),
+    ("statuses", "strict", "verdict", "headline", "outcome"),
     [
-        ((Status.PASS, Status.SKIPPED), False, "go", "GO"),
-        ((Status.PASS, Status.WARN), False, "go", "GO with warnings"),
-        ((Status.PASS, Status.WARN), True, "no-go", "NO-GO"),
-        ((Status.PASS, Status.FAIL), False, "no-go", "NO-GO"),
-        ((Status.PASS, Status.ERROR), False, "no-go", "NO-GO"),
+        ((Status.PASS, Status.SKIPPED), False, "go", "GO", Outcome.GO),
+        ((Status.PASS, Status.WARN), False, "go", "GO with warnings", Outcome.WARN),
+        ((Status.PASS, Status.WARN), True, "no-go", "NO-GO", Outcome.NO_GO),
+        ((Status.PASS, Status.FAIL), False, "no-go", "NO-GO", Outcome.NO_GO),
+        ((Status.PASS, Status.ERROR), False, "no-go", "NO-GO", Outcome.ERROR),
+        ((Status.WARN, Status.ERROR), True, "no-go", "NO-GO", Outcome.ERROR),
+        ((Status.FAIL, Status.ERROR), False, "no-go", "NO-GO", Outcome.NO_GO),  # a failure is known whatever broke
     ],
 )
-def test_verdict(statuses, strict, verdict, headline):
-    report = Report.judge([], _checks(*statuses), Policy(strict=strict))
-    assert (report.verdict, report.headline) == (verdict, headline)
+def test_verdict(statuses, strict, verdict, headline, outcome):
+    report = Report.judge([], _checks(*statuses), Policy(strict=strict), judged_by={})
+    assert (report.verdict, report.headline, report.outcome) == (verdict, headline, outcome)
+    assert [c.status for c in report.blocking] == [s for s in statuses if s in (Status.FAIL, Status.ERROR)
+                                                  or (strict and s is Status.WARN)]
+
+
+def test_the_verdict_rule_is_one_function():
+    # the report, the CLI, batch, serve and fix ask report.outcome (or blocked/blocking, which ask it); only an
+    # analyzer grades its own check's status
+    import re
+
+    rule = re.compile(r"status(\.value)? *(==|is) *(Status\.FAIL|\"fail\")|status\.value in \(\"fail\"")
+    found = [f"{p.relative_to(ROOT)}:{n}" for p in (ROOT / "preflight").rglob("*.py")
+             if p.name != "report.py" and p.parent.name != "analyzers"
+             for n, line in enumerate(p.read_text().splitlines(), 1) if rule.search(line)]
+    assert found == []
+
+
+def test_the_report_is_a_leaf_and_its_judgment_pure():
+    # what judged the checks is given, not found (no ffmpeg is started, no model file hashed)
+    import ast
+
+    report = Report.judge([], _checks(Status.PASS), Policy(), judged_by={"ffmpeg": "7.1"})
+    assert report.judged_by == {"ffmpeg": "7.1"}
+    tree = ast.parse((ROOT / "preflight" / "report.py").read_text())
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module.startswith("preflight")}
+    assert imported == {"preflight.roles", "preflight.version"}
 
 
 def test_published_schema_is_current():
@@ -54,7 +81,7 @@ def test_a_judged_report_and_its_checks_cannot_be_changed():
     # a report that could be changed after judging could be passed on as GO
     from pydantic import ValidationError
 
-    report = Report.judge([], _checks(Status.PASS, Status.FAIL), Policy())
+    report = Report.judge([], _checks(Status.PASS, Status.FAIL), Policy(), judged_by={})
     with pytest.raises(ValidationError, match="frozen"):
         report.verdict = "go"
     with pytest.raises(ValidationError, match="frozen"):

@@ -27,6 +27,7 @@ from preflight.media import Media, Role
 from preflight.policy import AvSyncLimits, Policy
 from preflight.report import Check, Span, Status
 from preflight.analyzers.base import Analyzer, Aspect, Needs, Resync, Timelines
+from preflight.roles import Source
 
 REASONS = {
     "av_sync.other_voice": "the voice does not move with the lips: a dub, a voice-over or another speaker",
@@ -35,7 +36,6 @@ REASONS = {
     "av_sync.unclear": "too little to judge the lip sync by (a small mouth in the frame, little speech): record closer, or longer",
 }
 
-_MERGE_GAP_S = 0.3
 _PEAK_RANGE = 32  # frames: offsets farther than this are read as chance peaks at the curve's ends
 _SMOOTH = 3  # lags: neighbouring lags share most of their frames, so a one-lag spike is noise
 _MS = 1000 // FPS  # one lag
@@ -110,7 +110,7 @@ class Sync(Timelines):
 def measure(media: Media, policy: Policy) -> Sync | None:
     if media.separate_audio or media.probe.audio is None:
         return None
-    return Sync(str(media.probe.path), sync_curve(media, policy.speech.threshold, policy.faces.min_confidence))
+    return Sync(media.source, sync_curve(media, policy.speech.threshold, policy.faces.min_confidence))
 
 
 def judge(t: Sync, window: Span, policy: Policy) -> list[Check]:
@@ -119,8 +119,8 @@ def judge(t: Sync, window: Span, policy: Policy) -> list[Check]:
              f"frames and a {limits.min_mouth_px:g} px mouth; in sync -{limits.detect_early_ms}..+{limits.detect_late_ms} ms, "
              f"out past -{limits.accept_early_ms}/+{limits.accept_late_ms} ms (ITU-R BT.1359)")
     if t.curve is None:
-        return [Check(id="av_sync", source=t.source, status=Status.SKIPPED, value=None, unit="z", limit=limit,
-                      message="too little speech with a face to compare the voice with the lips")]
+        return [ANALYZER.check(t.source, Status.SKIPPED, value=None, limit=limit,
+                               message="too little speech with a face to compare the voice with the lips")]
     return [_check(verdict(t.curve, limits), t.curve, limits, t.source, limit)]
 
 
@@ -150,15 +150,15 @@ def _side(offset_ms: int) -> str:
     return f"{abs(offset_ms)} ms {'late' if offset_ms > 0 else 'early'}"
 
 
-def _check(j: SyncJudgment, curve: SyncCurve, limits: AvSyncLimits, source: str, limit: str) -> Check:
+def _check(j: SyncJudgment, curve: SyncCurve, limits: AvSyncLimits, source: Source, limit: str) -> Check:
     """The judgment worded for a user: what the curve says and what to do about it."""
     head = (f"sync strength {j.strength:.1f} at {j.in_sync_lag * _MS:+d} ms over {j.frames} speech frames, "
             f"the mouth {j.mouth_px:.0f} px")
     details: dict[str, float | int | str] = {"offset_ms": j.offset_ms, "peak_z": round(j.peak_z, 2), "frames": j.frames,
                                              "mouth_px": round(j.mouth_px, 1), "evidence": "weak" if j.thin else "strong"}
     if j.status is Status.PASS:
-        return Check(id="av_sync", source=source, status=Status.PASS, value=round(j.strength, 2), unit="z", limit=limit,
-                     details=details, message=head + ": the lips move with this voice")
+        return ANALYZER.check(source, Status.PASS, value=round(j.strength, 2), limit=limit, details=details,
+                              message=head + ": the lips move with this voice")
     parts, fix = [head], ""
     remux = (f"re-mux the sound {abs(j.offset_ms)} ms {'earlier' if j.offset_ms > 0 else 'later'}: `preflight fix` "
              f"does it and checks the copy (or {remux_command(j.offset_ms)})")
@@ -192,18 +192,19 @@ def _check(j: SyncJudgment, curve: SyncCurve, limits: AvSyncLimits, source: str,
         parts.append(f"if it is their own voice, it agrees best with the sound {_side(j.offset_ms)} (weak: z {j.peak_z:.1f})")
         fix += f"; if it is their own voice, {remux}"
         details["remux_ms"] = j.offset_ms
-    return Check(id="av_sync", source=source, status=j.status, reason=j.reason, value=round(j.strength, 2), unit="z",
-                 limit=limit, details=details, spans=_quiet_lips(curve), message="; ".join(parts), fix=fix)
+    return ANALYZER.check(source, j.status, reason=j.reason, value=round(j.strength, 2), limit=limit, details=details,
+                          spans=_quiet_lips(curve), message="; ".join(parts), fix=fix)
 
 
 def _quiet_lips(curve: SyncCurve) -> list[Span]:
     """Where the voice is heard but the face's score says it is not speaking (at lag 0)."""
     quiet = curve.times[curve.speaking < 0]
-    spans = Span.merge(np.round(quiet, 2), gap=_MERGE_GAP_S)
+    spans = Span.merge(np.round(quiet, 2), gap=Span.BRIDGED_S)  # runs at least 0.2 s long, then to their frames' ends
     return [Span(start=s.start, end=round(s.end + 1 / FPS, 2)) for s in spans if s.end - s.start >= 0.2]
 
 
 ANALYZER = Analyzer(checks=("av_sync",), roles=frozenset({Role.VIDEO}), policy="av_sync",
                     aspect=Aspect.PICTURE, reasons=REASONS, measure=measure, judge=judge, windowed=False,
                     needs=Needs(frames=True, landmarks=True),
-                    resync=Resync(offset=remux_offset, worked=lambda check, policy: resynced(check, policy.av_sync)))
+                    resync=Resync(offset=remux_offset, worked=lambda check, policy: resynced(check, policy.av_sync)),
+                    units={"av_sync": "z"})

@@ -42,20 +42,21 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Generic, TypeVar, get_args
+from typing import Any, Generic, TypeVar, get_args
 
 from pydantic import BaseModel
 
 from preflight.media import Media, Role
 from preflight.policy import Policy
 from preflight.report import Check, Reason, Span, Status
+from preflight.roles import Source
 
 
 @dataclass(frozen=True)
 class Timelines:
     """What an analyzer measured over one source: each analyzer's timelines extend this."""
 
-    source: str  # the file the checks are about
+    source: Source  # the source the checks are about, named once: they show its label
 
 
 T = TypeVar("T", bound=Timelines)
@@ -142,6 +143,7 @@ class Analyzer(Generic[T]):
     streamed: Callable[[Media, Policy], T | None] | None = None  # measure on a decode read once (fix's)
     resync: Resync | None = None  # a sound offset to try when its check fails
     caveat: str | None = None  # what a window carries when the check flags the whole recording ({message})
+    units: Mapping[str, str] = field(default_factory=dict)  # each check's unit of `value`, by id
 
     def __post_init__(self) -> None:
         if self.policy is not None and self.policy not in Policy.model_fields:
@@ -152,6 +154,8 @@ class Analyzer(Generic[T]):
             raise ValueError(f"{self.name}: reason codes {unlisted} are missing from preflight.report.Reason")
         if (self.avoid or self.guide) and not self.windowed:
             raise ValueError(f"{self.name}: only a windowed analyzer can say where in time a window fails")
+        if stray := sorted(set(self.units) - set(self.checks)):
+            raise ValueError(f"{self.name}: units of {stray}, which are not among its checks {self.checks}")
 
     @property
     def name(self) -> str:
@@ -181,7 +185,14 @@ class Analyzer(Generic[T]):
             raise RuntimeError(f"it reported undeclared checks {stray}")
         return checks
 
-    def errors(self, source: str, reason: Reason, message: str) -> list[Check]:
+    def check(self, source: Source, status: Status, *, check: str | None = None, **varies: Any) -> Check:
+        """One of its checks (``check``; its first by default) on ``source``, its unit as declared:
+        the call passes only what varies (value, reason, limit, message, fix, spans, details)."""
+        check = check or self.name
+        varies.setdefault("unit", self.units.get(check, ""))
+        return Check(id=check, source=source, status=status, **varies)
+
+    def errors(self, source: Source, reason: Reason, message: str) -> list[Check]:
         """Every declared check as an ``error``: what the report says when the analyzer broke or hung."""
-        return [Check(id=check, source=source, status=Status.ERROR, reason=reason, value=None, message=message,
-                      fix="try again; if it persists, report it with the file attached") for check in self.checks]
+        return [self.check(source, Status.ERROR, check=check, reason=reason, value=None, unit="", message=message,
+                           fix="try again; if it persists, report it with the file attached") for check in self.checks]

@@ -44,7 +44,7 @@ def measure(media: Media, policy: Policy) -> Decoded:
         times = media.grey.times
         picture = float(times[-1]) + (1.0 / p.video.fps if p.video.fps else 0.0) if len(times) else 0.0
     audio = media.audio()
-    return Decoded(str(p.path), p, status, picture, audio.duration if audio is not None else None,
+    return Decoded(p.source, p, status, picture, audio.duration if audio is not None else None,
                    len(media.rgb) if media.role is Role.IMAGE else 0)
 
 
@@ -53,10 +53,10 @@ def judge(t: Decoded, window: Span, policy: Policy) -> list[Check]:
     fix = "re-export or re-download the file; it is damaged or incomplete"
     if p.role is Role.IMAGE:
         ok = status.returncode == 0 and t.pictures == 1
-        return [Check(id="decodable", source=source, status=Status.PASS if ok else Status.FAIL,
-                      reason=None if ok else "decodable.broken", value=None, unit="s", limit="decodes",
-                      message="the image decodes" if ok else _why("the image does not decode", status.errors),
-                      fix=None if ok else fix)]
+        return [ANALYZER.check(source, Status.PASS if ok else Status.FAIL, reason=None if ok else "decodable.broken",
+                               value=None, limit="decodes",
+                               message="the image decodes" if ok else _why("the image does not decode", status.errors),
+                               fix=None if ok else fix)]
     cap = status.seconds_limit or float("inf")
     reached = []  # (what, seconds decoded, seconds the header states for that stream)
     if t.picture_s is not None:
@@ -77,15 +77,14 @@ def judge(t: Decoded, window: Span, policy: Policy) -> list[Check]:
             spans = [Span(start=round(secs, 2), end=round(stated, 2))]
         else:
             message, spans = "ffmpeg could not decode it", []
-        return [Check(id="decodable", source=source, status=Status.FAIL,
-                      reason="decodable.stops_early" if short else "decodable.broken", value=value, unit="s",
-                      limit=limit, spans=spans, message=_why(message, status.errors), fix=fix)]
+        return [ANALYZER.check(source, Status.FAIL, reason="decodable.stops_early" if short else "decodable.broken",
+                               value=value, limit=limit, spans=spans, message=_why(message, status.errors), fix=fix)]
     if status.errors:
-        return [Check(id="decodable", source=source, status=Status.WARN, reason="decodable.errors", value=value,
-                      unit="s", limit=limit, message=_why(f"decodes to the end with {len(status.errors)} error(s){scope}", status.errors),
-                      fix="re-export the file to repair the damaged frames")]
-    return [Check(id="decodable", source=source, status=Status.PASS, value=value, unit="s", limit=limit,
-                  message=f"decodes cleanly to {expected:.1f} s{scope}")]
+        return [ANALYZER.check(source, Status.WARN, reason="decodable.errors", value=value, limit=limit,
+                               message=_why(f"decodes to the end with {len(status.errors)} error(s){scope}", status.errors),
+                               fix="re-export the file to repair the damaged frames")]
+    return [ANALYZER.check(source, Status.PASS, value=value, limit=limit,
+                           message=f"decodes cleanly to {expected:.1f} s{scope}")]
 
 
 def _why(message: str, errors: list[str]) -> str:
@@ -94,4 +93,5 @@ def _why(message: str, errors: list[str]) -> str:
 
 ANALYZER = Analyzer(checks=("decodable",), roles=frozenset({Role.VIDEO, Role.IMAGE, Role.AUDIO}), policy=None,
                     aspect=Aspect.CONTAINER, reasons=REASONS, measure=measure, judge=judge, windowed=False,
-                    caveat="the recording is damaged: {message}; the window was chosen from the part that decodes")
+                    caveat="the recording is damaged: {message}; the window was chosen from the part that decodes",
+                    units={"decodable": "s"})

@@ -18,6 +18,7 @@ from preflight.media import Media, Probe, Role
 from preflight.policy import Policy
 from preflight.report import Check, Span, Status
 from preflight.analyzers.base import Analyzer, Aspect, Timelines
+from preflight.roles import Source
 
 REASONS = {
     "duration.too_long": "longer than the maximum (the longest of the container and the streams used)",
@@ -44,7 +45,7 @@ def too_long(probe: Probe, policy: Policy, *, separate_audio: bool) -> Check | N
     """
     if probe.role is Role.IMAGE:
         return None
-    check = _judge(str(probe.path), _stated(probe, separate_audio=separate_audio), policy)
+    check = _judge(probe.source, _stated(probe, separate_audio=separate_audio), policy)
     if check is None or check.status is not Status.FAIL or (check.value or 0) <= policy.duration.max_s:
         return None
     return check.model_copy(update={"message": f"{check.message}; nothing else was checked"})
@@ -58,7 +59,7 @@ class Lengths(Timelines):
 
 
 def measure(media: Media, policy: Policy) -> Lengths:
-    return Lengths(str(media.probe.path), _stated(media.probe, separate_audio=media.separate_audio), media.seconds(),
+    return Lengths(media.source, _stated(media.probe, separate_audio=media.separate_audio), media.seconds(),
                    media.status().seconds_limit)
 
 
@@ -71,10 +72,10 @@ def judge(t: Lengths, window: Span, policy: Policy) -> list[Check]:
         # decode tells how long it runs.
         if not t.decoded:
             limits = policy.duration
-            return [Check(id="duration", source=t.source, status=Status.FAIL, reason="duration.unknown", value=None,
-                          unit="s", limit=f"{limits.min_s:g}-{limits.max_s:g} s",
-                          message="the file states no duration and nothing in it decodes",
-                          fix="re-export it as MP4 (video) or WAV (audio)")]
+            return [ANALYZER.check(t.source, Status.FAIL, reason="duration.unknown", value=None,
+                                   limit=f"{limits.min_s:g}-{limits.max_s:g} s",
+                                   message="the file states no duration and nothing in it decodes",
+                                   fix="re-export it as MP4 (video) or WAV (audio)")]
         if t.bounded is not None:  # it runs on past where the decode stops
             check = _judge(t.source, {"as decoded": t.bounded}, policy)
             return [check.model_copy(update={"message": f"at least {t.bounded:g} s long (as decoded: the header "
@@ -83,7 +84,7 @@ def judge(t: Lengths, window: Span, policy: Policy) -> list[Check]:
     return [_judge(t.source, known, policy)]
 
 
-def _judge(source: str, known: dict[str, float], policy: Policy) -> Check | None:
+def _judge(source: Source, known: dict[str, float], policy: Policy) -> Check | None:
     if not known:
         return None
     limits = policy.duration
@@ -102,10 +103,10 @@ def _judge(source: str, known: dict[str, float], policy: Policy) -> Check | None
         status, fix = Status.PASS, None
     others = ", ".join(f"{w.removeprefix('the ')} {s:.2f} s" for w, s in known.items() if w != what)
     message = f"{seconds:.2f} s long ({what}" + (f"; {others})" if others else ")")
-    return Check(id="duration", source=source, status=status, reason=reason, value=round(seconds, 3), unit="s",
-                 limit=limit,
-                 message=message, fix=fix)
+    return ANALYZER.check(source, status, reason=reason, value=round(seconds, 3), limit=limit, message=message,
+                          fix=fix)
 
 
 ANALYZER = Analyzer(checks=("duration",), roles=frozenset({Role.VIDEO, Role.AUDIO}), policy="duration",
-                    aspect=Aspect.CONTAINER, reasons=REASONS, measure=measure, judge=judge, windowed=True)
+                    aspect=Aspect.CONTAINER, reasons=REASONS, measure=measure, judge=judge, windowed=True,
+                    units={"duration": "s"})

@@ -29,6 +29,7 @@ from preflight.media import Media, Role
 from preflight.policy import FaceLimits, Policy
 from preflight.report import Check, Span, Status
 from preflight.analyzers.base import Analyzer, Aspect, Guide, Needs, Stretch, Timelines
+from preflight.roles import Source
 
 REASONS = {
     "faces.none": "no face (an image), or no face in too many frames (a video)",
@@ -53,7 +54,7 @@ class Faces(Timelines):
 
 def measure(media: Media, policy: Policy) -> Faces:
     limits = policy.faces
-    return Faces(str(media.probe.path), media.role, face_track(media, limits.min_confidence),
+    return Faces(media.source, media.role, face_track(media, limits.min_confidence),
                  media.sample_fps or limits.sample_fps, lambda: humanness(media, limits.min_confidence),
                  lambda: upright_turn(media, limits.min_confidence))
 
@@ -77,7 +78,7 @@ def judge(t: Faces, window: Span, policy: Policy) -> list[Check]:
     source = t.source
     counts = track.counts
     if len(counts) == 0:
-        return [Check(id="faces", source=source, status=Status.SKIPPED, value=None, message="no frames decoded")]
+        return [ANALYZER.check(source, Status.SKIPPED, value=None, message="no frames decoded", unit="")]
     if t.role is Role.IMAGE:
         faces = _image_faces(source, int(counts[0]))
     else:
@@ -189,19 +190,18 @@ def _human(passed: Check, human: Humanness, limits: FaceLimits) -> Check:
     })
 
 
-def _image_faces(source: str, n: int) -> Check:
+def _image_faces(source: Source, n: int) -> Check:
     if n == 1:
-        return Check(id="faces", source=source, status=Status.PASS, value=1.0, unit="share of frames with one face",
-                     limit="exactly 1", details={"most_faces": 1}, message="one face")
+        return ANALYZER.check(source, Status.PASS, value=1.0, limit="exactly 1", details={"most_faces": 1},
+                              message="one face")
     message = "no face found" if n == 0 else f"{n} faces"
     fix = ("use a photo of the person facing the camera, face clearly visible" if n == 0
            else "crop the photo to the one person, or use a photo of them alone")
-    return Check(id="faces", source=source, status=Status.FAIL, reason="faces.none" if n == 0 else "faces.several",
-                 value=0.0, unit="share of frames with one face", limit="exactly 1", details={"most_faces": n},
-                 message=message, fix=fix)
+    return ANALYZER.check(source, Status.FAIL, reason="faces.none" if n == 0 else "faces.several", value=0.0,
+                          limit="exactly 1", details={"most_faces": n}, message=message, fix=fix)
 
 
-def _video_faces(source: str, track: FaceTrack, limits: FaceLimits, fps: float) -> Check:
+def _video_faces(source: Source, track: FaceTrack, limits: FaceLimits, fps: float) -> Check:
     counts = track.counts
     n = len(counts)
     multi, none = counts >= 2, counts == 0
@@ -228,25 +228,23 @@ def _video_faces(source: str, track: FaceTrack, limits: FaceLimits, fps: float) 
     else:
         fix = reason = None
     spans = (multi_spans if too_many else []) + (none_spans if too_few else [])
-    return Check(id="faces", source=source, status=Status.FAIL if fix else Status.PASS, reason=reason,
-                 value=round(float(np.mean(counts == 1)), 3), unit="share of frames with one face",
-                 details={"most_faces": int(counts.max())},
-                 limit=limit, spans=sorted(spans, key=lambda s: s.start), message=message, fix=fix)
+    return ANALYZER.check(source, Status.FAIL if fix else Status.PASS, reason=reason,
+                          value=round(float(np.mean(counts == 1)), 3), details={"most_faces": int(counts.max())},
+                          limit=limit, spans=sorted(spans, key=lambda s: s.start), message=message, fix=fix)
 
 
-def _face_size(source: str, track: FaceTrack, limits: FaceLimits) -> Check:
+def _face_size(source: Source, track: FaceTrack, limits: FaceLimits) -> Check:
     heights = [f[0].height / track.frame_height for f in track.faces if len(f) == 1]
     limit = f">= {limits.size_warn_below:g} of the frame height"
     if not heights:
-        return Check(id="face_size", source=source, status=Status.SKIPPED, value=None, limit=limit,
-                     message="no frame with exactly one face to measure")
+        return ANALYZER.check(source, Status.SKIPPED, check="face_size", value=None, limit=limit,
+                              message="no frame with exactly one face to measure", unit="")
     size = float(np.median(heights))
     small = size < limits.size_warn_below
-    return Check(id="face_size", source=source, status=Status.WARN if small else Status.PASS,
-                 reason="face_size.small" if small else None, value=round(size, 3),
-                 unit="face height / frame height", limit=limit,
-                 message=f"the face is {size:.0%} of the frame height",
-                 fix="move the camera closer or crop so the head fills about a third of the frame" if small else None)
+    return ANALYZER.check(source, Status.WARN if small else Status.PASS, check="face_size",
+                          reason="face_size.small" if small else None, value=round(size, 3), limit=limit,
+                          message=f"the face is {size:.0%} of the frame height",
+                          fix="move the camera closer or crop so the head fills about a third of the frame" if small else None)
 
 
 def _longest_run(mask: np.ndarray) -> int:
@@ -259,4 +257,5 @@ def _longest_run(mask: np.ndarray) -> int:
 
 ANALYZER = Analyzer(checks=("faces", "face_size"), roles=frozenset({Role.VIDEO, Role.IMAGE}), policy="faces",
                     aspect=Aspect.PICTURE, reasons=REASONS, measure=measure, judge=judge, windowed=True,
-                    avoid=avoid, guide=guide, needs=Needs(frames=True, landmarks=True), streamed=measure_boxes)
+                    avoid=avoid, guide=guide, needs=Needs(frames=True, landmarks=True), streamed=measure_boxes,
+                    units={"faces": "share of frames with one face", "face_size": "face height / frame height"})

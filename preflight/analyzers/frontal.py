@@ -34,7 +34,7 @@ class Pose(Timelines):
 
 
 def measure(media: Media, policy: Policy) -> Pose:
-    return Pose(str(media.probe.path), media.role, face_track(media, policy.faces.min_confidence),
+    return Pose(media.source, media.role, face_track(media, policy.faces.min_confidence),
                 media.sample_fps or policy.faces.sample_fps)
 
 
@@ -46,8 +46,7 @@ def judge(t: Pose, window: Span, policy: Policy) -> list[Check]:
     track = t.track.within(window.start, window.end)
     found = track.measured
     if not found.any():
-        return [Check(id="frontal", source=source, status=Status.SKIPPED, value=None, unit="share of frames",
-                      limit=limit, message="no face measured")]
+        return [ANALYZER.check(source, Status.SKIPPED, value=None, limit=limit, message="no face measured")]
     yaw, pitch = track.yaw[found], track.pitch[found]
     turned = (np.abs(yaw) > limits.max_yaw) | (np.abs(pitch) > limits.max_pitch)
     ratio = float(turned.mean())
@@ -57,14 +56,14 @@ def judge(t: Pose, window: Span, policy: Policy) -> list[Check]:
     else:
         message = f"turned away in {ratio:.0%} of {len(yaw)} frames ({angles})"
     if ratio <= limits.warn_ratio:
-        return [Check(id="frontal", source=source, status=Status.PASS, value=round(ratio, 3), unit="share of frames",
-                      limit=limit, message=message)]
+        return [ANALYZER.check(source, Status.PASS, value=round(ratio, 3), limit=limit, message=message)]
     spans = Span.merge(track.times[found][turned], 1.0 / t.fps) if t.role is Role.VIDEO else []
-    return [Check(id="frontal", source=source, status=Status.WARN, reason="frontal.turned_away", value=round(ratio, 3),
-                  unit="share of frames", limit=limit, spans=spans, message=message,
-                  fix="have the person look into the lens, head level, for the whole clip")]
+    return [ANALYZER.check(source, Status.WARN, reason="frontal.turned_away", value=round(ratio, 3), limit=limit,
+                           spans=spans, message=message,
+                           fix="have the person look into the lens, head level, for the whole clip")]
 
 
 ANALYZER = Analyzer(checks=("frontal",), roles=frozenset({Role.VIDEO, Role.IMAGE}), policy="frontal",
                     aspect=Aspect.PICTURE, reasons=REASONS, measure=measure, judge=judge, windowed=True,
-                    needs=Needs(frames=True, landmarks=True))
+                    needs=Needs(frames=True, landmarks=True),
+                    units={"frontal": "share of frames"})

@@ -46,7 +46,7 @@ def measure(media: Media, policy: Policy) -> Level | None:
     audio = media.audio()
     if audio is None:
         return None  # the speech check already says why there is nothing to hear
-    return Level(str(media.probe.path), audio, speech_activity(media, policy.speech.threshold), loudness(audio))
+    return Level(media.source, audio, speech_activity(media, policy.speech.threshold), loudness(audio))
 
 
 def judge(t: Level, window: Span, policy: Policy) -> list[Check]:
@@ -60,22 +60,23 @@ def judge(t: Level, window: Span, policy: Policy) -> list[Check]:
     level = t.loudness.integrated(window.start, window.end)
     loudest = t.loudness.short_term_max(window.start, window.end)
     quiet = level < limits.quiet_below_lufs
-    loudness = Check(id="loudness", source=source, status=Status.WARN if quiet else Status.PASS,
-                     reason="loudness.quiet" if quiet else None, value=round(level, 1), unit="LUFS",
-                     limit=f">= {limits.quiet_below_lufs:g} LUFS integrated",
-                     details={"short_term_max_lufs": round(loudest, 1), "speech_rms_dbfs": round(rms, 1)},
-                     message=("silence" if level <= SILENT_LUFS else
-                              f"{level:.1f} LUFS integrated (loudest 3 s {loudest:.1f} LUFS; speech {rms:.1f} dBFS RMS)"),
-                     fix="record closer to the microphone or raise the gain (normalise to about -23 to -16 LUFS)"
-                     if quiet else None)
+    loudness = ANALYZER.check(source, Status.WARN if quiet else Status.PASS,
+                              reason="loudness.quiet" if quiet else None, value=round(level, 1),
+                              limit=f">= {limits.quiet_below_lufs:g} LUFS integrated",
+                              details={"short_term_max_lufs": round(loudest, 1), "speech_rms_dbfs": round(rms, 1)},
+                              message=("silence" if level <= SILENT_LUFS else
+                                       f"{level:.1f} LUFS integrated (loudest 3 s {loudest:.1f} LUFS; speech {rms:.1f} dBFS RMS)"),
+                              fix="record closer to the microphone or raise the gain (normalise to about -23 to -16 LUFS)"
+                              if quiet else None)
 
     own = audio.channels[:, first:last] if audio.channels is not None else audio.samples[first:last]  # not a mix, which adds up peaks
     clipped = float(np.mean(np.abs(own) >= limits.clip_level)) if own.size else 0.0
     distorted = clipped > limits.clip_max_ratio
-    clipping = Check(id="clipping", source=source, status=Status.WARN if distorted else Status.PASS,
-                     reason="clipping.clipped" if distorted else None, value=round(clipped, 5), unit="share of samples", limit=f"<= {limits.clip_max_ratio:.1%} clipped",
-                     message=f"{clipped:.2%} of samples at full scale",
-                     fix="record again with the input gain lower; clipping cannot be undone" if distorted else None)
+    clipping = ANALYZER.check(source, Status.WARN if distorted else Status.PASS, check="clipping",
+                              reason="clipping.clipped" if distorted else None, value=round(clipped, 5),
+                              limit=f"<= {limits.clip_max_ratio:.1%} clipped",
+                              message=f"{clipped:.2%} of samples at full scale",
+                              fix="record again with the input gain lower; clipping cannot be undone" if distorted else None)
     return [loudness, clipping]
 
 
@@ -86,4 +87,5 @@ def _dbfs(samples: np.ndarray, rate: int) -> float:
 
 
 ANALYZER = Analyzer(checks=("loudness", "clipping"), roles=frozenset({Role.VIDEO, Role.AUDIO}), policy="loudness",
-                    aspect=Aspect.SOUND, reasons=REASONS, measure=measure, judge=judge, windowed=True)
+                    aspect=Aspect.SOUND, reasons=REASONS, measure=measure, judge=judge, windowed=True,
+                    units={"loudness": "LUFS", "clipping": "share of samples"})

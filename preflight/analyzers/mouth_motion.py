@@ -39,7 +39,7 @@ class Lips(Timelines):
 
 
 def measure(media: Media, policy: Policy) -> Lips:
-    return Lips(str(media.probe.path), face_track(media, policy.faces.min_confidence),
+    return Lips(media.source, face_track(media, policy.faces.min_confidence),
                 speech_activity(media, policy.speech.threshold))
 
 
@@ -57,19 +57,19 @@ def judge(t: Lips, window: Span, policy: Policy) -> list[Check]:
         spans = [Span(start=a, end=b) for a, b in activity.spans]
     measured = speaking & track.measured
     if np.count_nonzero(measured) < _MIN_FRAMES:
-        return [Check(id="mouth_motion", source=source, status=Status.SKIPPED, value=None, unit="of face height",
-                      limit=limit, message="too few frames with both a measurable face and speech")]
+        return [ANALYZER.check(source, Status.SKIPPED, value=None, limit=limit,
+                               message="too few frames with both a measurable face and speech")]
     opening = track.opening[measured]
     spread = float(np.percentile(opening, 90) - np.percentile(opening, 10))
     message = f"lip opening varies by {spread:.3f} of the face height over {len(opening)} speaking frames"
     if spread >= limits.min_range:
-        return [Check(id="mouth_motion", source=source, status=Status.PASS, value=round(spread, 4),
-                      unit="of face height", limit=limit, message=message)]
-    return [Check(id="mouth_motion", source=source, status=Status.FAIL, reason="mouth_motion.still", value=round(spread, 4),
-                  unit="of face height", limit=limit, spans=spans, message=message + ": the mouth barely moves while speech is heard",
-                  fix="film the person speaking the words themselves, mouth visible; not a still image or a voice-over")]
+        return [ANALYZER.check(source, Status.PASS, value=round(spread, 4), limit=limit, message=message)]
+    return [ANALYZER.check(source, Status.FAIL, reason="mouth_motion.still", value=round(spread, 4), limit=limit,
+                           spans=spans, message=message + ": the mouth barely moves while speech is heard",
+                           fix="film the person speaking the words themselves, mouth visible; not a still image or a voice-over")]
 
 
 ANALYZER = Analyzer(checks=("mouth_motion",), roles=frozenset({Role.VIDEO}), policy="mouth_motion",
                     aspect=Aspect.PICTURE, reasons=REASONS, measure=measure, judge=judge, windowed=True,
-                    needs=Needs(frames=True, landmarks=True))
+                    needs=Needs(frames=True, landmarks=True),
+                    units={"mouth_motion": "of face height"})

@@ -39,7 +39,6 @@ REASONS = {
     "music.some": "music or singing heard briefly: listen to the marked stretches",
 }
 
-_MERGE_GAP_S = 0.3
 _AWAY_FROM_SPEECH_S = 0.1
 
 
@@ -58,7 +57,7 @@ def measure(media: Media, policy: Policy) -> Heard | None:
         return None
     activity = speech_activity(media, policy.speech.threshold)
     audio = media.audio()
-    return Heard(str(media.probe.path), events, activity.spans if activity else [], audio.duration if audio else 0.0,
+    return Heard(media.source, events, activity.spans if activity else [], audio.duration if audio else 0.0,
                  lambda: tags(media))
 
 
@@ -69,8 +68,8 @@ def judge(t: Heard, window: Span, policy: Policy) -> list[Check]:
     limit = (f"<= {limits.warn_s:g} s of music or singing (fail > {limits.fail_s:g} s, "
              f"or > {limits.pause_max_s:g} s between the words, or the clip's music probability >= {limits.bed_fail:g})")
     if len(events.music) == 0:
-        return [Check(id="music", source=source, status=Status.SKIPPED, value=None, unit="s", limit=limit,
-                      message="the audio is too short to listen to")]
+        return [ANALYZER.check(source, Status.SKIPPED, value=None, limit=limit,
+                               message="the audio is too short to listen to")]
     music = events.music >= limits.probability
     singing = events.singing >= limits.probability
     heard, between = heard_frames(events, t.speech, policy)
@@ -98,10 +97,8 @@ def judge(t: Heard, window: Span, policy: Policy) -> list[Check]:
                   Status.WARN if bed is not None and bed >= limits.bed_warn else Status.PASS)
     message = "; ".join(parts) or "no music or singing heard"
     if status is Status.PASS and bed_status is Status.PASS:
-        return [Check(id="music", source=source, status=status, value=round(seconds, 2), unit="s",
-                      limit=limit, message=message)]
-    spans = Span.merge(np.round(events.times(heard | between), 2), gap=_MERGE_GAP_S)
-    spans = [Span(start=s.start, end=round(s.end + HOP_S, 2)) for s in spans]
+        return [ANALYZER.check(source, status, value=round(seconds, 2), limit=limit, message=message)]
+    spans = Span.runs(np.round(events.times(heard | between), 2), HOP_S, digits=2)
     if bed_status is not Status.PASS and (status is Status.PASS or bed_status is Status.FAIL):
         spans = [Span(start=round(window.start, 2), end=round(window.end, 2))]  # a bed runs under the whole clip
     worst = Status.FAIL if Status.FAIL in (status, bed_status) else Status.WARN
@@ -114,8 +111,8 @@ def judge(t: Heard, window: Span, policy: Policy) -> list[Check]:
         reason = "music.bed"
     else:
         reason = "music.some"
-    return [Check(id="music", source=source, status=worst, reason=reason, value=round(seconds, 2), unit="s",
-                  limit=limit, spans=spans, message=message, fix=fix)]
+    return [ANALYZER.check(source, worst, reason=reason, value=round(seconds, 2), limit=limit, spans=spans,
+                           message=message, fix=fix)]
 
 
 def avoid(t: Heard, policy: Policy) -> list[Stretch]:
@@ -125,10 +122,10 @@ def avoid(t: Heard, policy: Policy) -> list[Stretch]:
     if len(t.events.music) == 0:
         return []
     anywhere, between = heard_frames(t.events, t.speech, policy)
-    found = [s for s in Stretch.merged(np.flatnonzero(anywhere) * HOP_S, HOP_S, "music", "music or singing", _MERGE_GAP_S)
+    found = [s for s in Stretch.merged(np.flatnonzero(anywhere) * HOP_S, HOP_S, "music", "music or singing", Span.BRIDGED_S)
              if s.end - s.start > policy.music.warn_s]
     return found + Stretch.merged(np.flatnonzero(between) * HOP_S, HOP_S, "music", "music between the words",
-                                  _MERGE_GAP_S)
+                                  Span.BRIDGED_S)
 
 
 def heard_frames(events: SoundEvents, speech: list[tuple[float, float]], policy: Policy) -> tuple[np.ndarray, np.ndarray]:
@@ -153,4 +150,5 @@ def _pauses(start: float, speech: list[tuple[float, float]], n: int) -> np.ndarr
 
 ANALYZER = Analyzer(checks=("music",), roles=frozenset({Role.VIDEO, Role.AUDIO}), policy="music",
                     aspect=Aspect.SOUND, reasons=REASONS, measure=measure, judge=judge, windowed=True,
-                    avoid=avoid)
+                    avoid=avoid,
+                    units={"music": "s"})

@@ -66,7 +66,7 @@ def measure(media: Media, policy: Policy) -> Background | None:
         return None
     activity = speech_activity(media, policy.speech.threshold)
     power = frame_power(audio.samples)
-    return Background(str(media.probe.path), power, frame_peaks(audio.samples) >= policy.loudness.clip_level,
+    return Background(media.source, power, frame_peaks(audio.samples) >= policy.loudness.clip_level,
                       aligned(separation(media).rest, len(power)),
                       _frames_above(activity.probabilities, policy.speech.threshold, len(power)),
                       _frames_above(activity.probabilities, _MAYBE_SPEECH, len(power)), -(-audio.lead // _HOP),
@@ -80,8 +80,8 @@ def judge(t: Background, window: Span, policy: Policy) -> list[Check]:
     a, b = max(0, int(np.ceil(window.start * 16_000 / _HOP))), int(np.ceil(window.end * 16_000 / _HOP))
     power, rest, speech, maybe = t.power[a:b], np.where(t.clipped[a:b], np.nan, t.rest[a:b]), t.speech[a:b], t.maybe[a:b]
     if not speech.any() or power[speech].mean() < _SILENT:
-        return [Check(id="noise", source=source, status=Status.SKIPPED, value=None, unit="dB", limit=limit,
-                      message="no speech loud enough to measure the background against")]
+        return [ANALYZER.check(source, Status.SKIPPED, value=None, limit=limit,
+                               message="no speech loud enough to measure the background against")]
     snr, voice_db, floor_db = estimate(power, rest, speech, maybe, lead=max(0, t.lead - a))
     status = grade(snr, warn_below=limits.warn_below_db, fail_below=limits.fail_below_db)
     message = f"voice {snr:.1f} dB above the background (speech {voice_db:.0f} dBFS, background {floor_db:.0f} dBFS)"
@@ -95,8 +95,7 @@ def judge(t: Background, window: Span, policy: Policy) -> list[Check]:
     fix = None if status is Status.PASS else (
         "record in a quieter place, closer to the microphone; remove background music, hum or crowd sound"
     )
-    return [Check(id="noise", source=source, status=status, reason=reason, value=round(snr, 1), unit="dB",
-                  limit=limit, message=message, fix=fix)]
+    return [ANALYZER.check(source, status, reason=reason, value=round(snr, 1), limit=limit, message=message, fix=fix)]
 
 
 def estimate(power: np.ndarray, rest: np.ndarray, speech: np.ndarray, maybe: np.ndarray,
@@ -153,4 +152,5 @@ def _frames_above(probabilities: np.ndarray, threshold: float, n: int) -> np.nda
 
 
 ANALYZER = Analyzer(checks=("noise",), roles=frozenset({Role.VIDEO, Role.AUDIO}), policy="noise",
-                    aspect=Aspect.SOUND, reasons=REASONS, measure=measure, judge=judge, windowed=True)
+                    aspect=Aspect.SOUND, reasons=REASONS, measure=measure, judge=judge, windowed=True,
+                    units={"noise": "dB"})

@@ -31,6 +31,7 @@ from preflight.media import Media, Role
 from preflight.policy import OverlayLimits, Policy
 from preflight.report import Check, Span, Status
 from preflight.analyzers.base import Analyzer, Aspect, Needs, Timelines
+from preflight.roles import Source
 
 REASONS = {
     "overlay.text": "burned-in text: a caption, a lower third, a title (it fails)",
@@ -88,7 +89,7 @@ class Marks(Timelines):
 
 def measure(media: Media, policy: Policy) -> Marks:
     limits = policy.overlay
-    source = str(media.probe.path)
+    source = media.source
     track = face_track(media, policy.faces.min_confidence)
     faces = track.faces
     if media.role is Role.IMAGE:
@@ -126,8 +127,8 @@ def judge(t: Marks, window: Span, policy: Policy) -> list[Check]:
     limits = policy.overlay
     limit = f"no burned-in text or marks (warn >= {limits.warn_area:.1%}, fail >= {limits.fail_area:.0%} of the frame)"
     if t.text is None:
-        return [Check(id="overlay", source=t.source, status=Status.SKIPPED, value=None, unit="share of frame",
-                      limit=limit, message="too few frames to tell what stays still")]
+        return [ANALYZER.check(t.source, Status.SKIPPED, value=None, limit=limit,
+                               message="too few frames to tell what stays still")]
     if t.caption is not None:  # an image: its text, and logos in its corners
         status = _grade(float(t.text.mean()), limits) if t.text.any() else Status.PASS
         if status is Status.FAIL and not t.caption:
@@ -135,22 +136,24 @@ def judge(t: Marks, window: Span, policy: Policy) -> list[Check]:
         if t.marks.any() and _grade(float(t.marks.mean()), limits) is not Status.PASS:
             status = max(status, _grade(float(t.marks.mean()), limits), key=_SEVERITY.index)
         covered = t.text | t.marks
-        found = [what for what, m in (("burned-in text", t.text), ("a logo in a corner", t.marks)) if m.any()]
+        found = [(kind, words) for kind, words, m in (("text", "burned-in text", t.text), ("mark", "a logo in a corner", t.marks))
+                 if m.any()]
         if t.marks.any() and _grade(float(t.marks.mean()), limits) is status:
             found.reverse()  # the logo is what the verdict rests on
         return [_check(t.source, limit, status, float(covered.mean()), found, _box(covered, t.scale) if found else "")]
     covered = t.text | t.marks | t.hints | t.pasted
     area = float(covered.mean())
-    found = [what for what, m in (("burned-in text", t.text), ("a static mark in a corner", t.marks),
-                                  ("a static shape in a corner (a logo, or part of a still scene)", t.hints & ~t.marks),
-                                  ("an inset picture that pops in or out", t.pasted)) if m.any()]
+    found = [(kind, words) for kind, words, m in (
+        ("text", "burned-in text", t.text), ("mark", "a static mark in a corner", t.marks),
+        ("mark", "a static shape in a corner (a logo, or part of a still scene)", t.hints & ~t.marks),
+        ("inset", "an inset picture that pops in or out", t.pasted)) if m.any()]
     status = _grade(float((t.text | t.marks | t.pasted).mean()), limits) if found else Status.PASS
     if t.hints.any() and status is Status.PASS:
         status = Status.WARN
     return [_check(t.source, limit, status, area, found, _box(covered, t.scale) if found else "", t.shown)]
 
 
-def _image(media: Media, source: str, faces: list[Box], limits: OverlayLimits) -> Marks:
+def _image(media: Media, source: Source, faces: list[Box], limits: OverlayLimits) -> Marks:
     frame = media.rgb[0]
     height, width = frame.shape[:2]
     lines = _lines(detect_text(frame, _IMAGE_LONG_SIDE), width, height, faces)
@@ -204,20 +207,20 @@ def _join(a: list[float] | None, b: tuple[float, float, float, float]) -> list[f
     return list(b) if a is None else [min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])]
 
 
-def _check(source: str, limit: str, status: Status, area: float, found: list[str], box: str,
+def _check(source: Source, limit: str, status: Status, area: float, found: list[tuple[str, str]], box: str,
            spans: list[Span] | None = None) -> Check:
     if status is Status.PASS:
-        return Check(id="overlay", source=source, status=status, value=round(area, 4), unit="share of frame",
-                     limit=limit, message="no burned-in text or marks")
-    if found[0] == "burned-in text":  # what is found first says why
+        return ANALYZER.check(source, status, value=round(area, 4), limit=limit, message="no burned-in text or marks")
+    kinds = [kind for kind, _ in found]  # (kind, words), what the verdict rests on first
+    if kinds[0] == "text":
         reason = "overlay.text" + ("" if status is Status.FAIL else "_minor")
-    elif any(what.startswith("an inset") for what in found):
+    elif "inset" in kinds:
         reason = "overlay.inset"
     else:
         reason = "overlay.mark" + ("" if status is Status.FAIL else "_minor")
-    return Check(id="overlay", source=source, status=status, reason=reason, value=round(area, 4), unit="share of frame",
-                 limit=limit, spans=spans or [], message=f"{' and '.join(found)} cover {area:.1%} of the frame, around {box}",
-                 fix="use footage without captions, logos, titles or insets burned in (export it before they are added)")
+    return ANALYZER.check(source, status, reason=reason, value=round(area, 4), limit=limit, spans=spans or [],
+                          message=f"{' and '.join(words for _, words in found)} cover {area:.1%} of the frame, around {box}",
+                          fix="use footage without captions, logos, titles or insets burned in (export it before they are added)")
 
 
 _SEVERITY = [Status.PASS, Status.WARN, Status.FAIL]
@@ -544,4 +547,5 @@ def _stretched_grey(frame: np.ndarray, grey: np.ndarray | None = None) -> np.nda
 
 ANALYZER = Analyzer(checks=("overlay",), roles=frozenset({Role.VIDEO, Role.IMAGE}), policy="overlay",
                     aspect=Aspect.PICTURE, reasons=REASONS, measure=measure, judge=judge, windowed=False,
-                    needs=Needs(frames=True, landmarks=True))
+                    needs=Needs(frames=True, landmarks=True),
+                    units={"overlay": "share of frame"})

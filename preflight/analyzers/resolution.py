@@ -26,7 +26,7 @@ class Size(Timelines):
 
 
 def measure(media: Media, policy: Policy) -> Size:
-    return Size(str(media.probe.path), media.probe.video.width, media.probe.video.height)
+    return Size(media.source, media.probe.video.width, media.probe.video.height)
 
 
 def judge(t: Size, window: Span, policy: Policy) -> list[Check]:
@@ -35,10 +35,11 @@ def judge(t: Size, window: Span, policy: Policy) -> list[Check]:
     status = grade(short, warn_below=limits.warn_below, fail_below=limits.fail_below)
     fix = None if status is Status.PASS else f"use a source of at least {limits.warn_below} px on the short side (720p or 1080p)"
     reason = {Status.FAIL: "resolution.too_low", Status.WARN: "resolution.low"}.get(status)
-    return [Check(id="resolution", source=t.source, status=status, reason=reason, value=short, unit="px",
-                  limit=f"short side >= {limits.warn_below} px (fail < {limits.fail_below})",
-                  message=f"{t.width}x{t.height}", fix=fix)]
+    return [ANALYZER.check(t.source, status, reason=reason, value=short,
+                           limit=f"short side >= {limits.warn_below} px (fail < {limits.fail_below})",
+                           message=f"{t.width}x{t.height}", fix=fix)]
 
 
 ANALYZER = Analyzer(checks=("resolution",), roles=frozenset({Role.VIDEO, Role.IMAGE}), policy="resolution",
-                    aspect=Aspect.PICTURE, reasons=REASONS, measure=measure, judge=judge, windowed=False)
+                    aspect=Aspect.PICTURE, reasons=REASONS, measure=measure, judge=judge, windowed=False,
+                    units={"resolution": "px"})

@@ -29,7 +29,6 @@ from preflight.report import Check, Span, Status
 from preflight.analyzers.base import Analyzer, Aspect, Needs, Stretch, Timelines, clock
 
 _KERNEL = np.ones((3, 3), np.uint8)
-_MERGE_GAP_S = 0.3  # dark frames closer than this are one fade
 
 REASONS = {
     "scene_cuts.cut": "a hard cut: two shots in one clip",
@@ -128,7 +127,7 @@ class Cuts(Timelines):
 
 
 def measure(media: Media, policy: Policy) -> Cuts:
-    return Cuts(str(media.probe.path), scan(media, policy.scene_cuts))
+    return Cuts(media.source, scan(media, policy.scene_cuts))
 
 
 def judge(t: Cuts, window: Span, policy: Policy) -> list[Check]:
@@ -137,8 +136,8 @@ def judge(t: Cuts, window: Span, policy: Policy) -> list[Check]:
     limit = f"no cut (change >= {limits.adaptive_ratio:g}x its neighbourhood and >= {limits.min_change:g})"
     found_scan = t.scan.within(window.start, window.end) if t.scan is not None else None
     if found_scan is None or len(found_scan.times) < 3:
-        return [Check(id="scene_cuts", source=source, status=Status.SKIPPED, value=None, limit=limit,
-                      message="too few frames to compare")]
+        return [ANALYZER.check(source, Status.SKIPPED, value=None, limit=limit, message="too few frames to compare",
+                               unit="")]
     times, change, ratio, is_cut = found_scan.times, found_scan.change, found_scan.ratio, found_scan.is_cut
     fps = found_scan.fps
     # A change that leaves only a frame or two on one side is a stray frame an editor or an
@@ -152,24 +151,24 @@ def judge(t: Cuts, window: Span, policy: Policy) -> list[Check]:
 
     if found:
         listed = ", ".join(f"{t:.2f} s (change {c:.0f}, {r:.1f}x)" for t, c, r in found[:5])
-        return [Check(id="scene_cuts", source=source, status=Status.FAIL, reason="scene_cuts.cut", value=len(found), unit="cuts",
-                      limit=limit, spans=[Span(start=round(t, 3), end=round(t, 3)) for t, _, _ in found],
-                      message=f"{len(found)} cut(s) at {listed}",
-                      fix="use one continuous take; trim to the longest stretch between the cuts")]
+        return [ANALYZER.check(source, Status.FAIL, reason="scene_cuts.cut", value=len(found), limit=limit,
+                               spans=[Span(start=round(t, 3), end=round(t, 3)) for t, _, _ in found],
+                               message=f"{len(found)} cut(s) at {listed}",
+                               fix="use one continuous take; trim to the longest stretch between the cuts")]
     if len(strays):
         head = [i + 1 for i in strays if i + 1 <= limits.edge_frames]  # frames before the change
         tail = [n - i - 1 for i in strays if i + 1 > limits.edge_frames]  # frames after it
         parts = ([f"the first {max(head)} frame(s)"] if head else []) + ([f"the last {max(tail)} frame(s)"] if tail else [])
-        return [Check(id="scene_cuts", source=source, status=Status.WARN, reason="scene_cuts.stray_frames", value=0,
-                      unit="cuts", limit=limit, spans=[Span(start=round(float(times[i + 1]), 3), end=round(float(times[i + 1]), 3)) for i in strays],
-                      message=f"no cut, but {' and '.join(parts)} belong to another shot",
-                      fix=f"trim {' and '.join(parts)}")]
+        return [ANALYZER.check(source, Status.WARN, reason="scene_cuts.stray_frames", value=0, limit=limit,
+                               spans=[Span(start=round(float(times[i + 1]), 3), end=round(float(times[i + 1]), 3)) for i in strays],
+                               message=f"no cut, but {' and '.join(parts)} belong to another shot",
+                               fix=f"trim {' and '.join(parts)}")]
     if fades:
-        return [Check(id="scene_cuts", source=source, status=Status.WARN, reason="scene_cuts.fade", value=0, unit="cuts",
-                      limit=limit, spans=fades, message=f"no hard cut, but the picture goes dark ({len(fades)} fade(s))",
-                      fix="trim the fade; the avatar needs the face visible throughout")]
-    return [Check(id="scene_cuts", source=source, status=Status.PASS, value=0, unit="cuts", limit=limit,
-                  message=f"one continuous shot (largest change {change.max():.1f}, {ratio.max():.1f}x)")]
+        return [ANALYZER.check(source, Status.WARN, reason="scene_cuts.fade", value=0, limit=limit, spans=fades,
+                               message=f"no hard cut, but the picture goes dark ({len(fades)} fade(s))",
+                               fix="trim the fade; the avatar needs the face visible throughout")]
+    return [ANALYZER.check(source, Status.PASS, value=0, limit=limit,
+                           message=f"one continuous shot (largest change {change.max():.1f}, {ratio.max():.1f}x)")]
 
 
 def avoid(t: Cuts, policy: Policy) -> list[Stretch]:
@@ -181,7 +180,7 @@ def avoid(t: Cuts, policy: Policy) -> list[Stretch]:
     guard = limits.edge_frames / scan.fps
     found = [Stretch(start=round(max(0.0, c - guard), 3), end=round(c + guard, 3), check="scene_cuts",
                      what="a scene cut", why=f"a scene cut at {clock(c)}") for c in scan.cut_times.tolist()]
-    return found + Stretch.merged(scan.fade_times, 1.0 / scan.fps, "scene_cuts", "the picture is dark", _MERGE_GAP_S)
+    return found + Stretch.merged(scan.fade_times, 1.0 / scan.fps, "scene_cuts", "the picture is dark", Span.BRIDGED_S)
 
 
 def _fps(times: np.ndarray) -> float:
@@ -221,4 +220,5 @@ def _neighbourhood_ratio(change: np.ndarray, k: int) -> np.ndarray:
 
 ANALYZER = Analyzer(checks=("scene_cuts",), roles=frozenset({Role.VIDEO}), policy="scene_cuts",
                     aspect=Aspect.PICTURE, reasons=REASONS, measure=measure, judge=judge, windowed=True,
-                    avoid=avoid, needs=Needs(frames=True))
+                    avoid=avoid, needs=Needs(frames=True),
+                    units={"scene_cuts": "cuts"})

@@ -27,6 +27,7 @@ from preflight.media import Media, Role
 from preflight.policy import Policy
 from preflight.report import Check, Span, Status
 from preflight.analyzers.base import Analyzer, Aspect, Stretch, Timelines
+from preflight.roles import Source
 
 REASONS = {
     "single_speaker.others": "another voice speaks for longer than the limit",
@@ -35,13 +36,11 @@ REASONS = {
     "single_speaker.channels": "the channels carry different sounds: a source (a voice) per channel?",
 }
 
-_MERGE_GAP_S = 0.3
-
 
 def others_spans(found: Voices) -> list[Span]:
     """Where anyone but the main voice speaks: its speech frames, pauses under 0.3 s bridged."""
     times = sorted({t for v in range(1, found.count) for t in found.times(v)})
-    return [Span(start=s.start, end=round(s.end + FRAME_S, 3)) for s in Span.merge(times, gap=_MERGE_GAP_S)]
+    return Span.runs(times, FRAME_S)
 
 
 def others_time(found: Voices) -> float:
@@ -52,7 +51,7 @@ def others_time(found: Voices) -> float:
 def overlap_spans(found: Voices) -> list[Span]:
     """Where two talk at once, pauses under 0.3 s bridged."""
     times = (found.overlap * FRAME_S).tolist()
-    return [Span(start=s.start, end=round(s.end + FRAME_S, 3)) for s in Span.merge(times, gap=_MERGE_GAP_S)]
+    return Span.runs(times, FRAME_S)
 
 
 def overlap_time(found: Voices) -> float:
@@ -71,7 +70,7 @@ def measure(media: Media, policy: Policy) -> Speakers | None:
     if found is None:
         return None
     limits = policy.single_speaker
-    return Speakers(str(media.probe.path), assign(*found, limits.same_voice), assign(*found, limits.maybe_same_voice),
+    return Speakers(media.source, assign(*found, limits.same_voice), assign(*found, limits.maybe_same_voice),
                     channel_agreement(media.audio()))
 
 
@@ -91,8 +90,8 @@ def judge(t: Speakers, window: Span, policy: Policy) -> list[Check]:
         heard = "no stretch of one person's speech of 0.5 s or more" + both
         if apart is not None:
             return [_channels_apart(source, limit, apart, heard + " to compare voices")]
-        return [Check(id="single_speaker", source=source, status=Status.SKIPPED, value=None, unit="similarity",
-                      limit=limit, message=f"{heard}: too little to compare voices")]
+        return [ANALYZER.check(source, Status.SKIPPED, value=None, limit=limit,
+                               message=f"{heard}: too little to compare voices")]
     others = others_time(found)
     if found.count <= 1:
         message = f"one voice ({found.windows} stretches of speech compared{where}; least alike {found.similarity:.2f}){both}"
@@ -100,24 +99,23 @@ def judge(t: Speakers, window: Span, policy: Policy) -> list[Check]:
         message = (f"{found.count} voices{where}: others speak for {others:.1f} s "
                    f"(similarity {found.similarity:.2f} to the main voice){both}")
     if others > limits.other_max_s:
-        return [Check(id="single_speaker", source=source, status=Status.FAIL, reason="single_speaker.others",
-                      value=found.similarity, unit="similarity", limit=limit, spans=others_spans(found), message=message,
-                      fix="use a recording where only the person in the avatar speaks; cut out other voices")]
+        return [ANALYZER.check(source, Status.FAIL, reason="single_speaker.others", value=found.similarity,
+                               limit=limit, spans=others_spans(found), message=message,
+                               fix="use a recording where only the person in the avatar speaks; cut out other voices")]
     if at_once > limits.overlap_max_s:
-        return [Check(id="single_speaker", source=source, status=Status.FAIL, reason="single_speaker.overlap",
-                      value=found.similarity, unit="similarity", limit=limit, spans=overlap_spans(found), message=message,
-                      fix="use a recording where only the person in the avatar speaks; nobody may talk over them")]
+        return [ANALYZER.check(source, Status.FAIL, reason="single_speaker.overlap", value=found.similarity,
+                               limit=limit, spans=overlap_spans(found), message=message,
+                               fix="use a recording where only the person in the avatar speaks; nobody may talk over them")]
     maybe = t.maybe.within(window.start, window.end)
     if others_time(maybe) > limits.other_max_s:
-        return [Check(id="single_speaker", source=source, status=Status.WARN, reason="single_speaker.maybe_others",
-                      value=found.similarity, unit="similarity", limit=limit, spans=others_spans(maybe),
-                      message=(f"{message}; but another voice may speak for {others_time(maybe):.1f} s "
-                               f"(pieces of speech alike at {maybe.similarity:.2f} only)"),
-                      fix="listen to the spans: if someone else speaks there, cut them out or use another recording")]
+        return [ANALYZER.check(source, Status.WARN, reason="single_speaker.maybe_others", value=found.similarity,
+                               limit=limit, spans=others_spans(maybe),
+                               message=(f"{message}; but another voice may speak for {others_time(maybe):.1f} s "
+                                        f"(pieces of speech alike at {maybe.similarity:.2f} only)"),
+                               fix="listen to the spans: if someone else speaks there, cut them out or use another recording")]
     if apart is not None:
         return [_channels_apart(source, limit, apart, message, found.similarity)]
-    return [Check(id="single_speaker", source=source, status=Status.PASS, value=found.similarity,
-                  unit="similarity", limit=limit, message=message)]
+    return [ANALYZER.check(source, Status.PASS, value=found.similarity, limit=limit, message=message)]
 
 
 def avoid(t: Speakers, policy: Policy) -> list[Stretch]:
@@ -127,22 +125,22 @@ def avoid(t: Speakers, policy: Policy) -> list[Stretch]:
     stretches = []
     if found.count > 1:
         stretches += Stretch.merged(np.unique(found.frames[found.labels > 0]) * FRAME_S, FRAME_S, "single_speaker",
-                                    "a second voice speaks", _MERGE_GAP_S)
+                                    "a second voice speaks", Span.BRIDGED_S)
     if len(found.overlap):
         stretches += Stretch.merged(found.overlap * FRAME_S, FRAME_S, "single_speaker", "two people talk at once",
-                                    _MERGE_GAP_S)
+                                    Span.BRIDGED_S)
     return stretches
 
 
-def _channels_apart(source: str, limit: str, agreement: float, heard: str, similarity: float | None = None) -> Check:
-    return Check(id="single_speaker", source=source, status=Status.WARN, reason="single_speaker.channels",
-                 value=similarity, unit="similarity", limit=limit,
-                 message=f"{heard}; but the channels carry different sounds (their loudness agrees at {agreement:.2f}): "
-                         "a voice or source in each?",
-                 fix="listen to each channel: if another person or sound is in one, use the channel with only the "
-                     "person in the avatar (e.g. ffmpeg -af pan=mono|c0=c0)")
+def _channels_apart(source: Source, limit: str, agreement: float, heard: str, similarity: float | None = None) -> Check:
+    return ANALYZER.check(source, Status.WARN, reason="single_speaker.channels", value=similarity, limit=limit,
+                          message=(f"{heard}; but the channels carry different sounds "
+                                   f"(their loudness agrees at {agreement:.2f}): a voice or source in each?"),
+                          fix=("listen to each channel: if another person or sound is in one, use the channel with only "
+                               "the person in the avatar (e.g. ffmpeg -af pan=mono|c0=c0)"))
 
 
 ANALYZER = Analyzer(checks=("single_speaker",), roles=frozenset({Role.VIDEO, Role.AUDIO}), policy="single_speaker",
                     aspect=Aspect.SOUND, reasons=REASONS, measure=measure, judge=judge, windowed=True,
-                    avoid=avoid)
+                    avoid=avoid,
+                    units={"single_speaker": "similarity"})

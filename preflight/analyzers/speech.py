@@ -32,7 +32,7 @@ class Speech(Timelines):
 
 
 def measure(media: Media, policy: Policy) -> Speech:
-    return Speech(str(media.probe.path), speech_activity(media, policy.speech.threshold), media.separate_audio)
+    return Speech(media.source, speech_activity(media, policy.speech.threshold), media.separate_audio)
 
 
 def judge(t: Speech, window: Span, policy: Policy) -> list[Check]:
@@ -43,20 +43,19 @@ def judge(t: Speech, window: Span, policy: Policy) -> list[Check]:
         if t.separate_audio:
             return []
         # A video without sound and without a separate voice has no speech at all.
-        return [Check(id="speech", source=source, status=Status.FAIL, reason="speech.no_audio", value=0.0,
-                      unit="share of time", limit=limit, message="no audio: no speech to hear",
-                      fix="use a clip with its sound, or give the voice as a separate audio (--audio voice.wav)")]
+        return [ANALYZER.check(source, Status.FAIL, reason="speech.no_audio", value=0.0, limit=limit,
+                               message="no audio: no speech to hear",
+                               fix="use a clip with its sound, or give the voice as a separate audio (--audio voice.wav)")]
     activity = t.activity.within(window.start, window.end)
     ratio = activity.ratio
     message = f"speech in {ratio:.0%} of the clip ({activity.speech_seconds:.1f} s of {activity.duration:.1f} s)"
     if ratio >= limits.min_ratio:
-        return [Check(id="speech", source=source, status=Status.PASS, value=round(ratio, 3), unit="share of time",
-                      limit=limit, message=message)]
+        return [ANALYZER.check(source, Status.PASS, value=round(ratio, 3), limit=limit, message=message)]
     silent = [Span(start=a, end=b) for a, b in activity.gaps(at_least=0.5)]
     fix = ("record the person speaking to the camera for most of the clip"
            if ratio > 0 else "the audio has no speech: record the person speaking, or check the right track was exported")
-    return [Check(id="speech", source=source, status=Status.FAIL, reason="speech.too_little" if ratio > 0 else "speech.none",
-                  value=round(ratio, 3), unit="share of time", limit=limit, spans=silent, message=message, fix=fix)]
+    return [ANALYZER.check(source, Status.FAIL, reason="speech.too_little" if ratio > 0 else "speech.none",
+                           value=round(ratio, 3), limit=limit, spans=silent, message=message, fix=fix)]
 
 
 def guide(t: Speech) -> Guide:
@@ -66,4 +65,5 @@ def guide(t: Speech) -> Guide:
 
 ANALYZER = Analyzer(checks=("speech",), roles=frozenset({Role.VIDEO, Role.AUDIO}), policy="speech",
                     aspect=Aspect.SOUND, reasons=REASONS, measure=measure, judge=judge, windowed=True,
-                    guide=guide)
+                    guide=guide,
+                    units={"speech": "share of time"})

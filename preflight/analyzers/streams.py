@@ -34,7 +34,7 @@ class Tracks(Timelines):
 
 
 def measure(media: Media, policy: Policy) -> Tracks:
-    return Tracks(str(media.probe.path), media.probe, media.separate_audio)
+    return Tracks(media.source, media.probe, media.separate_audio)
 
 
 def judge(t: Tracks, window: Span, policy: Policy) -> list[Check]:
@@ -45,32 +45,31 @@ def judge(t: Tracks, window: Span, policy: Policy) -> list[Check]:
     common = {"value": tracks, "unit": "audio tracks",
               "details": {"video_codec": p.video.codec, **({"audio_codec": p.audio.codec} if p.audio else {})}}
     if p.audio is None and not t.separate_audio:
-        return [Check(id="streams", source=source, status=Status.FAIL, reason="streams.no_audio", **common,
-                      limit="video + audio", message="no audio stream: the voice is missing",
-                      fix="use a clip with its sound, or give the voice as a separate audio (--audio voice.wav)")]
+        return [ANALYZER.check(source, Status.FAIL, reason="streams.no_audio", **common, limit="video + audio",
+                               message="no audio stream: the voice is missing",
+                               fix="use a clip with its sound, or give the voice as a separate audio (--audio voice.wav)")]
     if t.separate_audio:
-        return [Check(id="streams", source=source, status=Status.PASS, **common, limit="video + audio",
-                      message=kinds + " (voice from the separate audio)")]
+        return [ANALYZER.check(source, Status.PASS, **common, limit="video + audio",
+                               message=kinds + " (voice from the separate audio)")]
     limit = "video + audio over the same time"
     picture = (p.video.start, p.video.start + (p.video.duration or p.duration or 0.0))
     sound = (p.audio.start, p.audio.start + (p.audio.duration or p.duration or 0.0))
     if sound[0] > picture[0] + _GAP_S or sound[1] < picture[1] - _GAP_S:
         spans = [Span(start=round(picture[0], 2), end=round(sound[0], 2))] if sound[0] > picture[0] + _GAP_S else []
         spans += [Span(start=round(sound[1], 2), end=round(picture[1], 2))] if sound[1] < picture[1] - _GAP_S else []
-        return [Check(id="streams", source=source, status=Status.WARN, reason="streams.partial_sound", **common,
-                      limit=limit, spans=spans,
-                      message=(f"the sound runs from {sound[0]:.1f} to {sound[1]:.1f} s, "
-                               f"the picture from {picture[0]:.1f} to {picture[1]:.1f} s"),
-                      fix="trim the clip to where both run, or re-export it with the full sound track in place")]
+        return [ANALYZER.check(source, Status.WARN, reason="streams.partial_sound", **common, limit=limit, spans=spans,
+                               message=(f"the sound runs from {sound[0]:.1f} to {sound[1]:.1f} s, "
+                                        f"the picture from {picture[0]:.1f} to {picture[1]:.1f} s"),
+                               fix="trim the clip to where both run, or re-export it with the full sound track in place")]
     if p.other_audio:
         tracks = ", ".join(f"#{t.index} ({t.codec})" for t in p.other_audio)
-        return [Check(id="streams", source=source, status=Status.WARN, reason="streams.several_tracks", **common,
-                      limit="one audio track",
-                      message=f"{1 + len(p.other_audio)} audio tracks: judged #{p.audio.index} ({p.audio.codec}), "
-                              f"the one players take; also {tracks}",
-                      fix="keep only the track with the person's voice; Mosaic may take another one")]
-    return [Check(id="streams", source=source, status=Status.PASS, **common, limit=limit, message=kinds)]
+        return [ANALYZER.check(source, Status.WARN, reason="streams.several_tracks", **common, limit="one audio track",
+                               message=(f"{1 + len(p.other_audio)} audio tracks: judged #{p.audio.index} "
+                                        f"({p.audio.codec}), the one players take; also {tracks}"),
+                               fix="keep only the track with the person's voice; Mosaic may take another one")]
+    return [ANALYZER.check(source, Status.PASS, **common, limit=limit, message=kinds)]
 
 
 ANALYZER = Analyzer(checks=("streams",), roles=frozenset({Role.VIDEO}), policy=None,
-                    aspect=Aspect.CONTAINER, reasons=REASONS, measure=measure, judge=judge, windowed=False)
+                    aspect=Aspect.CONTAINER, reasons=REASONS, measure=measure, judge=judge, windowed=False,
+                    units={"streams": "audio tracks"})

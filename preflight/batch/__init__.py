@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Literal
 
 from preflight.batch.cache import cache_key, cached, store
 from preflight.batch.discovery import Skipped, SourceSet, discover
@@ -31,15 +30,13 @@ from preflight.evidence import Evidence
 from preflight.ledger import Ledger
 from preflight.media import Role
 from preflight.policy import Policy
-from preflight.report import Check, Report, Status
+from preflight.report import Check, Outcome, Report, Status
+from preflight.version import judges
 
-__all__ = ["Pool", "Result", "Skipped", "SourceSet", "TIME_LIMIT_S", "cache_key", "discover", "finish", "prepare", "run"]
+__all__ = ["Outcome", "Pool", "Result", "Skipped", "SourceSet", "TIME_LIMIT_S", "cache_key", "discover", "finish", "prepare", "run"]
 
 # A 15 s set takes a few seconds; four minutes means the worker is stuck.
 TIME_LIMIT_S = 240.0
-
-Outcome = Literal["go", "warn", "no-go", "error"]
-
 
 @dataclass
 class Result:
@@ -51,11 +48,7 @@ class Result:
 
     @property
     def outcome(self) -> Outcome:
-        if any(c.status is Status.ERROR for c in self.report.checks):
-            return "error"
-        if not self.report.go:
-            return "no-go"
-        return "warn" if self.report.warnings else "go"
+        return self.report.outcome
 
 
 def run(
@@ -110,8 +103,8 @@ def prepare(s: SourceSet, policy: Policy, ledger: Ledger | None, use_cache: bool
 def _named(s: SourceSet, report: Report, evidence: list[Evidence]) -> tuple[Report, list[Evidence]]:
     """A cached result under this set's name and paths: the cache holds what was judged (the
     same bytes, maybe first seen under another name), not what it was called then."""
-    paths = {info.path: s.given[Role(info.role)] for info in report.sources if Role(info.role) in s.given}
-    named = report.model_copy(update={"name": s.name}).relabelled(paths)
+    paths = {info.path: s.shown[Role(info.role)] for info in report.sources if Role(info.role) in s.given}
+    named = report.model_copy(update={"name": s.title or s.name}).relabelled(paths)
     return named, [e.model_copy(update={"source": paths.get(e.source, e.source)}) for e in evidence]
 
 
@@ -122,14 +115,15 @@ def finish(task: Task, outcome: Done | Failed, policy: Policy, ledger: Ledger | 
         result = Result(s, _single(s, "check", Status.ERROR, outcome.why, policy))
     else:
         result = Result(s, outcome.report, outcome.evidence, seconds=outcome.seconds)
-    if ledger and key and result.outcome != "error":
+    # A broken check may not break again: a report holding one is never kept.
+    if ledger and key and all(c.status is not Status.ERROR for c in result.report.checks):
         store(ledger, key, result.report, result.evidence)
     return result
 
 
 def _single(s: SourceSet, check_id: str, status: Status, message: str, policy: Policy, fix: str | None = None) -> Report:
-    source = ", ".join([*s.given.values(), *s.unreadable]) or s.name
+    source = ", ".join([*s.shown.values(), *s.unreadable]) or s.name
     reason = "source_set.incomplete" if check_id == "source_set" else "check.error"
     check = Check(id=check_id, source=source, status=status, reason=reason, value=None, message=message,
                   fix=fix or "check this set alone with `preflight check` to see more")
-    return Report.judge([], [check], policy, name=s.name)
+    return Report.judge([], [check], policy, judged_by=judges(), name=s.title or s.name)

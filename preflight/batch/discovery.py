@@ -28,6 +28,13 @@ class SourceSet:
     problem: str | None = None
     unreadable: tuple[str, ...] = ()  # its files named as media that do not read as media
     error: str | None = None  # why those cannot be checked, file by file
+    labels: tuple[tuple[Role, str], ...] = ()  # what its report calls a source (by role) other than its path or URL
+    title: str | None = None  # its report's name, when not ``name``
+
+    @property
+    def shown(self) -> dict[Role, str]:
+        """What its report calls each source: its label, else the path or URL given."""
+        return {role: dict(self.labels).get(role, given) for role, given in self.given.items()}
 
     @property
     def sources(self) -> Sources:

@@ -192,25 +192,26 @@ def _work(conn: Any, policy_json: str) -> None:
 
 
 def check_set(sources: SourceSet, policy: Policy, names: dict[str, str] | None = None) -> Checked | Failed:
-    """Check one set in this process, as a worker does. ``names`` maps the paths checked to the
-    ones the report should show (a cluster worker's copies to the client's files)."""
+    """Check one set in this process, as a worker does. Its sources are named as the set shows
+    them, or by ``names``, which maps the paths checked to the ones the report should show (a
+    cluster worker's copies to the client's files)."""
     from preflight.pipeline import inspect
 
-    names = names or {}
+    names = {sources.given[role]: label for role, label in sources.labels if role in sources.given} | (names or {})
     try:
-        report, evidence = inspect(sources.sources, policy=policy)
+        report, evidence = inspect(sources.sources, policy=policy, labels=names, name=sources.title or sources.name)
     except PreflightError as exc:
         return Failed(_renamed(str(exc), names))
     except Exception as exc:  # noqa: BLE001 - one set's bug must not end the batch
         return Failed(_renamed(f"the check broke: {type(exc).__name__}: {exc}", names))
-    report = report.model_copy(update={"name": sources.name}).relabelled(names)
-    pictures = [e.model_dump(mode="json") | {"source": names.get(e.source, e.source)} for e in evidence]
-    return Checked(report.model_dump_json(), json.dumps(pictures))
+    return Checked(report.model_dump_json(), json.dumps([e.model_dump(mode="json") for e in evidence]))
 
 
 def _renamed(message: str, names: dict[str, str]) -> str:
+    """An error raised before any source was named (a file that does not probe) in the set's names."""
     for checked, shown in names.items():
-        message = message.replace(checked, shown)
+        if checked != shown:
+            message = message.replace(checked, shown)
     return message
 
 

@@ -22,6 +22,7 @@ import numpy as np
 
 from preflight import shutdown
 from preflight.media.probe import Probe, Role, require_tool, tool_path
+from preflight.roles import Source
 from preflight.media.stream import AUDIO_RATE, Audio, FrameSeq
 
 GREY_LONG_SIDE = 96  # px: plenty for frame-difference cut detection, ~0.3% of a 1080p frame's pixels
@@ -76,6 +77,10 @@ class Media:
     @property
     def role(self) -> Role:
         return self.probe.role
+
+    @property
+    def source(self) -> Source:
+        return self.probe.source
 
     def audio(self) -> Audio | None:
         """The decoded audio, or None when this source has none (or it was not decoded)."""
@@ -220,7 +225,7 @@ def decode(probe: Probe, *, sample_fps: float, with_audio: bool = True,
         for t in threads:
             t.join()
         code = proc.wait()
-        errors = [_clean(line) for line in stderr_lines if b"[error]" in line or b"[fatal]" in line]
+        errors = [_clean(line, probe) for line in stderr_lines if b"[error]" in line or b"[fatal]" in line]
         if grey is not None:
             times = [float(m.group(1)) for line in stderr_lines if b"showinfo" in line for m in [_PTS_TIME.search(line)] if m]
             grey.finish(np.array(times), rate=video.fps or 25.0)
@@ -296,6 +301,8 @@ def _read_lines(pipe: BinaryIO, lines: list[bytes]) -> None:
         lines.extend(pipe)
 
 
-def _clean(line: bytes) -> str:
+def _clean(line: bytes, probe: Probe) -> str:
+    """An ffmpeg error line for people: no log prefixes, the file named by its label (never a server's folder)."""
     text = line.decode("utf-8", "replace").strip()
-    return re.sub(r"^\[[^\]]*@ 0x[0-9a-f]+\] ", "", text).replace("[error] ", "").replace("[fatal] ", "")
+    text = re.sub(r"^\[[^\]]*@ 0x[0-9a-f]+\] ", "", text).replace("[error] ", "").replace("[fatal] ", "")
+    return text.replace(tool_path(probe.path), probe.source.label) if probe.label else text

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 import errno
 import shutil
 import stat
@@ -13,6 +12,7 @@ from pathlib import Path
 import ffmpeg
 
 from preflight.errors import InputError, ToolMissing
+from preflight.roles import Role, Source
 
 # ffprobe names still images by their demuxer: "image2" for a named file, "<codec>_pipe" otherwise.
 _IMAGE_FORMATS = {"image2", "png_pipe", "jpeg_pipe", "webp_pipe", "bmp_pipe", "tiff_pipe"}
@@ -22,14 +22,6 @@ _STILL_BRANDS = {"avif", "heic", "heix", "mif1", "msf1"}
 # An image this large costs gigabytes to decode and is no portrait photo; Mosaic's own image cap
 # is 50 MB. 8192 px covers every camera sensor sold today.
 MAX_IMAGE_SIDE = 8192
-
-
-class Role(str, enum.Enum):
-    """The part a source plays in an avatar: the talking video, the still image, the voice."""
-
-    VIDEO = "video"
-    IMAGE = "image"
-    AUDIO = "audio"
 
 
 @dataclass(frozen=True)
@@ -63,6 +55,12 @@ class Probe:
     video: VideoStream | None
     audio: AudioStream | None  # the track used: the default one, else the first
     other_audio: tuple[AudioStream, ...] = ()  # the file's other audio tracks
+    label: str = ""  # what the reports call it (preflight.sources settles it); "": its path
+
+    @property
+    def source(self) -> Source:
+        """The source as every check, picture and report names it."""
+        return Source(self.path, self.role, self.label)
 
     @property
     def media_duration(self) -> float | None:

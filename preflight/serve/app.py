@@ -338,7 +338,7 @@ def _mosaic_errors() -> Iterator[None]:
     try:
         yield
     except RejectedSources as exc:
-        reasons = sorted({c.reason for c in exc.report.checks if c.reason and c.status.value in ("fail", "error")})
+        reasons = sorted({c.reason for c in exc.report.blocking if c.reason})
         raise ApiError(409, "sources.rejected", str(exc), reasons=reasons) from None
     except MosaicError as exc:
         raise ApiError(502, "mosaic.error", str(exc)) from None

@@ -32,7 +32,7 @@ from preflight.evidence import Evidence
 from preflight.ledger import Ledger
 from preflight.media import Role
 from preflight.policy import Policy
-from preflight.report import Report
+from preflight.report import Outcome, Report
 
 log = logging.getLogger("preflight.serve")
 
@@ -62,7 +62,7 @@ class CheckRecord(BaseModel):
     status: CheckStatus
     created: AwareDatetime = Field(description="when it was submitted: an RFC 3339 time in UTC")
     sources: dict[str, str] = Field(description="role -> the file's name as uploaded, or the URL")
-    outcome: str | None = Field(None, description="go, warn, no-go or error, once known")
+    outcome: Outcome | None = Field(None, description="go, warn, no-go or error, once known")
     cached: bool = Field(False, description="the same bytes were checked before: the ledger's result")
     seconds: float | None = Field(None, description="the check's wall time on its worker")
     report: Report | None = None
@@ -155,7 +155,9 @@ class Checks:
             self._records[check_id] = record
             self._given[check_id] = given
             self._uploads[check_id] = uploads
-        self._inbox.put(SourceSet(check_id, **{role.value: path for role, path in given.items()}))
+        shown = {role: labels[role] for role in given}  # the set's report names them so, and itself by them
+        self._inbox.put(SourceSet(check_id, **{role.value: path for role, path in given.items()},
+                                  labels=tuple(shown.items()), title=" + ".join(shown.values())))
         return record
 
     # -- reading ---------------------------------------------------------------------------
@@ -252,7 +254,7 @@ class Checks:
                 if record is None:
                     return
                 self._records[check_id] = record.model_copy(update={
-                    "status": CheckStatus.ERROR, "outcome": "error",
+                    "status": CheckStatus.ERROR, "outcome": Outcome.ERROR,
                     "error": Problem(reason="check.error", message=message)})
                 uploads = self._uploads.pop(check_id, [])
             _delete(uploads)
@@ -268,10 +270,8 @@ class Checks:
         check_id = result.set.name
         with self._lock:
             record = self._records[check_id]
-            given = self._given[check_id]
-        report, evidence = _labelled(result.report, result.evidence, given,
-                                     {role: record.sources[role.value] for role in given})
-        problems = [c for c in report.checks if c.status.value == "error"]
+        report, evidence = result.report, result.evidence
+        problems = report.blocking
         record = record.model_copy(update={
             "status": CheckStatus.ERROR if failed else CheckStatus.DONE, "outcome": result.outcome,
             "cached": result.cached, "seconds": result.seconds or None, "report": report, "evidence": evidence,
@@ -343,25 +343,6 @@ def _read(path: Path) -> CheckRecord | None:
 
 def _dump(record: CheckRecord) -> str:
     return _StoredRecord.model_validate({**record.model_dump(), "evidence": record.evidence}).model_dump_json()
-
-
-def _labelled(report: Report, evidence: list[Evidence], given: dict[Role, str],
-              labels: dict[Role, str]) -> tuple[Report, list[Evidence]]:
-    """The report and pictures with each source named as the client knows it, never by the
-    server's file (a cached report names the file of the check that first saw these bytes)."""
-    names = {path: labels[role] for role, path in given.items()}
-    names |= {s.path: labels[s.role] for s in report.sources if s.role in labels}
-    names[", ".join(given.values())] = ", ".join(labels.values())  # a failed set's one check names them all
-
-    def words(text: str) -> str:
-        for path, label in names.items():
-            text = text.replace(path, label)
-        return text
-
-    checks = tuple(c.model_copy(update={"message": words(c.message)}) for c in report.checks)
-    pictures = [e.model_copy(update={"source": names.get(e.source, e.source)}) for e in evidence]
-    named = report.model_copy(update={"checks": checks, "name": " + ".join(labels.values())})
-    return named.relabelled(names), pictures
 
 
 def _delete(paths: list[Path]) -> None:

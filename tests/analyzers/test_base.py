@@ -71,3 +71,19 @@ def test_the_readme_checks_table_is_the_registry():
         a = by_id[ids.split(", ")[0]]
         assert set(re.findall(r"video|image|audio", on.split(" with ")[0].split(" (")[0])) == {r.value for r in a.roles}, ids
         assert section == (f"`[{a.policy}]`" if a.policy else "-"), ids
+
+
+def test_a_check_is_made_from_its_analyzers_declaration():
+    # the id (its first check's unless named) and the unit come from the declaration; the call gives what varies
+    from pathlib import Path
+
+    from preflight.roles import Source
+
+    faces, source = ANALYZERS["faces"], Source(Path("/tmp/clip.mp4"), Role.VIDEO, "clip.mp4")
+    one = faces.check(source, Status.PASS, value=1.0, message="one face")
+    assert (one.id, one.unit, one.source) == ("faces", "share of frames with one face", "clip.mp4")
+    size = faces.check(source, Status.WARN, check="face_size", reason="face_size.small", value=0.1, message="small")
+    assert (size.id, size.unit) == ("face_size", "face height / frame height")
+    assert faces.check(source, Status.SKIPPED, value=None, unit="", message="no frames").unit == ""
+    with pytest.raises(ValueError, match="not among its checks"):
+        dataclasses.replace(faces, units={"face_area": "px"})
