@@ -73,24 +73,30 @@ VIDEO = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yu
 
 
 def second_faces(out: Path) -> int:
-    """Katie's head (her moving clip, cropped to head and shoulders) at an edge, 0.95 of the
-    speaker's face width wide."""
+    """Katie's head and shoulders (her moving clip, her face about 65% of the patch's width) at an
+    edge, her face 0.8 of the speaker's face width or less where the room beside the speaker is
+    narrower (the patch at most 3/4 of that room)."""
     n = 0
     for clip, sides in (("good_demo3_a.mp4", ("left", "right")), ("good_demo3_b.mp4", ("left", "right")),
                         ("good_may5s.mp4", ("right",))):
         w, h = (round(v * UP) for v in SIZES[clip])
-        face = scaled(FACES[clip], UP)
-        pw = min(round(0.95 * (face[2] - face[0]) * 1.4), (face[0] if "left" in sides else w - face[2]) - 40)
-        ph = round(pw * 400 / 360)
-        y = max(0, face[1] - round(0.1 * ph))
         for side in sides:
+            # the vertical clips have room on the left only: mirrored for the right
+            flip = side == "right" and "demo3" in clip
+            face = scaled(FACES[clip], UP)
+            if flip:
+                face = [w - face[2], face[1], w - face[0], face[3]]
+            room = face[0] if side == "left" else w - face[2]
+            pw = min(round(0.8 * (face[2] - face[0]) / 0.65), round(0.75 * room))
+            ph = round(pw * 440 / 480)
+            y = max(0, face[1] - round(0.1 * ph))
             x = 0 if side == "left" else w - pw
             name = f"rep_face_{side}_{stem(clip)}.mp4"
-            ffmpeg("-i", SHARED / clip, "-i", SHARED / "good_katie.mp4", "-filter_complex",
-                   f"[0:v]scale={w}:{h}:flags=lanczos,setsar=1[b];[1:v]crop=360:400:76:90,scale={pw}:{ph},setsar=1[p];"
+            ffmpeg("-i", SHARED / clip, "-stream_loop", "-1", "-i", SHARED / "good_katie.mp4", "-filter_complex",
+                   f"[0:v]scale={w}:{h}:flags=lanczos,setsar=1{',hflip' if flip else ''}[b];[1:v]crop=480:440:16:72,scale={pw}:{ph},setsar=1[p];"
                    f"[b][p]overlay={x}:{y}:shortest=1[v]", "-map", "[v]", "-map", "0:a", *VIDEO, out / name)
             rect = [pw, None, w, None] if side == "left" else [0, None, w - pw, None]
-            write(out, name, {"fault": f"a second face at the {side} edge", "crop": {"frame": [w, h], "accept": [rect], "keep": face}})
+            write(out, name, {"fault": f"a second face at the {side} edge" + (" (the clip mirrored)" if flip else ""), "crop": {"frame": [w, h], "accept": [rect], "keep": face}})
             n += 1
     return n
 
@@ -245,8 +251,92 @@ def main() -> int:
     return score(args.folder, args.only)
 
 
+CONTROLS = ["good_aoc.mp4", "good_katie.mp4", "good_may5s.mp4", "good_demo3_a.mp4", "good_obama_a.mp4", *PORTRAITS,
+            "audio_good_radio31.wav", "aud_libri_198-209-0000.ogg"]
+
+
+def judged(expected: dict, plan, out: Path | None) -> tuple[bool, str]:
+    """Whether the plan is the editor's repair: the crop within 5% of the frame on every given edge
+    of one accepted rectangle (and holding the face), the gain within 1 dB, the trim within a frame."""
+    kinds = {r.kind: r for r in plan.repairs}
+    wanted = {k for k in ("crop", "gain_db", "trim") if k in expected}
+    wanted = {"loudness" if k == "gain_db" else k for k in wanted}
+    if set(kinds) != wanted:
+        return False, f"repairs {sorted(kinds)} where {sorted(wanted)} were wanted"
+    if "crop" in wanted:
+        frame = expected["crop"]["frame"]
+        x, y, w, h = kinds["crop"].rect
+        got = [x, y, x + w, y + h]
+        tolerance = [0.05 * frame[0], 0.05 * frame[1]] * 2
+        off = [max(abs(g - e) - t, 0) if e is not None else 0 for a in expected["crop"]["accept"]
+               for g, e, t in zip(got, a, tolerance)]
+        fits = [all(abs(g - e) <= t for g, e, t in zip(got, a, tolerance) if e is not None) for a in expected["crop"]["accept"]]
+        keep = expected["crop"].get("keep")
+        holds = keep is None or (got[0] <= keep[0] + 2 and got[1] <= keep[1] + 2 and got[2] >= keep[2] - 2 and got[3] >= keep[3] - 2)
+        if not any(fits) or not holds:
+            return False, f"crop {got} where {expected['crop']['accept']} (within 5%){'' if holds else ', and it cuts the face'}"
+    if "loudness" in wanted and abs(kinds["loudness"].gain_db - expected["gain_db"]) > 1.0:
+        return False, f"gain {kinds['loudness'].gain_db:+.1f} dB where {expected['gain_db']:+.1f} dB"
+    if "trim" in wanted and abs((kinds["trim"].start or 0) - expected["trim"]["start_s"]) > 0.041:
+        return False, f"trim from {kinds['trim'].start} s where {expected['trim']['start_s']} s"
+    return True, "the editor's repair"
+
+
 def score(folder: Path, only: str) -> int:
-    raise NotImplementedError  # filled in below, once the repairs exist
+    """Repair every case (and plan the untouched good sources, which must need none); one line each, then the totals."""
+    import resource
+
+    from preflight.repairs import plan_file, repair
+    from preflight.media.probe import probe
+    from preflight.policy import Policy
+
+    policy = Policy()
+    rows = []
+    out_dir = folder / "repaired"
+    out_dir.mkdir(exist_ok=True)
+    for spec in sorted(folder.glob("rep_*.json")):
+        expected = json.loads(spec.read_text())
+        if only not in expected["file"]:
+            continue
+        source = folder / expected["file"]
+        out = out_dir / source.name
+        out.unlink(missing_ok=True)
+        before = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        result = repair(source, out, policy, timeout=900.0)  # a loaded machine: no analysis stopped for time
+        after = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = sum(a.ru_utime + a.ru_stime - b.ru_utime - b.ru_stime for a, b in zip(after, before))
+        if "refuse" in expected:
+            right = not result.plan.repairs and any(expected["refuse"] in r for r in result.plan.refused)
+            why = "; ".join(result.plan.refused) or "no refusal"
+            outcome = "refused" if right else "wrong"
+        else:
+            right, why = judged(expected, result.plan, out)
+            if not result.go:
+                failing = [f"{c.id}: {c.message}" for c in (result.report.checks if result.report else [])
+                           if c.status.value in ("fail", "error")]
+                why = (f"{why}; NO-GO: {'; '.join(failing)}" if failing else
+                       f"{why}; not repaired: {'; '.join(result.plan.refused) or 'nothing planned'}")
+                outcome = "refused" if not result.plan.repairs else "no-go"
+            else:
+                again = plan_file(probe(out), policy)
+                if again.repairs:
+                    right, why = False, f"{why}; fix on its own output repairs again: {again.repairs[0].why}"
+                outcome = "right" if right else "wrong"
+        rows.append((expected["file"], outcome, cpu))
+        print(f"{outcome:8} {cpu:5.1f} CPU-s  {expected['file']}: {why}", flush=True)
+    controls = 0
+    for name in CONTROLS if not only else []:
+        planned = plan_file(probe(SHARED / name), policy)
+        controls += bool(planned.repairs)
+        print(f"{'control' if not planned.repairs else 'REPAIRED':8} {name}: "
+              f"{'; '.join(r.why for r in planned.repairs) or 'no repair'}", flush=True)
+    n = len(rows)
+    right = sum(r[1] == "right" for r in rows)
+    refused = sum(r[1] == "refused" for r in rows)
+    print(f"\n{right}/{n} GO with the editor's repair ({right / max(n, 1):.0%}); {refused} refused with a reason; "
+          f"{n - right - refused} wrong or NO-GO; {controls} of {len(CONTROLS) if not only else 0} untouched good sources "
+          f"repaired; CPU {sum(r[2] for r in rows):.0f} s in all")
+    return 0
 
 
 if __name__ == "__main__":

@@ -7,12 +7,14 @@ voice it is.
   ``fix.chin_room`` of the face around it) and leaves out every fault: another face (its boxes
   with ``fix.other_face_room`` of its width around them and everything below: the body), the
   regions the overlay check found (text, corner marks, insets, with ``fix.mark_room`` of their
-  height around them), and letterbox or pillarbox bars (:mod:`preflight.features.bars`). Each
+  height around them; not its hints, static shapes in a corner of a still scene), and letterbox or pillarbox bars (:mod:`preflight.features.bars`). Each
   fault is left out by keeping to one side of it; of the ways that hold the face, the largest
   rectangle whose aspect lies in 9:16-16:9 is chosen, with even sizes. The speaker is the face
   seen in the most frames (nearest the centre on a tie). It is refused, saying why, when a fault
-  overlaps the face's room, or the crop's short side would fall under the resolution check's
-  warning limit (``resolution.warn_below``): a crop may not make a source low-resolution.
+  overlaps the face itself (the room around the face gives way to a fault when it must: a
+  caption under a tight close-up), or the crop's short side would fall under the resolution
+  check's warning limit (``resolution.warn_below``, or the source's own short side when it is
+  less already): a crop may not make a source low-resolution.
 - **loudness**: when the loudness check finds the speech quiet, a gain to ``fix.target_lufs``
   (EBU R128, ffmpeg's meter on the source's own sound), held so the true peak stays at
   ``fix.max_true_peak_dbtp``; the picture is copied.
@@ -24,7 +26,9 @@ face is never seen (a shoulder only) is not a fault; bars of any colour but blac
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+from collections.abc import Collection
 from pathlib import Path
 from typing import Literal
 
@@ -32,6 +36,7 @@ import cv2
 import numpy as np
 from pydantic import BaseModel, Field
 
+from preflight import shutdown
 from preflight.analyzers import faces as faces_check
 from preflight.analyzers import loudness as loudness_check
 from preflight.analyzers import overlay, scene_cuts
@@ -181,8 +186,17 @@ def _crop(media: Media, policy: Policy, span: Span) -> tuple[Repair | None, str 
     bars = picture != (0, 0, width, height)
     if not faults and not bars:
         return None, None
-    keep = _room(speaker, tx, ty, width, height, policy)
-    rect, refusal = _largest(picture, keep, faults, policy.resolution.warn_below)
+    # The face with the room a portrait needs around it; where a fault takes that room, the face
+    # itself (a caption under a tight close-up is cut off when the face stays whole).
+    room = _room(speaker, tx, ty, width, height, policy)
+    bare = _room(speaker, tx, ty, width, height, policy.model_copy(update={"fix": policy.fix.model_copy(
+        update={"headroom": 0.0, "chin_room": 0.0, "side_room": 0.0})}))
+    # A crop may not make the source low-resolution: its short side stays at the resolution
+    # check's warning limit, or at the source's own when that is less already.
+    least = min(policy.resolution.warn_below, width - width % 2, height - height % 2)
+    rect, refusal = _largest(picture, room, faults, least)
+    if rect is None:
+        rect, _ = _largest(picture, bare, faults, least)
     what = ", ".join(sorted({why for _, why in faults} | ({"letterbox or pillarbox bars"} if bars else set())))
     if rect is None:
         return None, f"crop: {what} cannot be cropped out: {refusal}"
@@ -238,9 +252,11 @@ def _marks(marks: overlay.Marks, policy: Policy) -> list[Rect]:
     """The overlay's regions as boxes in source pixels, each with ``fix.mark_room`` of its height around it."""
     if marks.text is None or not marks.text.size:
         return []
+    # Not the overlay's hints (a static shape in a corner of a still scene: a shelf as often as a
+    # logo): a crop on weak evidence would reframe a good clip.
     covered = marks.text | marks.marks
-    if marks.caption is None:  # a video: its corner hints and insets too
-        covered = covered | marks.hints | marks.pasted
+    if marks.caption is None:  # a video: its insets too
+        covered = covered | marks.pasted
     n, _, stats, _ = cv2.connectedComponentsWithStats(covered.astype(np.uint8), connectivity=8)
     sx, sy = marks.scale
     room = policy.fix.mark_room
@@ -370,3 +386,19 @@ def repair(source: PathArg, output: PathArg | None, policy: Policy | None = None
         return result.model_copy(update={"report": report, "output": str(out) if report.go else None})
     finally:
         discard(partial)
+
+
+def stage(target: Probe, policy: Policy, allowed: Collection[str], stack: contextlib.ExitStack,
+          timeout: float | None = None) -> tuple[Probe, Plan]:
+    """For ``preflight fix``: ``target``'s repairs, written to a temporary folder that ``stack``
+    deletes, so that the window is chosen on the repaired recording; the probe to go on with (the
+    repaired file's, or ``target`` when there is nothing to repair) and the plan. Only the first
+    minute is decoded for the plan, as a check decodes it: a fault that appears later is not seen
+    here, and is left to the check of the cut."""
+    planned = plan_file(target, policy, frozenset(allowed), timeout)
+    if not planned.repairs:
+        return target, planned
+    folder = stack.enter_context(shutdown.temporary_folder(prefix="preflight-repair-"))
+    dest = folder / f"repaired{'.mp4' if target.role is Role.VIDEO else '.wav'}"
+    apply(target, planned.edit(), dest, timeout)
+    return probe(dest), planned
