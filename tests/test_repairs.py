@@ -4,6 +4,7 @@ the repaired file GO in its check, and a second repair of it finding nothing to 
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -124,3 +125,17 @@ def test_a_forbidden_kind_is_not_made(fixture_path, tmp_path):
 @pytest.mark.parametrize("fixture", ["talking_head.mp4", "face.png", "speech.wav"])
 def test_a_good_source_needs_no_repair(fixture_path, fixture):
     assert plan_file(probe(fixture_path(fixture)), Policy()).repairs == []
+
+
+def test_fix_repairs_before_it_cuts_and_the_cli_forbids_a_kind(fixture_path, tmp_path):
+    from preflight.fix import fix
+    from conftest import run_cli
+
+    source = tmp_path / "quiet.mp4"
+    ffmpeg("-i", fixture_path("talking_head.mp4"), "-af", "volume=-18dB", "-c:v", "copy", "-c:a", "aac", source)
+    result = fix(source, output=tmp_path / "ada.mp4")
+    assert [r.kind for r in result.repairs] == ["loudness"] and result.go and result.source == str(source)
+    level, _ = true_loudness(probe(tmp_path / "ada.mp4"))
+    assert abs(level - Policy().fix.target_lufs) <= 1.0
+    run = run_cli("fix", str(source), "--dry-run", "--no-loudness", "--format", "json")
+    assert run.returncode == 0 and json.loads(run.stdout)["repairs"] == [], run.stderr
