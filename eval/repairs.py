@@ -294,9 +294,18 @@ def score(folder: Path, only: str) -> int:
     rows = []
     out_dir = folder / "repaired"
     out_dir.mkdir(exist_ok=True)
+    # One line per case as it is scored: a run killed on a loaded machine (the OOM killer) goes on
+    # where it stopped when started again.
+    done_file = folder / "score.jsonl"
+    done = {d["file"]: d for d in map(json.loads, done_file.read_text().splitlines())} if done_file.exists() else {}
     for spec in sorted(folder.glob("rep_*.json")):
         expected = json.loads(spec.read_text())
         if only not in expected["file"]:
+            continue
+        if expected["file"] in done:
+            d = done[expected["file"]]
+            rows.append((d["file"], d["outcome"], d["cpu"]))
+            print(f"{d['outcome']:8} {d['cpu']:5.1f} CPU-s  {d['file']}: {d['why']}", flush=True)
             continue
         source = folder / expected["file"]
         out = out_dir / source.name
@@ -323,6 +332,8 @@ def score(folder: Path, only: str) -> int:
                     right, why = False, f"{why}; fix on its own output repairs again: {again.repairs[0].why}"
                 outcome = "right" if right else "wrong"
         rows.append((expected["file"], outcome, cpu))
+        with done_file.open("a") as f:
+            f.write(json.dumps({"file": expected["file"], "outcome": outcome, "cpu": round(cpu, 1), "why": why}) + "\n")
         print(f"{outcome:8} {cpu:5.1f} CPU-s  {expected['file']}: {why}", flush=True)
     controls = 0
     for name in CONTROLS if not only else []:
