@@ -298,7 +298,8 @@ def score(folder: Path, only: str) -> int:
     # where it stopped when started again.
     done_file = folder / "score.jsonl"
     done = {d["file"]: d for d in map(json.loads, done_file.read_text().splitlines())} if done_file.exists() else {}
-    for spec in sorted(folder.glob("rep_*.json")):
+    order = ["quiet", "stray", "letterbox", "pillarbox", "caption", "logo", "face", "native"]
+    for spec in sorted(folder.glob("rep_*.json"), key=lambda p: (order.index(p.stem.split("_")[1]), p.name)):
         expected = json.loads(spec.read_text())
         if only not in expected["file"]:
             continue
@@ -314,7 +315,14 @@ def score(folder: Path, only: str) -> int:
         result = repair(source, out, policy, timeout=900.0)  # a loaded machine: no analysis stopped for time
         after = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu = sum(a.ru_utime + a.ru_stime - b.ru_utime - b.ru_stime for a, b in zip(after, before))
-        if "refuse" in expected:
+        if "gain_db" in expected and expected["source_lufs"] - QUIET_DB >= policy.loudness.quiet_below_lufs:
+            # 18 dB down from a loud source is still over the quiet limit: the check passes it and
+            # the rule makes no repair
+            right = not result.plan.repairs
+            why = (f"{expected['source_lufs'] - QUIET_DB:.1f} LUFS is not quiet by the policy: "
+                   + ("no repair, right" if right else f"repaired anyway: {result.plan.repairs[0].why}"))
+            outcome = "right" if right else "wrong"
+        elif "refuse" in expected:
             right = not result.plan.repairs and any(expected["refuse"] in r for r in result.plan.refused)
             why = "; ".join(result.plan.refused) or "no refusal"
             outcome = "refused" if right else "wrong"
@@ -337,10 +345,15 @@ def score(folder: Path, only: str) -> int:
         print(f"{outcome:8} {cpu:5.1f} CPU-s  {expected['file']}: {why}", flush=True)
     controls = 0
     for name in CONTROLS if not only else []:
-        planned = plan_file(probe(SHARED / name), policy)
-        controls += bool(planned.repairs)
-        print(f"{'control' if not planned.repairs else 'REPAIRED':8} {name}: "
-              f"{'; '.join(r.why for r in planned.repairs) or 'no repair'}", flush=True)
+        if f"control:{name}" in done:
+            said = done[f"control:{name}"]["why"]
+        else:
+            planned = plan_file(probe(SHARED / name), policy)
+            said = "; ".join(r.why for r in planned.repairs) or "no repair"
+            with done_file.open("a") as f:
+                f.write(json.dumps({"file": f"control:{name}", "outcome": "control", "cpu": 0, "why": said}) + "\n")
+        controls += said != "no repair"
+        print(f"{'control' if said == 'no repair' else 'REPAIRED':8} {name}: {said}", flush=True)
     n = len(rows)
     right = sum(r[1] == "right" for r in rows)
     refused = sum(r[1] == "refused" for r in rows)

@@ -121,7 +121,9 @@ def _trim(media: Media, policy: Policy) -> Repair | None:
     fps = media.probe.video.fps or 25.0
     edge = (policy.scene_cuts.edge_frames + 0.5) / fps
     start = max((s.start for s in stray.spans if s.start <= edge), default=None)
-    end = min((s.start for s in stray.spans if s.start > edge), default=None)
+    # frames near the end of what was decoded are at the recording's end only if it was all decoded
+    whole = media.status().seconds_limit is None
+    end = min((s.start for s in stray.spans if s.start > edge), default=None) if whole else None
     if start is None and end is None:
         return None
     parts = [f"{round(start * fps)} frame(s) of another shot at the start" if start is not None else "",
@@ -339,8 +341,9 @@ def _fit(bounds: Rect, keep: Rect) -> Rect | None:
 
 def plan_file(probe: Probe, policy: Policy, allowed: frozenset[str] = frozenset(KINDS),
               timeout: float | None = None) -> Plan:
-    """Decode ``probe``'s source (its frames kept, as a check does) and plan its repairs."""
-    media = decode(probe, sample_fps=policy.faces.sample_fps)
+    """Decode ``probe``'s source (its frames kept, as a check does: up to the duration maximum and
+    a second) and plan its repairs."""
+    media = decode(probe, sample_fps=policy.faces.sample_fps, max_seconds=policy.duration.max_s + 1.0)
     try:
         return plan(media, policy, allowed, timeout)
     finally:
@@ -392,9 +395,11 @@ def stage(target: Probe, policy: Policy, allowed: Collection[str], stack: contex
           timeout: float | None = None) -> tuple[Probe, Plan]:
     """For ``preflight fix``: ``target``'s repairs, written to a temporary folder that ``stack``
     deletes, so that the window is chosen on the repaired recording; the probe to go on with (the
-    repaired file's, or ``target`` when there is nothing to repair) and the plan. Only the first
-    minute is decoded for the plan, as a check decodes it: a fault that appears later is not seen
-    here, and is left to the check of the cut."""
+    repaired file's, or ``target`` when there is nothing to repair) and the plan. Only the
+    first ``duration.max_s`` and a second are decoded for the plan, as a check decodes them (a
+    plan holds the frames; fix's own decode is streamed): in a longer recording a fault that
+    appears later is not seen here and is left to the check of the cut, the speaker's face room
+    is that of the first seconds, and stray frames at its end are not looked for."""
     planned = plan_file(target, policy, frozenset(allowed), timeout)
     if not planned.repairs:
         return target, planned
