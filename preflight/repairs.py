@@ -6,8 +6,9 @@ voice it is.
   (the union of their boxes over the clip, with ``fix.headroom``, ``fix.side_room`` and
   ``fix.chin_room`` of the face around it) and leaves out every fault: another face (its boxes
   with ``fix.other_face_room`` of its width around them and everything below: the body), the
-  regions the overlay check found (text, corner marks, insets, with ``fix.mark_room`` of their
-  height around them; not its hints, static shapes in a corner of a still scene), and letterbox or pillarbox bars (:mod:`preflight.features.bars`). Each
+  regions the overlay check finds (burned-in text and insets, and corner marks when it fails,
+  with ``fix.mark_room`` of their height around them; not its hints, nor corner marks that only
+  warn: weak evidence, and re-encoding a clip can move a static shape in a corner over that line), and letterbox or pillarbox bars (:mod:`preflight.features.bars`). Each
   fault is left out by keeping to one side of it; of the ways that hold the face, the largest
   rectangle whose aspect lies in 9:16-16:9 is chosen, with even sizes. The speaker is the face
   seen in the most frames (nearest the centre on a tie). It is refused, saying why, when a fault
@@ -56,6 +57,7 @@ Kind = Literal["crop", "loudness", "trim"]
 KINDS: tuple[Kind, ...] = ("crop", "loudness", "trim")
 Rect = tuple[int, int, int, int]  # x0, y0, x1, y1 in source pixels
 _ASPECT_MIN, _ASPECT_MAX = 9 / 16, 16 / 9
+_SEVERITY = [Status.SKIPPED, Status.PASS, Status.WARN, Status.ERROR, Status.FAIL]
 
 
 class Repair(BaseModel):
@@ -183,8 +185,9 @@ def _crop(media: Media, policy: Policy, span: Span) -> tuple[Repair | None, str 
             y0 = min(b.y for b in boxes) - room * np.median([b.height for b in boxes])
             faults.append(((int(x0 * tx), int(y0 * ty), int(np.ceil(x1 * tx)), height), "another face"))
     marks = overlay.ANALYZER.measure(media, policy)
-    if any(c.status is not Status.PASS for c in overlay.ANALYZER.judge_window(marks, span, policy)):
-        faults += [(r, "a mark or text burned in") for r in _marks(marks, policy)]
+    status = max((c.status for c in overlay.ANALYZER.judge_window(marks, span, policy)), key=_SEVERITY.index)
+    if status is not Status.PASS:
+        faults += [(r, "a mark or text burned in") for r in _marks(marks, policy, status is Status.FAIL)]
     bars = picture != (0, 0, width, height)
     if not faults and not bars:
         return None, None
@@ -250,13 +253,14 @@ def _room(speaker: list[Box], tx: float, ty: float, width: int, height: int, pol
     return (max(0, int(x0 * tx)), max(0, int(y0 * ty)), min(width, int(np.ceil(x1 * tx))), min(height, int(np.ceil(y1 * ty))))
 
 
-def _marks(marks: overlay.Marks, policy: Policy) -> list[Rect]:
-    """The overlay's regions as boxes in source pixels, each with ``fix.mark_room`` of its height around it."""
+def _marks(marks: overlay.Marks, policy: Policy, failed: bool) -> list[Rect]:
+    """The overlay's regions as boxes in source pixels, each with ``fix.mark_room`` of its height
+    around it: burned-in text and insets, and corner marks when the check fails."""
     if marks.text is None or not marks.text.size:
         return []
     # Not the overlay's hints (a static shape in a corner of a still scene: a shelf as often as a
-    # logo): a crop on weak evidence would reframe a good clip.
-    covered = marks.text | marks.marks
+    # logo), nor corner marks that only warn: a crop on weak evidence would reframe a good clip.
+    covered = marks.text | (marks.marks if failed or marks.caption is not None else np.zeros_like(marks.text))
     if marks.caption is None:  # a video: its insets too
         covered = covered | marks.pasted
     n, _, stats, _ = cv2.connectedComponentsWithStats(covered.astype(np.uint8), connectivity=8)
