@@ -22,8 +22,8 @@ channel bug (a boxed "NEWS 24") in each corner; letterbox and pillarbox bars; a 
 under each good portrait; the sound 18 dB quieter; two frames of another clip at the start.
 The square HDTF clips (512 px, the face filling 60% of the frame) and the vertical clip are
 scaled 1.5x first for the second faces and the logos: a crop of a 512 px clip leaves less than
-the resolution check's 480 px, which fix must refuse (``native`` cases keep one of each at its
-own size, to show the refusal is named).
+the resolution check's 480 px, which fix must refuse (the ``native`` case, a bug on the aoc clip
+at its own 512 px, shows the refusal is named).
 """
 
 from __future__ import annotations

@@ -57,24 +57,18 @@ def apply(source: Probe, edit: Edit, dest: Path, timeout: float | None = None) -
             else:
                 args += ["-c:a", "copy"]
         args += ["-f", "wav"] if source.video is None else ["-movflags", "+faststart", "-f", "mp4"]
-    if (failed := _run([*args, f"file:{dest.absolute()}"], timeout, source)) is not None:
-        raise InputError(f"{source.path}: writing the repair failed ({failed})")
+    code, errors = _run([*args, f"file:{dest.absolute()}"], timeout, source, "writing the repair")
+    if code != 0:
+        raise InputError(f"{source.path}: writing the repair failed ({(errors.strip().splitlines() or ['ffmpeg failed'])[-1]})")
 
 
 def true_loudness(source: Probe, timeout: float | None = None) -> tuple[float, float]:
     """ffmpeg's EBU R128 meter on the source's own sound, at its own rate: (integrated LUFS, true
     peak dBTP). The check's meter reads a 16 kHz decode; the gain is measured on the full band."""
     ffmpeg = require_tool("ffmpeg")
-    with shutdown.process(subprocess.Popen(
-            [ffmpeg, "-hide_banner", "-nostats", "-i", tool_path(source.path), "-map", f"0:{source.audio.index}",
-             "-af", "ebur128=peak=true", "-f", "null", "-"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE, text=True)) as proc:
-        try:
-            _, log = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            raise TimedOut(f"{source.path}: measuring the loudness did not finish in its time") from None
-    if proc.returncode != 0 or "Summary:" not in log:
+    code, log = _run([ffmpeg, "-hide_banner", "-nostats", "-i", tool_path(source.path), "-map", f"0:{source.audio.index}",
+                      "-af", "ebur128=peak=true", "-f", "null", "-"], timeout, source, "measuring the loudness")
+    if code != 0 or "Summary:" not in log:
         raise InputError(f"{source.path}: measuring the loudness failed")
     summary = log[log.rindex("Summary:"):]
     level = re.search(r"I:\s+(-?[\d.]+|-inf) LUFS", summary)
@@ -84,15 +78,16 @@ def true_loudness(source: Probe, timeout: float | None = None) -> tuple[float, f
     return float(level[1]), float(peak[1])
 
 
-def _run(args: list[str], timeout: float | None, source: Probe) -> str | None:
+def _run(args: list[str], timeout: float | None, source: Probe, what: str) -> tuple[int, str]:
+    """Run ffmpeg; its exit code and its stderr. :class:`TimedOut` past ``timeout``."""
     with shutdown.process(subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                            stderr=subprocess.PIPE, text=True)) as proc:
         try:
             _, errors = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
             proc.kill()
-            raise TimedOut(f"{source.path}: writing the repair did not finish in its time and was stopped") from None
+            raise TimedOut(f"{source.path}: {what} did not finish in its time and was stopped") from None
         except BaseException:
             proc.kill()
             raise
-    return None if proc.returncode == 0 else (errors.strip().splitlines() or ["ffmpeg failed"])[-1]
+    return proc.returncode, errors
