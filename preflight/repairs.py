@@ -27,9 +27,11 @@ face is never seen (a shoulder only) is not a fault; bars of any colour but blac
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import itertools
 from collections.abc import Collection
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Literal
 
@@ -44,7 +46,7 @@ from preflight.analyzers import overlay, scene_cuts
 from preflight.features.bars import inside_bars
 from preflight.features.faces import Box, FaceTrack
 from preflight.media import Media, Probe, Role, decode
-from preflight.errors import UsageError
+from preflight.errors import TimedOut, UsageError
 from preflight.media.probe import probe
 from preflight.media.repair import Edit, apply, true_loudness
 from preflight.outputs import discard, keep, refuse_unsafe, sibling
@@ -348,10 +350,15 @@ def plan_file(probe: Probe, policy: Policy, allowed: frozenset[str] = frozenset(
     """Decode ``probe``'s source (its frames kept, as a check does: up to the duration maximum and
     a second) and plan its repairs."""
     media = decode(probe, sample_fps=policy.faces.sample_fps, max_seconds=policy.duration.max_s + 1.0)
+    pool = ThreadPoolExecutor(max_workers=1)
     try:
-        return plan(media, policy, allowed, timeout)
+        # past ``timeout`` the decode is stopped (its readers end, so does the plan) and TimedOut raised
+        return pool.submit(plan, media, policy, allowed, timeout).result(timeout=timeout)
+    except concurrent.futures.TimeoutError:
+        raise TimedOut(f"{probe.path}: planning the repairs did not finish in its time and was stopped") from None
     finally:
         media.close()
+        pool.shutdown(wait=False)
 
 
 class Repaired(BaseModel):
