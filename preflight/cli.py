@@ -261,14 +261,17 @@ def fix(
     image: Annotated[Optional[str], typer.Option(help="The character image, kept as it is; the --audio is cut.")] = None,
     audio: Annotated[Optional[str], typer.Option(help="The voice audio to cut.")] = None,
     out: Annotated[Optional[Path], typer.Option("--output", "-o", help="Where to write the cut: .mp4 for a video, .wav for an audio.", show_default=False)] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the window and why; write nothing.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the repairs, the window and why; write nothing.")] = False,
+    no_crop: Annotated[bool, typer.Option("--no-crop", help="Do not crop out a second face, a mark, a caption or bars.")] = False,
+    no_loudness: Annotated[bool, typer.Option("--no-loudness", help="Do not raise a quiet voice.")] = False,
+    no_trim: Annotated[bool, typer.Option("--no-trim", help="Do not trim stray frames of another shot at the edges.")] = False,
     html: Annotated[Optional[Path], typer.Option("--report", help="Also write an HTML page: the timeline with the stretches each check would fail and the window marked, and the cut's check.")] = None,
     output: Output = Format.text,
     strict: Strict = False,
     config: Config = None,
     time_limit: TimeLimit = FIX_TIME_LIMIT_S,
 ) -> None:
-    """Find the best 4-15 s window of a longer recording, cut it, and check the cut.
+    """Repair a recording (crop, loudness, stray frames), find its best 4-15 s window, cut it, and check the cut.
 
     The cut is written only when its check is GO. Exit 0 written (or, with --dry-run, a window
     found), 1 no window qualifies or the cut is NO-GO (nothing written), 2 bad usage or unreadable
@@ -281,7 +284,9 @@ def fix(
         policy = _policy(config, strict)
         refuse_unsafe({"-o": out, "--report": html}, _inputs(files, None, image, audio))
         with _quiet_native_stderr():
-            result = fix_recording(*(files or ()), image=image, audio=audio, output=out, policy=policy, dry_run=dry_run)
+            allowed = {kind for kind, off in (("crop", no_crop), ("loudness", no_loudness), ("trim", no_trim)) if not off}
+            result = fix_recording(*(files or ()), image=image, audio=audio, output=out, policy=policy, dry_run=dry_run,
+                                   repairs=allowed)
         if html is not None:
             from preflight.html import render_fix
 
@@ -299,6 +304,13 @@ def fix(
 
 
 def _show_fix(result: Any, out: Console) -> None:
+    for r in result.repairs:
+        what = {"crop": lambda: "crop {2}x{3} at ({0}, {1})".format(*r.rect) + " of {0}x{1}".format(*r.frame),
+                "loudness": lambda: f"gain {r.gain_db:+.1f} dB",
+                "trim": lambda: f"trim to {r.start or 0:.2f}-" + (f"{r.end:.2f} s" if r.end is not None else "the end")}[r.kind]()
+        out.print(Text.assemble(("repair", "bold"), f"  {what}: {r.why}"), soft_wrap=True)
+    for refused in result.repairs_refused:
+        out.print(Text.assemble(("no repair", "bold yellow"), f"  {refused}"), soft_wrap=True)
     w = result.window
     if w is None:
         out.print(Text.assemble(("no window", "bold red"), f"  {result.source}"))

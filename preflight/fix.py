@@ -31,8 +31,10 @@ decode itself stops a second past the limit whatever the header says.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
+import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -47,6 +49,8 @@ from preflight.media.cut import cut, resync
 from preflight.media.probe import packets_end, probe
 from preflight.outputs import discard, keep, refuse_unsafe, sibling
 from preflight.pipeline import ANALYSIS_TIMEOUT_S, check
+from preflight import repairs as repairing
+from preflight.repairs import KINDS, Repair
 from preflight.policy import Policy
 from preflight.report import Check, Report, Span, Status, blocked
 from preflight.sources import PathArg, Sources, local_copies, source_set
@@ -94,6 +98,9 @@ class FixResult(BaseModel):
                                                          "take out the offset a check measured, the picture copied")
     warnings: list[str] = Field([], description="what to know about the recording itself: damaged, and the window "
                                                 "chosen from the part that decodes")
+    repairs: list[Repair] = Field([], description="the repairs made before the window was chosen (what, why, the "
+                                                  "rectangle, the gain, the trim)")
+    repairs_refused: list[str] = Field([], description="repairs the recording needs that could not be made, and why")
 
     @property
     def go(self) -> bool:
@@ -120,6 +127,7 @@ def fix(
     policy: Policy | None = None,
     dry_run: bool = False,
     timeout: float | None = None,
+    repairs: Collection[str] = KINDS,
 ) -> FixResult:
     """Choose the best window of a long video (cut to MP4) or voice audio (cut to WAV; an image
     given with it is kept as it is), cut it to ``output``, and check the cut.
@@ -131,16 +139,21 @@ def fix(
     :class:`~preflight.errors.InputError` for an input that cannot be read or is longer than
     ``policy.fix.max_input_s`` (as its header states, or as it decodes when it states none), and
     :class:`~preflight.errors.TimedOut` when ``timeout`` seconds pass first (None: no limit).
+    Before the window is chosen, the recording is repaired (:mod:`preflight.repairs`: the kinds in
+    ``repairs``, of crop, loudness and trim), and the window is chosen on the repaired recording.
     """
     policy = policy or Policy()
     deadline = None if timeout is None else time.monotonic() + timeout
     if output is not None:
         refuse_unsafe({"the output": output}, [p for p in (*files, video, image, audio) if p is not None])
-    with local_copies(Sources(files, video, image, audio)) as local:
+    with local_copies(Sources(files, video, image, audio)) as local, contextlib.ExitStack() as staged:
         probes = source_set(local.sources, local.origin)
         target, still = _roles(probes)
         out = _output(output, target, dry_run)
         _within_limit(target, policy)
+        original, (target, plan) = target, repairing.stage(target, policy, repairs, staged, timeout)
+        if target is not original:  # a repaired recording is named as its source
+            target = dataclasses.replace(target, label=original.source.label)
         # A second past the limit: a recording whose header states no length is refused by its decode.
         media = decode(target, sample_fps=policy.faces.sample_fps, max_seconds=policy.fix.max_input_s + 1.0,
                        streamed=True)
@@ -150,16 +163,18 @@ def fix(
             media.close()
         if (bound := media.status().seconds_limit) is not None:  # it runs on: the header said less, or nothing
             stated = target.media_duration
-            raise InputError(_too_long(target, bound, policy, "as it decodes, at least; its header states "
+            raise InputError(_too_long(original, bound, policy, "as it decodes, at least; its header states "
                                        + ("no length" if stated is None else f"{stated:.1f} s")))
-        result = result.model_copy(update={"warnings": _caveats(media, policy)})
+        result = result.model_copy(update={"warnings": _caveats(media, policy), "repairs": plan.repairs,
+                                           "repairs_refused": plan.refused})
+        origin = {**local.origin, str(target.path): original.source.label}
         if dry_run or result.window is None:
             return result
         if result.whole:
             # Nothing is cut away, so the recording's own verdict stands: re-encoding it must not
             # turn a NO-GO into a GO (a dub's sync strength moved from fail to warn when re-encoded).
             roles = {"image": still.path, "audio": target.path} if still is not None else {target.role.value: target.path}
-            own = check(**roles, policy=policy, timeout=_left(deadline, target), labels=local.origin)
+            own = check(**roles, policy=policy, timeout=_left(deadline, target), labels=origin)
             if not own.go:
                 if (offset := _offset_only(own, policy)) is None or still is not None:
                     return result.model_copy(update={"report": own})

@@ -214,6 +214,29 @@ class FixLimits(_Limits):
     mid_word_cost_s: float = Field(
         1.0, ge=0, description="a window edge inside speech counts as this much shorter than one in a pause, seconds"
     )
+    target_lufs: float = Field(
+        -23.0, le=-5, description="integrated loudness (EBU R128) a quiet voice is brought to, LUFS"
+    )
+    max_true_peak_dbtp: float = Field(
+        -1.0, le=0, description="the gain that brings a quiet voice up stops where its true peak reaches this, dBTP"
+    )
+    headroom: float = Field(
+        0.1, ge=0, le=1, description="a crop keeps this much of the face's height above the speaker's face box (forehead, hair)"
+    )
+    chin_room: float = Field(
+        0.25, ge=0, le=2, description="a crop keeps this much of the face's height below the speaker's face box (chin, neck)"
+    )
+    side_room: float = Field(
+        0.1, ge=0, le=1, description="a crop keeps this much of the face's width each side of the speaker's face box (ears)"
+    )
+    other_face_room: float = Field(
+        0.25, ge=0, le=2, description="a crop leaves out another face with this much of its width around it (hair, "
+                                      "ears), and everything below it (the body)"
+    )
+    mark_room: float = Field(
+        0.5, ge=0, le=5, description="a crop leaves out a mark or a line of text with this much of its height around "
+                                     "it (the plate it sits on)"
+    )
 
 
 class Policy(_Limits):

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from preflight.features.bars import inside_bars
 from preflight.features.faces import Box, FaceTrack, face_track
 from preflight.features.graphics import flat_regions
 from preflight.features.insets import Inset, Rect, rectangles, side_cover, track
@@ -57,8 +58,6 @@ _MIN_SIDE_PX = 240
 _CORNER = 0.15
 _LOGO_ZONE = 0.25  # of a still's width and height: how far from a corner a logo lies
 _MAX_PLATE = 0.3  # of the frame: a text's plate larger than this is the scene's wall, not a bar
-_BAR_LEVEL = 24  # of 255: a letterbox bar's brightest pixel (black, plus the encoder's noise)
-_MIN_BAR = 0.02  # of the frame's height or width: thinner black edges are not bars
 _MAX_LOGO = 0.05
 _MIN_DENSITY = 0.08
 _INSET_MIN, _INSET_MAX = 0.06, 0.6  # of the frame's width and height: an inset's sides
@@ -333,23 +332,10 @@ def _steady(spans: list[tuple[float, float, float, float]], width: int, height: 
 
 
 def _picture(frames: np.ndarray) -> Rect:
-    """The picture inside letterbox or pillarbox bars: the edge rows and columns that stay black
-    in every sampled frame are bars, not picture. A channel logo sits in the picture's corner, below
-    the bar (a film clip's logo 20% down a letterboxed frame)."""
-    # (height, width): black in every frame, every channel. Frames first, then channels: numpy's
-    # max over axes (0, 3) at once strides through the array and took 0.56 s for 15 s of frames.
-    dark = np.maximum.reduce(frames, axis=0).max(axis=2) <= _BAR_LEVEL
-    rows, cols = dark.all(axis=1), dark.all(axis=0)
-
-    def inside(bar: np.ndarray) -> tuple[int, int]:
-        n = len(bar)
-        first = int(np.argmin(bar)) if not bar.all() else 0
-        last = n - int(np.argmin(bar[::-1])) if not bar.all() else n
-        # a sliver of black is an encoder's edge, not a bar
-        return (first if first >= _MIN_BAR * n else 0), (last if n - last >= _MIN_BAR * n else n)
-
-    (y0, y1), (x0, x1) = inside(rows), inside(cols)
-    return x0, y0, x1, y1
+    """The picture inside letterbox or pillarbox bars (:func:`~preflight.features.bars.inside_bars`).
+    A channel logo sits in the picture's corner, below the bar (a film clip's logo 20% down a
+    letterboxed frame)."""
+    return inside_bars(frames)
 
 
 def _in_corner(x: float, y: float, w: float, h: float, picture: Rect) -> bool:

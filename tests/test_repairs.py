@@ -1,0 +1,141 @@
+"""fix's repairs: the crop's geometry on synthetic rectangles, and each repair end to end on the
+talking-head fixture given a fault: the rectangle within 5% of the frame, the gain within 1 dB,
+the repaired file GO in its check, and a second repair of it finding nothing to do."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from preflight.media.probe import probe
+from preflight.media.repair import true_loudness
+from preflight.policy import Policy
+from preflight.repairs import _largest, plan_file, repair
+
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
+
+
+def ffmpeg(*args: str | Path) -> None:
+    subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", *map(str, args)], check=True)
+
+
+# -- the crop's geometry ----------------------------------------------------------------------------
+
+def test_a_fault_beside_the_face_is_left_out_by_the_largest_crop():
+    rect, why = _largest((0, 0, 1280, 720), keep=(500, 150, 800, 600), faults=[((0, 100, 300, 720), "another face")], min_side=480)
+    assert why is None
+    x0, y0, x1, y1 = rect
+    assert x0 >= 300 and x1 == 1280 and (y0, y1) == (0, 720)  # every column right of the fault, the full height
+    assert (x1 - x0) % 2 == 0 and (y1 - y0) % 2 == 0 and x0 % 2 == 0
+
+
+def test_the_crop_keeps_within_16_9_and_holds_the_face():
+    # bars above and below a very wide strip: the crop narrows to 16:9 around the face
+    rect, _ = _largest((0, 200, 1920, 700), keep=(1500, 250, 1700, 650), faults=[], min_side=480)
+    x0, y0, x1, y1 = rect
+    assert (x1 - x0) / (y1 - y0) <= 16 / 9 + 1e-6
+    assert x0 <= 1500 and x1 >= 1700 and y0 >= 200 and y1 <= 700
+
+
+def test_a_fault_over_the_face_is_refused_by_name():
+    rect, why = _largest((0, 0, 1280, 720), keep=(500, 150, 800, 600), faults=[((600, 500, 900, 700), "a mark or text burned in")],
+                         min_side=480)
+    assert rect is None and why == "a mark or text burned in lies within the speaker's head and shoulders"
+
+
+def test_a_crop_under_the_resolution_warning_is_refused_in_its_terms():
+    rect, why = _largest((0, 0, 640, 640), keep=(300, 100, 500, 600), faults=[((0, 0, 200, 640), "another face")], min_side=480)
+    assert rect is None and "440x640" in why and "480 px the resolution check warns below" in why
+
+
+# -- end to end on the fixture ----------------------------------------------------------------------
+
+def _repaired(source: Path, tmp_path: Path):
+    out = tmp_path / f"fixed{source.suffix}"
+    result = repair(source, out, Policy())
+    assert result.go and out.exists(), [c.message for c in result.report.checks if c.status.value == "fail"] if result.report else result.plan
+    again = plan_file(probe(out), Policy())
+    assert again.repairs == [], again  # fix on its own output changes nothing
+    return result
+
+
+def test_letterbox_bars_are_cropped_away(fixture_path, tmp_path):
+    source = tmp_path / "letterbox.mp4"
+    ffmpeg("-i", fixture_path("talking_head.mp4"), "-vf", "pad=1280:960:0:120:black", "-c:a", "copy", source)
+    crop = next(r for r in _repaired(source, tmp_path).plan.repairs if r.kind == "crop")
+    x, y, w, h = crop.rect
+    assert [abs(v - e) <= 0.05 * s for v, e, s in zip((x, y, x + w, y + h), (0, 120, 1280, 840), (1280, 960, 1280, 960))] == [True] * 4
+
+
+def test_a_corner_bug_is_cropped_out(fixture_path, tmp_path):
+    source = tmp_path / "bug.mp4"
+    ffmpeg("-i", fixture_path("talking_head.mp4"), "-vf", f"drawtext=fontfile={FONT}:text='NEWS 24':fontcolor=white:fontsize=36:"
+           "box=1:boxcolor=0xc0102a:boxborderw=14:x=w-tw-40:y=36", "-c:a", "copy", source)
+    crop = next(r for r in _repaired(source, tmp_path).plan.repairs if r.kind == "crop")
+    x, y, w, h = crop.rect
+    # the rows under the bug (it ends about 100 px down), or the columns left of it (it starts about 1050 px across)
+    assert (abs(y - 100) <= 36 and h >= 720 - 100 - 36) or (abs(x + w - 1050) <= 64 and x <= 64)
+
+
+def test_a_quiet_voice_is_brought_to_the_target_picture_copied(fixture_path, tmp_path):
+    source = tmp_path / "quiet.mp4"
+    ffmpeg("-i", fixture_path("talking_head.mp4"), "-af", "volume=-18dB", "-c:v", "copy", "-c:a", "aac", source)
+    level, peak = true_loudness(probe(source))
+    policy = Policy()
+    wanted = min(policy.fix.target_lufs - level, policy.fix.max_true_peak_dbtp - peak)
+    result = _repaired(source, tmp_path)
+    gain = next(r for r in result.plan.repairs if r.kind == "loudness")
+    assert abs(gain.gain_db - wanted) <= 1.0
+    after, after_peak = true_loudness(probe(Path(result.output)))
+    assert abs(after - (level + gain.gain_db)) <= 1.0 and after_peak <= policy.fix.max_true_peak_dbtp + 0.5
+    frames = ["ffprobe", "-v", "error", "-select_streams", "v", "-show_entries", "packet=size", "-of", "csv=p=0"]
+    assert subprocess.run([*frames, source], capture_output=True, text=True).stdout == \
+        subprocess.run([*frames, result.output], capture_output=True, text=True).stdout  # the picture copied
+
+
+def test_stray_frames_at_the_start_are_trimmed(fixture_path, tmp_path):
+    source = tmp_path / "stray.mp4"
+    ffmpeg("-i", fixture_path("talking_head.mp4"), "-f", "lavfi", "-i", "testsrc2=s=1280x720:r=25", "-filter_complex",
+           "[1:v]trim=start_frame=0:end_frame=2,setpts=PTS-STARTPTS,format=yuv420p[o];[0:v]fps=25,format=yuv420p,"
+           "trim=start_frame=2,setpts=PTS-STARTPTS[m];[o][m]concat=n=2:v=1[v]", "-map", "[v]", "-map", "0:a", "-c:a", "copy",
+           "-shortest", source)
+    trim = next(r for r in _repaired(source, tmp_path).plan.repairs if r.kind == "trim")
+    assert abs(trim.start - 0.08) <= 0.041 and trim.end is None
+
+
+def test_dry_run_plans_and_writes_nothing(fixture_path, tmp_path):
+    source = tmp_path / "quiet.mp4"
+    ffmpeg("-i", fixture_path("talking_head.mp4"), "-af", "volume=-18dB", "-c:v", "copy", "-c:a", "aac", source)
+    out = tmp_path / "out.mp4"
+    result = repair(source, out, Policy(), dry_run=True)
+    assert [r.kind for r in result.plan.repairs] == ["loudness"] and result.output is None and not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["quiet.mp4"]
+
+
+def test_a_forbidden_kind_is_not_made(fixture_path, tmp_path):
+    source = tmp_path / "quiet.mp4"
+    ffmpeg("-i", fixture_path("talking_head.mp4"), "-af", "volume=-18dB", "-c:v", "copy", "-c:a", "aac", source)
+    result = repair(source, tmp_path / "out.mp4", Policy(), frozenset({"crop", "trim"}), dry_run=True)
+    assert result.plan.repairs == []
+
+
+@pytest.mark.parametrize("fixture", ["talking_head.mp4", "face.png", "speech.wav"])
+def test_a_good_source_needs_no_repair(fixture_path, fixture):
+    assert plan_file(probe(fixture_path(fixture)), Policy()).repairs == []
+
+
+def test_fix_repairs_before_it_cuts_and_the_cli_forbids_a_kind(fixture_path, tmp_path):
+    from preflight.fix import fix
+    from conftest import run_cli
+
+    source = tmp_path / "quiet.mp4"
+    ffmpeg("-i", fixture_path("talking_head.mp4"), "-af", "volume=-18dB", "-c:v", "copy", "-c:a", "aac", source)
+    result = fix(source, output=tmp_path / "ada.mp4")
+    assert [r.kind for r in result.repairs] == ["loudness"] and result.go and result.source == str(source)
+    level, _ = true_loudness(probe(tmp_path / "ada.mp4"))
+    assert abs(level - Policy().fix.target_lufs) <= 1.0
+    run = run_cli("fix", str(source), "--dry-run", "--no-loudness", "--format", "json")
+    assert run.returncode == 0 and json.loads(run.stdout)["repairs"] == [], run.stderr
