@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes
 import threading
 from typing import Any
 
@@ -38,8 +37,7 @@ def run_once(model: str, feeds: dict[str, Any]) -> list[Any]:
     memory arena gives back what the run took. onnxruntime otherwise keeps each session's arena at
     its largest run for the life of the process (hundreds of MB for a conv net over seconds of
     frames or sound); a model run many times on small inputs keeps its arena (``session().run``).
-    Such runs take turns: side by side in the analyzers' threads, their peaks would add up; after
-    each, the C heap's free pages go back to the system.
+    Such runs take turns: side by side in the analyzers' threads, their peaks would add up.
     """
     global _release
     if _release is None:
@@ -50,15 +48,4 @@ def run_once(model: str, feeds: dict[str, Any]) -> list[Any]:
         _release = options
     model_session = session(model)
     with _one_at_a_time:
-        out = model_session.run(None, feeds, _release)
-        _trim()
-        return out
-
-
-def _trim() -> None:
-    """Give the C heap's free pages back to the system (glibc's ``malloc_trim``, in every arena).
-    What a run freed would otherwise stay in the process, split between the threads' arenas."""
-    try:
-        ctypes.CDLL(None).malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc
-        pass
+        return model_session.run(None, feeds, _release)
