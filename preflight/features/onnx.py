@@ -10,7 +10,6 @@ from preflight.assets import model_path
 _sessions: dict[str, Any] = {}
 _lock = threading.Lock()
 _release: Any = None  # RunOptions that shrink the arena at the end of a run, made on first use
-_one_at_a_time = threading.Lock()
 
 
 def session(model: str) -> Any:
@@ -37,7 +36,6 @@ def run_once(model: str, feeds: dict[str, Any]) -> list[Any]:
     memory arena gives back what the run took. onnxruntime otherwise keeps each session's arena at
     its largest run for the life of the process (hundreds of MB for a conv net over seconds of
     frames or sound); a model run many times on small inputs keeps its arena (``session().run``).
-    Such runs take turns: side by side in the analyzers' threads, their peaks would add up.
     """
     global _release
     if _release is None:
@@ -46,6 +44,4 @@ def run_once(model: str, feeds: dict[str, Any]) -> list[Any]:
         options = onnxruntime.RunOptions()
         options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
         _release = options
-    model_session = session(model)
-    with _one_at_a_time:
-        return model_session.run(None, feeds, _release)
+    return session(model).run(None, feeds, _release)
