@@ -12,14 +12,21 @@ then times, in the same run:
               the README says to start them (``DASK_DISTRIBUTED__ADMIN__TICK__INTERVAL=1s``;
               ``--default-ticks`` leaves Dask's 20 ms)
 
+    worker:   preflight batch FOLDER --jobs 1 --no-cache, its one worker's RSS sampled every 0.1 s,
+              beside `preflight check` on one of the clips (3 runs, median)
+
 and prints the wall times, the ratio batch / floor (target <= 1.5), and the cluster's overhead
 per set against the local pool, (cluster - batch) / clips (target < 0.2 s), with the bytes the
 client sent. Two runs of a few minutes each differ by more than that on a shared machine, so it
 also prints the CPU time of every process each run used (the batch and its pool workers; the
 client, the scheduler, the nannies and their workers, each shown) and the cluster's extra CPU a
 set: the steadier measure of what the cluster costs, and where. ``--no-cluster`` leaves the cluster out.
+For the worker it prints the CPU a set (the batch's user + system with its worker, over the clips)
+against a single check's (target <= 1.15x: the models are loaded once a worker), and the worker's
+RSS: its peak, and its peak over the first and the last quarter of the run (target <= 700 MB after
+20 sets, no growth from set to set). ``--worker-only`` runs only that.
 
-    .venv/bin/python bench/batch.py [--clips 20] [--keep DIR] [--no-cluster]
+    .venv/bin/python bench/batch.py [--clips 20] [--keep DIR] [--no-cluster] [--worker-only]
 """
 
 from __future__ import annotations
@@ -30,9 +37,11 @@ import re
 import resource
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -115,11 +124,63 @@ def processes_cpu(processes: list[subprocess.Popen]) -> dict[str, float]:
     return roles
 
 
+def worker_rss(cmd: list[str], env: dict[str, str]) -> tuple[float, list[tuple[float, float]]]:
+    """Run ``cmd`` (a batch with one worker) and sample its worker's RSS every 0.1 s: (the run's CPU
+    seconds with its children, [(seconds since start, worker RSS in MB)])."""
+    import psutil
+
+    samples: list[tuple[float, float]] = []
+    before = children_cpu()
+    start = time.perf_counter()
+    process = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    done = threading.Event()
+
+    def sample() -> None:
+        parent = psutil.Process(process.pid)
+        while not done.wait(0.1):
+            try:
+                workers = [c for c in parent.children() if "ffmpeg" not in c.name() and "ffprobe" not in c.name()]
+                rss = max((w.memory_info().rss for w in workers), default=0)
+            except psutil.Error:
+                continue
+            if rss:
+                samples.append((time.perf_counter() - start, rss / 1e6))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    process.wait()
+    done.set()
+    sampler.join()
+    return children_cpu() - before, samples
+
+
+def check_cpu(preflight: str, clip: Path, env: dict[str, str], runs: int = 3) -> float:
+    """The median CPU seconds (with children) of ``preflight check clip``, after one warm-up."""
+    costs = []
+    for _ in range(runs + 1):
+        before = children_cpu()
+        subprocess.run([preflight, "check", str(clip), "--format", "json"], env=env, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        costs.append(children_cpu() - before)
+    return statistics.median(costs[1:])
+
+
+def print_worker(clips: int, single: float, cpu: float, samples: list[tuple[float, float]]) -> None:
+    quarter = max(1, len(samples) // 4)
+    rss = [r for _, r in samples]
+    print(f"one worker, {clips} sets: CPU {cpu / clips:.2f} s a set, {cpu / clips / single:.2f}x a single check's "
+          f"{single:.2f} s (target <= 1.15)")
+    if rss:
+        print(f"  worker RSS: peak {max(rss):.0f} MB (target <= 700); peak in the first quarter {max(rss[:quarter]):.0f} MB, "
+              f"in the last {max(rss[-quarter:]):.0f} MB")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clips", type=int, default=20)
     parser.add_argument("--keep", type=Path, help="make the clips in this folder and keep them")
     parser.add_argument("--no-cluster", action="store_true", help="leave out the Dask cluster's run")
+    parser.add_argument("--worker-only", action="store_true", help="measure only the one worker's CPU and RSS")
     parser.add_argument("--default-ticks", action="store_true",
                         help="start the scheduler and workers with Dask's 20 ms tick, not the README's 1 s")
     args = parser.parse_args()
@@ -138,6 +199,11 @@ def main() -> int:
                 list(pool.map(decode, clips))
 
         env = {**os.environ, "PREFLIGHT_HOME": str(Path(tmp) / "home")}
+        single = check_cpu(preflight, clips[0], env)
+        worker_cpu, samples = worker_rss([preflight, "batch", str(clips[0].parent), "--jobs", "1", "--no-cache"], env)
+        if args.worker_only:
+            print_worker(args.clips, single, worker_cpu, samples)
+            return 0
 
         def batch(*extra: str) -> str:
             done = subprocess.run([preflight, "-v", "batch", str(clips[0].parent), *extra], env=env,
@@ -169,6 +235,7 @@ def main() -> int:
                     process.wait(30)
             sent = re.search(r"cluster: (\d+) sets sent, (\d+) bytes", logged[0])
     print(f"{args.clips} clips of 10 s 1280x720 30 fps H.264 + AAC, 2 at a time / --jobs 2")
+    print_worker(args.clips, single, worker_cpu, samples)
     print(f"decode floor (ffmpeg -f null):   {floor_s:6.2f} s")
     print(f"preflight batch:                 {batch_s:6.2f} s   ratio {batch_s / floor_s:.2f}  (target <= 1.5)"
           f"   CPU {batch_cpu:.1f} s")

@@ -1,33 +1,41 @@
-"""How much `preflight check` costs over decoding the file once.
+"""How much `preflight check` costs over decoding the file once, in CPU and in memory.
 
 Makes a 15 s 1080p30 H.264 clip with AAC audio (a real face photo, moving, over film-like grain
-so the encoder has real work, and espeak-ng speech), then times, in the same run, in turns and
-each in a new process after one warm-up:
+so the encoder has real work, and espeak-ng speech), then runs, in turns, each in a new process
+after one warm-up of each:
 
-    floor:      ffmpeg -i clip -f null -
-    preflight:  preflight check clip --format json
-    without av_sync: the same with the av_sync analyzer taken out of the registry (what it adds)
+    floor:       ffmpeg -i clip -f null -
+    check:       preflight check clip --format json
+    without X:   the same with the analyzer X taken out of the registry, for each model-heavy
+                 analyzer (what it adds)
 
-and prints the medians of wall time and of CPU time (user + system of the process and its
-children, which a loaded machine disturbs far less), and their ratios. Targets: ratio <= 2.0;
-av_sync adds at most 0.6x the floor's CPU.
+and prints the medians of CPU time (user + system of the process and every process it started
+and waited for: ffmpeg), of peak RSS (the largest of those processes) and of wall time, with the
+ratios to the floor. CPU and RSS are what the operating system counted, which a loaded machine
+disturbs far less than wall time. Targets (issue 36): a check's CPU <= 2.5x the floor's; its
+peak RSS <= 600 MB.
 
-    .venv/bin/python bench/floor.py [--runs 5] [--keep DIR]
+    .venv/bin/python bench/floor.py [--runs 3] [--keep DIR] [--without av_sync,overlay,...]
 """
 
 from __future__ import annotations
 
 import argparse
-import resource
+import os
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# The analyzers that run models of their own (faces also runs the landmarker's human check;
+# the face track itself is shared with av_sync, mouth_motion and overlay, and stays).
+HEAVY = ("av_sync", "faces", "overlay", "single_speaker", "music", "noise")
+CHECK_TARGET, RSS_TARGET_MB = 2.5, 600
 
 
 def make_clip(folder: Path) -> Path:
@@ -53,55 +61,72 @@ def make_clip(folder: Path) -> Path:
     return clip
 
 
-# The CLI with one analyzer left out, for measuring what it costs (never a product option).
-_WITHOUT_AV_SYNC = ("import sys; from preflight.analyzers import ANALYZERS; del ANALYZERS['av_sync']; "
-                    "from preflight.cli import app; sys.argv[0] = 'preflight'; app()")
+def without(names: str) -> str:
+    """The CLI with the analyzers ``names`` (comma-separated) left out, for measuring what they
+    cost (never a product option)."""
+    return (f"import sys; from preflight.analyzers import ANALYZERS; [ANALYZERS.pop(n) for n in {names!r}.split(',')]; "
+            "from preflight.cli import main; sys.argv[0] = 'preflight'; sys.exit(main())")
 
 
-def timed(cmd: list[str]) -> tuple[float, float]:
-    """(wall seconds, CPU seconds: user + system of the command and everything it started)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+@dataclass(frozen=True)
+class Cost:
+    wall: float  # s
+    cpu: float  # s, user + system, with waited-for children
+    rss_mb: float  # peak RSS of the largest process of the run
+
+
+def measured(cmd: list[str]) -> Cost:
+    """One run of ``cmd``: what the kernel counted for it (``wait4``'s resource usage covers the
+    process and the children it waited for; its ru_maxrss is the largest of them, in KB)."""
     start = time.perf_counter()
-    subprocess.run(cmd, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return Cost(time.perf_counter() - start, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
 
 
-def median_times(cmds: list[list[str]], runs: int) -> list[tuple[float, float]]:
-    """The median (wall, CPU) seconds of each command, run in turns (one of each, then again), so
-    that a machine whose speed drifts during the bench (a shared VM's does, by 30%) slows them all alike."""
-    for cmd in cmds:
-        timed(cmd)  # warm-up: page cache, onnx and mediapipe caches, first-import compilation
-    times = [[timed(cmd) for cmd in cmds] for _ in range(runs)]
-    return [(statistics.median(t[i][0] for t in times), statistics.median(t[i][1] for t in times)) for i in range(len(cmds))]
+def medians(cmds: dict[str, list[str]], runs: int) -> dict[str, Cost]:
+    """The median cost of each command, run in turns (one of each, then again), so that a machine
+    whose speed drifts during the bench (a shared VM's does) slows them all alike."""
+    for cmd in cmds.values():
+        measured(cmd)  # warm-up: page cache, onnx and mediapipe caches, first-import compilation
+    runs_of: dict[str, list[Cost]] = {name: [] for name in cmds}
+    for _ in range(runs):
+        for name, cmd in cmds.items():
+            runs_of[name].append(measured(cmd))
+    return {name: Cost(*(statistics.median(getattr(c, f) for c in costs) for f in ("wall", "cpu", "rss_mb")))
+            for name, costs in runs_of.items()}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--keep", type=Path, help="make the clip in this folder and keep it")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--keep", type=Path, help="make the clip in this folder and keep it (an existing clip there is reused)")
+    parser.add_argument("--without", default=",".join(HEAVY),
+                        help="comma-separated analyzers to measure the check without, one at a time ('' for none)")
     args = parser.parse_args()
     preflight = shutil.which("preflight", path=str(Path(sys.executable).parent)) or "preflight"
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.keep or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
-        clip = make_clip(folder)
-        floor, check, without = median_times([
-            ["ffmpeg", "-hide_banner", "-loglevel", "error", "-i", str(clip), "-f", "null", "-"],
-            [preflight, "check", str(clip), "--format", "json"],
-            [sys.executable, "-c", _WITHOUT_AV_SYNC, "check", str(clip), "--format", "json"],
-        ], args.runs)
-    print(f"clip: 15 s 1920x1080 30 fps H.264 + AAC; {args.runs} runs each, in turns, after one warm-up")
-    print("                                 wall      CPU")
-    for name, (wall, cpu) in (("decode floor (ffmpeg -f null)", floor), ("preflight check", check),
-                              ("preflight check w/o av_sync", without)):
-        print(f"{name + ':':32} {wall:6.2f} s {cpu:6.2f} s")
-    print(f"ratio:                           {check[0] / floor[0]:6.2f}   {check[1] / floor[1]:6.2f}  (target <= 2.0)")
-    print(f"ratio without av_sync:           {without[0] / floor[0]:6.2f}   {without[1] / floor[1]:6.2f}")
-    print(f"av_sync adds, x the floor:       {(check[0] - without[0]) / floor[0]:6.2f}   "
-          f"{(check[1] - without[1]) / floor[1]:6.2f}  (target: CPU <= 0.6)")
+        clip = folder / "clip_1080p30.mp4"
+        if not clip.exists():
+            clip = make_clip(folder)
+        cmds = {"floor": ["ffmpeg", "-hide_banner", "-loglevel", "error", "-i", str(clip), "-f", "null", "-"],
+                "check": [preflight, "check", str(clip), "--format", "json"]}
+        for name in filter(None, args.without.split(",")):
+            cmds[f"w/o {name}"] = [sys.executable, "-c", without(name), "check", str(clip), "--format", "json"]
+        costs = medians(cmds, args.runs)
+
+    floor, check = costs["floor"], costs["check"]
+    print(f"clip: 15 s 1920x1080 30 fps H.264 + AAC; {args.runs} runs each, in turns, after one warm-up; medians")
+    print(f"{'':26} {'CPU s':>7} {'x floor':>8} {'peak RSS':>9} {'wall s':>7}   {'adds CPU':>9} {'adds RSS':>9}")
+    for name, c in costs.items():
+        adds = "" if name in ("floor", "check") else f"   {check.cpu - c.cpu:+8.2f}s {check.rss_mb - c.rss_mb:+7.0f}MB"
+        print(f"{name:26} {c.cpu:7.2f} {c.cpu / floor.cpu:7.2f}x {c.rss_mb:7.0f}MB {c.wall:7.2f}{adds}")
+    print(f"check: CPU {check.cpu / floor.cpu:.2f}x the floor (target <= {CHECK_TARGET}), "
+          f"peak RSS {check.rss_mb:.0f} MB (target <= {RSS_TARGET_MB})")
     return 0
 
 

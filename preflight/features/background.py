@@ -36,5 +36,5 @@ def score(audio: Audio) -> float:
     while len(x) < SEGMENT:
         x = np.concatenate([x, x])
     start = (len(x) - SEGMENT) // 2
-    raw = onnx.session("dnsmos_sig_bak_ovr.onnx").run(None, {"input_1": x[None, start : start + SEGMENT]})[0][0]
+    raw = onnx.run_once("dnsmos_sig_bak_ovr.onnx", {"input_1": x[None, start : start + SEGMENT]})[0][0]
     return float(_BAK(raw[1]))

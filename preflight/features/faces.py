@@ -16,7 +16,7 @@ import numpy as np
 
 from preflight.assets import model_path
 from preflight.features.landmarks import HumanCheck, Landmarker
-from preflight.features.native import quiet_stderr
+from preflight.features.native import mediapipe_tasks, quiet_stderr
 from preflight.media import Media, Role
 
 _detector = None
@@ -152,7 +152,7 @@ def _upright_turn(media: Media, min_confidence: float) -> int | None:
 
 def _best(frame: np.ndarray) -> tuple[float, Box | None]:
     """The most confident face BlazeFace finds on ``frame``: its score and box (0 and None: none)."""
-    import mediapipe as mp
+    mp, _, _ = mediapipe_tasks()
 
     image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(frame))
     with _detect_lock, quiet_stderr():
@@ -173,7 +173,7 @@ def face_track(media: Media, min_confidence: float, *, landmarks: bool = True) -
 
 
 def _track(media: Media, min_confidence: float, landmarks: bool) -> FaceTrack:
-    import mediapipe as mp  # loaded on first use: the CLI imports it while ffmpeg decodes
+    mp, _, _ = mediapipe_tasks()  # loaded on first use
 
     detector = _get_detector()
     landmarker = Landmarker(video=media.role is Role.VIDEO) if landmarks else None
@@ -209,7 +209,7 @@ def _get_detector():
     global _detector
     with _create_lock:
         if _detector is None:
-            from mediapipe.tasks.python import BaseOptions, vision
+            mp, BaseOptions, vision = mediapipe_tasks()
 
             options = vision.FaceDetectorOptions(
                 base_options=BaseOptions(model_asset_path=str(model_path("face_detection_full_range_sparse.tflite"))),
@@ -217,8 +217,6 @@ def _get_detector():
                 # Scores are filtered by the policy's limit afterwards; ask for everything plausible.
                 min_detection_confidence=0.3,
             )
-            import mediapipe as mp
-
             with quiet_stderr():  # loading, the first run and closing print native log lines
                 _detector = vision.FaceDetector.create_from_options(options)
                 _detector.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=np.zeros((64, 64, 3), np.uint8)))

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from preflight.assets import model_path
-from preflight.features.native import quiet_stderr
+from preflight.features.native import mediapipe_tasks, quiet_stderr
 
 CROP_SCALE = 2.0
 _UPPER_LIP, _LOWER_LIP, _FOREHEAD, _CHIN = 13, 14, 10, 152
@@ -40,7 +40,7 @@ class Landmarker:
     """One landmarker for one stream of frames (VIDEO mode tracks from frame to frame)."""
 
     def __init__(self, *, video: bool) -> None:
-        from mediapipe.tasks.python import BaseOptions, vision
+        _, BaseOptions, vision = mediapipe_tasks()
 
         options = vision.FaceLandmarkerOptions(
             base_options=BaseOptions(model_asset_path=str(model_path("face_landmarker.task"))),
@@ -54,7 +54,7 @@ class Landmarker:
 
     def measure(self, frame: np.ndarray, box: tuple[float, float, float, float], time_s: float) -> Pose | None:
         """The pose of the face in ``box`` (x, y, width, height in frame pixels), or None."""
-        import mediapipe as mp
+        mp, _, _ = mediapipe_tasks()
 
         image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(_crop(frame, box)))
         with quiet_stderr():
@@ -92,7 +92,7 @@ class HumanCheck:
     MIN_DETECTION, MIN_PRESENCE = 0.8, 1 / (1 + math.exp(-9.0))
 
     def __init__(self) -> None:
-        from mediapipe.tasks.python import BaseOptions, vision
+        _, BaseOptions, vision = mediapipe_tasks()
 
         options = vision.FaceLandmarkerOptions(
             base_options=BaseOptions(model_asset_path=str(model_path("face_landmarker.task"))),
@@ -106,7 +106,7 @@ class HumanCheck:
 
     def passes(self, frame: np.ndarray, box: tuple[float, float, float, float]) -> int:
         """How many of the 7 crops of the face in ``box`` the strict landmarker accepts."""
-        import mediapipe as mp
+        mp, _, _ = mediapipe_tasks()
 
         count = 0
         for scale, dx, dy, mirror in self.VARIANTS:

@@ -9,14 +9,13 @@ from preflight.assets import model_path
 
 _sessions: dict[str, Any] = {}
 _lock = threading.Lock()
+_release: Any = None  # RunOptions that shrink the arena at the end of a run, made on first use
 
 
 def session(model: str) -> Any:
     """The ``onnxruntime.InferenceSession`` of ``models/<model>``: one thread, no log chatter.
 
-    One intra-op thread: the analyzers already run side by side with the decoder on
-    few cores (the lip-sync model's visual encoder, the last and costliest step, runs two halves
-    of its input at once instead: see :mod:`preflight.features.sync`).
+    One intra-op thread: the analyzers already run side by side with the decoder on few cores.
     """
     with _lock:
         if model not in _sessions:
@@ -30,3 +29,19 @@ def session(model: str) -> Any:
                 str(model_path(model)), options, providers=["CPUExecutionProvider"]
             )
         return _sessions[model]
+
+
+def run_once(model: str, feeds: dict[str, Any]) -> list[Any]:
+    """``session(model).run(None, feeds)`` for a large one-off input, after which the session's
+    memory arena gives back what the run took. onnxruntime otherwise keeps each session's arena at
+    its largest run for the life of the process (hundreds of MB for a conv net over seconds of
+    frames or sound); a model run many times on small inputs keeps its arena (``session().run``).
+    """
+    global _release
+    if _release is None:
+        import onnxruntime
+
+        options = onnxruntime.RunOptions()
+        options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
+        _release = options
+    return session(model).run(None, feeds, _release)

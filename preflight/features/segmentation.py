@@ -53,12 +53,11 @@ def segment(audio: Audio) -> Segmentation:
     x = np.clip(audio.samples, -1.0, 1.0).astype(np.float32)
     n_frames = int(len(x) / RATE / FRAME_S)
     starts = chunk_starts(len(x))
-    model = onnx.session("segmentation.onnx")
     padded = np.pad(x, (0, max(0, CHUNK - len(x))))
     classes = []
     for i in range(0, len(starts), _BATCH):
         batch = np.stack([padded[s : s + CHUNK] for s in starts[i : i + _BATCH]])[:, None, :]
-        classes.append(model.run(None, {"waveforms": batch})[0].argmax(axis=2))
+        classes.append(onnx.run_once("segmentation.onnx", {"waveforms": batch})[0].argmax(axis=2))
     per_chunk = np.concatenate(classes)  # (chunks, model frames)
     times = (np.arange(n_frames) + 0.5) * FRAME_S
     start_s = np.array(starts) / RATE

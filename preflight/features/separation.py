@@ -57,11 +57,10 @@ def separate(audio: Audio) -> Separation:
     gain = level_gain(x)
     spec = stft(x * np.float32(gain))
     pair = np.stack([spec.real, spec.imag], axis=-1)[None].astype(np.float32)  # (1, 257, frames, 2)
-    session = onnx.session("gtcrn_dns3.onnx")
     pieces = []
     for start in range(0, pair.shape[2], CHUNK):
         first = max(0, start - WARM)
-        out = session.run(None, {"spec": pair[:, :, first : start + CHUNK]})[0][0]
+        out = onnx.run_once("gtcrn_dns3.onnx", {"spec": pair[:, :, first : start + CHUNK]})[0][0]
         pieces.append(out[:, start - first :])
     out = np.concatenate(pieces, axis=1)
     speech = out[..., 0] + 1j * out[..., 1]

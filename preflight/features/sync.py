@@ -20,7 +20,6 @@ from the decode's 25 fps grey frames (``Media.talk``). Only frames inside the VA
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 import cv2
@@ -40,6 +39,7 @@ _PAD = 110
 _EDGE = 8  # frames at each end of the encoders' output left out
 WINDOW = 250  # frames of picture encoded: 10 s, the most speech-filled stretch (6.5 ms of CPU a frame)
 _HALO = 12  # frames: more than the visual encoder's temporal reach (8)
+_CHUNK = 125  # frames the visual encoder runs on at once (and _HALO each side): its activations are ~1 MB a frame
 _MIN_SCORED = 20  # speech frames a lag must compare to count
 
 
@@ -115,7 +115,7 @@ def encode(media: Media, vad_threshold: float, min_confidence: float, window: in
         speech[(times >= start) & (times < end)] = True
     first, width = best_window(speech, window)
     crops = np.stack([_crop(frames[i], *boxes[i]) for i in range(first, first + width)]).astype(np.float32)
-    audio_embed = onnx.session("light_asd_audio.onnx").run(None, {"mfcc": features[None, : 4 * n]})[0][0]
+    audio_embed = onnx.run_once("light_asd_audio.onnx", {"mfcc": features[None, : 4 * n]})[0][0]
     mouth = 1.4 * boxes[:, 2] * media.probe.video.width / media.talk.width
     return Encoded(visual=_visual_embedding(crops), first=first, audio=audio_embed[:n], speech=speech, mouth_px=mouth,
                    face=_with_face(track, n))
@@ -165,20 +165,21 @@ def curve_of(e: Encoded) -> SyncCurve | None:
 
 
 def _visual_embedding(crops: np.ndarray) -> np.ndarray:
-    """The visual encoder's output for (frames, 112, 112) crops, in two halves run side by side.
+    """The visual encoder's output for (frames, 112, 112) crops, run on at most ``_CHUNK`` frames at
+    a time, one after the other, each with ``_HALO`` frames of context either side.
 
-    The encoder is the clip's last and costliest step, when the other analyzers are done and a
-    core is free. Its temporal convolutions see at most 8 frames each way, so halves that
-    overlap by ``_HALO`` frames give exactly the whole run's output (tested).
+    Its activations take about a megabyte a frame (64 channels of 56x56 floats, several layers
+    live), so 10 s at once would hold half a gigabyte. Its temporal convolutions see at most 8
+    frames each way, so overlapping chunks give exactly the whole run's output (tested).
     """
-    session = onnx.session("light_asd_visual.onnx")
-    half = len(crops) // 2
-    if half < 4 * _HALO:
-        return session.run(None, {"crops": crops[None]})[0][0]
-    parts = [(0, half + _HALO, 0, half), (half - _HALO, len(crops), _HALO, None)]
-    with ThreadPoolExecutor(2, thread_name_prefix="av_sync") as pool:
-        runs = [pool.submit(session.run, None, {"crops": crops[None, a:b]}) for a, b, _, _ in parts]
-        return np.concatenate([run.result()[0][0][keep:end] for run, (_, _, keep, end) in zip(runs, parts)])
+    n = len(crops)
+    bounds = np.linspace(0, n, -(-n // _CHUNK) + 1).round().astype(int)
+    parts = []
+    for start, end in zip(bounds[:-1], bounds[1:]):
+        a, b = max(0, start - _HALO), min(n, end + _HALO)
+        out = onnx.run_once("light_asd_visual.onnx", {"crops": crops[None, a:b]})[0][0]
+        parts.append(out[start - a : end - a])
+    return np.concatenate(parts)
 
 
 def _boxes(track, n: int, scale: float) -> np.ndarray | None:

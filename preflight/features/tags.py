@@ -53,7 +53,7 @@ def tags(media: Media) -> Tags | None:
 def tag(audio: Audio) -> Tags:
     x = upsample(np.clip(audio.samples, -1.0, 1.0), audio.rate)
     mel = log_mel(x)[None, None]
-    return Tags(onnx.session("efficientat_mn04.onnx").run(None, {"mel": mel})[0][0].astype(np.float64))
+    return Tags(onnx.run_once("efficientat_mn04.onnx", {"mel": mel})[0][0].astype(np.float64))
 
 
 def upsample(x: np.ndarray, rate: int) -> np.ndarray:

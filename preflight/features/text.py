@@ -50,7 +50,7 @@ def detect_text(rgb: np.ndarray, long_side: int = 640) -> list[TextBox]:
     map_w = max(32, round(width * scale / 32) * 32)
     bgr = cv2.resize(rgb[:, :, ::-1], (map_w, map_h), interpolation=cv2.INTER_AREA)
     x = (bgr.astype(np.float32) / 255.0 - 0.5) / 0.5
-    probability = onnx.session("text_detector.onnx").run(None, {"x": np.ascontiguousarray(x.transpose(2, 0, 1)[None])})[0][0, 0]
+    probability = onnx.run_once("text_detector.onnx", {"x": np.ascontiguousarray(x.transpose(2, 0, 1)[None])})[0][0, 0]
     return _boxes(probability, width / map_w, height / map_h)
 
 

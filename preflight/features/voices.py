@@ -204,11 +204,10 @@ def campplus(audio: Audio, cut: Pieces) -> np.ndarray:
     if not cut.pieces:
         return np.zeros((0, CAMPPLUS_DIM), np.float32)
     features = fbank(np.clip(audio.samples, -1.0, 1.0), audio.rate)
-    encoder = onnx.session("campplus.onnx")
 
     def run(frames: list[np.ndarray]) -> np.ndarray:
         x = np.stack([features[np.minimum(f, len(features) - 1)] for f in frames])
-        return encoder.run(None, {"fbank": (x - x.mean(axis=1, keepdims=True)).astype(np.float32)})[0]
+        return onnx.run_once("campplus.onnx", {"fbank": (x - x.mean(axis=1, keepdims=True)).astype(np.float32)})[0]
 
     return _by_length(cut.pieces, run, CAMPPLUS_DIM)
 
@@ -223,10 +222,9 @@ def ge2e(audio: Audio, cut: Pieces) -> np.ndarray:
     speech = np.concatenate([x[f * hop : f * hop + hop] for frames in cut.pieces for f in frames])
     level = float(np.sqrt(np.mean(speech.astype(np.float64) ** 2))) or 1.0
     mels = mel_power(x * np.float32(10 ** (GE2E_DBFS / 20) / level), audio.rate, n_fft=400, hop=hop, n_mels=40).T
-    encoder = onnx.session("voice_encoder.onnx")
 
     def run(frames: list[np.ndarray]) -> np.ndarray:
-        return encoder.run(None, {"mels": np.stack([mels[np.minimum(f, len(mels) - 1)] for f in frames])})[0]
+        return onnx.run_once("voice_encoder.onnx", {"mels": np.stack([mels[np.minimum(f, len(mels) - 1)] for f in frames])})[0]
 
     return _by_length(cut.pieces, run, GE2E_DIM)
 
