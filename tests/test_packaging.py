@@ -35,7 +35,7 @@ def test_the_wheel_carries_its_license_and_every_models(wheel):
     models = {p.name for p in (ROOT / "models").iterdir() if not p.name.startswith(("LICENSE", "NOTICE", "README"))}
     listed = set()
     for row in rows:
-        files = set(re.findall(r"[\w.-]+\.(?:onnx|tflite|task|omnivad)", row.split("|")[1]))
+        files = set(re.findall(r"[\w.-]+\.(?:onnx|tflite|task|omnivad|csv)", row.split("|")[1]))
         [license_file] = re.findall(r"`(LICENSE\.[\w.-]+)`", row.split("|")[4])
         assert f"preflight/models/{license_file}" in names, (files, license_file)
         listed |= files
