@@ -96,22 +96,28 @@ def resync(source: Path, probed: Probe, offset_ms: int, dest: Path, deadline: fl
         raise InputError(f"{source}: moving the sound {offset_ms:+d} ms failed ({failed})")
 
 
-def _run(args: list[str], dest: Path, deadline: float | None, target: Probe) -> str | None:
-    """Run one ffmpeg cut into ``dest``; None when it worked, else ffmpeg's last line."""
-    with shutdown.process(subprocess.Popen([*args, f"file:{dest.absolute()}"], stdin=subprocess.DEVNULL,
-                                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)) as proc:
+def run_ffmpeg(args: list[str], timeout: float | None, source: Probe, what: str) -> tuple[int, str]:
+    """Run ffmpeg; its exit code and its stderr. :class:`TimedOut` (naming ``what``) past ``timeout``."""
+    with shutdown.process(subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                           stderr=subprocess.PIPE, text=True)) as proc:
         try:
-            left = None if deadline is None else deadline - time.monotonic()
-            if left is not None and left <= 0:
-                raise subprocess.TimeoutExpired(args, 0)
-            _, errors = proc.communicate(timeout=left)
+            _, errors = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
             proc.kill()
-            raise TimedOut(f"{target.path}: cutting the window did not finish in its time and was stopped") from None
+            raise TimedOut(f"{source.path}: {what} did not finish in its time and was stopped") from None
         except BaseException:
             proc.kill()
             raise
-    return None if proc.returncode == 0 else (errors.strip().splitlines() or ["ffmpeg failed"])[-1]
+    return proc.returncode, errors
+
+
+def _run(args: list[str], dest: Path, deadline: float | None, target: Probe) -> str | None:
+    """Run one ffmpeg cut into ``dest``; None when it worked, else ffmpeg's last line."""
+    left = None if deadline is None else deadline - time.monotonic()
+    if left is not None and left <= 0:
+        raise TimedOut(f"{target.path}: cutting the window did not finish in its time and was stopped")
+    code, errors = run_ffmpeg([*args, f"file:{dest.absolute()}"], left, target, "cutting the window")
+    return None if code == 0 else (errors.strip().splitlines() or ["ffmpeg failed"])[-1]
 
 
 def _lasts(path: Path, seconds: float, fps: float) -> bool:

@@ -9,12 +9,11 @@ format (PNG, JPEG at quality 2).
 from __future__ import annotations
 
 import re
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from preflight import shutdown
-from preflight.errors import InputError, TimedOut
+from preflight.errors import InputError
+from preflight.media.cut import run_ffmpeg
 from preflight.media.probe import Probe, Role, require_tool, tool_path
 
 
@@ -57,7 +56,7 @@ def apply(source: Probe, edit: Edit, dest: Path, timeout: float | None = None) -
             else:
                 args += ["-c:a", "copy"]
         args += ["-f", "wav"] if source.video is None else ["-movflags", "+faststart", "-f", "mp4"]
-    code, errors = _run([*args, f"file:{dest.absolute()}"], timeout, source, "writing the repair")
+    code, errors = run_ffmpeg([*args, f"file:{dest.absolute()}"], timeout, source, "writing the repair")
     if code != 0:
         raise InputError(f"{source.path}: writing the repair failed ({(errors.strip().splitlines() or ['ffmpeg failed'])[-1]})")
 
@@ -66,7 +65,7 @@ def true_loudness(source: Probe, timeout: float | None = None) -> tuple[float, f
     """ffmpeg's EBU R128 meter on the source's own sound, at its own rate: (integrated LUFS, true
     peak dBTP). The check's meter reads a 16 kHz decode; the gain is measured on the full band."""
     ffmpeg = require_tool("ffmpeg")
-    code, log = _run([ffmpeg, "-hide_banner", "-nostats", "-i", tool_path(source.path), "-map", f"0:{source.audio.index}",
+    code, log = run_ffmpeg([ffmpeg, "-hide_banner", "-nostats", "-i", tool_path(source.path), "-map", f"0:{source.audio.index}",
                       "-af", "ebur128=peak=true", "-f", "null", "-"], timeout, source, "measuring the loudness")
     if code != 0 or "Summary:" not in log:
         raise InputError(f"{source.path}: measuring the loudness failed")
@@ -76,18 +75,3 @@ def true_loudness(source: Probe, timeout: float | None = None) -> tuple[float, f
     if level is None or peak is None:
         raise InputError(f"{source.path}: measuring the loudness failed")
     return float(level[1]), float(peak[1])
-
-
-def _run(args: list[str], timeout: float | None, source: Probe, what: str) -> tuple[int, str]:
-    """Run ffmpeg; its exit code and its stderr. :class:`TimedOut` past ``timeout``."""
-    with shutdown.process(subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                           stderr=subprocess.PIPE, text=True)) as proc:
-        try:
-            _, errors = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            raise TimedOut(f"{source.path}: {what} did not finish in its time and was stopped") from None
-        except BaseException:
-            proc.kill()
-            raise
-    return proc.returncode, errors
