@@ -20,6 +20,7 @@ from preflight.batch.discovery import SourceSet
 from preflight.errors import PreflightError
 from preflight.evidence import Evidence
 from preflight.policy import Policy
+from preflight.process import limit_malloc_arenas
 from preflight.report import Report
 
 Task = tuple[SourceSet, "str | None"]  # a set and its cache key
@@ -185,6 +186,7 @@ def done(message: Checked | Failed, seconds: float) -> Done | Failed:
 def _work(conn: Any, policy_json: str) -> None:
     """A worker: check the sets it is sent until it is sent None. Ctrl-C is the parent's to handle."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    limit_malloc_arenas()
     _quiet_native_output()
     policy = Policy.model_validate_json(policy_json)
     while (sources := conn.recv()) is not None:

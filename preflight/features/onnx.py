@@ -10,6 +10,9 @@ from preflight.assets import model_path
 _sessions: dict[str, Any] = {}
 _lock = threading.Lock()
 _release: Any = None  # RunOptions that shrink the arena at the end of a run, made on first use
+# One large run at a time: each holds hundreds of MB while it runs, and one run already keeps a
+# core busy (one intra-op thread); side by side they only add up the memory.
+_large = threading.Lock()
 
 
 def session(model: str) -> Any:
@@ -36,6 +39,7 @@ def run_once(model: str, feeds: dict[str, Any]) -> list[Any]:
     memory arena gives back what the run took. onnxruntime otherwise keeps each session's arena at
     its largest run for the life of the process (hundreds of MB for a conv net over seconds of
     frames or sound); a model run many times on small inputs keeps its arena (``session().run``).
+    Large runs take turns, whichever thread asks.
     """
     global _release
     if _release is None:
@@ -44,4 +48,6 @@ def run_once(model: str, feeds: dict[str, Any]) -> list[Any]:
         options = onnxruntime.RunOptions()
         options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
         _release = options
-    return session(model).run(None, feeds, _release)
+    model_session = session(model)
+    with _large:
+        return model_session.run(None, feeds, _release)
