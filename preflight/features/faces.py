@@ -20,7 +20,6 @@ from preflight.features.native import mediapipe_tasks, quiet_stderr
 from preflight.media import Media, Role
 
 _detector = None
-_human_check: HumanCheck | None = None
 _create_lock = threading.Lock()
 _human_lock = threading.Lock()  # one strict landmarker graph: one crop at a time
 HUMAN_MIN_PX = 60  # faces smaller than this often fail the strict check even when they are people's
@@ -91,15 +90,18 @@ def _humanness(media: Media, min_confidence: float) -> Humanness:
     track = face_track(media, min_confidence)
     sized = [i for i, found in enumerate(track.faces) if found and max(b.height for b in found) >= HUMAN_MIN_PX]
     picks = [sized[j] for j in np.unique(np.linspace(0, len(sized) - 1, HUMAN_FRAMES).round().astype(int))] if sized else []
-    global _human_check
     passes = []
+    # A graph of its own for the few frames asked, closed after: kept, it would hold tens of MB
+    # for the rest of the process, and a new one costs a fiftieth of a second.
     with _human_lock:
-        if picks and _human_check is None:
-            _human_check = HumanCheck()
-            threading._register_atexit(_human_check.close)
-        for i in picks:
-            largest = max(track.faces[i], key=lambda b: b.width * b.height)
-            passes.append(_human_check.passes(media.rgb[i], (largest.x, largest.y, largest.width, largest.height)))
+        check = HumanCheck() if picks else None
+        try:
+            for i in picks:
+                largest = max(track.faces[i], key=lambda b: b.width * b.height)
+                passes.append(check.passes(media.rgb[i], (largest.x, largest.y, largest.width, largest.height)))
+        finally:
+            if check is not None:
+                check.close()
     return Humanness(times=track.times[picks] if picks else np.zeros(0), passes=np.array(passes, dtype=int))
 
 
