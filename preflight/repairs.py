@@ -71,6 +71,7 @@ class Repair(BaseModel):
     gain_db: float | None = Field(None, description="loudness: the gain applied, dB")
     start: float | None = Field(None, description="trim: the first second kept")
     end: float | None = Field(None, description="trim: where what is kept ends, seconds (None: the end)")
+    file: str | None = Field(None, description="the file repaired, as it was given")
 
 
 class Plan(BaseModel):
@@ -411,9 +412,18 @@ def stage(target: Probe, policy: Policy, allowed: Collection[str], stack: contex
     appears later is not seen here and is left to the check of the cut, the speaker's face room
     is that of the first seconds, and stray frames at its end are not looked for."""
     planned = plan_file(target, policy, frozenset(allowed), timeout)
+    planned = planned.model_copy(update={"repairs": [r.model_copy(update={"file": target.source.label})
+                                                     for r in planned.repairs]})
     if not planned.repairs:
         return target, planned
     folder = stack.enter_context(shutdown.temporary_folder(prefix="preflight-repair-"))
-    dest = folder / f"repaired{'.mp4' if target.role is Role.VIDEO else '.wav'}"
+    dest = folder / f"repaired{suffix(target)}"
     apply(target, planned.edit(), dest, timeout)
     return probe(dest), planned
+
+
+def suffix(source: Probe) -> str:
+    """The kind of file a repair of ``source`` is written as: MP4, WAV, or the image's JPEG or PNG."""
+    if source.role is Role.IMAGE:
+        return ".jpg" if source.path.suffix.lower() in (".jpg", ".jpeg") else ".png"
+    return ".mp4" if source.role is Role.VIDEO else ".wav"

@@ -13,6 +13,7 @@ import pytest
 from preflight.media.probe import probe
 from preflight.media.repair import true_loudness
 from preflight.policy import Policy
+from preflight.pipeline import check
 from preflight.repairs import _largest, plan_file, repair
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
@@ -139,3 +140,39 @@ def test_fix_repairs_before_it_cuts_and_the_cli_forbids_a_kind(fixture_path, tmp
     assert abs(level - Policy().fix.target_lufs) <= 1.0
     run = run_cli("fix", str(source), "--dry-run", "--no-loudness", "--format", "json")
     assert run.returncode == 0 and json.loads(run.stdout)["repairs"] == [], run.stderr
+
+
+def _captioned_portrait(face: Path, out: Path) -> Path:
+    """The fixture's face at 720 px with a name strip on a grey band under it: 720x860."""
+    ffmpeg("-i", face, "-vf", f"scale=720:720,pad=720:860:0:0:0x606060,drawtext=fontfile={FONT}:text='Ada Lovelace, "
+           "mathematician':fontcolor=white:fontsize=34:box=1:boxcolor=0x102a80:boxborderw=16:x=(w-tw)/2:y=h-th-40", out)
+    return out
+
+
+def test_fix_crops_an_image_alone_and_writes_it_as_it_came(fixture_path, tmp_path):
+    from preflight.fix import fix
+    from conftest import run_cli
+
+    source = _captioned_portrait(fixture_path("face.png"), tmp_path / "portrait.png")
+    result = fix(source, output=tmp_path / "ada.png")
+    assert result.image_only and result.window is None and result.go and result.output == str(tmp_path / "ada.png")
+    (crop,) = result.repairs
+    x, y, w, h = crop.rect
+    assert crop.kind == "crop" and crop.file == str(source) and (x, y, w) == (0, 0, 720) and 720 <= h <= 860 - 80
+    assert plan_file(probe(tmp_path / "ada.png"), Policy()).repairs == []  # fix on its own output changes nothing
+    wrong = run_cli("fix", str(source), "-o", str(tmp_path / "ada.jpg"))
+    assert wrong.returncode == 2 and "*.png" in wrong.stderr and not (tmp_path / "ada.jpg").exists()
+    good = run_cli("fix", str(fixture_path("face.png")), "--dry-run")
+    assert good.returncode == 1 and "needs no repair" in good.stdout, good.stdout  # nothing to do is not a success
+
+
+def test_fix_crops_the_image_beside_a_voice_and_writes_both(fixture_path, tmp_path):
+    from preflight.fix import fix
+
+    portrait = _captioned_portrait(fixture_path("face.png"), tmp_path / "portrait.png")
+    result = fix(image=portrait, audio=fixture_path("speech.wav"), output=tmp_path / "ada.wav")
+    assert result.go and result.output == str(tmp_path / "ada.wav") and result.image_output == str(tmp_path / "ada.png")
+    assert [(r.kind, r.file) for r in result.repairs] == [("crop", str(portrait))]
+    assert {c.source for c in result.report.checks} == {str(tmp_path / "ada.wav"), str(tmp_path / "ada.png")}
+    assert check(image=tmp_path / "ada.png", audio=tmp_path / "ada.wav").go
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ada.png", "ada.wav", "portrait.png"]
