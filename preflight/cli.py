@@ -572,15 +572,16 @@ def batch(
 
 
 def _fix_no_go(results: list, folder: Path, policy: Policy, err: Console, out: Console) -> None:
-    """Cut each NO-GO set whose failures a window can leave out into ``folder`` (``name.mp4``, or
-    ``name.wav`` beside its image), one set at a time here; list every attempt in ``fixes.jsonl``."""
+    """Cut (and repair) each NO-GO set whose failures a window or a repair can remove into ``folder``
+    (``name.mp4``, or ``name.wav`` beside its image, the image too when it is cropped, or an image
+    alone repaired), one set at a time here; list every attempt in ``fixes.jsonl``."""
     from preflight.fix import savable
     from preflight.report import Outcome
 
     tried = []
     with _quiet_native_stderr():  # fix runs mediapipe here, in this process
         for r in sorted((r for r in results if r.outcome is Outcome.NO_GO), key=lambda r: r.set.name):
-            if savable(r.report) and bool(r.set.video) != bool(r.set.audio):  # one recording, and fix can save it
+            if savable(r.report) and not (r.set.video and r.set.audio):  # one recording or an image, and fix can save it
                 if (result := _fix_one(r.set, folder, policy, err, out)) is not None:
                     tried.append((r.set.name, result))
     write_atomically(folder / "fixes.jsonl", "".join(json.dumps({"set": name, **result.model_dump(mode="json")}) + "\n"
@@ -592,7 +593,9 @@ def _fix_one(s: Any, folder: Path, policy: Policy, err: Console, out: Console) -
     """One set's :class:`~preflight.fix.FixResult` (None when its recording cannot be read), and a line for people."""
     from preflight.fix import fix as fix_recording
 
-    target = folder / f"{s.name}.{'mp4' if s.video else 'wav'}"
+    from preflight.repairs import image_suffix
+
+    target = folder / (f"{s.name}.{'mp4' if s.video else 'wav'}" if s.video or s.audio else s.name + image_suffix(s.image))
     try:
         with err.status(f"cutting {s.name}", spinner="dots"):
             result = fix_recording(video=s.video, image=s.image, audio=s.audio, output=target, policy=policy,
@@ -600,9 +603,12 @@ def _fix_one(s: Any, folder: Path, policy: Policy, err: Console, out: Console) -
     except PreflightError as exc:
         out.print(Text.assemble(("not cut ", "bold red"), s.name, f": {exc}"), soft_wrap=True)
         return None
-    if result.output is not None:
+    if result.output is not None and result.image_only:
+        out.print(Text.assemble(("repaired GO ", "bold green"), s.name, f": {result.why} -> {result.output}"), soft_wrap=True)
+    elif result.output is not None:
         w = result.window
-        out.print(Text.assemble(("cut GO ", "bold green"), s.name, f": {w.start:.2f}-{w.end:.2f} s -> {result.output}"))
+        also = f" (and {result.image_output})" if result.image_output else ""
+        out.print(Text.assemble(("cut GO ", "bold green"), s.name, f": {w.start:.2f}-{w.end:.2f} s -> {result.output}{also}"))
     else:
         out.print(Text.assemble(("not cut ", "bold red"), s.name, f": {result.refusal}"), soft_wrap=True)
     return result

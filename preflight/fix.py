@@ -207,9 +207,10 @@ def fix(
 
 
 def savable(report: Report) -> bool:
-    """Whether ``fix`` can save a NO-GO report: every failure is one a window leaves out, or one
-    whose analyzer offers to move the sound (:class:`~preflight.analyzers.base.Resync`)."""
-    return all(c.id in CUTTABLE or _offset(c) is not None for c in report.blocking)
+    """Whether ``fix`` can save a NO-GO report: every failure is one a window leaves out, one
+    whose analyzer offers to move the sound (:class:`~preflight.analyzers.base.Resync`), or one a
+    repair is planned for (:data:`preflight.repairs.REMOVES`: a second face or a mark a crop leaves out)."""
+    return all(c.id in CUTTABLE or _offset(c) is not None or c.reason in repairing.REMOVES for c in report.blocking)
 
 
 def _offset(check: Check) -> int | None:

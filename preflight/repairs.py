@@ -57,6 +57,10 @@ from preflight.sources import PathArg
 
 Kind = Literal["crop", "loudness", "trim"]
 KINDS: tuple[Kind, ...] = ("crop", "loudness", "trim")
+# The outcomes (reason codes) a repair is planned for: a NO-GO failing only on these (or on what a
+# window leaves out) may be saved by ``fix``; whether it is, the plan and the repaired file's check say.
+REMOVES: dict[str, Kind] = {"faces.several": "crop", "overlay.text": "crop", "overlay.mark": "crop", "overlay.inset": "crop",
+                            "loudness.quiet": "loudness", "scene_cuts.stray_frames": "trim"}
 Rect = tuple[int, int, int, int]  # x0, y0, x1, y1 in source pixels
 _ASPECT_MIN, _ASPECT_MAX = 9 / 16, 16 / 9
 
@@ -424,6 +428,9 @@ def stage(target: Probe, policy: Policy, allowed: Collection[str], stack: contex
 
 def suffix(source: Probe) -> str:
     """The kind of file a repair of ``source`` is written as: MP4, WAV, or the image's JPEG or PNG."""
-    if source.role is Role.IMAGE:
-        return ".jpg" if source.path.suffix.lower() in (".jpg", ".jpeg") else ".png"
-    return ".mp4" if source.role is Role.VIDEO else ".wav"
+    return image_suffix(source.path) if source.role is Role.IMAGE else ".mp4" if source.role is Role.VIDEO else ".wav"
+
+
+def image_suffix(path: PathArg) -> str:
+    """A repaired image is written as it came: JPEG for a JPEG, else PNG (lossless)."""
+    return ".jpg" if Path(str(path)).suffix.lower() in (".jpg", ".jpeg") else ".png"
