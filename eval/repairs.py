@@ -305,20 +305,20 @@ def judged(expected: dict, plan, out: Path | None) -> tuple[bool, str]:
     return True, "the editor's repair"
 
 
-def _base_fails(folder: Path, name: str | None, policy, done_file: Path, done: dict) -> str:
-    """The checks the case's base (its clip scaled as the case was, no fault) fails, checked once."""
+def _base_fails(folder: Path, name: str, policy, done_file: Path, done: dict) -> tuple[set[str], str]:
+    """The checks the case's base (its clip scaled as the case was, no fault) fails, and their
+    messages; checked once."""
     from preflight.pipeline import check
 
-    if name is None:
-        return ""
     key = f"base:{name}"
-    if key not in done:
+    if key not in done or "ids" not in done[key]:
         report = check(video=folder / name, policy=policy, timeout=900.0)
-        failing = "; ".join(f"{c.id}: {c.message}" for c in report.checks if c.status.value in ("fail", "error"))
-        done[key] = {"file": key, "outcome": "base", "cpu": 0, "why": failing}
+        failing = [c for c in report.checks if c.status.value in ("fail", "error")]
+        done[key] = {"file": key, "outcome": "base", "cpu": 0, "ids": sorted(c.id for c in failing),
+                     "why": "; ".join(f"{c.id}: {c.message}" for c in failing)}
         with done_file.open("a") as f:
             f.write(json.dumps(done[key]) + "\n")
-    return done[key]["why"]
+    return set(done[key]["ids"]), done[key]["why"]
 
 
 def score(folder: Path, only: str) -> int:
@@ -378,8 +378,11 @@ def score(folder: Path, only: str) -> int:
                 if again.repairs:
                     right, why = False, f"{why}; fix on its own output repairs again: {again.repairs[0].why}"
                 outcome = "right" if right else "wrong"
-        if outcome == "no-go" and (fails := _base_fails(folder, expected.get("base"), policy, done_file, done)):
-            outcome, why = "base-no-go", f"{why}; its base {expected['base']} (no fault) is NO-GO too: {fails}"
+        if outcome == "no-go" and expected.get("base"):
+            ids, fails = _base_fails(folder, expected["base"], policy, done_file, done)
+            failing = {c.id for c in result.report.checks if c.status.value in ("fail", "error")}
+            if failing <= ids:  # the case fails nothing its base (no fault, no repair) does not
+                outcome, why = "base-no-go", f"{why}; its base {expected['base']} (no fault) fails the same: {fails}"
         rows.append((expected["file"], outcome, cpu))
         with done_file.open("a") as f:
             f.write(json.dumps({"file": expected["file"], "outcome": outcome, "cpu": round(cpu, 1), "why": why}) + "\n")

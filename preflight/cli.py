@@ -265,7 +265,7 @@ def fix(
     no_crop: Annotated[bool, typer.Option("--no-crop", help="Do not crop out a second face, a mark, a caption or bars.")] = False,
     no_loudness: Annotated[bool, typer.Option("--no-loudness", help="Do not raise a quiet voice.")] = False,
     no_trim: Annotated[bool, typer.Option("--no-trim", help="Do not trim stray frames of another shot at the edges.")] = False,
-    html: Annotated[Optional[Path], typer.Option("--report", help="Also write an HTML page: the timeline with the stretches each check would fail and the window marked, and the cut's check.")] = None,
+    html: Annotated[Optional[Path], typer.Option("--report", help="Also write an HTML page: each repair (a crop drawn on a frame, before and after), the timeline with the stretches each check would fail and the window marked, and the cut's check.")] = None,
     output: Output = Format.text,
     strict: Strict = False,
     config: Config = None,

@@ -47,6 +47,8 @@ from preflight.features.bars import inside_bars
 from preflight.features.faces import Box, FaceTrack
 from preflight.media import Media, Probe, Role, decode
 from preflight.errors import TimedOut, UsageError
+from preflight.evidence import THUMB_WIDTH, Picture
+from preflight.evidence import picture as thumbnail
 from preflight.media.probe import probe
 from preflight.media.repair import Edit, apply, true_loudness
 from preflight.outputs import discard, keep, refuse_unsafe, sibling
@@ -65,6 +67,7 @@ Rect = tuple[int, int, int, int]  # x0, y0, x1, y1 in source pixels
 _ASPECT_MIN, _ASPECT_MAX = 9 / 16, 16 / 9
 
 
+
 class Repair(BaseModel):
     """One repair: what, why, and the rectangle (x, y, width, height of the source), the gain or the cut."""
 
@@ -76,6 +79,9 @@ class Repair(BaseModel):
     start: float | None = Field(None, description="trim: the first second kept")
     end: float | None = Field(None, description="trim: where what is kept ends, seconds (None: the end)")
     file: str | None = Field(None, description="the file repaired, as it was given")
+    # crop: a frame of the source with the rectangle drawn, and the same frame cropped (for the page; not in JSON)
+    before: Picture | None = Field(None, exclude=True)
+    after: Picture | None = Field(None, exclude=True)
 
 
 class Plan(BaseModel):
@@ -215,7 +221,13 @@ def _crop(media: Media, policy: Policy, span: Span) -> tuple[Repair | None, str 
     if (x1 - x0, y1 - y0) == (width, height):
         return None, None
     why = f"{what}: cropped to {x1 - x0}x{y1 - y0} at ({x0}, {y0}) of {width}x{height}, the speaker's head whole"
-    return Repair(kind="crop", why=why, rect=(x0, y0, x1 - x0, y1 - y0), frame=(width, height)), None
+    kept = np.flatnonzero(inside) if inside.any() else np.arange(len(frames))
+    at = int(kept[len(kept) // 2])  # a frame from the middle of what is kept
+    frame = frames[at]
+    before = thumbnail(frame, float(times[at]), [(x0 / width, y0 / height, (x1 - x0) / width, (y1 - y0) / height)], 2 * THUMB_WIDTH)
+    after = thumbnail(frame[int(y0 / sy):int(np.ceil(y1 / sy)), int(x0 / sx):int(np.ceil(x1 / sx))], float(times[at]), [],
+                    max(2, round(2 * THUMB_WIDTH * (x1 - x0) / width)))
+    return Repair(kind="crop", why=why, rect=(x0, y0, x1 - x0, y1 - y0), frame=(width, height), before=before, after=after), None
 
 
 def _people(track: FaceTrack) -> tuple[list[Box] | None, list[list[Box]]]:

@@ -195,3 +195,28 @@ def test_batch_fix_repairs_the_no_go_sets_a_crop_saves(fixture_path, tmp_path):
     lines = {x["set"]: x for x in map(json.loads, (fixed / "fixes.jsonl").read_text().splitlines())}
     assert [r["kind"] for r in lines["ada"]["repairs"]] == ["crop"] and [r["kind"] for r in lines["bo"]["repairs"]] == ["crop"]
     assert check(image=fixed / "ada.png", audio=fixed / "ada.wav").go and check(video=fixed / "bo.mp4").go
+
+
+@pytest.mark.slow
+def test_the_fix_page_shows_each_repair_with_the_crop_drawn_before_and_after(fixture_path, tmp_path):
+    import re
+
+    from conftest import run_cli
+    from test_html import _chromium
+
+    source = _captioned_portrait(fixture_path("face.png"), tmp_path / "portrait.png")
+    page = tmp_path / "page.html"
+    run = run_cli("fix", str(source), "--dry-run", "--report", str(page), "--format", "json")
+    assert run.returncode == 0, run.stderr
+    (crop,) = json.loads(run.stdout)["repairs"]
+    shown = _chromium(page, tmp_path, "--dump-dom")
+    assert shown.returncode == 0 and 'data-ready="1"' in shown.stdout, shown.stderr[-2000:]
+    assert "Uncaught" not in shown.stderr
+    repair = re.search(r"<div class=\"repair\" data-kind=\"crop\">(.*?)</section>", shown.stdout, re.S)
+    assert repair and crop["why"] in repair[1]
+    assert repair[1].count("<img") == 2 and "the crop drawn" in repair[1] and ">after<" in repair[1]
+    # the rectangle drawn on the source is the crop, as shares of the frame
+    x, y, w, h = (float(v) for v in re.search(r"<rect x=\"([\d.]+)\" y=\"([\d.]+)\" width=\"([\d.]+)\" height=\"([\d.]+)\"",
+                                               repair[1]).groups())
+    (fw, fh), (cx, cy, cw, ch) = crop["frame"], crop["rect"]
+    assert abs(x - cx / fw) < 0.01 and abs(y - cy / fh) < 0.01 and abs(w - cw / fw) < 0.01 and abs(h - ch / fh) < 0.01
