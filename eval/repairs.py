@@ -405,7 +405,7 @@ def score(folder: Path, only: str) -> int:
     fair = n - unfair
     print(f"\n{right}/{n} GO with the editor's repair ({right / max(n, 1):.0%}); {refused} refused with the reason "
           f"expected; {unfair} NO-GO as their base (the clip with no fault) is; {n - right - refused - unfair} wrong or "
-          f"NO-GO otherwise; of the {fair} cases whose base is GO: {right + refused} right ({(right + refused) / max(fair, 1):.0%}); "
+          f"NO-GO otherwise; of the {fair} others: {right + refused} right ({(right + refused) / max(fair, 1):.0%}); "
           f"{controls} of {len(CONTROLS) if not only else 0} untouched good sources repaired; CPU {sum(r[2] for r in rows):.0f} s in all")
     return 0
 
