@@ -16,7 +16,8 @@ moments can still fail as a whole (its background too loud, short blips of a son
 faces missing from too many frames). What a streamed decode cannot show (overlay, lip sync, a
 person's face rather than a statue's) is judged by the ordinary check of the cut file: the
 output is written to a temporary file beside ``OUT`` and renamed into place only when that
-check says GO. A failure no window leaves out may still be repaired when its analyzer offers a
+check says GO (a repaired recording whose window is all of it is its own output once checked GO:
+not cut and encoded a second time). A failure no window leaves out may still be repaired when its analyzer offers a
 ``resync``: the sound moved by the offset it names, and checked again.
 
 Memory: the decode is streamed (:func:`~preflight.media.decode`'s ``streamed``): the frame
@@ -192,7 +193,14 @@ def fix(
             # Nothing is cut away, so the recording's own verdict stands: re-encoding it must not
             # turn a NO-GO into a GO (a dub's sync strength moved from fail to warn when re-encoded).
             roles = {"image": still.path, "audio": target.path} if still is not None else {target.role.value: target.path}
-            own = check(**roles, policy=policy, timeout=_left(deadline, target), labels=origin)
+            repaired = target is not original  # fix wrote it (MP4 or WAV): GO as it is, it is the output, not cut again
+            named = {**origin, str(target.path): str(out), **({str(still.path): str(still_out)} if still_out else {})}
+            own = check(**roles, policy=policy, timeout=_left(deadline, target), labels=named if repaired else origin)
+            if own.go and repaired:
+                _write(still.path if still_out else None, still_out)
+                _write(target.path, out)
+                return result.model_copy(update={"report": own, "output": str(out),
+                                                 "image_output": str(still_out) if still_out else None})
             if not own.go:
                 if (offset := _offset_only(own, policy)) is None or still is not None:
                     return result.model_copy(update={"report": own})
@@ -485,17 +493,23 @@ def _cut_and_check(target: Probe, still: Probe | None, window: Window, out: Path
             if (moved := _resync_and_check(partial, probe(partial), offset, out, policy, deadline)) is not None:
                 return moved, offset
         if report.go:
-            if still is not None and still_out is not None:
-                copied = _temporary(still_out)
-                try:
-                    shutil.copyfile(still.path, copied)
-                    _keep(copied, still_out)
-                finally:
-                    discard(copied)
+            _write(still.path if still is not None and still_out is not None else None, still_out)
             _keep(partial, out)
         return report, None
     finally:
         discard(partial)
+
+
+def _write(source: Path | None, out: Path | None) -> None:
+    """A copy of the checked ``source`` at ``out``, whole or not at all (nothing when either is None)."""
+    if source is None or out is None:
+        return
+    copied = _temporary(out)
+    try:
+        shutil.copyfile(source, copied)
+        _keep(copied, out)
+    finally:
+        discard(copied)
 
 
 def _temporary(out: Path) -> Path:

@@ -138,6 +138,11 @@ def test_fix_repairs_before_it_cuts_and_the_cli_forbids_a_kind(fixture_path, tmp
     assert [r.kind for r in result.repairs] == ["loudness"] and result.go and result.source == str(source)
     level, _ = true_loudness(probe(tmp_path / "ada.mp4"))
     assert abs(level - Policy().fix.target_lufs) <= 1.0
+    # the window is all of it: the repaired file, checked GO, is the output, not cut and encoded again
+    assert result.whole and result.report.sources[0].path == str(tmp_path / "ada.mp4")
+    frames = ["ffprobe", "-v", "error", "-select_streams", "v", "-show_entries", "packet=size", "-of", "csv=p=0"]
+    assert subprocess.run([*frames, source], capture_output=True, text=True).stdout == \
+        subprocess.run([*frames, tmp_path / "ada.mp4"], capture_output=True, text=True).stdout
     run = run_cli("fix", str(source), "--dry-run", "--no-loudness", "--format", "json")
     assert run.returncode == 0 and json.loads(run.stdout)["repairs"] == [], run.stderr
 
