@@ -155,6 +155,8 @@ def fix(
         probes = source_set(local.sources, local.origin)
         target, still = _roles(probes)
         if target is None:
+            if still is None:
+                raise UsageError("give the recording to cut: a video, or a voice audio (or an image alone, to repair)")
             return _fix_image(still, output, policy, dry_run, repairs, timeout)
         out = _output(output, target, dry_run)
         _within_limit(target, policy)
