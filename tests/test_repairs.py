@@ -154,6 +154,7 @@ def _captioned_portrait(face: Path, out: Path) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_fix_crops_an_image_alone_and_writes_it_as_it_came(fixture_path, tmp_path):
     from preflight.fix import fix
     from conftest import run_cli
@@ -171,6 +172,7 @@ def test_fix_crops_an_image_alone_and_writes_it_as_it_came(fixture_path, tmp_pat
     assert good.returncode == 1 and "needs no repair" in good.stdout, good.stdout  # nothing to do is not a success
 
 
+@pytest.mark.slow
 def test_fix_crops_the_image_beside_a_voice_and_writes_both(fixture_path, tmp_path):
     from preflight.fix import fix
 
