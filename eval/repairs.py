@@ -23,7 +23,12 @@ under each good portrait; the sound 18 dB quieter; two frames of another clip at
 The square HDTF clips (512 px, the face filling 60% of the frame) and the vertical clip are
 scaled 1.5x first for the second faces and the logos: a crop of a 512 px clip leaves less than
 the resolution check's 480 px, which fix must refuse (the ``native`` case, a bug on the aoc clip
-at its own 512 px, shows the refusal is named).
+at its own 512 px, shows the refusal is named). A bug whose box overlaps the corner of the face's
+extent over the clip (the HDTF close-ups' bottom corners: the chin comes within the bug's rows
+and the ear within its columns) has no crop that keeps the face whole: its case expects the
+refusal, by its reason. Each face and logo case names its ``base``, the clip scaled (mirrored)
+as it was with no fault; a case NO-GO after the right repair whose base is NO-GO too is counted
+apart (``base-no-go``): the repair cannot make GO what was not GO before the fault.
 """
 
 from __future__ import annotations
@@ -96,7 +101,8 @@ def second_faces(out: Path) -> int:
                    f"[0:v]scale={w}:{h}:flags=lanczos,setsar=1{',hflip' if flip else ''}[b];[1:v]crop=480:440:16:72,scale={pw}:{ph},setsar=1[p];"
                    f"[b][p]overlay={x}:{y}:shortest=1[v]", "-map", "[v]", "-map", "0:a", *VIDEO, out / name)
             rect = [pw, None, w, None] if side == "left" else [0, None, w - pw, None]
-            write(out, name, {"fault": f"a second face at the {side} edge" + (" (the clip mirrored)" if flip else ""), "crop": {"frame": [w, h], "accept": [rect], "keep": face}})
+            write(out, name, {"fault": f"a second face at the {side} edge" + (" (the clip mirrored)" if flip else ""),
+                              "crop": {"frame": [w, h], "accept": [rect], "keep": face}, "base": base(out, clip, flip)})
             n += 1
     return n
 
@@ -124,10 +130,27 @@ def logos(out: Path) -> int:
             bx0, by0, bx1, by1 = drawn(w, h, bug)
             rows = [0, by1, w, h] if top else [0, 0, w, by0]
             cols = [bx1, 0, w, h] if left else [0, 0, bx0, h]
-            write(out, name, {"fault": f"a channel bug in the {corner.replace('_', ' ')} corner",
-                              "crop": {"frame": [w, h], "accept": [rows, cols], "keep": face}})
+            fault = f"a channel bug in the {corner.replace('_', ' ')} corner"
+            if not any(a[0] <= face[0] and a[1] <= face[1] and a[2] >= face[2] and a[3] >= face[3] for a in (rows, cols)):
+                # the bug overlaps the corner of the face's extent over the clip (a face filling the
+                # frame): neither the rows nor the columns clear of it hold the face whole
+                write(out, name, {"fault": fault + ", over the corner of the face's extent", "refuse": "within the speaker's",
+                                  "base": base(out, clip, False)})
+            else:
+                write(out, name, {"fault": fault, "crop": {"frame": [w, h], "accept": [rows, cols], "keep": face},
+                                  "base": base(out, clip, False)})
             n += 1
     return n
+
+
+def base(out: Path, clip: str, flip: bool) -> str:
+    """The clip scaled (and mirrored) as its cases are, with no fault: what a case's NO-GO is held
+    against (a fault's repair cannot make GO what was NO-GO before the fault was added)."""
+    w, h = (round(v * UP) for v in SIZES[clip])
+    name = f"base_{stem(clip)}{'_flip' if flip else ''}.mp4"
+    if not (out / name).exists():
+        ffmpeg("-i", SHARED / clip, "-vf", f"scale={w}:{h}:flags=lanczos,setsar=1{',hflip' if flip else ''}", *VIDEO, out / name)
+    return name
 
 
 def drawn(w: int, h: int, graph: str) -> tuple[int, int, int, int]:
@@ -282,6 +305,22 @@ def judged(expected: dict, plan, out: Path | None) -> tuple[bool, str]:
     return True, "the editor's repair"
 
 
+def _base_fails(folder: Path, name: str, policy, done_file: Path, done: dict) -> tuple[set[str], str]:
+    """The checks the case's base (its clip scaled as the case was, no fault) fails, and their
+    messages; checked once."""
+    from preflight.pipeline import check
+
+    key = f"base:{name}"
+    if key not in done or "ids" not in done[key]:
+        report = check(video=folder / name, policy=policy, timeout=900.0)
+        failing = [c for c in report.checks if c.status.value in ("fail", "error")]
+        done[key] = {"file": key, "outcome": "base", "cpu": 0, "ids": sorted(c.id for c in failing),
+                     "why": "; ".join(f"{c.id}: {c.message}" for c in failing)}
+        with done_file.open("a") as f:
+            f.write(json.dumps(done[key]) + "\n")
+    return set(done[key]["ids"]), done[key]["why"]
+
+
 def score(folder: Path, only: str) -> int:
     """Repair every case (and plan the untouched good sources, which must need none); one line each, then the totals."""
     import resource
@@ -339,6 +378,11 @@ def score(folder: Path, only: str) -> int:
                 if again.repairs:
                     right, why = False, f"{why}; fix on its own output repairs again: {again.repairs[0].why}"
                 outcome = "right" if right else "wrong"
+        if outcome == "no-go" and expected.get("base"):
+            ids, fails = _base_fails(folder, expected["base"], policy, done_file, done)
+            failing = {c.id for c in result.report.checks if c.status.value in ("fail", "error")}
+            if failing <= ids:  # the case fails nothing its base (no fault, no repair) does not
+                outcome, why = "base-no-go", f"{why}; its base {expected['base']} (no fault) fails the same: {fails}"
         rows.append((expected["file"], outcome, cpu))
         with done_file.open("a") as f:
             f.write(json.dumps({"file": expected["file"], "outcome": outcome, "cpu": round(cpu, 1), "why": why}) + "\n")
@@ -357,9 +401,12 @@ def score(folder: Path, only: str) -> int:
     n = len(rows)
     right = sum(r[1] == "right" for r in rows)
     refused = sum(r[1] == "refused" for r in rows)
-    print(f"\n{right}/{n} GO with the editor's repair ({right / max(n, 1):.0%}); {refused} refused with a reason; "
-          f"{n - right - refused} wrong or NO-GO; {controls} of {len(CONTROLS) if not only else 0} untouched good sources "
-          f"repaired; CPU {sum(r[2] for r in rows):.0f} s in all")
+    unfair = sum(r[1] == "base-no-go" for r in rows)
+    fair = n - unfair
+    print(f"\n{right}/{n} GO with the editor's repair ({right / max(n, 1):.0%}); {refused} refused with the reason "
+          f"expected; {unfair} NO-GO as their base (the clip with no fault) is; {n - right - refused - unfair} wrong or "
+          f"NO-GO otherwise; of the {fair} others: {right + refused} right ({(right + refused) / max(fair, 1):.0%}); "
+          f"{controls} of {len(CONTROLS) if not only else 0} untouched good sources repaired; CPU {sum(r[2] for r in rows):.0f} s in all")
     return 0
 
 

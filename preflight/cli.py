@@ -257,15 +257,15 @@ def check(
 
 @app.command()
 def fix(
-    files: Annotated[Optional[list[str]], typer.Argument(help="The long recording: a video, or a voice audio.", show_default=False)] = None,
-    image: Annotated[Optional[str], typer.Option(help="The character image, kept as it is; the --audio is cut.")] = None,
+    files: Annotated[Optional[list[str]], typer.Argument(help="The long recording: a video, or a voice audio; or an image alone, to repair.", show_default=False)] = None,
+    image: Annotated[Optional[str], typer.Option(help="The character image, cropped when it needs it (written beside the cut, named as it); the --audio is cut.")] = None,
     audio: Annotated[Optional[str], typer.Option(help="The voice audio to cut.")] = None,
-    out: Annotated[Optional[Path], typer.Option("--output", "-o", help="Where to write the cut: .mp4 for a video, .wav for an audio.", show_default=False)] = None,
+    out: Annotated[Optional[Path], typer.Option("--output", "-o", help="Where to write the cut: .mp4 for a video, .wav for an audio; an image alone as it came (.png or .jpg).", show_default=False)] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the repairs, the window and why; write nothing.")] = False,
     no_crop: Annotated[bool, typer.Option("--no-crop", help="Do not crop out a second face, a mark, a caption or bars.")] = False,
     no_loudness: Annotated[bool, typer.Option("--no-loudness", help="Do not raise a quiet voice.")] = False,
     no_trim: Annotated[bool, typer.Option("--no-trim", help="Do not trim stray frames of another shot at the edges.")] = False,
-    html: Annotated[Optional[Path], typer.Option("--report", help="Also write an HTML page: the timeline with the stretches each check would fail and the window marked, and the cut's check.")] = None,
+    html: Annotated[Optional[Path], typer.Option("--report", help="Also write an HTML page: each repair (a crop drawn on a frame, before and after), the timeline with the stretches each check would fail and the window marked, and the cut's check.")] = None,
     output: Output = Format.text,
     strict: Strict = False,
     config: Config = None,
@@ -273,9 +273,10 @@ def fix(
 ) -> None:
     """Repair a recording (crop, loudness, stray frames), find its best 4-15 s window, cut it, and check the cut.
 
-    The cut is written only when its check is GO. Exit 0 written (or, with --dry-run, a window
-    found), 1 no window qualifies or the cut is NO-GO (nothing written), 2 bad usage or unreadable
-    input, 4 the time limit passed.
+    An image alone is only repaired. The cut (or the repaired image) is written only when its check
+    is GO. Exit 0 written (or, with --dry-run, a window or an image's repair found), 1 no window
+    qualifies, nothing to repair in an image, or the result is NO-GO (nothing written), 2 bad usage
+    or unreadable input, 4 the time limit passed.
     """
     from preflight.fix import fix as fix_recording
     from preflight.report import render_terminal
@@ -298,7 +299,8 @@ def fix(
             _show_fix(result, console)
             if result.report is not None:
                 render_terminal(result.report, console)
-    if result.window is None or (not dry_run and result.output is None):
+    found = result.repairs if result.image_only else result.window is not None
+    if not found or (not dry_run and result.output is None):
         raise typer.Exit(EXIT_NO_GO)
     raise typer.Exit(EXIT_GO)
 
@@ -312,6 +314,13 @@ def _show_fix(result: Any, out: Console) -> None:
     for refused in result.repairs_refused:
         out.print(Text.assemble(("no repair", "bold yellow"), f"  {refused}"), soft_wrap=True)
     w = result.window
+    if result.image_only:
+        out.print(Text.assemble(("image", "bold"), f"  {result.source}: {result.why}"), soft_wrap=True)
+        if result.output is not None:
+            out.print(Text.assemble(("wrote", "bold green"), f"  {result.output}, checked GO:"))
+        elif result.report is not None:
+            out.print(Text.assemble(("not written", "bold red"), ": the repaired image is NO-GO in its check:"))
+        return
     if w is None:
         out.print(Text.assemble(("no window", "bold red"), f"  {result.source}"))
         out.print(f"  {result.why}", soft_wrap=True)
@@ -332,7 +341,8 @@ def _show_fix(result: Any, out: Console) -> None:
         out.print(f"  the sound moved {abs(ms)} ms {'earlier' if ms > 0 else 'later'}: av_sync measured it {abs(ms)} ms "
                   f"{'late' if ms > 0 else 'early'}", soft_wrap=True)
     if result.output is not None:
-        out.print(Text.assemble(("wrote", "bold green"), f"  {result.output}, checked GO:"))
+        also = f" and the image cropped, {result.image_output}" if result.image_output else ""
+        out.print(Text.assemble(("wrote", "bold green"), f"  {result.output}{also}, checked GO:"))
     elif result.report is not None:
         what = ("the window is the whole recording, and the recording is NO-GO in its own check"
                 if result.whole else "the cut is NO-GO in its check")
@@ -416,7 +426,8 @@ def create(
 @contextlib.contextmanager
 def _cut_if(fix: bool, media: dict[str, str | None], policy: Any, err: Console) -> Iterator[dict[str, str | None]]:
     """``media`` as given; with ``fix``, its video (or voice audio) cut to the best window in a
-    temporary folder, gone when the command ends. A dry run and a real one cut alike."""
+    temporary folder, gone when the command ends (its image too, when fix cropped it). A dry run
+    and a real one cut alike."""
     if not fix:
         yield media
         return
@@ -433,7 +444,7 @@ def _cut_if(fix: bool, media: dict[str, str | None], policy: Any, err: Console) 
         if result.output is None:
             where = f"no window of {result.source} passes: " if result.window is None else ""
             raise RejectedSources(f"{where}{result.refusal}; nothing sent", result.report)
-        yield {**media, cut: result.output}
+        yield {**media, cut: result.output, **({"image": result.image_output} if result.image_output else {})}
 
 
 @app.command()
@@ -561,15 +572,16 @@ def batch(
 
 
 def _fix_no_go(results: list, folder: Path, policy: Policy, err: Console, out: Console) -> None:
-    """Cut each NO-GO set whose failures a window can leave out into ``folder`` (``name.mp4``, or
-    ``name.wav`` beside its image), one set at a time here; list every attempt in ``fixes.jsonl``."""
+    """Cut (and repair) each NO-GO set whose failures a window or a repair can remove into ``folder``
+    (``name.mp4``, or ``name.wav`` beside its image, the image too when it is cropped, or an image
+    alone repaired), one set at a time here; list every attempt in ``fixes.jsonl``."""
     from preflight.fix import savable
     from preflight.report import Outcome
 
     tried = []
     with _quiet_native_stderr():  # fix runs mediapipe here, in this process
         for r in sorted((r for r in results if r.outcome is Outcome.NO_GO), key=lambda r: r.set.name):
-            if savable(r.report) and bool(r.set.video) != bool(r.set.audio):  # one recording, and fix can save it
+            if savable(r.report) and not (r.set.video and r.set.audio):  # one recording or an image, and fix can save it
                 if (result := _fix_one(r.set, folder, policy, err, out)) is not None:
                     tried.append((r.set.name, result))
     write_atomically(folder / "fixes.jsonl", "".join(json.dumps({"set": name, **result.model_dump(mode="json")}) + "\n"
@@ -581,7 +593,9 @@ def _fix_one(s: Any, folder: Path, policy: Policy, err: Console, out: Console) -
     """One set's :class:`~preflight.fix.FixResult` (None when its recording cannot be read), and a line for people."""
     from preflight.fix import fix as fix_recording
 
-    target = folder / f"{s.name}.{'mp4' if s.video else 'wav'}"
+    from preflight.repairs import image_suffix
+
+    target = folder / (f"{s.name}.{'mp4' if s.video else 'wav'}" if s.video or s.audio else s.name + image_suffix(s.image))
     try:
         with err.status(f"cutting {s.name}", spinner="dots"):
             result = fix_recording(video=s.video, image=s.image, audio=s.audio, output=target, policy=policy,
@@ -589,9 +603,12 @@ def _fix_one(s: Any, folder: Path, policy: Policy, err: Console, out: Console) -
     except PreflightError as exc:
         out.print(Text.assemble(("not cut ", "bold red"), s.name, f": {exc}"), soft_wrap=True)
         return None
-    if result.output is not None:
+    if result.output is not None and result.image_only:
+        out.print(Text.assemble(("repaired GO ", "bold green"), s.name, f": {result.why} -> {result.output}"), soft_wrap=True)
+    elif result.output is not None:
         w = result.window
-        out.print(Text.assemble(("cut GO ", "bold green"), s.name, f": {w.start:.2f}-{w.end:.2f} s -> {result.output}"))
+        also = f" (and {result.image_output})" if result.image_output else ""
+        out.print(Text.assemble(("cut GO ", "bold green"), s.name, f": {w.start:.2f}-{w.end:.2f} s -> {result.output}{also}"))
     else:
         out.print(Text.assemble(("not cut ", "bold red"), s.name, f": {result.refusal}"), soft_wrap=True)
     return result

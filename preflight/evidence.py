@@ -93,11 +93,19 @@ def _of(media: Media, report: Report, policy: Policy) -> Evidence:
 
 def _picture(frame: np.ndarray, time: float, faces: list) -> Picture:
     h, w = frame.shape[:2]
-    small = cv2.resize(frame, (THUMB_WIDTH, max(2, round(h * THUMB_WIDTH / w))), interpolation=cv2.INTER_AREA)
-    ok, jpeg = cv2.imencode(".jpg", cv2.cvtColor(small, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 80])
+    return picture(frame, time, [(b.x / w, b.y / h, b.width / w, b.height / h) for b in faces])
+
+
+def picture(frame: np.ndarray, time: float, boxes: list[tuple[float, float, float, float]],
+            width: int = THUMB_WIDTH) -> Picture:
+    """An RGB frame as a JPEG thumbnail ``width`` px wide, with ``boxes`` (x, y, width, height as
+    shares of the frame) to draw over it."""
+    h, w = frame.shape[:2]
+    small = cv2.resize(frame, (width, max(2, round(h * width / w))), interpolation=cv2.INTER_AREA)
+    ok, jpeg = cv2.imencode(".jpg", cv2.cvtColor(np.ascontiguousarray(small), cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 80])
     assert ok
-    boxes = [(round(b.x / w, 4), round(b.y / h, 4), round(b.width / w, 4), round(b.height / h, 4)) for b in faces]
-    return Picture(time=round(time, 3), jpeg=base64.b64encode(jpeg.tobytes()).decode(), boxes=boxes)
+    return Picture(time=round(time, 3), jpeg=base64.b64encode(jpeg.tobytes()).decode(),
+                   boxes=[tuple(round(v, 4) for v in box) for box in boxes])
 
 
 def _peaks(samples: np.ndarray) -> list[float]:

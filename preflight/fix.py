@@ -16,7 +16,8 @@ moments can still fail as a whole (its background too loud, short blips of a son
 faces missing from too many frames). What a streamed decode cannot show (overlay, lip sync, a
 person's face rather than a statue's) is judged by the ordinary check of the cut file: the
 output is written to a temporary file beside ``OUT`` and renamed into place only when that
-check says GO. A failure no window leaves out may still be repaired when its analyzer offers a
+check says GO (a repaired recording whose window is all of it is its own output once checked GO:
+not cut and encoded a second time). A failure no window leaves out may still be repaired when its analyzer offers a
 ``resync``: the sound moved by the offset it names, and checked again.
 
 Memory: the decode is streamed (:func:`~preflight.media.decode`'s ``streamed``): the frame
@@ -33,6 +34,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import dataclasses
+import shutil
 import time
 from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
@@ -101,6 +103,9 @@ class FixResult(BaseModel):
     repairs: list[Repair] = Field([], description="the repairs made before the window was chosen (what, why, the "
                                                   "rectangle, the gain, the trim)")
     repairs_refused: list[str] = Field([], description="repairs the recording needs that could not be made, and why")
+    image_output: str | None = Field(None, description="the image of an image and an audio, repaired (cropped), written "
+                                                       "beside `output` under its name when the cut is GO")
+    image_only: bool = Field(False, description="an image alone: repaired (`repairs`), nothing to cut")
 
     @property
     def go(self) -> bool:
@@ -149,11 +154,25 @@ def fix(
     with local_copies(Sources(files, video, image, audio)) as local, contextlib.ExitStack() as staged:
         probes = source_set(local.sources, local.origin)
         target, still = _roles(probes)
+        if target is None:
+            if still is None:
+                raise UsageError("give the recording to cut: a video, or a voice audio (or an image alone, to repair)")
+            return _fix_image(still, output, policy, dry_run, repairs, timeout)
         out = _output(output, target, dry_run)
         _within_limit(target, policy)
         original, (target, plan) = target, repairing.stage(target, policy, repairs, staged, timeout)
         if target is not original:  # a repaired recording is named as its source
             target = dataclasses.replace(target, label=original.source.label)
+        still_out = None
+        if still is not None:  # the image beside the voice: cropped when it needs it, written beside the cut
+            given, (still, still_plan) = still, repairing.stage(still, policy, set(repairs) & {"crop"}, staged, timeout)
+            plan = plan.model_copy(update={"repairs": still_plan.repairs + plan.repairs,
+                                           "refused": still_plan.refused + plan.refused})
+            if still is not given:
+                still = dataclasses.replace(still, label=given.source.label)
+                still_out = None if out is None else out.with_suffix(repairing.suffix(given))
+                if still_out is not None:
+                    refuse_unsafe({"the repaired image": still_out}, [p for p in (*files, video, image, audio) if p is not None])
         # A second past the limit: a recording whose header states no length is refused by its decode.
         media = decode(target, sample_fps=policy.faces.sample_fps, max_seconds=policy.fix.max_input_s + 1.0,
                        streamed=True)
@@ -168,13 +187,22 @@ def fix(
         result = result.model_copy(update={"warnings": _caveats(media, policy), "repairs": plan.repairs,
                                            "repairs_refused": plan.refused})
         origin = {**local.origin, str(target.path): original.source.label}
+        if still is not None:
+            origin[str(still.path)] = still.label or still.source.label
         if dry_run or result.window is None:
             return result
         if result.whole:
             # Nothing is cut away, so the recording's own verdict stands: re-encoding it must not
             # turn a NO-GO into a GO (a dub's sync strength moved from fail to warn when re-encoded).
             roles = {"image": still.path, "audio": target.path} if still is not None else {target.role.value: target.path}
-            own = check(**roles, policy=policy, timeout=_left(deadline, target), labels=origin)
+            repaired = target is not original  # fix wrote it (MP4 or WAV): GO as it is, it is the output, not cut again
+            named = {**origin, str(target.path): str(out), **({str(still.path): str(still_out)} if still_out else {})}
+            own = check(**roles, policy=policy, timeout=_left(deadline, target), labels=named if repaired else origin)
+            if own.go and repaired:
+                _write(still.path if still_out else None, still_out)
+                _write(target.path, out)
+                return result.model_copy(update={"report": own, "output": str(out),
+                                                 "image_output": str(still_out) if still_out else None})
             if not own.go:
                 if (offset := _offset_only(own, policy)) is None or still is not None:
                     return result.model_copy(update={"report": own})
@@ -182,15 +210,17 @@ def fix(
                 if (moved := _resync_and_check(target.path, target, offset, out, policy, deadline)) is None:
                     return result.model_copy(update={"report": own})
                 return result.model_copy(update={"report": moved, "output": str(out), "sound_moved_ms": offset})
-        report, moved = _cut_and_check(target, still, result.window, out, policy, deadline)
+        report, moved = _cut_and_check(target, still, result.window, out, policy, deadline, still_out)
         return result.model_copy(update={"report": report, "output": str(out) if report.go else None,
+                                         "image_output": str(still_out) if report.go and still_out else None,
                                          "sound_moved_ms": moved})
 
 
 def savable(report: Report) -> bool:
-    """Whether ``fix`` can save a NO-GO report: every failure is one a window leaves out, or one
-    whose analyzer offers to move the sound (:class:`~preflight.analyzers.base.Resync`)."""
-    return all(c.id in CUTTABLE or _offset(c) is not None for c in report.blocking)
+    """Whether ``fix`` can save a NO-GO report: every failure is one a window leaves out, one
+    whose analyzer offers to move the sound (:class:`~preflight.analyzers.base.Resync`), or one a
+    repair is planned for (:data:`preflight.repairs.REMOVES`: a second face or a mark a crop leaves out)."""
+    return all(c.id in CUTTABLE or _offset(c) is not None or c.reason in repairing.REMOVES for c in report.blocking)
 
 
 def _offset(check: Check) -> int | None:
@@ -280,10 +310,24 @@ def _roles(probes: list[Probe]) -> tuple[Probe, Probe | None]:
     if Role.VIDEO in by_role and Role.AUDIO in by_role:
         raise UsageError("fix cuts one recording: give a video with its own sound, a voice audio, "
                          "or an image with a voice audio (not a video and a separate audio)")
-    target = by_role.get(Role.VIDEO) or by_role.get(Role.AUDIO)
-    if target is None:
-        raise UsageError("an image has nothing to cut: give the video, or the voice audio with --audio")
-    return target, by_role.get(Role.IMAGE)
+    return by_role.get(Role.VIDEO) or by_role.get(Role.AUDIO), by_role.get(Role.IMAGE)
+
+
+def _fix_image(image: Probe, output: PathArg | None, policy: Policy, dry_run: bool, allowed: Collection[str],
+               timeout: float | None) -> FixResult:
+    """An image alone has nothing to cut: it is repaired (cropped), checked, and written only when GO."""
+    wanted = repairing.suffix(image)
+    if output is not None and Path(output).suffix.lower().replace(".jpeg", ".jpg") != wanted:
+        raise UsageError(f"{output}: fix writes the repaired image as {'JPEG' if wanted == '.jpg' else 'PNG'}, as it "
+                         f"came; name the output *{wanted}")
+    done = repairing.repair(image.path, None if dry_run else output, policy, frozenset(allowed) & {"crop"},
+                            dry_run=dry_run, timeout=timeout)
+    label = image.source.label
+    repairs = [r.model_copy(update={"file": label}) for r in done.plan.repairs]
+    why = "an image alone: nothing to cut; " + ("; ".join(r.why for r in repairs) or "; ".join(done.plan.refused)
+                                                 or "it needs no repair")
+    return FixResult(source=label, duration=0.0, window=None, why=why, rejected=[], image_only=True,
+                     repairs=repairs, repairs_refused=done.plan.refused, report=done.report, output=done.output)
 
 
 def _output(output: PathArg | None, target: Probe, dry_run: bool) -> Path | None:
@@ -435,24 +479,39 @@ def _summary(group: list[Stretch]) -> str:
 
 
 def _cut_and_check(target: Probe, still: Probe | None, window: Window, out: Path, policy: Policy,
-                   deadline: float | None = None) -> tuple[Report, int | None]:
+                   deadline: float | None = None, still_out: Path | None = None) -> tuple[Report, int | None]:
     """Cut ``window`` to a temporary file beside ``out`` (its name this run's alone), check it,
     and rename it to ``out`` only on GO; when only its sound's offset fails, move the sound
-    (:func:`_resync_and_check`). The report, and how far the sound was moved."""
+    (:func:`_resync_and_check`). The report, and how far the sound was moved. ``still_out``: where
+    the (repaired) image beside the cut audio is written when the cut is GO."""
     partial = _temporary(out)
     try:
         cut(target, window.start, window.end, partial, deadline=deadline,
             lengths=(policy.duration.min_s, policy.duration.max_s - policy.fix.margin_s / 2))
         roles = {"image": still.path, "audio": partial} if still is not None else {target.role.value: partial}
-        report = check(**roles, policy=policy, timeout=_left(deadline, target), labels={str(partial): str(out)})
+        named = {str(partial): str(out), **({str(still.path): str(still_out)} if still is not None and still_out else {})}
+        report = check(**roles, policy=policy, timeout=_left(deadline, target), labels=named)
         if not report.go and still is None and (offset := _offset_only(report, policy)) is not None:
             if (moved := _resync_and_check(partial, probe(partial), offset, out, policy, deadline)) is not None:
                 return moved, offset
         if report.go:
+            _write(still.path if still is not None and still_out is not None else None, still_out)
             _keep(partial, out)
         return report, None
     finally:
         discard(partial)
+
+
+def _write(source: Path | None, out: Path | None) -> None:
+    """A copy of the checked ``source`` at ``out``, whole or not at all (nothing when either is None)."""
+    if source is None or out is None:
+        return
+    copied = _temporary(out)
+    try:
+        shutil.copyfile(source, copied)
+        _keep(copied, out)
+    finally:
+        discard(copied)
 
 
 def _temporary(out: Path) -> Path:

@@ -17,7 +17,7 @@ from html import escape
 
 from preflight.analyzers import ANALYZERS, CHECK_IDS, Aspect
 from preflight.batch import Result, Skipped, SourceSet
-from preflight.evidence import Cut, Evidence, Picture, Wave
+from preflight.evidence import THUMB_WIDTH, Cut, Evidence, Picture, Wave
 from preflight.fix import FixResult
 from preflight.report import Check, Outcome, Status, format_spans
 from preflight.version import __version__
@@ -47,7 +47,7 @@ ul.checks{margin:0 0 12px;padding-left:18px}ul.checks li{margin:4px 0}.fix{color
 .fail{color:var(--nogo);font-weight:600}.warning{color:var(--warn);font-weight:600}.errorc{color:var(--err);font-weight:600}
 .strip{display:flex;gap:4px;flex-wrap:wrap;margin:6px 0}
 figure{position:relative;margin:0}figure img{display:block;width:160px;border-radius:3px}
-figure.flagged img{outline:3px solid var(--nogo);outline-offset:-3px}figure svg{position:absolute;left:0;top:0;width:100%;height:100%}figcaption{font-size:11px;color:var(--dim)}
+figure.flagged img{outline:3px solid var(--nogo);outline-offset:-3px}figure .pic{position:relative;width:fit-content}figure svg{position:absolute;left:0;top:0;width:100%;height:100%}figcaption{font-size:11px;color:var(--dim)}
 .cuts{display:flex;gap:18px;flex-wrap:wrap;margin:6px 0}.cut{display:flex;gap:2px;align-items:flex-start}
 .wave{display:block;width:100%;max-width:820px;height:70px;background:#fafbfc;border:1px solid var(--line);border-radius:4px}
 .legend{font-size:12px;color:var(--dim)}.legend i{display:inline-block;width:10px;height:10px;margin:0 4px 0 10px;vertical-align:middle}
@@ -150,12 +150,13 @@ def _pictures(evidence: Evidence, problems: list[Check]) -> str:
     return "".join(parts)
 
 
-def _figure(picture: Picture, caption: str | None = None, flagged: bool = False) -> str:
+def _figure(picture: Picture, caption: str | None = None, flagged: bool = False, width: int | None = None) -> str:
     boxes = "".join(f"<rect x='{x}' y='{y}' width='{w}' height='{h}' fill='none' stroke='#2da44e' "
                     f"stroke-width='2' vector-effect='non-scaling-stroke'/>"
                     for x, y, w, h in picture.boxes)
-    return (f"<figure{' class=flagged' if flagged else ''}><img alt='frame at {picture.time:.1f} s' src='data:image/jpeg;base64,{picture.jpeg}'>"
-            f"<svg viewBox='0 0 1 1' preserveAspectRatio='none'>{boxes}</svg>"
+    size = f" style='width:{width}px'" if width else ""
+    return (f"<figure{' class=flagged' if flagged else ''}><div class='pic'><img alt='frame at {picture.time:.1f} s'{size} "
+            f"src='data:image/jpeg;base64,{picture.jpeg}'><svg viewBox='0 0 1 1' preserveAspectRatio='none'>{boxes}</svg></div>"
             f"<figcaption>{escape(caption or f'{picture.time:.1f} s')}</figcaption></figure>")
 
 
@@ -190,7 +191,9 @@ def render_fix(result: FixResult) -> str:
     """``preflight fix``'s page: what was chosen and why, the timeline, and the cut's check."""
     w = result.window or result.best_partial
     title = f"fix: {result.source}"
-    if result.window is not None:
+    if result.image_only:
+        head = f"an image: {len(result.repairs)} repair(s)"
+    elif result.window is not None:
         head = f"window {w.start:.2f}-{w.end:.2f} s ({w.duration:.1f} s of {result.duration:.1f} s)"
     else:
         head = "no window qualifies" + (f"; best partial {w.start:.2f}-{w.end:.2f} s" if w else "")
@@ -199,7 +202,7 @@ def render_fix(result: FixResult) -> str:
         "<meta name='viewport' content='width=device-width,initial-scale=1'>",
         f"<title>preflight {escape(title)}</title><style>{_CSS}</style></head><body>",
         f"<header><h1>preflight {escape(title)}</h1><div class='meta'>{escape(head)} · preflight {__version__}</div></header>",
-        f"<main><p id='why'>{escape(result.why)}</p>{_timeline(result)}",
+        f"<main><p id='why'>{escape(result.why)}</p>{_repairs(result)}{'' if result.image_only else _timeline(result)}",
     ]
     if result.checks:
         judged = ", ".join(f"{c.id} {c.status.value}" for c in result.checks)
@@ -211,6 +214,23 @@ def render_fix(result: FixResult) -> str:
         parts.append("<h3>the cut's check</h3>" + _card(cut, opened=True))
     parts.append("</main><script>document.body.dataset.ready = '1';</script></body></html>")
     return "".join(parts)
+
+
+def _repairs(result: FixResult) -> str:
+    """Each repair, what and why; a crop with a frame before (the rectangle drawn) and after."""
+    if not result.repairs and not result.repairs_refused:
+        return ""
+    parts = ["<section id='repairs'><h3>repairs</h3>"]
+    for r in result.repairs:
+        parts.append(f"<div class='repair' data-kind='{r.kind}'><p><b>{r.kind}</b>"
+                     f"{f' of {escape(r.file)}' if r.file else ''}: {escape(r.why)}</p>")
+        if r.before is not None and r.after is not None:
+            wide = 2 * THUMB_WIDTH  # the source twice a strip's width, the crop to the same scale
+            parts.append(f"<div class='cut'>{_figure(r.before, f'before, {r.before.time:.2f} s: the crop drawn', width=wide)}"
+                         f"{_figure(r.after, 'after', width=round(wide * r.rect[2] / r.frame[0]))}</div>")
+        parts.append("</div>")
+    parts += [f"<p class='refused'>not repaired: {escape(why)}</p>" for why in result.repairs_refused]
+    return "".join(parts) + "</section>"
 
 
 def _timeline(result: FixResult) -> str:

@@ -47,6 +47,8 @@ from preflight.features.bars import inside_bars
 from preflight.features.faces import Box, FaceTrack
 from preflight.media import Media, Probe, Role, decode
 from preflight.errors import TimedOut, UsageError
+from preflight.evidence import THUMB_WIDTH, Picture
+from preflight.evidence import picture as thumbnail
 from preflight.media.probe import probe
 from preflight.media.repair import Edit, apply, true_loudness
 from preflight.outputs import discard, keep, refuse_unsafe, sibling
@@ -57,8 +59,13 @@ from preflight.sources import PathArg
 
 Kind = Literal["crop", "loudness", "trim"]
 KINDS: tuple[Kind, ...] = ("crop", "loudness", "trim")
+# The outcomes (reason codes) a repair is planned for: a NO-GO failing only on these (or on what a
+# window leaves out) may be saved by ``fix``; whether it is, the plan and the repaired file's check say.
+REMOVES: dict[str, Kind] = {"faces.several": "crop", "overlay.text": "crop", "overlay.mark": "crop", "overlay.inset": "crop",
+                            "loudness.quiet": "loudness", "scene_cuts.stray_frames": "trim"}
 Rect = tuple[int, int, int, int]  # x0, y0, x1, y1 in source pixels
 _ASPECT_MIN, _ASPECT_MAX = 9 / 16, 16 / 9
+
 
 
 class Repair(BaseModel):
@@ -71,6 +78,10 @@ class Repair(BaseModel):
     gain_db: float | None = Field(None, description="loudness: the gain applied, dB")
     start: float | None = Field(None, description="trim: the first second kept")
     end: float | None = Field(None, description="trim: where what is kept ends, seconds (None: the end)")
+    file: str | None = Field(None, description="the file repaired, as it was given")
+    # crop: a frame of the source with the rectangle drawn, and the same frame cropped (for the page; not in JSON)
+    before: Picture | None = Field(None, exclude=True)
+    after: Picture | None = Field(None, exclude=True)
 
 
 class Plan(BaseModel):
@@ -210,7 +221,13 @@ def _crop(media: Media, policy: Policy, span: Span) -> tuple[Repair | None, str 
     if (x1 - x0, y1 - y0) == (width, height):
         return None, None
     why = f"{what}: cropped to {x1 - x0}x{y1 - y0} at ({x0}, {y0}) of {width}x{height}, the speaker's head whole"
-    return Repair(kind="crop", why=why, rect=(x0, y0, x1 - x0, y1 - y0), frame=(width, height)), None
+    kept = np.flatnonzero(inside) if inside.any() else np.arange(len(frames))
+    at = int(kept[len(kept) // 2])  # a frame from the middle of what is kept
+    frame = frames[at]
+    before = thumbnail(frame, float(times[at]), [(x0 / width, y0 / height, (x1 - x0) / width, (y1 - y0) / height)], 2 * THUMB_WIDTH)
+    after = thumbnail(frame[int(y0 / sy):int(np.ceil(y1 / sy)), int(x0 / sx):int(np.ceil(x1 / sx))], float(times[at]), [],
+                    max(2, round(2 * THUMB_WIDTH * (x1 - x0) / width)))
+    return Repair(kind="crop", why=why, rect=(x0, y0, x1 - x0, y1 - y0), frame=(width, height), before=before, after=after), None
 
 
 def _people(track: FaceTrack) -> tuple[list[Box] | None, list[list[Box]]]:
@@ -411,9 +428,21 @@ def stage(target: Probe, policy: Policy, allowed: Collection[str], stack: contex
     appears later is not seen here and is left to the check of the cut, the speaker's face room
     is that of the first seconds, and stray frames at its end are not looked for."""
     planned = plan_file(target, policy, frozenset(allowed), timeout)
+    planned = planned.model_copy(update={"repairs": [r.model_copy(update={"file": target.source.label})
+                                                     for r in planned.repairs]})
     if not planned.repairs:
         return target, planned
     folder = stack.enter_context(shutdown.temporary_folder(prefix="preflight-repair-"))
-    dest = folder / f"repaired{'.mp4' if target.role is Role.VIDEO else '.wav'}"
+    dest = folder / f"repaired{suffix(target)}"
     apply(target, planned.edit(), dest, timeout)
     return probe(dest), planned
+
+
+def suffix(source: Probe) -> str:
+    """The kind of file a repair of ``source`` is written as: MP4, WAV, or the image's JPEG or PNG."""
+    return image_suffix(source.path) if source.role is Role.IMAGE else ".mp4" if source.role is Role.VIDEO else ".wav"
+
+
+def image_suffix(path: PathArg) -> str:
+    """A repaired image is written as it came: JPEG for a JPEG, else PNG (lossless)."""
+    return ".jpg" if Path(str(path)).suffix.lower() in (".jpg", ".jpeg") else ".png"

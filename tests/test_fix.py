@@ -363,3 +363,20 @@ def test_a_fix_call_with_a_timeout_stops_a_decode_that_stalls(fixture_path, tmp_
     with pytest.raises(TimedOut, match="did not finish in its time"):
         preflight.fix(fixture_path("edit_list.mp4"), output=tmp_path / "ada.mp4", timeout=5)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failure_a_repair_removes_makes_a_no_go_savable():
+    from preflight.analyzers import REASONS
+    from preflight.fix import savable
+    from preflight.policy import Policy
+    from preflight.repairs import REMOVES
+    from preflight.report import Check, Report, Status
+
+    assert set(REMOVES) <= set(REASONS)
+
+    def report(*failing: tuple[str, str]) -> Report:
+        checks = [Check(id=i, source="x", status=Status.FAIL, reason=r, value=None, message=r) for i, r in failing]
+        return Report.judge([], checks, Policy(), judged_by={})
+
+    assert savable(report(("overlay", "overlay.text"))) and savable(report(("faces", "faces.several"), ("overlay", "overlay.mark")))
+    assert not savable(report(("overlay", "overlay.text"), ("resolution", "resolution.too_low")))

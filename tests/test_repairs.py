@@ -13,6 +13,7 @@ import pytest
 from preflight.media.probe import probe
 from preflight.media.repair import true_loudness
 from preflight.policy import Policy
+from preflight.pipeline import check
 from preflight.repairs import _largest, plan_file, repair
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
@@ -137,5 +138,92 @@ def test_fix_repairs_before_it_cuts_and_the_cli_forbids_a_kind(fixture_path, tmp
     assert [r.kind for r in result.repairs] == ["loudness"] and result.go and result.source == str(source)
     level, _ = true_loudness(probe(tmp_path / "ada.mp4"))
     assert abs(level - Policy().fix.target_lufs) <= 1.0
+    # the window is all of it: the repaired file, checked GO, is the output, not cut and encoded again
+    assert result.whole and result.report.sources[0].path == str(tmp_path / "ada.mp4")
+    frames = ["ffprobe", "-v", "error", "-select_streams", "v", "-show_entries", "packet=size", "-of", "csv=p=0"]
+    assert subprocess.run([*frames, source], capture_output=True, text=True).stdout == \
+        subprocess.run([*frames, tmp_path / "ada.mp4"], capture_output=True, text=True).stdout
     run = run_cli("fix", str(source), "--dry-run", "--no-loudness", "--format", "json")
     assert run.returncode == 0 and json.loads(run.stdout)["repairs"] == [], run.stderr
+
+
+def _captioned_portrait(face: Path, out: Path) -> Path:
+    """The fixture's face at 720 px with a name strip on a grey band under it: 720x860."""
+    ffmpeg("-i", face, "-vf", f"scale=720:720,pad=720:860:0:0:0x606060,drawtext=fontfile={FONT}:text='Ada Lovelace, "
+           "mathematician':fontcolor=white:fontsize=34:box=1:boxcolor=0x102a80:boxborderw=16:x=(w-tw)/2:y=h-th-40", out)
+    return out
+
+
+@pytest.mark.slow
+def test_fix_crops_an_image_alone_and_writes_it_as_it_came(fixture_path, tmp_path):
+    from preflight.fix import fix
+    from conftest import run_cli
+
+    source = _captioned_portrait(fixture_path("face.png"), tmp_path / "portrait.png")
+    result = fix(source, output=tmp_path / "ada.png")
+    assert result.image_only and result.window is None and result.go and result.output == str(tmp_path / "ada.png")
+    (crop,) = result.repairs
+    x, y, w, h = crop.rect
+    assert crop.kind == "crop" and crop.file == str(source) and (x, y, w) == (0, 0, 720) and 720 <= h <= 860 - 80
+    assert plan_file(probe(tmp_path / "ada.png"), Policy()).repairs == []  # fix on its own output changes nothing
+    wrong = run_cli("fix", str(source), "-o", str(tmp_path / "ada.jpg"))
+    assert wrong.returncode == 2 and "*.png" in wrong.stderr and not (tmp_path / "ada.jpg").exists()
+    good = run_cli("fix", str(fixture_path("face.png")), "--dry-run")
+    assert good.returncode == 1 and "needs no repair" in good.stdout, good.stdout  # nothing to do is not a success
+
+
+@pytest.mark.slow
+def test_fix_crops_the_image_beside_a_voice_and_writes_both(fixture_path, tmp_path):
+    from preflight.fix import fix
+
+    portrait = _captioned_portrait(fixture_path("face.png"), tmp_path / "portrait.png")
+    result = fix(image=portrait, audio=fixture_path("speech.wav"), output=tmp_path / "ada.wav")
+    assert result.go and result.output == str(tmp_path / "ada.wav") and result.image_output == str(tmp_path / "ada.png")
+    assert [(r.kind, r.file) for r in result.repairs] == [("crop", str(portrait))]
+    assert {c.source for c in result.report.checks} == {str(tmp_path / "ada.wav"), str(tmp_path / "ada.png")}
+    assert check(image=tmp_path / "ada.png", audio=tmp_path / "ada.wav").go
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ada.png", "ada.wav", "portrait.png"]
+
+
+@pytest.mark.slow
+def test_batch_fix_repairs_the_no_go_sets_a_crop_saves(fixture_path, tmp_path):
+    from conftest import run_cli
+
+    folder, fixed = tmp_path / "in", tmp_path / "fixed"
+    folder.mkdir(), fixed.mkdir()
+    _captioned_portrait(fixture_path("face.png"), folder / "ada.png")  # overlay fails: a caption strip
+    (folder / "ada.wav").write_bytes(fixture_path("speech.wav").read_bytes())
+    ffmpeg("-i", fixture_path("talking_head.mp4"), "-vf", f"drawtext=fontfile={FONT}:text='NEWS 24':fontcolor=white:fontsize=36:"
+           "box=1:boxcolor=0xc0102a:boxborderw=14:x=w-tw-40:y=36", "-c:a", "copy", folder / "bo.mp4")  # a corner bug
+    run = run_cli("batch", str(folder), "--fix", str(fixed), env={"PREFLIGHT_HOME": str(tmp_path / "home")})
+    assert run.returncode == 1, run.stderr  # the verdicts are the sources'
+    assert "cut GO ada" in run.stdout and "ada.png)" in run.stdout and "cut GO bo" in run.stdout, run.stdout
+    assert sorted(p.name for p in fixed.iterdir()) == ["ada.png", "ada.wav", "bo.mp4", "fixes.jsonl"]
+    lines = {x["set"]: x for x in map(json.loads, (fixed / "fixes.jsonl").read_text().splitlines())}
+    assert [r["kind"] for r in lines["ada"]["repairs"]] == ["crop"] and [r["kind"] for r in lines["bo"]["repairs"]] == ["crop"]
+    assert check(image=fixed / "ada.png", audio=fixed / "ada.wav").go and check(video=fixed / "bo.mp4").go
+
+
+@pytest.mark.slow
+def test_the_fix_page_shows_each_repair_with_the_crop_drawn_before_and_after(fixture_path, tmp_path):
+    import re
+
+    from conftest import run_cli
+    from test_html import _chromium
+
+    source = _captioned_portrait(fixture_path("face.png"), tmp_path / "portrait.png")
+    page = tmp_path / "page.html"
+    run = run_cli("fix", str(source), "--dry-run", "--report", str(page), "--format", "json")
+    assert run.returncode == 0, run.stderr
+    (crop,) = json.loads(run.stdout)["repairs"]
+    shown = _chromium(page, tmp_path, "--dump-dom")
+    assert shown.returncode == 0 and 'data-ready="1"' in shown.stdout, shown.stderr[-2000:]
+    assert "Uncaught" not in shown.stderr
+    repair = re.search(r"<div class=\"repair\" data-kind=\"crop\">(.*?)</section>", shown.stdout, re.S)
+    assert repair and crop["why"] in repair[1]
+    assert repair[1].count("<img") == 2 and "the crop drawn" in repair[1] and ">after<" in repair[1]
+    # the rectangle drawn on the source is the crop, as shares of the frame
+    x, y, w, h = (float(v) for v in re.search(r"<rect x=\"([\d.]+)\" y=\"([\d.]+)\" width=\"([\d.]+)\" height=\"([\d.]+)\"",
+                                               repair[1]).groups())
+    (fw, fh), (cx, cy, cw, ch) = crop["frame"], crop["rect"]
+    assert abs(x - cx / fw) < 0.01 and abs(y - cy / fh) < 0.01 and abs(w - cw / fw) < 0.01 and abs(h - ch / fh) < 0.01
