@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
-import dataclasses
 import time
 from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
@@ -152,8 +151,6 @@ def fix(
         out = _output(output, target, dry_run)
         _within_limit(target, policy)
         original, (target, plan) = target, repairing.stage(target, policy, repairs, staged, timeout)
-        if target is not original:  # a repaired recording is named as its source
-            target = dataclasses.replace(target, label=original.source.label)
         # A second past the limit: a recording whose header states no length is refused by its decode.
         media = decode(target, sample_fps=policy.faces.sample_fps, max_seconds=policy.fix.max_input_s + 1.0,
                        streamed=True)
@@ -334,7 +331,7 @@ def _by(future: concurrent.futures.Future, deadline: float | None, media: Media)
         return future.result(timeout=None if deadline is None else max(0.0, deadline - time.monotonic()))
     except concurrent.futures.TimeoutError:
         media.close()
-        raise TimedOut(f"{media.probe.path}: fix did not finish in its time and was stopped; the file may be "
+        raise TimedOut(f"{media.probe.source.label}: fix did not finish in its time and was stopped; the file may be "
                        "damaged or built to stall the decoder") from None
 
 
@@ -344,7 +341,7 @@ def _left(deadline: float | None, target: Probe) -> float:
         return ANALYSIS_TIMEOUT_S
     left = deadline - time.monotonic()
     if left <= 0:
-        raise TimedOut(f"{target.path}: fix did not finish in its time and was stopped")
+        raise TimedOut(f"{target.source.label}: fix did not finish in its time and was stopped")
     return left
 
 
@@ -446,7 +443,7 @@ def _cut_and_check(target: Probe, still: Probe | None, window: Window, out: Path
         roles = {"image": still.path, "audio": partial} if still is not None else {target.role.value: partial}
         report = check(**roles, policy=policy, timeout=_left(deadline, target), labels={str(partial): str(out)})
         if not report.go and still is None and (offset := _offset_only(report, policy)) is not None:
-            if (moved := _resync_and_check(partial, probe(partial), offset, out, policy, deadline)) is not None:
+            if (moved := _resync_and_check(partial, probe(partial, str(out)), offset, out, policy, deadline)) is not None:
                 return moved, offset
         if report.go:
             _keep(partial, out)
