@@ -182,7 +182,7 @@ def test_an_unchanged_set_comes_from_the_cache_until_the_policy_changes(tmp_path
     assert stale.report.verdict == first.report.verdict
 
 
-def test_batch_command_exit_codes_lines_and_report(tmp_path, fixture_path, fixture_folder):
+def test_batch_command_exit_codes_lines_and_report(tmp_path, fixture_path, fixture_folder, pool_here):
     folder = fixture_folder(tmp_path, {"ada.png": "face.png", "ada.wav": "speech.wav", "bob.mp4": "talking_head.mp4"})
     lines, html = tmp_path / "r.jsonl", tmp_path / "r.html"
     env = {"PREFLIGHT_HOME": str(tmp_path / "home")}
@@ -256,7 +256,7 @@ def test_a_worker_that_dies_is_one_error_row_and_is_replaced(web, fixture_path):
     assert results["voice"].outcome == "go"
 
 
-def test_submit_creates_avatars_for_the_go_sets_only(mosaic_api, tmp_path, fixture_folder):
+def test_submit_creates_avatars_for_the_go_sets_only(mosaic_api, tmp_path, fixture_folder, pool_here):
     folder = fixture_folder(tmp_path, {"ada.png": "face.png", "ada.wav": "speech.wav",
                                        "bo.png": "face.png", "bo.wav": "speech_short.wav"})
     result = cli("batch", str(folder), "--submit")
