@@ -5,6 +5,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 FIXTURES := fixtures/out/.done
+# The suite runs in TEST_JOBS processes (pytest-xdist), each test file whole in one of them, so the
+# reports a file's tests share are made once; 2 fits two cores (about 2 GB each at most).
+TEST_JOBS ?= 2
+PYTEST_JOBS := -n $(TEST_JOBS) --dist loadfile
 
 .PHONY: demo test test-fast test-lowest bench fixtures ffmpeg schema clean
 
@@ -22,13 +26,13 @@ demo: $(STAMP) $(FIXTURES)
 # Everything: the shared media, the Dask cluster and the other slow end-to-end runs too.
 test: $(STAMP) $(FIXTURES)
 	@bash scripts/ensure-tools.sh --test
-	$(BIN)/python -m pytest -q --durations=15
+	$(BIN)/python -m pytest -q $(PYTEST_JOBS) --durations=15
 	@bash scripts/test-python313.sh
 
 # The tests not marked slow (pyproject.toml's markers): under two minutes on two idle cores.
 test-fast: $(STAMP) $(FIXTURES)
 	@bash scripts/ensure-tools.sh --test
-	$(BIN)/python -m pytest -q -m "not slow" --durations=10
+	$(BIN)/python -m pytest -q $(PYTEST_JOBS) -m "not slow" --durations=10
 
 # The fast tests on the lowest versions pyproject.toml allows (.ci/lowest.txt), in .venv-lowest.
 test-lowest: $(STAMP) $(FIXTURES)

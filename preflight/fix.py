@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
-import dataclasses
 import shutil
 import time
 from collections.abc import Callable, Collection
@@ -161,15 +160,12 @@ def fix(
         out = _output(output, target, dry_run)
         _within_limit(target, policy)
         original, (target, plan) = target, repairing.stage(target, policy, repairs, staged, timeout)
-        if target is not original:  # a repaired recording is named as its source
-            target = dataclasses.replace(target, label=original.source.label)
         still_out = None
         if still is not None:  # the image beside the voice: cropped when it needs it, written beside the cut
             given, (still, still_plan) = still, repairing.stage(still, policy, set(repairs) & {"crop"}, staged, timeout)
             plan = plan.model_copy(update={"repairs": still_plan.repairs + plan.repairs,
                                            "refused": still_plan.refused + plan.refused})
             if still is not given:
-                still = dataclasses.replace(still, label=given.source.label)
                 still_out = None if out is None else out.with_suffix(repairing.suffix(given))
                 if still_out is not None:
                     refuse_unsafe({"the repaired image": still_out}, [p for p in (*files, video, image, audio) if p is not None])
@@ -378,7 +374,7 @@ def _by(future: concurrent.futures.Future, deadline: float | None, media: Media)
         return future.result(timeout=None if deadline is None else max(0.0, deadline - time.monotonic()))
     except concurrent.futures.TimeoutError:
         media.close()
-        raise TimedOut(f"{media.probe.path}: fix did not finish in its time and was stopped; the file may be "
+        raise TimedOut(f"{media.probe.source.label}: fix did not finish in its time and was stopped; the file may be "
                        "damaged or built to stall the decoder") from None
 
 
@@ -388,7 +384,7 @@ def _left(deadline: float | None, target: Probe) -> float:
         return ANALYSIS_TIMEOUT_S
     left = deadline - time.monotonic()
     if left <= 0:
-        raise TimedOut(f"{target.path}: fix did not finish in its time and was stopped")
+        raise TimedOut(f"{target.source.label}: fix did not finish in its time and was stopped")
     return left
 
 
@@ -492,7 +488,7 @@ def _cut_and_check(target: Probe, still: Probe | None, window: Window, out: Path
         named = {str(partial): str(out), **({str(still.path): str(still_out)} if still is not None and still_out else {})}
         report = check(**roles, policy=policy, timeout=_left(deadline, target), labels=named)
         if not report.go and still is None and (offset := _offset_only(report, policy)) is not None:
-            if (moved := _resync_and_check(partial, probe(partial), offset, out, policy, deadline)) is not None:
+            if (moved := _resync_and_check(partial, probe(partial, str(out)), offset, out, policy, deadline)) is not None:
                 return moved, offset
         if report.go:
             _write(still.path if still is not None and still_out is not None else None, still_out)

@@ -435,7 +435,7 @@ def stage(target: Probe, policy: Policy, allowed: Collection[str], stack: contex
     folder = stack.enter_context(shutdown.temporary_folder(prefix="preflight-repair-"))
     dest = folder / f"repaired{suffix(target)}"
     apply(target, planned.edit(), dest, timeout)
-    return probe(dest), planned
+    return probe(dest, target.source.label), planned  # a repaired recording is named as its source
 
 
 def suffix(source: Probe) -> str:

@@ -214,15 +214,6 @@ class Report(BaseModel):
     def headline(self) -> str:
         return {Outcome.GO: "GO", Outcome.WARN: "GO with warnings"}.get(self.outcome, "NO-GO")
 
-    def relabelled(self, names: dict[str, str]) -> Report:
-        """The same report with sources renamed, e.g. a downloaded file's path to its URL."""
-        if not names:
-            return self
-        return self.model_copy(update={
-            "sources": tuple(s.model_copy(update={"path": names.get(s.path, s.path)}) for s in self.sources),
-            "checks": tuple(c.model_copy(update={"source": names.get(c.source, c.source)}) for c in self.checks),
-        })
-
     def to_json(self) -> str:
         return self.model_dump_json(indent=2)
 

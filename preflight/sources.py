@@ -14,7 +14,7 @@ from pathlib import Path
 
 from preflight import shutdown
 from preflight.download import Limits, download, is_url
-from preflight.errors import PreflightError, UsageError
+from preflight.errors import UsageError
 from preflight.media import Probe, Role, probe
 
 PathArg = str | PathLike[str]
@@ -55,8 +55,8 @@ def local_copies(sources: Sources, limits: Limits | None = None) -> Iterator[Loc
     folder that lives for the block.
 
     The size cap is the role's Mosaic limit (the largest for an unnamed role) unless ``limits``
-    is given. An error raised in the block names each downloaded file by its URL, never by the
-    temporary path (a server's error message must not show its folders).
+    is given. ``origin`` is for naming: a download is probed under its URL (:func:`source_set`'s
+    ``labels``), so no error names the temporary path (a server's message must not show its folders).
     """
     given_all = [str(x) for x in (*sources.files, *sources.named.values())]
     if given_all.count(STDIN) > 1:
@@ -77,16 +77,8 @@ def local_copies(sources: Sources, limits: Limits | None = None) -> Iterator[Loc
             origin[str(path)] = str(given)
             return path
 
-        try:
-            fetched = {role.value: fetch(given, role) for role, given in sources.named.items()}
-            yield Local(Sources(tuple(fetch(f, None) for f in sources.files), **fetched), origin)
-        except PreflightError as exc:
-            if exc.args and isinstance(exc.args[0], str):
-                message = exc.args[0]
-                for path, url in origin.items():
-                    message = message.replace(path, url)
-                exc.args = (message.replace(str(tmp), "<download>"), *exc.args[1:])
-            raise
+        fetched = {role.value: fetch(given, role) for role, given in sources.named.items()}
+        yield Local(Sources(tuple(fetch(f, None) for f in sources.files), **fetched), origin)
 
 
 def _read_stdin(folder: Path, max_bytes: int) -> Path:
@@ -124,26 +116,24 @@ def source_set(sources: Sources, labels: Mapping[str, str] | None = None) -> lis
     """
     labels = labels or {}
 
-    def named(given: PathArg, found: Probe) -> Probe:
-        label = labels.get(str(given), labels.get(str(found.path), ""))
-        return dataclasses.replace(found, label=label) if label else found
+    def label(given: PathArg) -> str:
+        return labels.get(str(given), labels.get(str(Path(given)), ""))
 
     chosen: list[Probe] = []
     for role, given in sources.named.items():
-        path = Path(given)
-        found = probe(path)
+        found = probe(Path(given), label(given))
         if role is Role.AUDIO and found.audio is not None:
             found = dataclasses.replace(found, role=Role.AUDIO)
         elif found.role is not role:
-            raise UsageError(f"{path}: given as the {role.value}, but it is {_a(found.role)}")
-        chosen.append(named(given, found))
-    chosen += [named(p, probe(Path(p))) for p in sources.files]
+            raise UsageError(f"{found.source.label}: given as the {role.value}, but it is {_a(found.role)}")
+        chosen.append(found)
+    chosen += [probe(Path(p), label(p)) for p in sources.files]
     if not chosen:
         raise UsageError("no source given: name a video, an image and an audio, or an image or audio alone")
     roles = [p.role for p in chosen]
     for role in Role:
         if roles.count(role) > 1:
-            paths = ", ".join(str(p.path) for p in chosen if p.role is role)
+            paths = ", ".join(p.source.label for p in chosen if p.role is role)
             raise UsageError(
                 f"{roles.count(role)} {role.value} sources ({paths}); a source set has one of each role. "
                 "Check them one at a time, or use `preflight batch` for many"

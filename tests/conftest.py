@@ -24,8 +24,10 @@ SHARED_MEDIA = ROOT.parent / "shared" / "media"
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    # Makes only what is missing, so a fixture added to the script appears without a rebuild.
-    subprocess.run([sys.executable, str(ROOT / "fixtures" / "make_fixtures.py")], check=True)
+    # Makes only what is missing, so a fixture added to the script appears without a rebuild. Under
+    # pytest-xdist (-n) the controller makes them before its workers start; a worker does not.
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        subprocess.run([sys.executable, str(ROOT / "fixtures" / "make_fixtures.py")], check=True)
     # A suite started in the background (`cmd &` in a script) ignores Ctrl-C, and so would every
     # preflight it starts: the tests that interrupt a batch need it heard.
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -158,6 +160,39 @@ def cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None, 
         logger.handlers[:], logger.level, logger.propagate = logged
         signal.signal(signal.SIGINT, handler)
     return Ran(code, out.getvalue(), err.getvalue())
+
+
+class _PoolHere:
+    """``batch``'s pool in this process: each set checked by :func:`~preflight.batch.pool.check_set`
+    (what a worker runs) and handed back through the same JSON as a worker's answer, one at a
+    time, with this session's models. For tests of what a batch does with its outcomes; the worker
+    processes themselves (crashes, time limits, Ctrl-C) are tested with the real pool."""
+
+    def __init__(self, jobs: int, policy: preflight.Policy, time_limit: float) -> None:
+        self.policy = policy
+
+    def map(self, tasks):
+        import time
+
+        from preflight.batch.pool import check_set, done
+
+        for task in tasks:
+            started = time.monotonic()
+            yield task, done(check_set(task[0], self.policy), time.monotonic() - started)
+
+    def __enter__(self) -> _PoolHere:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
+@pytest.fixture
+def pool_here(monkeypatch):
+    """``preflight batch`` checks its sets in this process (:class:`_PoolHere`), not in new ones."""
+    import preflight.batch
+
+    monkeypatch.setattr(preflight.batch, "Pool", _PoolHere)
 
 
 @pytest.fixture

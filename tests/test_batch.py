@@ -83,6 +83,40 @@ def test_the_cache_key_changes_with_what_judges(tmp_path, fixture_path, monkeypa
     assert cache.cache_key(sources, Policy()) != before
 
 
+def test_a_cached_result_is_made_into_the_asking_sets_report(tmp_path):
+    # the cache keeps what was judged, by role: the report comes back made for the set that
+    # finds it, its name, sources, checks and pictures named as that set names them
+    from preflight.batch import cache
+    from preflight.evidence import Evidence
+    from preflight.report import Check, Report, SourceInfo, Status
+    from preflight.version import judges
+
+    def judged(video: str, audio: str) -> tuple[Report, list[Evidence]]:
+        infos = [SourceInfo(path=video, role=Role.VIDEO, format="mov,mp4", duration=9.0, has_audio=True, sha256="a" * 64),
+                 SourceInfo(path=audio, role=Role.AUDIO, format="wav", duration=9.0, has_audio=True, sha256="b" * 64)]
+        checks = [Check(id="faces", source=video, status=Status.PASS, value=1, message="one face"),
+                  Check(id="music", source=audio, status=Status.FAIL, reason="music.heard", value=0.4,
+                        message="music under the voice", fix="record without music")]
+        return (Report.judge(infos, checks, Policy(), judged_by=judges(), name="first"),
+                [Evidence(source=video), Evidence(source=audio)])
+
+    report, evidence = judged("first/a.mp4", "first/a.wav")
+    with Ledger(tmp_path / "ledger.sqlite") as ledger:
+        cache.store(ledger, "k", report, evidence)
+        other = SourceSet("ada", video="later/ada.mp4", audio="later/ada.wav", labels=((Role.AUDIO, "voice.wav"),),
+                          title="Ada")
+        found, pictures = cache.cached(ledger, "k", other, Policy())
+        expected, expected_pictures = judged("later/ada.mp4", "voice.wav")
+        assert found == expected.model_copy(update={"name": "Ada"}) and pictures == expected_pictures
+        # a set that lacks one of the stored roles cannot be named: it is checked again
+        assert cache.cached(ledger, "k", SourceSet("v", video="v.mp4"), Policy()) is None
+        # a result with two sources of one role cannot be put by role: it is not kept
+        twice = report.model_copy(update={"sources": (report.sources[0], report.sources[0].model_copy(
+            update={"path": "first/b.mp4"}))})
+        cache.store(ledger, "k2", twice, [])
+        assert ledger.checked("k2") is None
+
+
 def test_manifest_rows(tmp_path):
     manifest = tmp_path / "m.csv"
     manifest.write_text("name,video,image,audio\nAda,clips/ada.mp4,,\n,,face.png,https://example.com/v.wav\nEmpty,,face.png,\n")
@@ -148,7 +182,7 @@ def test_an_unchanged_set_comes_from_the_cache_until_the_policy_changes(tmp_path
     assert stale.report.verdict == first.report.verdict
 
 
-def test_batch_command_exit_codes_lines_and_report(tmp_path, fixture_path, fixture_folder):
+def test_batch_command_exit_codes_lines_and_report(tmp_path, fixture_path, fixture_folder, pool_here):
     folder = fixture_folder(tmp_path, {"ada.png": "face.png", "ada.wav": "speech.wav", "bob.mp4": "talking_head.mp4"})
     lines, html = tmp_path / "r.jsonl", tmp_path / "r.html"
     env = {"PREFLIGHT_HOME": str(tmp_path / "home")}
@@ -222,7 +256,7 @@ def test_a_worker_that_dies_is_one_error_row_and_is_replaced(web, fixture_path):
     assert results["voice"].outcome == "go"
 
 
-def test_submit_creates_avatars_for_the_go_sets_only(mosaic_api, tmp_path, fixture_folder):
+def test_submit_creates_avatars_for_the_go_sets_only(mosaic_api, tmp_path, fixture_folder, pool_here):
     folder = fixture_folder(tmp_path, {"ada.png": "face.png", "ada.wav": "speech.wav",
                                        "bo.png": "face.png", "bo.wav": "speech_short.wav"})
     result = cli("batch", str(folder), "--submit")

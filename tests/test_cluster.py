@@ -352,7 +352,7 @@ def test_a_lost_scheduler_stops_the_batch_keeping_what_finished(lab, tmp_path, f
     # what finished is in the cache, which is where a re-run takes it from
     sets, _ = discover(folder)
     with Ledger(home / "ledger.sqlite") as ledger:
-        assert {s.name for s in sets if cached(ledger, cache_key(s, Policy()))} == set(kept)
+        assert {s.name for s in sets if cached(ledger, cache_key(s, Policy()), s, Policy())} == set(kept)
 
 
 @pytest.mark.console

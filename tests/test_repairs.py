@@ -63,6 +63,7 @@ def _repaired(source: Path, tmp_path: Path):
     return result
 
 
+@pytest.mark.slow  # an encode, a repair and a whole check of the result (the quiet voice's stays in the fast set)
 def test_letterbox_bars_are_cropped_away(fixture_path, tmp_path):
     source = tmp_path / "letterbox.mp4"
     ffmpeg("-i", fixture_path("talking_head.mp4"), "-vf", "pad=1280:960:0:120:black", "-c:a", "copy", source)
@@ -71,6 +72,7 @@ def test_letterbox_bars_are_cropped_away(fixture_path, tmp_path):
     assert [abs(v - e) <= 0.05 * s for v, e, s in zip((x, y, x + w, y + h), (0, 120, 1280, 840), (1280, 960, 1280, 960))] == [True] * 4
 
 
+@pytest.mark.slow  # an encode, a repair and a whole check of the result (the quiet voice's stays in the fast set)
 def test_a_corner_bug_is_cropped_out(fixture_path, tmp_path):
     source = tmp_path / "bug.mp4"
     ffmpeg("-i", fixture_path("talking_head.mp4"), "-vf", f"drawtext=fontfile={FONT}:text='NEWS 24':fontcolor=white:fontsize=36:"
@@ -97,6 +99,7 @@ def test_a_quiet_voice_is_brought_to_the_target_picture_copied(fixture_path, tmp
         subprocess.run([*frames, result.output], capture_output=True, text=True).stdout  # the picture copied
 
 
+@pytest.mark.slow  # an encode, a repair and a whole check of the result (the quiet voice's stays in the fast set)
 def test_stray_frames_at_the_start_are_trimmed(fixture_path, tmp_path):
     source = tmp_path / "stray.mp4"
     ffmpeg("-i", fixture_path("talking_head.mp4"), "-f", "lavfi", "-i", "testsrc2=s=1280x720:r=25", "-filter_complex",
@@ -128,6 +131,7 @@ def test_a_good_source_needs_no_repair(fixture_path, fixture):
     assert plan_file(probe(fixture_path(fixture)), Policy()).repairs == []
 
 
+@pytest.mark.slow  # an encode, a repair and a whole check of the result (the quiet voice's stays in the fast set)
 def test_fix_repairs_before_it_cuts_and_the_cli_forbids_a_kind(fixture_path, tmp_path):
     from preflight.fix import fix
     from conftest import run_cli

@@ -31,6 +31,22 @@ def test_one_of_each_role(fixture_path):
         source_set(Sources((fixture_path("speech.wav"),), audio=fixture_path("silence.wav")))
 
 
+def test_an_error_names_a_source_by_its_label(fixture_path, tmp_path):
+    # a source is named when it is probed: its errors carry the label, never the path read
+    from preflight.errors import InputError
+
+    missing = tmp_path / "copy-7f3a.mp4"
+    with pytest.raises(InputError, match=r"^ada\.mp4: no such file$"):
+        source_set(Sources(video=missing), {str(missing): "ada.mp4"})
+    face = fixture_path("face.png")
+    with pytest.raises(UsageError, match=r"^portrait\.png: given as the video"):
+        source_set(Sources(video=face), {str(face): "portrait.png"})
+    speech = fixture_path("speech.wav")
+    with pytest.raises(UsageError, match=r"\(two\.wav, one\.wav\)"):
+        source_set(Sources((speech,), audio=fixture_path("silence.wav")),
+                   {str(speech): "one.wav", str(fixture_path("silence.wav")): "two.wav"})
+
+
 def test_nothing_given():
     with pytest.raises(UsageError):
         source_set(Sources())

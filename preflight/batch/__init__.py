@@ -28,7 +28,6 @@ from preflight.batch.cluster import Cluster
 from preflight.batch.pool import Done, Executor, Failed, Pool, Task
 from preflight.evidence import Evidence
 from preflight.ledger import Ledger
-from preflight.media import Role
 from preflight.policy import Policy
 from preflight.report import Check, Outcome, Report, Status
 from preflight.version import judges
@@ -94,18 +93,10 @@ def prepare(s: SourceSet, policy: Policy, ledger: Ledger | None, use_cache: bool
         return Result(s, _single(s, "source_set", Status.FAIL, s.problem, policy,
                                  "put each avatar's files side by side under one name"))
     key = cache_key(s, policy) if ledger else None
-    hit = cached(ledger, key) if ledger and key and use_cache else None
+    hit = cached(ledger, key, s, policy) if ledger and key and use_cache else None
     if hit:
-        return Result(s, *_named(s, *hit), cached=True)
+        return Result(s, *hit, cached=True)
     return s, key
-
-
-def _named(s: SourceSet, report: Report, evidence: list[Evidence]) -> tuple[Report, list[Evidence]]:
-    """A cached result under this set's name and paths: the cache holds what was judged (the
-    same bytes, maybe first seen under another name), not what it was called then."""
-    paths = {info.path: s.shown[Role(info.role)] for info in report.sources if Role(info.role) in s.given}
-    named = report.model_copy(update={"name": s.title or s.name}).relabelled(paths)
-    return named, [e.model_copy(update={"source": paths.get(e.source, e.source)}) for e in evidence]
 
 
 def finish(task: Task, outcome: Done | Failed, policy: Policy, ledger: Ledger | None) -> Result:

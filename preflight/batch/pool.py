@@ -203,18 +203,10 @@ def check_set(sources: SourceSet, policy: Policy, names: dict[str, str] | None =
     try:
         report, evidence = inspect(sources.sources, policy=policy, labels=names, name=sources.title or sources.name)
     except PreflightError as exc:
-        return Failed(_renamed(str(exc), names))
+        return Failed(str(exc))  # its sources named by their labels, as they were probed
     except Exception as exc:  # noqa: BLE001 - one set's bug must not end the batch
-        return Failed(_renamed(f"the check broke: {type(exc).__name__}: {exc}", names))
+        return Failed(f"the check broke: {type(exc).__name__}: {exc}")
     return Checked(report.model_dump_json(), json.dumps([e.model_dump(mode="json") for e in evidence]))
-
-
-def _renamed(message: str, names: dict[str, str]) -> str:
-    """An error raised before any source was named (a file that does not probe) in the set's names."""
-    for checked, shown in names.items():
-        if checked != shown:
-            message = message.replace(checked, shown)
-    return message
 
 
 def _quiet_native_output() -> None:

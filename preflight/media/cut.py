@@ -48,7 +48,7 @@ def cut(target: Probe, start: float, end: float, dest: Path, *, lengths: tuple[f
     else:
         args += ["-map", f"0:{target.audio.index}", "-c:a", "pcm_s16le", "-f", "wav"]
     if (failed := _run(args, dest, deadline, target)) is not None:
-        raise InputError(f"{target.path}: cutting {start:.2f}-{end:.2f} s failed ({failed})")
+        raise InputError(f"{target.source.label}: cutting {start:.2f}-{end:.2f} s failed ({failed})")
 
 
 def copy_span(start: float, end: float, target: Probe, keyframes: list[float],
@@ -93,7 +93,7 @@ def resync(source: Path, probed: Probe, offset_ms: int, dest: Path, deadline: fl
         failed = _run([*head, "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p", *tail],
                       dest, deadline, probed)
     if failed is not None:
-        raise InputError(f"{source}: moving the sound {offset_ms:+d} ms failed ({failed})")
+        raise InputError(f"{probed.source.label}: moving the sound {offset_ms:+d} ms failed ({failed})")
 
 
 def run_ffmpeg(args: list[str], timeout: float | None, source: Probe, what: str) -> tuple[int, str]:
@@ -104,7 +104,7 @@ def run_ffmpeg(args: list[str], timeout: float | None, source: Probe, what: str)
             _, errors = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
             proc.kill()
-            raise TimedOut(f"{source.path}: {what} did not finish in its time and was stopped") from None
+            raise TimedOut(f"{source.source.label}: {what} did not finish in its time and was stopped") from None
         except BaseException:
             proc.kill()
             raise
@@ -115,7 +115,7 @@ def _run(args: list[str], dest: Path, deadline: float | None, target: Probe) -> 
     """Run one ffmpeg cut into ``dest``; None when it worked, else ffmpeg's last line."""
     left = None if deadline is None else deadline - time.monotonic()
     if left is not None and left <= 0:
-        raise TimedOut(f"{target.path}: cutting the window did not finish in its time and was stopped")
+        raise TimedOut(f"{target.source.label}: cutting the window did not finish in its time and was stopped")
     code, errors = run_ffmpeg([*args, f"file:{dest.absolute()}"], left, target, "cutting the window")
     return None if code == 0 else (errors.strip().splitlines() or ["ffmpeg failed"])[-1]
 

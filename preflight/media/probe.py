@@ -96,32 +96,34 @@ def _starts_with_mp4_box(path: Path) -> bool:
         return handle.read(8)[4:8] in _MP4_BOXES
 
 
-def probe(path: Path) -> Probe:
-    """Probe ``path`` and infer its role. Raises InputError when it is not readable media."""
+def probe(path: Path, label: str = "") -> Probe:
+    """Probe ``path`` and infer its role. Raises InputError when it is not readable media, naming
+    the file by ``label`` (what the reports call it: a URL, a client's file name) or its path."""
+    name = label or str(path)
     try:
         status = path.stat()
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            raise InputError(f"{path}: a symbolic link that loops back on itself; point it at the media file") from None
+            raise InputError(f"{name}: a symbolic link that loops back on itself; point it at the media file") from None
         if exc.errno in (errno.ENOENT, errno.ENOTDIR):
-            raise InputError(f"{path}: no such file") from None
-        raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
+            raise InputError(f"{name}: no such file") from None
+        raise InputError(f"{name}: cannot be read ({exc.strerror})") from None
     if stat.S_ISDIR(status.st_mode):
-        raise InputError(f"{path}: is a folder; name a media file (or use `preflight batch` for folders)")
+        raise InputError(f"{name}: is a folder; name a media file (or use `preflight batch` for folders)")
     if not stat.S_ISREG(status.st_mode):
-        raise InputError(f"{path}: not a regular file (a device, pipe or socket); save the media to a file first")
+        raise InputError(f"{name}: not a regular file (a device, pipe or socket); save the media to a file first")
     if status.st_size == 0:
-        raise InputError(f"{path}: the file is empty (0 bytes)")
+        raise InputError(f"{name}: the file is empty (0 bytes)")
     ffprobe = require_tool("ffprobe")
     try:
         info = ffmpeg.probe(tool_path(path), cmd=ffprobe)
     except ffmpeg.Error as exc:
         text = (exc.stderr or b"").decode("utf-8", "replace")
         if "moov atom not found" in text and _starts_with_mp4_box(path):
-            raise InputError(f"{path}: the file is incomplete: its index (the MP4 'moov' atom) is missing, "
+            raise InputError(f"{name}: the file is incomplete: its index (the MP4 'moov' atom) is missing, "
                              "as when an upload or an export is cut short; export or download it again") from None
         reason = _last_line(exc.stderr).removeprefix(f"{tool_path(path)}: ").removeprefix(f"{path}: ") or "ffprobe could not read it"
-        raise InputError(f"{path}: not a readable video, image or audio file ({reason})") from None
+        raise InputError(f"{name}: not a readable video, image or audio file ({reason})") from None
 
     fmt = info.get("format", {})
     streams = info.get("streams", [])
@@ -143,17 +145,17 @@ def probe(path: Path) -> Probe:
     elif audio is not None:
         role = Role.AUDIO
     else:
-        raise InputError(f"{path}: holds no video, image or audio stream")
+        raise InputError(f"{name}: holds no video, image or audio stream")
 
     if video is not None and (video.width <= 0 or video.height <= 0):
         # ffprobe reports 0x0 both for a damaged header and for sizes FFmpeg refuses to allocate.
         raise InputError(
-            f"{path}: the picture's size cannot be read: the file is damaged or larger than FFmpeg decodes "
+            f"{name}: the picture's size cannot be read: the file is damaged or larger than FFmpeg decodes "
             f"(keep images under {MAX_IMAGE_SIDE} px a side)"
         )
     if role is Role.IMAGE and max(video.width, video.height) > MAX_IMAGE_SIDE:
         raise InputError(
-            f"{path}: the image is {video.width}x{video.height} px; the largest accepted is "
+            f"{name}: the image is {video.width}x{video.height} px; the largest accepted is "
             f"{MAX_IMAGE_SIDE} px a side. Resize it (a portrait needs no more than about 2000 px)"
         )
     return Probe(
@@ -165,6 +167,7 @@ def probe(path: Path) -> Probe:
         video=video,
         audio=audio,
         other_audio=tuple(_audio_stream(t) for t in tracks if t is not audio_info),
+        label=label,
     )
 
 

@@ -58,7 +58,7 @@ def apply(source: Probe, edit: Edit, dest: Path, timeout: float | None = None) -
         args += ["-f", "wav"] if source.video is None else ["-movflags", "+faststart", "-f", "mp4"]
     code, errors = run_ffmpeg([*args, f"file:{dest.absolute()}"], timeout, source, "writing the repair")
     if code != 0:
-        raise InputError(f"{source.path}: writing the repair failed ({(errors.strip().splitlines() or ['ffmpeg failed'])[-1]})")
+        raise InputError(f"{source.source.label}: writing the repair failed ({(errors.strip().splitlines() or ['ffmpeg failed'])[-1]})")
 
 
 def true_loudness(source: Probe, timeout: float | None = None) -> tuple[float, float]:
@@ -68,10 +68,10 @@ def true_loudness(source: Probe, timeout: float | None = None) -> tuple[float, f
     code, log = run_ffmpeg([ffmpeg, "-hide_banner", "-nostats", "-i", tool_path(source.path), "-map", f"0:{source.audio.index}",
                       "-af", "ebur128=peak=true", "-f", "null", "-"], timeout, source, "measuring the loudness")
     if code != 0 or "Summary:" not in log:
-        raise InputError(f"{source.path}: measuring the loudness failed")
+        raise InputError(f"{source.source.label}: measuring the loudness failed")
     summary = log[log.rindex("Summary:"):]
     level = re.search(r"I:\s+(-?[\d.]+|-inf) LUFS", summary)
     peak = re.search(r"Peak:\s+(-?[\d.]+|-inf) dBFS", summary)
     if level is None or peak is None:
-        raise InputError(f"{source.path}: measuring the loudness failed")
+        raise InputError(f"{source.source.label}: measuring the loudness failed")
     return float(level[1]), float(peak[1])
