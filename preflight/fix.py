@@ -148,8 +148,9 @@ def fix(
     """
     policy = policy or Policy()
     deadline = None if timeout is None else time.monotonic() + timeout
+    inputs = [p for p in (*files, video, image, audio) if p is not None]
     if output is not None:
-        refuse_unsafe({"the output": output}, [p for p in (*files, video, image, audio) if p is not None])
+        refuse_unsafe({"the output": output}, inputs)
     with local_copies(Sources(files, video, image, audio)) as local, contextlib.ExitStack() as staged:
         probes = source_set(local.sources, local.origin)
         target, still = _roles(probes)
@@ -168,7 +169,7 @@ def fix(
             if still is not given:
                 still_out = None if out is None else out.with_suffix(repairing.suffix(given))
                 if still_out is not None:
-                    refuse_unsafe({"the repaired image": still_out}, [p for p in (*files, video, image, audio) if p is not None])
+                    refuse_unsafe({"the repaired image": still_out}, inputs)
         # A second past the limit: a recording whose header states no length is refused by its decode.
         media = decode(target, sample_fps=policy.faces.sample_fps, max_seconds=policy.fix.max_input_s + 1.0,
                        streamed=True)
