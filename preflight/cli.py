@@ -920,12 +920,12 @@ def main() -> None:
 def run(argv: list[str] | None = None) -> int:
     """The exit code of the command line ``argv`` (default: the process's own arguments), without
     ending the process: what ``main`` runs, and what the tests call in-process."""
-    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # loaded: each command takes Ctrl-C its own way
-        signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
+        if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # loaded: each command takes Ctrl-C its own way
+            signal.signal(signal.SIGINT, signal.default_int_handler)
         code = app(args=argv, prog_name="preflight", standalone_mode=False)  # the exit code, not an exit
-    except typer.Abort:  # Ctrl-C before a command took it over
-        shutdown.stop_now(130, "interrupted")
+    except (typer.Abort, KeyboardInterrupt):  # Ctrl-C before a command took it over (or before click
+        shutdown.stop_now(130, "interrupted")  # began to catch it: typer builds the command first)
     except typer.Exit as exc:
         code = exc.exit_code
     except Exception as exc:  # click's usage errors (typer vendors click): one line, as every other error

@@ -262,9 +262,6 @@ class Cluster:
                     finished = wait(list(out), timeout=_POLL_S, return_when="FIRST_COMPLETED").done
                 except TimeoutError:
                     finished = set()
-                except CancelledError:  # only the client's loss of the scheduler cancels them
-                    raise ClusterLost("the Dask scheduler was lost; what finished is kept: "
-                                      "run the batch again to go on from there") from None
                 for future in finished:
                     i, task = out.pop(future)
                     if future.status == "finished":
@@ -275,6 +272,13 @@ class Cluster:
                         error = future.exception()
                         yield task, Failed(f"the cluster could not check it: {type(error).__name__}: {error}")
                 yield from self._stopped(out)
+        # Only the client's loss of the scheduler cancels the futures; a round trip to it (or a
+        # fetch of a result from a worker going down with it) then fails with a closed connection
+        # (distributed's CommClosedError is an OSError). A local file that cannot be read is
+        # caught where it is read, above.
+        except (CancelledError, OSError):
+            raise ClusterLost("the Dask scheduler was lost; what finished is kept: "
+                              "run the batch again to go on from there") from None
         finally:
             for future in out:
                 future.cancel()
