@@ -1,11 +1,15 @@
 """Shared test fixtures: generated media (fixtures/out), the labelled real media (../shared/media)
-and a cache of reports so each file is analysed once per session."""
+and a cache of reports so each set of fixtures is analysed once per run (once in all of the run's
+pytest-xdist processes)."""
 
 from __future__ import annotations
 
 import csv
+import fcntl
 import functools
+import hashlib
 import os
+import pickle
 import shutil
 import signal
 import subprocess
@@ -57,30 +61,52 @@ def fixture_folder(fixture_path):
 
 
 @functools.cache
-def _inspected(files: tuple[str, ...], roles: tuple[tuple[str, str], ...]) -> tuple[Report, list]:
+def _inspected(files: tuple[str, ...], roles: tuple[tuple[str, str], ...], store: Path) -> tuple[Report, list]:
+    """The report and pictures of one set of fixtures, made by the first process of the run that
+    asks (the others wait for it on a lock, then read its pickle)."""
     from preflight.pipeline import inspect
     from preflight.sources import Sources
 
-    return inspect(Sources(files, **dict(roles)), policy=preflight.Policy(), evidence=True)
+    key = hashlib.sha256(repr((files, roles)).encode()).hexdigest()[:20]
+    done = store / f"{key}.pickle"
+    with (store / f"{key}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if done.exists():
+            return pickle.loads(done.read_bytes())
+        result = inspect(Sources(files, **dict(roles)), policy=preflight.Policy(), evidence=True)
+        part = done.with_suffix(".part")
+        part.write_bytes(pickle.dumps(result))
+        part.replace(done)
+        return result
 
 
-def _of_fixtures(names: tuple[str, ...], roles: dict[str, str]) -> tuple[Report, list]:
+@pytest.fixture(scope="session")
+def _report_store(tmp_path_factory) -> Path:
+    """A folder all of the run's processes share: under pytest-xdist each has its own base
+    temporary folder, inside one folder of the run's."""
+    base = tmp_path_factory.getbasetemp()
+    store = (base.parent if "PYTEST_XDIST_WORKER" in os.environ else base) / "reports"
+    store.mkdir(exist_ok=True)
+    return store
+
+
+def _of_fixtures(names: tuple[str, ...], roles: dict[str, str], store: Path) -> tuple[Report, list]:
     return _inspected(tuple(str(FIXTURES / n) for n in names),
-                      tuple(sorted((role, str(FIXTURES / n)) for role, n in roles.items())))
+                      tuple(sorted((role, str(FIXTURES / n)) for role, n in roles.items())), store)
 
 
 @pytest.fixture(scope="session")
-def report_of():
+def report_of(_report_store):
     """report_of("talking_head.mp4") or report_of(image="face.png", audio="speech.wav"): each set
-    of fixtures checked once per session (with the pictures of ``inspected_of``, from the same run)."""
-    return lambda *names, **roles: _of_fixtures(names, roles)[0]
+    of fixtures checked once per run (with the pictures of ``inspected_of``, from the same check)."""
+    return lambda *names, **roles: _of_fixtures(names, roles, _report_store)[0]
 
 
 @pytest.fixture(scope="session")
-def inspected_of():
+def inspected_of(_report_store):
     """inspected_of("cut.mp4"): the report and the pictures of what the checks saw, as
-    ``preflight.pipeline.inspect`` returns them; one run per set of fixtures, shared with ``report_of``."""
-    return lambda *names, **roles: _of_fixtures(names, roles)
+    ``preflight.pipeline.inspect`` returns them; one check per set of fixtures, shared with ``report_of``."""
+    return lambda *names, **roles: _of_fixtures(names, roles, _report_store)
 
 
 def check_of(report: Report, check_id: str, source: str | None = None):
