@@ -38,8 +38,8 @@ _SMOOTH = 13  # frames, the authors' median filter
 _PAD = 110
 _EDGE = 8  # frames at each end of the encoders' output left out
 WINDOW = 250  # frames of picture encoded: 10 s, the most speech-filled stretch (6.5 ms of CPU a frame)
-_HALO = 8  # frames: more than the visual encoder's temporal reach (three blocks of 5-frame kernels: 6)
-_CHUNK = 84  # frames the visual encoder runs on at once (and _HALO each side): its activations are ~2.5 MB a frame
+_HALO = 6  # frames: the visual encoder's temporal reach (three blocks of 5-frame kernels), exactly
+_CHUNK = 42  # frames the visual encoder runs on at once (and _HALO each side): its activations are ~2.5 MB a frame
 _MIN_SCORED = 20  # speech frames a lag must compare to count
 
 
