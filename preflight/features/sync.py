@@ -100,7 +100,7 @@ def _curve(media: Media, vad_threshold: float, min_confidence: float, window: in
 def encode(media: Media, vad_threshold: float, min_confidence: float, window: int = WINDOW) -> Encoded | None:
     """Both encoders over a clip: the sound's over all of it, the picture's over the ``window``
     frames that hold the most speech (the costly part). None without a face or with under 2 s."""
-    frames = media.talk.array()
+    frames = media.talk  # indexed a frame at a time: the window's crops need no stacked copy of them all
     audio = media.audio()
     track = face_track(media, min_confidence)
     activity = speech_activity(media, vad_threshold)
