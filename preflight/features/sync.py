@@ -169,8 +169,8 @@ def _visual_embedding(crops: np.ndarray) -> np.ndarray:
     a time, one after the other, each with ``_HALO`` frames of context either side.
 
     Its activations take about a megabyte a frame (64 channels of 56x56 floats, several layers
-    live), so 10 s at once would hold half a gigabyte. Its temporal convolutions see at most 8
-    frames each way, so overlapping chunks give exactly the whole run's output (tested).
+    live), so 10 s at once would hold half a gigabyte. Its temporal convolutions see 6 frames each
+    way, so chunks with that much context give exactly the whole run's output (tested).
     """
     n = len(crops)
     bounds = np.linspace(0, n, -(-n // _CHUNK) + 1).round().astype(int)
