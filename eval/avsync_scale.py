@@ -53,11 +53,10 @@ def _make(src: Path, out: Path, vf: str) -> None:
 
 
 def _portrait(src: Path) -> bool:
-    import subprocess
-    out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=width,height",
-                          "-of", "csv=p=0", str(src)], capture_output=True, text=True, check=True).stdout
-    w, h = map(int, out.strip().split("\n")[0].split(",")[:2])
-    return h > w
+    from preflight.media import probe
+
+    video = probe(src).video
+    return video.height > video.width
 
 
 def _wide(src: Path, mouth: float, talk_px: int, out: Path) -> Path:
