@@ -10,7 +10,7 @@ FIXTURES := fixtures/out/.done
 TEST_JOBS ?= 2
 PYTEST_JOBS := -n $(TEST_JOBS) --dist loadfile
 
-.PHONY: demo test test-fast test-lowest bench fixtures ffmpeg schema clean
+.PHONY: demo test test-fast test-python313 test-lowest bench fixtures ffmpeg schema clean
 
 demo: $(STAMP) $(FIXTURES)
 	@echo "== a good talking-head clip"; $(BIN)/preflight check fixtures/out/talking_head.mp4 || true
@@ -27,17 +27,21 @@ demo: $(STAMP) $(FIXTURES)
 test: $(STAMP) $(FIXTURES)
 	@bash scripts/ensure-tools.sh --test
 	$(BIN)/python -m pytest -q $(PYTEST_JOBS) --durations=15
-	@bash scripts/test-python313.sh
 
 # The tests not marked slow (pyproject.toml's markers): under two minutes on two idle cores.
 test-fast: $(STAMP) $(FIXTURES)
 	@bash scripts/ensure-tools.sh --test
 	$(BIN)/python -m pytest -q $(PYTEST_JOBS) -m "not slow" --durations=10
 
+# The fast tests on Python 3.13 (in .venv-3.13), when a 3.13 interpreter is on this machine.
+test-python313: $(STAMP) $(FIXTURES)
+	@bash scripts/ensure-tools.sh --test
+	@TEST_JOBS=$(TEST_JOBS) bash scripts/test-python313.sh
+
 # The fast tests on the lowest versions pyproject.toml allows (.ci/lowest.txt), in .venv-lowest.
 test-lowest: $(STAMP) $(FIXTURES)
 	@bash scripts/ensure-tools.sh --test
-	@bash scripts/test-lowest.sh
+	@TEST_JOBS=$(TEST_JOBS) bash scripts/test-lowest.sh
 
 bench: $(STAMP)
 	$(BIN)/python bench/floor.py

@@ -29,4 +29,4 @@ if [ ! -x "$venv/bin/python" ] || [ .ci/lowest.txt -nt "$venv/.installed" ] || [
 fi
 "$venv/bin/python" -m pip check
 # The tests not marked slow (pyproject.toml's markers): the same set as `make test-fast`.
-"$venv/bin/python" -m pytest -q -p no:cacheprovider -m "not slow"
+"$venv/bin/python" -m pytest -q -p no:cacheprovider -n "${TEST_JOBS:-2}" --dist loadfile -m "not slow"

@@ -24,4 +24,4 @@ if [ ! -x "$venv/bin/python" ] || [ pyproject.toml -nt "$venv/.installed" ]; the
   touch "$venv/.installed"
 fi
 # The tests not marked slow (pyproject.toml's markers): the same set as `make test-fast`.
-"$venv/bin/python" -m pytest -q -p no:cacheprovider -m "not slow"
+"$venv/bin/python" -m pytest -q -p no:cacheprovider -n "${TEST_JOBS:-2}" --dist loadfile -m "not slow"
