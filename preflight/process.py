@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import os
+from collections.abc import MutableMapping
 
 _M_ARENA_MAX = -8  # mallopt's parameter number (glibc's malloc.h)
 
@@ -27,3 +29,18 @@ def limit_malloc_arenas(arenas: int = 2) -> bool:
         return bool(libc.mallopt(_M_ARENA_MAX, arenas))
     except (OSError, AttributeError, TypeError):
         return False
+
+
+def single_threaded_blas(environ: MutableMapping[str, str] = os.environ) -> bool:
+    """Ask OpenBLAS (numpy's matrix products) for one thread, unless the caller chose a number;
+    True when this call set it. Must run before numpy is first imported; processes started
+    afterwards (batch workers) inherit it.
+
+    A check's matrix products are small and run on the analyzers' threads side by side; OpenBLAS's
+    own worker threads gain no speed on them and spin between them, burning CPU the decoder and the
+    models need (bench/floor.py shows the difference).
+    """
+    if "OPENBLAS_NUM_THREADS" in environ:
+        return False
+    environ["OPENBLAS_NUM_THREADS"] = "1"
+    return True

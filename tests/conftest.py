@@ -19,8 +19,13 @@ from pathlib import Path
 
 import pytest
 
-import preflight
-from preflight.report import Report
+# The suite's processes run checks as the console script's do: numpy's BLAS on one thread
+# (preflight.process.single_threaded_blas, which must act before numpy loads, so here by hand).
+if "numpy" not in sys.modules:
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import preflight  # noqa: E402
+from preflight.report import Report  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures" / "out"

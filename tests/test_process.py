@@ -1,13 +1,37 @@
 """Process-wide settings."""
 
+import json
+import os
 import platform
+import subprocess
+import sys
 
 import pytest
 
-from preflight.process import limit_malloc_arenas
+from preflight.process import limit_malloc_arenas, single_threaded_blas
 
 
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's allocator only")
 def test_glibc_takes_the_arena_limit():
     assert limit_malloc_arenas(2) is True
 
+
+
+def test_blas_gets_one_thread_unless_the_caller_chose():
+    environ: dict[str, str] = {}
+    assert single_threaded_blas(environ) is True and environ == {"OPENBLAS_NUM_THREADS": "1"}
+    chosen = {"OPENBLAS_NUM_THREADS": "4"}
+    assert single_threaded_blas(chosen) is False and chosen == {"OPENBLAS_NUM_THREADS": "4"}
+
+
+@pytest.mark.parametrize("console", [True, False])
+def test_the_console_script_runs_numpy_on_one_blas_thread_and_a_library_import_changes_nothing(console):
+    pytest.importorskip("threadpoolctl")
+    main = "/usr/local/bin/preflight" if console else "/home/ada/script.py"
+    probe = (f"import __main__; __main__.__file__ = {main!r}; import preflight, threadpoolctl, json; "
+             "print(json.dumps([p['num_threads'] for p in threadpoolctl.threadpool_info() if p['internal_api'] == 'openblas']))")
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    found = json.loads(subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True,
+                                      check=True).stdout)
+    expected = 1 if console else os.cpu_count()  # OpenBLAS's own default: one thread per core
+    assert found and all(n == expected for n in found), found
