@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
 from preflight.analyzers import ANALYZERS, BROKEN, TIMED_OUT, Analyzer
@@ -21,6 +23,10 @@ if TYPE_CHECKING:
 # A mediapipe graph error was seen to hang a process at 0% CPU; no source set of 15 s needs
 # more than a few seconds, so a minute and a half means something is stuck.
 ANALYSIS_TIMEOUT_S = 90.0
+# Analyses that run a model of their own over the whole source (Needs.model) go two at a time: one
+# in its model run (large runs take turns anyway, features.onnx) while the next prepares its input.
+# More at once gain no time and hold their inputs and buffers side by side, raising the peak memory.
+MODEL_ANALYSES_AT_ONCE = 2
 
 
 def check(
@@ -98,7 +104,9 @@ def inspect(
 
 
 def _analyze(media: list[Media], policy: Policy, timeout: float, say: Callable[[str], None]) -> list[Check]:
-    jobs = [_Job(analyzer, m, policy) for m in media for analyzer in ANALYZERS.values() if analyzer.applies(m)]
+    turns = threading.BoundedSemaphore(MODEL_ANALYSES_AT_ONCE)
+    jobs = [_Job(analyzer, m, policy, turns if analyzer.needs.model else contextlib.nullcontext())
+            for m in media for analyzer in ANALYZERS.values() if analyzer.applies(m)]
     for job in jobs:
         job.thread.start()
     deadline = time.monotonic() + timeout
@@ -114,7 +122,7 @@ def _analyze(media: list[Media], policy: Policy, timeout: float, say: Callable[[
 class _Job:
     """One analyzer on one source, in a daemon thread so a hung library cannot hold the process."""
 
-    def __init__(self, analyzer: Analyzer, media: Media, policy: Policy) -> None:
+    def __init__(self, analyzer: Analyzer, media: Media, policy: Policy, turn: AbstractContextManager) -> None:
         self.analyzer, self.media = analyzer, media
         self.result: list[Check] | None = None
         self.error: BaseException | None = None
@@ -123,7 +131,8 @@ class _Job:
         def target() -> None:
             started = time.perf_counter()
             try:
-                self.result = analyzer.run(media, policy)
+                with turn:
+                    self.result = analyzer.run(media, policy)
             except Exception as exc:  # noqa: BLE001 - becomes `error` checks, never a crash
                 self.error = exc
             self.seconds = round(time.perf_counter() - started, 3)

@@ -39,3 +39,54 @@ def test_the_library_writes_nothing_to_stderr(fixture_path):
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0 and run.stdout.split() == ["go", "go"], run.stderr
     assert run.stderr == ""
+
+
+def test_analyses_that_run_a_model_go_two_at_a_time_and_the_others_all_at_once(fixture_path, monkeypatch):
+    # a model analysis holds hundreds of MB while it runs: more than two at once only add memory
+    import threading
+    import time
+    from dataclasses import dataclass
+
+    from preflight import pipeline
+    from preflight.analyzers.base import Analyzer, Needs, Timelines
+    from preflight.media import Role
+    from preflight.report import Check, Status
+
+    @dataclass(frozen=True)
+    class Nothing(Timelines):
+        pass
+
+    lock, running, most = threading.Lock(), [0], [0]
+    together = threading.Barrier(3, timeout=30)  # the three plain toys must all be running at once
+
+    def model(media, policy):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.2)
+        with lock:
+            running[0] -= 1
+        return Nothing(str(media.probe.path))
+
+    def plain(media, policy):
+        together.wait()
+        return Nothing(str(media.probe.path))
+
+    def judge(t, window, policy):
+        return [Check(id="speech", source=t.source, status=Status.PASS, value=1.0, message="toy")]
+
+    def toy(measure, needs):
+        return Analyzer(checks=("speech",), roles=frozenset({Role.AUDIO}), policy=None, aspect=pipeline.ANALYZERS["speech"].aspect,
+                        reasons={}, measure=measure, judge=judge, windowed=False, needs=needs)
+
+    toys = {f"model{i}": toy(model, Needs(model=True)) for i in range(5)}
+    toys |= {f"plain{i}": toy(plain, Needs()) for i in range(3)}
+    monkeypatch.setattr(pipeline, "ANALYZERS", toys)
+    (probe,) = pipeline.source_set(pipeline.Sources((fixture_path("speech.wav"),)), {})
+    media = pipeline.decode(probe, sample_fps=5.0)
+    try:
+        checks = pipeline._analyze([media], preflight.Policy(), 60, lambda step: None)
+    finally:
+        media.close()
+    assert [c.status for c in checks] == [Status.PASS] * 8  # the plain ones met at the barrier
+    assert most[0] == pipeline.MODEL_ANALYSES_AT_ONCE == 2

@@ -205,6 +205,6 @@ def _quiet_lips(curve: SyncCurve) -> list[Span]:
 
 ANALYZER = Analyzer(checks=("av_sync",), roles=frozenset({Role.VIDEO}), policy="av_sync",
                     aspect=Aspect.PICTURE, reasons=REASONS, measure=measure, judge=judge, windowed=False,
-                    needs=Needs(frames=True, landmarks=True),
+                    needs=Needs(frames=True, landmarks=True, model=True),
                     resync=Resync(offset=remux_offset, worked=lambda check, policy: resynced(check, policy.av_sync)),
                     units={"av_sync": "z"})

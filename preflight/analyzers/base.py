@@ -117,6 +117,7 @@ class Needs:
 
     frames: bool = False  # the picture's frames, read as they come (on a streamed decode, side by side)
     landmarks: bool = False  # the face landmarker on every sampled frame, and frames looked at again
+    model: bool = False  # a model of its own over the whole source: hundreds of MB while it runs
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from preflight.features.vad import speech_activity
 from preflight.media import Media, Role
 from preflight.policy import Policy
 from preflight.report import Check, Span, Status
-from preflight.analyzers.base import Analyzer, Aspect, Stretch, Timelines
+from preflight.analyzers.base import Analyzer, Aspect, Needs, Stretch, Timelines
 
 REASONS = {
     "music.heard": "music or singing heard for longer than the failing limit",
@@ -150,5 +150,5 @@ def _pauses(start: float, speech: list[tuple[float, float]], n: int) -> np.ndarr
 
 ANALYZER = Analyzer(checks=("music",), roles=frozenset({Role.VIDEO, Role.AUDIO}), policy="music",
                     aspect=Aspect.SOUND, reasons=REASONS, measure=measure, judge=judge, windowed=True,
-                    avoid=avoid,
+                    avoid=avoid, needs=Needs(model=True),
                     units={"music": "s"})

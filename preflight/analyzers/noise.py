@@ -29,7 +29,7 @@ from preflight.features.vad import WINDOW, speech_activity
 from preflight.media import Media, Role
 from preflight.policy import Policy
 from preflight.report import Check, Span, Status, grade
-from preflight.analyzers.base import Analyzer, Aspect, Timelines
+from preflight.analyzers.base import Analyzer, Aspect, Needs, Timelines
 
 REASONS = {
     "noise.loud": "the background competes with the voice (SNR under the failing limit)",
@@ -153,4 +153,4 @@ def _frames_above(probabilities: np.ndarray, threshold: float, n: int) -> np.nda
 
 ANALYZER = Analyzer(checks=("noise",), roles=frozenset({Role.VIDEO, Role.AUDIO}), policy="noise",
                     aspect=Aspect.SOUND, reasons=REASONS, measure=measure, judge=judge, windowed=True,
-                    units={"noise": "dB"})
+                    needs=Needs(model=True), units={"noise": "dB"})

@@ -533,5 +533,5 @@ def _stretched_grey(frame: np.ndarray, grey: np.ndarray | None = None) -> np.nda
 
 ANALYZER = Analyzer(checks=("overlay",), roles=frozenset({Role.VIDEO, Role.IMAGE}), policy="overlay",
                     aspect=Aspect.PICTURE, reasons=REASONS, measure=measure, judge=judge, windowed=False,
-                    needs=Needs(frames=True, landmarks=True),
+                    needs=Needs(frames=True, landmarks=True, model=True),
                     units={"overlay": "share of frame"})

@@ -26,7 +26,7 @@ from preflight.features.voices import FRAME_S, Voices, assign, channel_agreement
 from preflight.media import Media, Role
 from preflight.policy import Policy
 from preflight.report import Check, Span, Status
-from preflight.analyzers.base import Analyzer, Aspect, Stretch, Timelines
+from preflight.analyzers.base import Analyzer, Aspect, Needs, Stretch, Timelines
 from preflight.roles import Source
 
 REASONS = {
@@ -142,5 +142,5 @@ def _channels_apart(source: Source, limit: str, agreement: float, heard: str, si
 
 ANALYZER = Analyzer(checks=("single_speaker",), roles=frozenset({Role.VIDEO, Role.AUDIO}), policy="single_speaker",
                     aspect=Aspect.SOUND, reasons=REASONS, measure=measure, judge=judge, windowed=True,
-                    avoid=avoid,
+                    avoid=avoid, needs=Needs(model=True),
                     units={"single_speaker": "similarity"})
