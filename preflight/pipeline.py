@@ -88,8 +88,9 @@ def inspect(
                 media.append(decode(p, sample_fps=policy.faces.sample_fps, with_audio=not separate_audio,
                                     max_seconds=bound))
         try:
-            report = Report.judge([_info(p) for p in probes], early + _analyze(media, policy, timeout, say), policy,
-                                  judged_by=judges(), name=name)
+            # Without pictures to draw, a source's frames go once the analyses that read them are done.
+            checks = _analyze(media, policy, timeout, say, keep_frames=evidence)
+            report = Report.judge([_info(p) for p in probes], early + checks, policy, judged_by=judges(), name=name)
             pictures = []
             # After an analyzer hung, a feature it holds may never come: no pictures then.
             if evidence and not any(c.status is Status.ERROR for c in report.checks):
@@ -103,10 +104,17 @@ def inspect(
     return report, pictures
 
 
-def _analyze(media: list[Media], policy: Policy, timeout: float, say: Callable[[str], None]) -> list[Check]:
+def _analyze(media: list[Media], policy: Policy, timeout: float, say: Callable[[str], None],
+             keep_frames: bool = True) -> list[Check]:
     turns = threading.BoundedSemaphore(MODEL_ANALYSES_AT_ONCE)
     jobs = [_Job(analyzer, m, policy, turns if analyzer.needs.model else contextlib.nullcontext())
             for m in media for analyzer in ANALYZERS.values() if analyzer.applies(m)]
+    if not keep_frames:
+        for m in media:
+            readers = [job for job in jobs if job.media is m and job.analyzer.needs.frames]
+            countdown = _Countdown(len(readers), m.release_frames)
+            for job in readers:
+                job.after = countdown.tick
     for job in jobs:
         job.thread.start()
     deadline = time.monotonic() + timeout
@@ -127,6 +135,7 @@ class _Job:
         self.result: list[Check] | None = None
         self.error: BaseException | None = None
         self.seconds: float | None = None
+        self.after: Callable[[], None] | None = None  # called when the analysis ends, however it ends
 
         def target() -> None:
             started = time.perf_counter()
@@ -136,6 +145,8 @@ class _Job:
             except Exception as exc:  # noqa: BLE001 - becomes `error` checks, never a crash
                 self.error = exc
             self.seconds = round(time.perf_counter() - started, 3)
+            if self.after is not None:
+                self.after()
 
         self.thread = threading.Thread(target=target, name=f"analyzer-{analyzer.name}", daemon=True)
 
@@ -147,6 +158,22 @@ class _Job:
             message = f"the {name} analysis broke: {type(self.error).__name__}: {self.error}"
             return self.analyzer.errors(source, BROKEN, message)
         return self.analyzer.errors(source, TIMED_OUT, f"the {name} analysis did not finish within {timeout:g} s")
+
+
+class _Countdown:
+    """Calls ``action`` once, when ``tick`` has been called ``n`` times (at once when ``n`` is 0)."""
+
+    def __init__(self, n: int, action: Callable[[], None]) -> None:
+        self._left, self._action, self._lock = n, action, threading.Lock()
+        if n == 0:
+            action()
+
+    def tick(self) -> None:
+        with self._lock:
+            self._left -= 1
+            done = self._left == 0
+        if done:
+            self._action()
 
 
 def report_schema() -> dict[str, Any]:

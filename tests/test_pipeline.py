@@ -90,3 +90,40 @@ def test_analyses_that_run_a_model_go_two_at_a_time_and_the_others_all_at_once(f
         media.close()
     assert [c.status for c in checks] == [Status.PASS] * 8  # the plain ones met at the barrier
     assert most[0] == pipeline.MODEL_ANALYSES_AT_ONCE == 2
+
+
+@pytest.mark.parametrize("keep", [True, False])
+def test_frames_go_once_their_readers_are_done_unless_pictures_will_be_drawn(fixture_path, monkeypatch, keep):
+    from dataclasses import dataclass
+
+    from preflight import pipeline
+    from preflight.analyzers.base import Analyzer, Needs, Timelines
+    from preflight.media import Role
+    from preflight.report import Check, Status
+
+    @dataclass(frozen=True)
+    class Seen(Timelines):
+        pixels: int
+
+    def reads(media, policy):
+        return Seen(str(media.probe.path), int(media.rgb[0].sum() > 0) + int(media.talk[0].sum() > 0))
+
+    def judge(t, window, policy):
+        return [Check(id="faces", source=t.source, status=Status.PASS, value=float(t.pixels), message="toy")]
+
+    toy = Analyzer(checks=("faces",), roles=frozenset({Role.VIDEO}), policy=None, aspect=pipeline.ANALYZERS["faces"].aspect,
+                   reasons={}, measure=reads, judge=judge, windowed=False, needs=Needs(frames=True))
+    monkeypatch.setattr(pipeline, "ANALYZERS", {"reader": toy})
+    (probe,) = pipeline.source_set(pipeline.Sources((fixture_path("talking_head.mp4"),)), {})
+    media = pipeline.decode(probe, sample_fps=5.0)
+    try:
+        (check,) = pipeline._analyze([media], preflight.Policy(), 60, lambda step: None, keep_frames=keep)
+        assert check.value == 2.0  # the reader saw both kinds of frame
+        assert len(media.rgb) == 45 and len(media.grey.times) == 225  # what the decode reached stays known
+        if keep:
+            assert media.rgb[0].shape == (360, 640, 3)
+        else:
+            with pytest.raises(RuntimeError, match="released"):
+                media.rgb[0]
+    finally:
+        media.close()

@@ -110,6 +110,13 @@ class Media:
                 box.append(compute())
         return box[0]
 
+    def release_frames(self) -> None:
+        """Let the kept frames' pixels go: every analysis that reads them is done and no picture
+        of them will be drawn. Their times and counts stay (what the decode reached)."""
+        for seq in (self.grey, self.rgb, self.talk):
+            if seq is not None and not seq.streamed:
+                seq.release()
+
     def close(self) -> None:
         """Stop the decoder if it still runs (an analysis gave up or was interrupted)."""
         if self._process is not None and self._process.poll() is None:
@@ -277,17 +284,16 @@ def _fit(width: int, height: int, long_side: int) -> tuple[int, int]:
 
 def _read_frames(pipe: BinaryIO, seq: FrameSeq) -> None:
     size = seq.frame_bytes
-    shape = (seq.height, seq.width) if seq.channels == 1 else (seq.height, seq.width, seq.channels)
     with pipe:
         while True:
-            buf = bytearray(size)
-            view, got = memoryview(buf), 0
+            frame = seq.slot()
+            view, got = memoryview(frame).cast("B"), 0
             while got < size:
                 n = pipe.readinto(view[got:])
                 if not n:
                     return
                 got += n
-            seq.push(np.frombuffer(buf, dtype=np.uint8).reshape(shape))
+            seq.push(frame)
 
 
 def _read_all(pipe: BinaryIO, chunks: list[bytes]) -> None:

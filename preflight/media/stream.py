@@ -23,9 +23,16 @@ class FrameSeq:
 
     ``streamed``: frames are not kept. It is iterated once; :meth:`push` blocks while
     ``STREAM_BUFFER`` frames are unread, and indexing or :meth:`array` is refused.
+    :meth:`release` lets a kept sequence's pixels go once no one will read them; its times and
+    count stay.
     """
 
     STREAM_BUFFER = 8
+    # A kept sequence's frames are written into blocks of up to this many bytes, each one
+    # allocation: past glibc's largest mmap threshold (32 MB) a block is mapped on its own, so
+    # release() gives its pages back to the system at once (frame by frame, freed frames stayed in
+    # the heap). A block's pages are resident only once written.
+    BLOCK_BYTES = 64 << 20
 
     def __init__(self, width: int, height: int, channels: int, *, streamed: bool = False) -> None:
         self.width, self.height, self.channels = width, height, channels
@@ -34,6 +41,9 @@ class FrameSeq:
         self._read = 0  # streamed: frames handed to the reader (and released)
         self._iterating = False
         self._dropping = False
+        self._released = False
+        self._blocks: list[np.ndarray] = []
+        self._used = 0  # frames written into the last block
         self._times: np.ndarray | None = None
         self._done = False
         self._cond = threading.Condition()
@@ -42,11 +52,29 @@ class FrameSeq:
     def frame_bytes(self) -> int:
         return self.width * self.height * self.channels
 
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """One frame's array shape."""
+        return (self.height, self.width) if self.channels == 1 else (self.height, self.width, self.channels)
+
+    def slot(self) -> np.ndarray:
+        """A writable array for the next frame, to fill and :meth:`push` (a streamed sequence's
+        frames each have their own; a kept one's lie in blocks, see ``BLOCK_BYTES``)."""
+        if self.streamed:
+            return np.empty(self.shape, dtype=np.uint8)
+        with self._cond:
+            if not self._blocks or self._used == len(self._blocks[-1]):
+                per_block = max(1, self.BLOCK_BYTES // max(self.frame_bytes, 1))
+                self._blocks.append(np.empty((per_block, *self.shape), dtype=np.uint8))
+                self._used = 0
+            self._used += 1
+            return self._blocks[-1][self._used - 1]
+
     def push(self, frame: np.ndarray) -> None:
         with self._cond:
             while self.streamed and not self._dropping and len(self._frames) - self._read >= self.STREAM_BUFFER:
                 self._cond.wait()
-            self._frames.append(None if self._dropping else frame)
+            self._frames.append(None if self._dropping or self._released else frame)
             self._cond.notify_all()
 
     def finish(self, times: np.ndarray | None, rate: float) -> None:
@@ -61,6 +89,8 @@ class FrameSeq:
             self._cond.notify_all()
 
     def __iter__(self) -> Iterator[np.ndarray]:
+        if self._released:
+            self._kept()
         if self.streamed:
             with self._cond:
                 if self._iterating:
@@ -87,7 +117,15 @@ class FrameSeq:
         with self._cond:
             self._dropping = True
             self._frames = [None] * len(self._frames)
+            self._blocks = []
             self._cond.notify_all()
+
+    def release(self) -> None:
+        """Let the pixels go (those decoded and those still to come); the times and the count stay."""
+        with self._cond:
+            self._released = True
+            self._frames = [None] * len(self._frames)
+            self._blocks = []
 
     def wait(self) -> None:
         with self._cond:
@@ -114,15 +152,16 @@ class FrameSeq:
         """All frames stacked: (n, height, width) or (n, height, width, channels)."""
         self._kept()
         self.wait()
-        shape = (self.height, self.width) if self.channels == 1 else (self.height, self.width, self.channels)
         if not self._frames:
-            return np.zeros((0, *shape), dtype=np.uint8)
+            return np.zeros((0, *self.shape), dtype=np.uint8)
         return np.stack(self._frames)
 
 
     def _kept(self) -> None:
         if self.streamed:
             raise RuntimeError("a streamed frame sequence keeps no frames: iterate it once instead")
+        if self._released:
+            raise RuntimeError("this frame sequence's pixels were released: its readers were done")
 
 
 @dataclass(frozen=True)

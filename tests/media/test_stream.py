@@ -81,3 +81,30 @@ def test_dropping_a_stream_frees_a_waiting_decoder_and_reader():
     assert [f for f in seq] == []  # the reader sees the end, not stale frames (list() would ask len() first, which waits)
     seq.finish(None, rate=10.0)
     assert len(seq) == FrameSeq.STREAM_BUFFER + 1  # still counted
+
+
+def test_kept_frames_lie_in_blocks_that_release_lets_go_keeping_times_and_count(monkeypatch):
+    seq = FrameSeq(6, 4, 1)
+    monkeypatch.setattr(FrameSeq, "BLOCK_BYTES", 2 * seq.frame_bytes)  # two frames a block
+    blocks = []
+    for i in range(5):
+        frame = seq.slot()
+        frame[:] = i
+        seq.push(frame)
+        if frame.base is not None and all(b() is not frame.base for b in blocks):
+            blocks.append(weakref.ref(frame.base))
+        del frame
+    seq.finish(None, rate=10.0)
+    assert [int(f[0, 0]) for f in seq] == [0, 1, 2, 3, 4] and len(blocks) == 3
+    seq.release()
+    assert len(seq) == 5 and seq.times.tolist() == [0.0, 0.1, 0.2, 0.3, 0.4]
+    assert all(b() is None for b in blocks)  # nothing holds a block: its memory went back
+    for read in (lambda: seq[0], seq.array, lambda: next(iter(seq))):
+        with pytest.raises(RuntimeError, match="released"):
+            read()
+
+
+def test_a_streamed_sequence_gives_each_frame_its_own_array():
+    seq = FrameSeq(6, 4, 1, streamed=True)
+    a, b = seq.slot(), seq.slot()
+    assert a.base is None and b.base is None and a.shape == b.shape == (4, 6)
