@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 from collections.abc import Callable, Mapping
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any
 
 from preflight.analyzers import ANALYZERS, BROKEN, TIMED_OUT, Analyzer
@@ -107,7 +106,7 @@ def inspect(
 def _analyze(media: list[Media], policy: Policy, timeout: float, say: Callable[[str], None],
              keep_frames: bool = True) -> list[Check]:
     turns = threading.BoundedSemaphore(MODEL_ANALYSES_AT_ONCE)
-    jobs = [_Job(analyzer, m, policy, turns if analyzer.needs.model else contextlib.nullcontext())
+    jobs = [_Job(analyzer, m, policy, turns if analyzer.needs.model else nullcontext())
             for m in media for analyzer in ANALYZERS.values() if analyzer.applies(m)]
     if not keep_frames:
         for m in media:

@@ -90,7 +90,7 @@ class FrameSeq:
 
     def __iter__(self) -> Iterator[np.ndarray]:
         if self._released:
-            self._kept()
+            self._kept()  # raises: nothing left to read
         if self.streamed:
             with self._cond:
                 if self._iterating:
