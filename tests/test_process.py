@@ -16,7 +16,6 @@ def test_glibc_takes_the_arena_limit():
     assert limit_malloc_arenas(2) is True
 
 
-
 def test_blas_gets_one_thread_unless_the_caller_chose():
     environ: dict[str, str] = {}
     assert single_threaded_blas(environ) is True and environ == {"OPENBLAS_NUM_THREADS": "1"}
