@@ -27,7 +27,7 @@ from preflight.features.faces import Box, FaceTrack, face_track
 from preflight.features.graphics import flat_regions
 from preflight.features.insets import Inset, Rect, rectangles, side_cover, track
 from preflight.features.pops import pops
-from preflight.features.text import TextBox, detect_text
+from preflight.features.text import TextBox, detect_text, detect_text_each
 from preflight.media import Media, Role
 from preflight.policy import OverlayLimits, Policy
 from preflight.report import Check, Span, Status
@@ -102,8 +102,7 @@ def measure(media: Media, policy: Policy) -> Marks:
     text_seen = np.zeros((height, width), np.float32)
     blob_seen = np.zeros((height, width), np.float32)
     all_lines: list[list[TextBox]] = []  # each sampled frame's
-    for i in picks:
-        boxes = detect_text(frames[i])
+    for i, boxes in zip(picks, detect_text_each([frames[i] for i in picks])):
         lines = _lines(boxes, width, height, faces[i] if i < len(faces) else [])
         all_lines.append(lines)
         text_seen += _mask(lines, width, height)

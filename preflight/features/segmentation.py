@@ -54,11 +54,10 @@ def segment(audio: Audio) -> Segmentation:
     n_frames = int(len(x) / RATE / FRAME_S)
     starts = chunk_starts(len(x))
     padded = np.pad(x, (0, max(0, CHUNK - len(x))))
-    classes = []
-    for i in range(0, len(starts), _BATCH):
-        batch = np.stack([padded[s : s + CHUNK] for s in starts[i : i + _BATCH]])[:, None, :]
-        classes.append(onnx.run_once("segmentation.onnx", {"waveforms": batch})[0].argmax(axis=2))
-    per_chunk = np.concatenate(classes)  # (chunks, model frames)
+    batches = ({"waveforms": np.stack([padded[s : s + CHUNK] for s in starts[i : i + _BATCH]])[:, None, :]}
+               for i in range(0, len(starts), _BATCH))
+    outs = onnx.run_all("segmentation.onnx", batches)
+    per_chunk = np.concatenate([out[0].argmax(axis=2) for out in outs])  # (chunks, model frames)
     times = (np.arange(n_frames) + 0.5) * FRAME_S
     start_s = np.array(starts) / RATE
     # the chunk in which each frame lies most centrally

@@ -57,12 +57,11 @@ def separate(audio: Audio) -> Separation:
     gain = level_gain(x)
     spec = stft(x * np.float32(gain))
     pair = np.stack([spec.real, spec.imag], axis=-1)[None].astype(np.float32)  # (1, 257, frames, 2)
-    pieces = []
-    for start in range(0, pair.shape[2], CHUNK):
-        first = max(0, start - WARM)
-        out = onnx.run_once("gtcrn_dns3.onnx", {"spec": pair[:, :, first : start + CHUNK]})[0][0]
-        pieces.append(out[:, start - first :])
-    out = np.concatenate(pieces, axis=1)
+    starts = range(0, pair.shape[2], CHUNK)
+    firsts = [max(0, start - WARM) for start in starts]
+    chunks = ({"spec": pair[:, :, first : start + CHUNK]} for start, first in zip(starts, firsts))
+    outs = onnx.run_all("gtcrn_dns3.onnx", chunks)
+    out = np.concatenate([o[0][0][:, start - first :] for o, start, first in zip(outs, starts, firsts)], axis=1)
     speech = out[..., 0] + 1j * out[..., 1]
     scale = 1.0 / gain**2
     return Separation(_power(spec) * scale, _power(speech) * scale, _power(spec - speech) * scale)

@@ -174,12 +174,9 @@ def _visual_embedding(crops: np.ndarray) -> np.ndarray:
     """
     n = len(crops)
     bounds = np.linspace(0, n, -(-n // _CHUNK) + 1).round().astype(int)
-    parts = []
-    for start, end in zip(bounds[:-1], bounds[1:]):
-        a, b = max(0, start - _HALO), min(n, end + _HALO)
-        out = onnx.run_once("light_asd_visual.onnx", {"crops": crops[None, a:b]})[0][0]
-        parts.append(out[start - a : end - a])
-    return np.concatenate(parts)
+    spans = [(start, end, max(0, start - _HALO), min(n, end + _HALO)) for start, end in zip(bounds[:-1], bounds[1:])]
+    outs = onnx.run_all("light_asd_visual.onnx", ({"crops": crops[None, a:b]} for _, _, a, b in spans))
+    return np.concatenate([out[0][0][start - a : end - a] for out, (start, end, a, _) in zip(outs, spans)])
 
 
 def _boxes(track, n: int, scale: float) -> np.ndarray | None:

@@ -15,6 +15,7 @@ AAAI 2020; PaddlePaddle, PaddleOCR PP-OCRv6, https://github.com/PaddlePaddle/Pad
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -44,14 +45,27 @@ class TextBox:
 
 def detect_text(rgb: np.ndarray, long_side: int = 640) -> list[TextBox]:
     """Text boxes in an RGB frame (height, width, 3), in that frame's pixels."""
-    height, width = rgb.shape[:2]
+    return detect_text_each([rgb], long_side)[0]
+
+
+def detect_text_each(frames: Sequence[np.ndarray], long_side: int = 640) -> list[list[TextBox]]:
+    """:func:`detect_text` of each frame, the detector's runs one after the other in one turn."""
+    sizes = [_map_size(*rgb.shape[:2], long_side) for rgb in frames]
+    outs = onnx.run_all("text_detector.onnx", ({"x": _input(rgb, size)} for rgb, size in zip(frames, sizes)))
+    return [_boxes(out[0][0, 0], rgb.shape[1] / map_w, rgb.shape[0] / map_h)
+            for out, rgb, (map_w, map_h) in zip(outs, frames, sizes)]
+
+
+def _map_size(height: int, width: int, long_side: int) -> tuple[int, int]:
+    """(width, height) the detector sees: the long side at most ``long_side``, both multiples of 32."""
     scale = min(1.0, long_side / max(height, width))
-    map_h = max(32, round(height * scale / 32) * 32)
-    map_w = max(32, round(width * scale / 32) * 32)
-    bgr = cv2.resize(rgb[:, :, ::-1], (map_w, map_h), interpolation=cv2.INTER_AREA)
+    return max(32, round(width * scale / 32) * 32), max(32, round(height * scale / 32) * 32)
+
+
+def _input(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    bgr = cv2.resize(rgb[:, :, ::-1], size, interpolation=cv2.INTER_AREA)
     x = (bgr.astype(np.float32) / 255.0 - 0.5) / 0.5
-    probability = onnx.run_once("text_detector.onnx", {"x": np.ascontiguousarray(x.transpose(2, 0, 1)[None])})[0][0, 0]
-    return _boxes(probability, width / map_w, height / map_h)
+    return np.ascontiguousarray(x.transpose(2, 0, 1)[None])
 
 
 def _boxes(probability: np.ndarray, sx: float, sy: float) -> list[TextBox]:
