@@ -164,6 +164,28 @@ def test_a_set_that_hangs_is_stopped_and_the_batch_goes_on(web, fixture_path):
     assert results["voice"].outcome == "go"
 
 
+def _starts_in_3_s(conn, policy_json: str) -> None:
+    """A pool worker whose start takes 3 s (a busy machine's imports), then 2 s a set."""
+    from preflight.batch.pool import READY, Failed
+
+    time.sleep(3)
+    conn.send(READY)
+    while conn.recv() is not None:
+        time.sleep(2)
+        conn.send(Failed("answered"))
+
+
+def test_a_set_s_time_limit_counts_from_when_its_worker_is_ready():
+    from preflight.batch.pool import Pool
+
+    task = (SourceSet("ada", audio="ada.wav"), None)
+    with Pool(1, Policy(), time_limit=4, worker=_starts_in_3_s) as pool:  # 5 s in all, neither part over 4
+        assert [outcome.why for _, outcome in pool.map([task])] == ["answered"]
+    with Pool(1, Policy(), time_limit=2, worker=_starts_in_3_s) as pool:  # a start longer than the limit itself
+        ((_, outcome),) = list(pool.map([task]))
+    assert outcome.why.startswith("the checker process did not start within 2 s")
+
+
 @pytest.mark.slow
 def test_an_unchanged_set_comes_from_the_cache_until_the_policy_changes(tmp_path, fixture_path):
     sets = [SourceSet("voice", image=str(fixture_path("face.png")), audio=str(fixture_path("speech.wav")))]

@@ -12,7 +12,7 @@ import multiprocessing.connection
 import os
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -48,6 +48,11 @@ class Failed:
     def too_slow(cls, time_limit: float) -> Failed:
         return cls(f"checking took longer than {time_limit:g} s and was stopped")
 
+    @classmethod
+    def not_started(cls, time_limit: float) -> Failed:
+        return cls(f"the checker process did not start within {time_limit:g} s (a machine too busy, or a broken"
+                   " install: try `preflight check` on one file)")
+
 
 @dataclass(frozen=True)
 class Done:
@@ -68,22 +73,32 @@ class Executor(Protocol):
     def __exit__(self, *exc: object) -> None: ...
 
 
+# What a worker sends once it has loaded the checking code, before it reads its first set: a set's
+# time limit counts from then, so a worker started afresh (after a crash or a stopped set) does not
+# spend the next set's time on its imports.
+READY = "ready"
+
+
 class Pool:
     """Worker processes fed one set at a time over a pipe, watched for crashes and time limits.
 
     A batch calls :meth:`map`; a long-running caller (``preflight serve``) calls :meth:`submit`
     and :meth:`poll`, from one thread: the pool is not thread-safe."""
 
-    def __init__(self, jobs: int, policy: Policy, time_limit: float) -> None:
+    def __init__(self, jobs: int, policy: Policy, time_limit: float, *,
+                 worker: Callable[[Any, str], None] | None = None) -> None:
+        """``worker``: what each process runs (a module-level function of a pipe end and the
+        policy's JSON), :func:`_work` unless given."""
         self._context = multiprocessing.get_context("spawn")  # no fork of a process with model threads
         self._policy = policy.model_dump_json()
         self._time_limit = time_limit
+        self._target = worker or _work
         self._waiting: list[Task] = []
         self._workers = [self._start() for _ in range(max(1, jobs))]
 
     def _start(self) -> _Worker:
         ours, theirs = self._context.Pipe()
-        process = self._context.Process(target=_work, args=(theirs, self._policy), daemon=True)
+        process = self._context.Process(target=self._target, args=(theirs, self._policy), daemon=True)
         process.start()
         theirs.close()
         return _Worker(process, ours)
@@ -128,6 +143,9 @@ class Pool:
                     message = worker.conn.recv()
                 except (EOFError, OSError):
                     message = None
+                if message == READY:
+                    worker.ready, worker.started = True, now
+                    continue
                 if message is not None:
                     worker.task = None
                     finished.append((task, done(message, now - worker.started)))
@@ -140,7 +158,8 @@ class Pool:
             elif now - worker.started > self._time_limit:
                 worker.stop()
                 self._workers[i] = self._start()
-                finished.append((task, Failed.too_slow(self._time_limit)))
+                why = Failed.too_slow if worker.ready else Failed.not_started
+                finished.append((task, why(self._time_limit)))
         return finished
 
     def __enter__(self) -> Pool:
@@ -156,7 +175,8 @@ class _Worker:
     process: Any
     conn: Any
     task: Task | None = None
-    started: float = 0.0
+    started: float = 0.0  # when its task's clock started: given to a ready worker, or the worker became ready
+    ready: bool = False  # it said it has loaded the checking code (its READY read)
 
     def give(self, task: Task) -> None:
         self.task, self.started = task, time.monotonic()
@@ -189,6 +209,9 @@ def _work(conn: Any, policy_json: str) -> None:
     limit_malloc_arenas()
     _quiet_native_output()
     policy = Policy.model_validate_json(policy_json)
+    import preflight.pipeline  # noqa: F401 - the checking code, loaded before the first set's clock starts
+
+    conn.send(READY)
     while (sources := conn.recv()) is not None:
         conn.send(check_set(sources, policy))
 
