@@ -164,24 +164,17 @@ def test_a_set_that_hangs_is_stopped_and_the_batch_goes_on(web, fixture_path):
     assert results["voice"].outcome == "go"
 
 
-def _starts_in_3_s(conn, policy_json: str) -> None:
-    """A pool worker whose start takes 3 s (a busy machine's imports), then 2 s a set."""
-    from preflight.batch.pool import READY, Failed
-
-    time.sleep(3)
-    conn.send(READY)
-    while conn.recv() is not None:
-        time.sleep(2)
-        conn.send(Failed("answered"))
-
-
+@pytest.mark.slow  # sleeps: 10 s
 def test_a_set_s_time_limit_counts_from_when_its_worker_is_ready():
-    from preflight.batch.pool import Pool
+    import toy_worker
+    from preflight.batch.pool import READY, Pool
 
+    assert toy_worker.READY == READY
     task = (SourceSet("ada", audio="ada.wav"), None)
-    with Pool(1, Policy(), time_limit=4, worker=_starts_in_3_s) as pool:  # 5 s in all, neither part over 4
+    # a 4 s start, then 2 s and preflight's imports for the set: over the limit in all, neither part alone
+    with Pool(1, Policy(), time_limit=6, worker=toy_worker.slow_to_start) as pool:
         assert [outcome.why for _, outcome in pool.map([task])] == ["answered"]
-    with Pool(1, Policy(), time_limit=2, worker=_starts_in_3_s) as pool:  # a start longer than the limit itself
+    with Pool(1, Policy(), time_limit=2, worker=toy_worker.slow_to_start) as pool:  # a start longer than the limit itself
         ((_, outcome),) = list(pool.map([task]))
     assert outcome.why.startswith("the checker process did not start within 2 s")
 
