@@ -494,7 +494,7 @@ def batch(
     submit: Annotated[bool, typer.Option("--submit", help="Create avatars for the GO sets (needs MOSAIC_API_KEY).")] = False,
     fix_to: Annotated[Optional[Path], typer.Option("--fix", help="Then cut each NO-GO set that a window can save (too long, a cut, another voice, music...), or whose sound is out of sync, into this folder, as `preflight fix` does; only cuts checked GO are written.", show_default=False)] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Check every set again, even if unchanged.")] = False,
-    time_limit: Annotated[float, typer.Option(help="Seconds one set may take before it is stopped as an error.")] = 240.0,
+    time_limit: Annotated[float, typer.Option(help="Seconds one set's check may take in its worker before it is stopped as an error (a worker's start is not counted).")] = 240.0,
     strict: Strict = False,
     config: Config = None,
     output: Annotated[Format, typer.Option("--format", help="text for people; json: progress as JSON events on stderr and the summary as one JSON object.")] = Format.text,
@@ -630,7 +630,7 @@ def serve(
     jobs: Annotated[Optional[int], typer.Option(min=1, help=JOBS_HELP, show_default=False)] = None,
     allow_host: Annotated[Optional[list[str]], typer.Option("--allow-host", help="Also answer to this host name (the name a proxy or DNS gives the server; '*': any). By default only the address served on, localhost on a loopback address, and the machine's names and addresses on 0.0.0.0.", show_default=False)] = None,
     queue: Annotated[int, typer.Option(min=1, help="Checks that may wait for a worker; past that, 429 with Retry-After.")] = 16,
-    time_limit: Annotated[float, typer.Option(help="Seconds one check may take before it is stopped as an error.")] = 240.0,
+    time_limit: Annotated[float, typer.Option(help="Seconds one check may take in its worker before it is stopped as an error (a worker's start is not counted).")] = 240.0,
     strict: Strict = False,
     config: Config = None,
 ) -> None:

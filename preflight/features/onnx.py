@@ -50,8 +50,8 @@ def run_all(model: str, feeds: Iterable[dict[str, Any]]) -> list[list[Any]]:
     onnxruntime otherwise keeps each session's arena at its largest run for the life of the
     process (hundreds of MB for a conv net over seconds of frames or sound); a model run many
     times on small inputs keeps its arena (``session().run``). Between the runs of one call the
-    arena stays: given back after every chunk, its pages were faulted in afresh by the next (a
-    fifth of the lip-sync encoder's CPU, in the kernel). ``feeds`` is read one ahead of the run,
+    arena stays: given back after every chunk, its pages were faulted in afresh by the next (CPU
+    spent in the kernel, for nothing). ``feeds`` is read one ahead of the run,
     so a generator of chunks holds two at most. Large runs take turns, whichever thread asks.
     """
     global _release
