@@ -17,7 +17,8 @@ faces missing from too many frames). What a streamed decode cannot show (overlay
 person's face rather than a statue's) is judged by the ordinary check of the cut file: the
 output is written to a temporary file beside ``OUT`` and renamed into place only when that
 check says GO (a repaired recording whose window is all of it is its own output once checked GO:
-not cut and encoded a second time). A failure no window leaves out may still be repaired when its analyzer offers a
+not cut and encoded a second time; an unrepaired one kept whole is checked on the repair plan's
+decode of it, which is a check's, not decoded again). A failure no window leaves out may still be repaired when its analyzer offers a
 ``resync``: the sound moved by the offset it names, and checked again.
 
 Memory: the decode is streamed (:func:`~preflight.media.decode`'s ``streamed``): the frame
@@ -160,10 +161,13 @@ def fix(
             return _fix_image(still, output, policy, dry_run, repairs, timeout)
         out = _output(output, target, dry_run)
         _within_limit(target, policy)
-        original, (target, plan) = target, repairing.stage(target, policy, repairs, staged, timeout)
+        original, (target, plan, planned_on) = target, repairing.stage(target, policy, repairs, staged, timeout)
+        decoded = [planned_on] if planned_on is not None else []  # for the check of the recording kept whole
         still_out = None
         if still is not None:  # the image beside the voice: cropped when it needs it, written beside the cut
-            given, (still, still_plan) = still, repairing.stage(still, policy, set(repairs) & {"crop"}, staged, timeout)
+            given, (still, still_plan, still_on) = still, repairing.stage(still, policy, set(repairs) & {"crop"}, staged,
+                                                                          timeout)
+            decoded += [still_on] if still_on is not None else []
             plan = plan.model_copy(update={"repairs": still_plan.repairs + plan.repairs,
                                            "refused": still_plan.refused + plan.refused})
             if still is not given:
@@ -186,6 +190,9 @@ def fix(
         origin = {**local.origin, str(target.path): original.source.label}
         if still is not None:
             origin[str(still.path)] = still.label or still.source.label
+        if dry_run or not result.whole:  # only the check of the recording kept whole reads the plan's frames
+            for m in decoded:
+                m.release_frames()
         if dry_run or result.window is None:
             return result
         if result.whole:
@@ -194,7 +201,8 @@ def fix(
             roles = {"image": still.path, "audio": target.path} if still is not None else {target.role.value: target.path}
             repaired = target is not original  # fix wrote it (MP4 or WAV): GO as it is, it is the output, not cut again
             named = {**origin, str(target.path): str(out), **({str(still.path): str(still_out)} if still_out else {})}
-            own = check(**roles, policy=policy, timeout=_left(deadline, target), labels=named if repaired else origin)
+            own = check(**roles, policy=policy, timeout=_left(deadline, target), labels=named if repaired else origin,
+                        decoded=decoded)
             if own.go and repaired:
                 _write(still.path if still_out else None, still_out)
                 _write(target.path, out)

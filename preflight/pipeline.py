@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +36,7 @@ def check(
     policy: Policy | None = None,
     timeout: float = ANALYSIS_TIMEOUT_S,
     labels: Mapping[str, str] | None = None,
+    decoded: Sequence[Media] = (),
 ) -> Report:
     """Check one source set and return its report.
 
@@ -44,11 +45,23 @@ def check(
     after; the report names the URL. ``policy`` defaults to the built-in limits: a library call
     never depends on the folder a process runs in (pass ``preflight.load_policy()`` to read a
     ``preflight.toml`` as the CLI does). ``labels`` names a source in the report by something
-    other than the path or URL given (``{given: label}``: a partial file by its final name). Raises :class:`~preflight.errors.InputError` when a source
-    cannot be read at all and :class:`~preflight.errors.UsageError` for a malformed set.
+    other than the path or URL given (``{given: label}``: a partial file by its final name).
+    ``decoded`` are sources already decoded by :func:`decode_for_check` (``preflight fix``'s plan
+    of the same file): each is used for the source it decoded, named alike, instead of a second
+    decode, and what was measured on it is not measured again; the caller closes them. Raises
+    :class:`~preflight.errors.InputError` when a source cannot be read at all and
+    :class:`~preflight.errors.UsageError` for a malformed set.
     """
     return inspect(Sources(files, video, image, audio), policy=policy, timeout=timeout, evidence=False,
-                   labels=labels)[0]
+                   labels=labels, decoded=decoded)[0]
+
+
+def decode_for_check(probe: Probe, policy: Policy, *, separate_audio: bool = False) -> Media:
+    """``probe``'s source decoded as a check decodes it: the RGB frames at the faces' sample rate,
+    its own sound unless the set has a separate voice, and no further than a second past the
+    duration maximum (past it the verdict is decided: duration fails), whatever its header says."""
+    return decode(probe, sample_fps=policy.faces.sample_fps, with_audio=not separate_audio,
+                  max_seconds=policy.duration.max_s + 1.0)
 
 
 def inspect(
@@ -60,11 +73,13 @@ def inspect(
     notify: Callable[[str], None] | None = None,
     labels: Mapping[str, str] | None = None,
     name: str | None = None,
+    decoded: Sequence[Media] = (),
 ) -> tuple[Report, list[Evidence]]:
     """:func:`check` for a :class:`~preflight.sources.Sources`, plus pictures of what the checks
     saw (for the HTML report), one per source. ``notify`` hears each step as it starts (the CLI's
     spinner shows it). Each source is named once, as it is probed: by its label in ``labels``,
-    else by its URL when it was downloaded, else by its path; ``name`` is the report's."""
+    else by its URL when it was downloaded, else by its path; ``name`` is the report's.
+    ``decoded``: as :func:`check`'s."""
     policy = policy or Policy()
     say = notify or (lambda step: None)
     start_judges()
@@ -73,19 +88,19 @@ def inspect(
         given = labels or {}
         probes = source_set(local.sources, {**{path: given.get(url, url) for path, url in local.origin.items()}, **given})
         separate_voice = any(p.role is Role.AUDIO for p in probes)
-        media, early = [], []
-        # Past a second over the maximum the verdict is decided (duration fails): a source whose
-        # header states no length, or too little, is decoded no further than that.
-        bound = policy.duration.max_s + 1.0
+        media, early, own = [], [], []
         for p in probes:
             separate_audio = p.role is Role.VIDEO and separate_voice
             # A source the header already puts over the maximum fails at once, undecoded.
             if (failed := too_long(p, policy, separate_audio=separate_audio)) is not None:
                 early.append(failed)
+            elif (given_media := next((m for m in decoded if m.source == p.source
+                                       and m.separate_audio == separate_audio), None)) is not None:
+                media.append(given_media)
             else:
                 say(f"decoding {p.path.name}")
-                media.append(decode(p, sample_fps=policy.faces.sample_fps, with_audio=not separate_audio,
-                                    max_seconds=bound))
+                media.append(decode_for_check(p, policy, separate_audio=separate_audio))
+                own.append(media[-1])
         try:
             # Without pictures to draw, a source's frames go once the analyses that read them are done.
             checks = _analyze(media, policy, timeout, say, keep_frames=evidence)
@@ -98,7 +113,7 @@ def inspect(
                 say("drawing the pictures")
                 pictures = gather(media, report, policy)
         finally:
-            for m in media:
+            for m in own:
                 m.close()
     return report, pictures
 

@@ -33,7 +33,7 @@ import itertools
 from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import cv2
 import numpy as np
@@ -52,7 +52,7 @@ from preflight.evidence import picture as thumbnail
 from preflight.media.probe import probe
 from preflight.media.repair import Edit, apply, true_loudness
 from preflight.outputs import discard, keep, refuse_unsafe, sibling
-from preflight.pipeline import check
+from preflight.pipeline import check, decode_for_check
 from preflight.policy import Policy
 from preflight.report import Outcome, Report, Span, Status, outcome
 from preflight.sources import PathArg
@@ -363,17 +363,28 @@ def _fit(bounds: Rect, keep: Rect) -> Rect | None:
 
 def plan_file(probe: Probe, policy: Policy, allowed: frozenset[str] = frozenset(KINDS),
               timeout: float | None = None) -> Plan:
-    """Decode ``probe``'s source (its frames kept, as a check does: up to the duration maximum and
+    """Decode ``probe``'s source as a check does (its frames kept, up to the duration maximum and
     a second) and plan its repairs."""
-    media = decode(probe, sample_fps=policy.faces.sample_fps, max_seconds=policy.duration.max_s + 1.0)
+    planned, media = _plan_decoded(probe, policy, allowed, timeout)
+    media.close()
+    return planned
+
+
+def _plan_decoded(probe: Probe, policy: Policy, allowed: frozenset[str],
+                  timeout: float | None) -> tuple[Plan, Media]:
+    """:func:`plan_file`'s plan, and its decode still open (the caller closes it)."""
+    media = decode_for_check(probe, policy)
     pool = ThreadPoolExecutor(max_workers=1)
     try:
         # past ``timeout`` the decode is stopped (its readers end, so does the plan) and TimedOut raised
-        return pool.submit(plan, media, policy, allowed, timeout).result(timeout=timeout)
+        return pool.submit(plan, media, policy, allowed, timeout).result(timeout=timeout), media
     except concurrent.futures.TimeoutError:
-        raise TimedOut(f"{probe.path}: planning the repairs did not finish in its time and was stopped") from None
-    finally:
         media.close()
+        raise TimedOut(f"{probe.path}: planning the repairs did not finish in its time and was stopped") from None
+    except BaseException:
+        media.close()
+        raise
+    finally:
         pool.shutdown(wait=False)
 
 
@@ -418,24 +429,39 @@ def repair(source: PathArg, output: PathArg | None, policy: Policy | None = None
         discard(partial)
 
 
+class Staged(NamedTuple):
+    """What :func:`stage` gives ``fix``: the probe to go on with, the plan, and the plan's decode."""
+
+    target: Probe
+    plan: Plan
+    decoded: Media | None  # the plan's decode of ``target``, for its check: set when nothing was
+    # repaired and the decode reached the end (a longer recording is decoded again for its cut)
+
+
 def stage(target: Probe, policy: Policy, allowed: Collection[str], stack: contextlib.ExitStack,
-          timeout: float | None = None) -> tuple[Probe, Plan]:
+          timeout: float | None = None) -> Staged:
     """For ``preflight fix``: ``target``'s repairs, written to a temporary folder that ``stack``
     deletes, so that the window is chosen on the repaired recording; the probe to go on with (the
     repaired file's, or ``target`` when there is nothing to repair) and the plan. Only the
     first ``duration.max_s`` and a second are decoded for the plan, as a check decodes them (a
     plan holds the frames; fix's own decode is streamed): in a longer recording a fault that
     appears later is not seen here and is left to the check of the cut, the speaker's face room
-    is that of the first seconds, and stray frames at its end are not looked for."""
-    planned = plan_file(target, policy, frozenset(allowed), timeout)
+    is that of the first seconds, and stray frames at its end are not looked for. That decode,
+    with what the plan measured on it, is kept open until ``stack`` closes when it is all of an
+    unrepaired recording: the check of the recording kept whole uses it."""
+    planned, media = _plan_decoded(target, policy, frozenset(allowed), timeout)
     planned = planned.model_copy(update={"repairs": [r.model_copy(update={"file": target.source.label})
                                                      for r in planned.repairs]})
+    if not planned.repairs and media.status().seconds_limit is None:
+        stack.callback(media.close)
+        return Staged(target, planned, media)
+    media.close()  # a repaired recording is decoded anew; so is a longer one (its frames are not held meanwhile)
     if not planned.repairs:
-        return target, planned
+        return Staged(target, planned, None)
     folder = stack.enter_context(shutdown.temporary_folder(prefix="preflight-repair-"))
     dest = folder / f"repaired{suffix(target)}"
     apply(target, planned.edit(), dest, timeout)
-    return probe(dest, target.source.label), planned  # a repaired recording is named as its source
+    return Staged(probe(dest, target.source.label), planned, None)  # a repaired recording is named as its source
 
 
 def suffix(source: Probe) -> str:

@@ -127,3 +127,43 @@ def test_frames_go_once_their_readers_are_done_unless_pictures_will_be_drawn(fix
                 media.rgb[0]
     finally:
         media.close()
+
+
+def test_a_source_decoded_as_a_check_decodes_it_is_not_decoded_again(fixture_path, monkeypatch):
+    # fix's plan decodes a recording as a check does; the check of the recording kept whole takes
+    # that decode (and what was measured on it) instead of a second one, and reports the same
+    import importlib
+    import json
+
+    from preflight.media import probe
+
+    pipeline = importlib.import_module("preflight.pipeline")
+    face, speech = fixture_path("face.png"), fixture_path("speech.wav")
+    fresh = preflight.check(image=face, audio=speech)
+    decoded = [pipeline.decode_for_check(probe(p), preflight.Policy()) for p in (face, speech)]
+    started = []
+    monkeypatch.setattr(pipeline, "decode", lambda probe, **kw: started.append(probe.path) or pytest.fail("decoded again"))
+    try:
+        given = preflight.check(image=face, audio=speech, decoded=decoded)
+    finally:
+        for m in decoded:
+            m.close()
+
+    def without_seconds(report):
+        found = json.loads(report.to_json())
+        for c in found["checks"]:
+            c.pop("seconds")
+        return found
+
+    assert started == [] and without_seconds(given) == without_seconds(fresh)
+    # a decode named otherwise (another label) or of another file is not taken: that source is decoded
+    monkeypatch.undo()
+    other = pipeline.decode_for_check(probe(speech, "voice.wav"), preflight.Policy())
+    counted = []
+    real = pipeline.decode
+    monkeypatch.setattr(pipeline, "decode", lambda probe, **kw: counted.append(probe.path.name) or real(probe, **kw))
+    try:
+        again = preflight.check(image=face, audio=speech, decoded=[other])
+    finally:
+        other.close()
+    assert sorted(counted) == ["face.png", "speech.wav"] and without_seconds(again) == without_seconds(fresh)
