@@ -140,6 +140,8 @@ def test_fix_repairs_before_it_cuts_and_the_cli_forbids_a_kind(fixture_path, tmp
     ffmpeg("-i", fixture_path("talking_head.mp4"), "-af", "volume=-18dB", "-c:v", "copy", "-c:a", "aac", source)
     result = fix(source, output=tmp_path / "ada.mp4")
     assert [r.kind for r in result.repairs] == ["loudness"] and result.go and result.source == str(source)
+    # the window's checks, judged on the repaired recording, name it as its source, never the repair's temporary file
+    assert {c["source"] for c in json.loads(result.model_dump_json())["checks"]} == {str(source)}
     level, _ = true_loudness(probe(tmp_path / "ada.mp4"))
     assert abs(level - Policy().fix.target_lufs) <= 1.0
     # the window is all of it: the repaired file, checked GO, is the output, not cut and encoded again

@@ -68,7 +68,7 @@ def measure_boxes(media: Media, policy: Policy) -> Faces:
     def unasked() -> None:
         raise RuntimeError("a streamed decode's faces have no landmarks and no frames to look at again")
 
-    return Faces(str(media.probe.path), media.role, face_track(media, limits.min_confidence, landmarks=False),
+    return Faces(media.source, media.role, face_track(media, limits.min_confidence, landmarks=False),
                  media.sample_fps or limits.sample_fps, unasked, unasked, landmarks=False)
 
 
