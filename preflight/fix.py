@@ -17,11 +17,15 @@ faces missing from too many frames). What a streamed decode cannot show (overlay
 person's face rather than a statue's) is judged by the ordinary check of the cut file: the
 output is written to a temporary file beside ``OUT`` and renamed into place only when that
 check says GO (a repaired recording whose window is all of it is its own output once checked GO:
-not cut and encoded a second time; an unrepaired one kept whole is checked on the repair plan's
-decode of it, which is a check's, not decoded again). A failure no window leaves out may still be repaired when its analyzer offers a
+not cut and encoded a second time). A failure no window leaves out may still be repaired when its analyzer offers a
 ``resync``: the sound moved by the offset it names, and checked again.
 
-Memory: the decode is streamed (:func:`~preflight.media.decode`'s ``streamed``): the frame
+A recording a check decodes whole (up to the duration maximum and a second) and that needs no
+repair is decoded once, as a check decodes it, for the repairs' plan (:func:`~preflight.repairs.stage`):
+the window is chosen on that decode, and the check of the recording kept whole runs on it too, each
+analysis measured once. A longer one is decoded again for the window, streamed.
+
+Memory: that decode is streamed (:func:`~preflight.media.decode`'s ``streamed``): the frame
 readers read their frames as they come, side by side, and keep per-frame numbers, not pictures,
 so what grows with the length is the sound (16 kHz float, about 4 MB a minute), the sound
 features' working memory and the timelines: bench/fix.py measured a peak of 372 MB for 1 minute
@@ -162,7 +166,7 @@ def fix(
         out = _output(output, target, dry_run)
         _within_limit(target, policy)
         original, (target, plan, planned_on) = target, repairing.stage(target, policy, repairs, staged, timeout)
-        decoded = [planned_on] if planned_on is not None else []  # for the check of the recording kept whole
+        decoded = [planned_on] if planned_on is not None else []  # for the window and the check of the whole
         still_out = None
         if still is not None:  # the image beside the voice: cropped when it needs it, written beside the cut
             given, (still, still_plan, still_on) = still, repairing.stage(still, policy, set(repairs) & {"crop"}, staged,
@@ -174,13 +178,17 @@ def fix(
                 still_out = None if out is None else out.with_suffix(repairing.suffix(given))
                 if still_out is not None:
                     refuse_unsafe({"the repaired image": still_out}, inputs)
-        # A second past the limit: a recording whose header states no length is refused by its decode.
-        media = decode(target, sample_fps=policy.faces.sample_fps, max_seconds=policy.fix.max_input_s + 1.0,
-                       streamed=True)
-        try:
+        if planned_on is not None:  # all of it, decoded as a check decodes it: the window is chosen on that too
+            media = planned_on
             result = choose(media, policy, deadline)
-        finally:
-            media.close()
+        else:
+            # A second past the limit: a recording whose header states no length is refused by its decode.
+            media = decode(target, sample_fps=policy.faces.sample_fps, max_seconds=policy.fix.max_input_s + 1.0,
+                           streamed=True)
+            try:
+                result = choose(media, policy, deadline)
+            finally:
+                media.close()
         if (bound := media.status().seconds_limit) is not None:  # it runs on: the header said less, or nothing
             stated = target.media_duration
             raise InputError(_too_long(original, bound, policy, "as it decodes, at least; its header states "

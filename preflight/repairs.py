@@ -434,8 +434,8 @@ class Staged(NamedTuple):
 
     target: Probe
     plan: Plan
-    decoded: Media | None  # the plan's decode of ``target``, for its check: set when nothing was
-    # repaired and the decode reached the end (a longer recording is decoded again for its cut)
+    decoded: Media | None  # the plan's decode of ``target``, for its window and its check: set when
+    # nothing was repaired and the decode reached the end (a longer recording is decoded again)
 
 
 def stage(target: Probe, policy: Policy, allowed: Collection[str], stack: contextlib.ExitStack,
@@ -448,7 +448,7 @@ def stage(target: Probe, policy: Policy, allowed: Collection[str], stack: contex
     appears later is not seen here and is left to the check of the cut, the speaker's face room
     is that of the first seconds, and stray frames at its end are not looked for. That decode,
     with what the plan measured on it, is kept open until ``stack`` closes when it is all of an
-    unrepaired recording: the check of the recording kept whole uses it."""
+    unrepaired recording: the window is chosen on it, and the recording kept whole checked on it."""
     planned, media = _plan_decoded(target, policy, frozenset(allowed), timeout)
     planned = planned.model_copy(update={"repairs": [r.model_copy(update={"file": target.source.label})
                                                      for r in planned.repairs]})
