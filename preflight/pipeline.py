@@ -46,9 +46,10 @@ def check(
     never depends on the folder a process runs in (pass ``preflight.load_policy()`` to read a
     ``preflight.toml`` as the CLI does). ``labels`` names a source in the report by something
     other than the path or URL given (``{given: label}``: a partial file by its final name).
-    ``decoded`` are sources already decoded by :func:`decode_for_check` (``preflight fix``'s plan
-    of the same file): each is used for the source it decoded, named alike, instead of a second
-    decode, and what was measured on it is not measured again; the caller closes them. Raises
+    ``decoded`` are sources already decoded by :func:`decode_for_check` under the same policy
+    (``preflight fix``'s plan of the same file): each is used for the source it decoded, named
+    alike, instead of a second decode, and what was measured on it is not measured again; the
+    caller closes them. Raises
     :class:`~preflight.errors.InputError` when a source cannot be read at all and
     :class:`~preflight.errors.UsageError` for a malformed set.
     """
@@ -94,8 +95,8 @@ def inspect(
             # A source the header already puts over the maximum fails at once, undecoded.
             if (failed := too_long(p, policy, separate_audio=separate_audio)) is not None:
                 early.append(failed)
-            elif (given_media := next((m for m in decoded if m.source == p.source
-                                       and m.separate_audio == separate_audio), None)) is not None:
+            elif (given_media := next((m for m in decoded if m.source == p.source and m.separate_audio == separate_audio
+                                       and m.sample_fps in (None, policy.faces.sample_fps)), None)) is not None:
                 media.append(given_media)
             else:
                 say(f"decoding {p.path.name}")
