@@ -45,7 +45,7 @@ from preflight.analyzers import loudness as loudness_check
 from preflight.analyzers import overlay, scene_cuts
 from preflight.features.bars import inside_bars
 from preflight.features.faces import Box, FaceTrack
-from preflight.media import Media, Probe, Role, decode
+from preflight.media import Media, Probe, Role
 from preflight.errors import TimedOut, UsageError
 from preflight.evidence import THUMB_WIDTH, Picture
 from preflight.evidence import picture as thumbnail
@@ -378,11 +378,10 @@ def _plan_decoded(probe: Probe, policy: Policy, allowed: frozenset[str],
     try:
         # past ``timeout`` the decode is stopped (its readers end, so does the plan) and TimedOut raised
         return pool.submit(plan, media, policy, allowed, timeout).result(timeout=timeout), media
-    except concurrent.futures.TimeoutError:
+    except BaseException as exc:
         media.close()
-        raise TimedOut(f"{probe.path}: planning the repairs did not finish in its time and was stopped") from None
-    except BaseException:
-        media.close()
+        if isinstance(exc, concurrent.futures.TimeoutError):
+            raise TimedOut(f"{probe.path}: planning the repairs did not finish in its time and was stopped") from None
         raise
     finally:
         pool.shutdown(wait=False)
