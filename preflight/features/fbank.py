@@ -7,7 +7,7 @@ itself), Povey's window (a symmetric Hann window to the power 0.85), zero-padded
 the power spectrum through triangular filters equally spaced on Kaldi's mel scale
 (1127 ln(1 + f / 700)) from 20 Hz to the Nyquist frequency, and the natural log, floored at
 float32's epsilon. Every frame depends on its own samples only, so a window's fbank is the slice
-of the whole audio's. ``tests/features/test_fbank.py`` holds it to torchaudio's output, kept in
+of the whole audio's (to float32 rounding). ``tests/features/test_fbank.py`` holds it to torchaudio's output, kept in
 ``tests/features/kaldi_fbank_reference.npz`` (made by ``scripts/make_fbank_reference.py``).
 Reference: Povey et al., "The Kaldi Speech Recognition Toolkit", ASRU 2011 (``feat/feature-fbank.cc``).
 """
