@@ -10,9 +10,9 @@ FIXTURES := fixtures/out/.done
 TEST_JOBS ?= 2
 PYTEST_JOBS := -n $(TEST_JOBS) --dist loadfile
 
-.PHONY: demo test test-fast test-python313 test-lowest bench fixtures ffmpeg schema clean
+.PHONY: demo test test-fast test-python313 test-lowest bench bytecode fixtures ffmpeg schema clean
 
-demo: $(STAMP) $(FIXTURES)
+demo: $(STAMP) bytecode $(FIXTURES)
 	@echo "== a good talking-head clip"; $(BIN)/preflight check fixtures/out/talking_head.mp4 || true
 	@echo; echo "== a clip with a hard cut"; $(BIN)/preflight check fixtures/out/cut.mp4 || true
 	@echo; echo "== an image and a voice audio as one source set"; $(BIN)/preflight check --image fixtures/out/face.png --audio fixtures/out/speech.wav || true
@@ -24,12 +24,12 @@ demo: $(STAMP) $(FIXTURES)
 	@echo; echo "== what \`create\` would send to Mosaic for a GO clip (dry run: no key, no request)"; $(BIN)/preflight create --name Demo --video fixtures/out/talking_head.mp4 --dry-run | tail -n 6 || true
 
 # Everything: the shared media, the Dask cluster and the other slow end-to-end runs too.
-test: $(STAMP) $(FIXTURES)
+test: $(STAMP) bytecode $(FIXTURES)
 	@bash scripts/ensure-tools.sh --test
 	$(BIN)/python -m pytest -q $(PYTEST_JOBS) --durations=15
 
 # The tests not marked slow (pyproject.toml's markers): under two minutes on two idle cores.
-test-fast: $(STAMP) $(FIXTURES)
+test-fast: $(STAMP) bytecode $(FIXTURES)
 	@bash scripts/ensure-tools.sh --test
 	$(BIN)/python -m pytest -q $(PYTEST_JOBS) -m "not slow" --durations=10
 
@@ -43,7 +43,7 @@ test-lowest: $(STAMP) $(FIXTURES)
 	@bash scripts/ensure-tools.sh --test
 	@TEST_JOBS=$(TEST_JOBS) bash scripts/test-lowest.sh
 
-bench: $(STAMP)
+bench: $(STAMP) bytecode
 	$(BIN)/python bench/floor.py
 	$(BIN)/python bench/audio.py
 	$(BIN)/python bench/voices.py
@@ -51,6 +51,12 @@ bench: $(STAMP)
 	$(BIN)/python bench/fix.py
 
 fixtures: $(FIXTURES)
+
+# The package's modules compiled ahead, as a pip install (not an editable one) leaves them: where
+# PYTHONDONTWRITEBYTECODE is set, every process would otherwise compile them again (about 0.1 CPU-s
+# each: the console script, batch workers, the suite's processes). Only changed files are redone.
+bytecode: $(STAMP)
+	@$(BIN)/python -m compileall -q preflight
 
 $(FIXTURES): $(STAMP) fixtures/make_fixtures.py
 	$(BIN)/python fixtures/make_fixtures.py

@@ -63,8 +63,11 @@ def make_clip(folder: Path) -> Path:
 
 def without(names: str) -> str:
     """The CLI with the analyzers ``names`` (comma-separated) left out, for measuring what they
-    cost (never a product option)."""
-    return (f"import sys; from preflight.analyzers import ANALYZERS; [ANALYZERS.pop(n) for n in {names!r}.split(',')]; "
+    cost (never a product option). The process is set up as the console script's is (its
+    allocator's heaps, numpy's one BLAS thread: ``preflight/__init__.py`` does it for a main
+    module named ``preflight``), or the rows would differ from the check's by that too."""
+    return (f"import sys; sys.modules['__main__'].__file__ = 'preflight'; "
+            f"from preflight.analyzers import ANALYZERS; [ANALYZERS.pop(n) for n in {names!r}.split(',')]; "
             "from preflight.cli import main; sys.argv[0] = 'preflight'; sys.exit(main())")
 
 
