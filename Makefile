@@ -28,7 +28,7 @@ test: $(STAMP) bytecode $(FIXTURES)
 	@bash scripts/ensure-tools.sh --test
 	$(BIN)/python -m pytest -q $(PYTEST_JOBS) --durations=15
 
-# The tests not marked slow (pyproject.toml's markers): under two minutes on two idle cores.
+# The tests not marked slow (pyproject.toml's markers): 2-3 minutes on two idle cores, by the host.
 test-fast: $(STAMP) bytecode $(FIXTURES)
 	@bash scripts/ensure-tools.sh --test
 	$(BIN)/python -m pytest -q $(PYTEST_JOBS) -m "not slow" --durations=10
