@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -103,8 +104,9 @@ def inspect(
                 media.append(decode_for_check(p, policy, separate_audio=separate_audio))
                 own.append(media[-1])
         try:
-            # Without pictures to draw, a source's frames go once the analyses that read them are done.
-            checks = _analyze(media, policy, timeout, say, keep_frames=evidence)
+            # A source's frames go once the analyses that read them are done; the RGB frames stay
+            # when pictures will be drawn (preflight.evidence draws them from those alone).
+            checks = _analyze(media, policy, timeout, say, keep_rgb=evidence)
             report = Report.judge([_info(p) for p in probes], early + checks, policy, judged_by=judges(), name=name)
             pictures = []
             # After an analyzer hung, a feature it holds may never come: no pictures then.
@@ -120,16 +122,15 @@ def inspect(
 
 
 def _analyze(media: list[Media], policy: Policy, timeout: float, say: Callable[[str], None],
-             keep_frames: bool = True) -> list[Check]:
+             keep_rgb: bool = True) -> list[Check]:
     turns = threading.BoundedSemaphore(MODEL_ANALYSES_AT_ONCE)
     jobs = [_Job(analyzer, m, policy, turns if analyzer.needs.model else nullcontext())
             for m in media for analyzer in ANALYZERS.values() if analyzer.applies(m)]
-    if not keep_frames:
-        for m in media:
-            readers = [job for job in jobs if job.media is m and job.analyzer.needs.frames]
-            countdown = _Countdown(len(readers), m.release_frames)
-            for job in readers:
-                job.after = countdown.tick
+    for m in media:
+        readers = [job for job in jobs if job.media is m and job.analyzer.needs.frames]
+        countdown = _Countdown(len(readers), functools.partial(m.release_frames, but_rgb=keep_rgb))
+        for job in readers:
+            job.after = countdown.tick
     for job in jobs:
         job.thread.start()
     deadline = time.monotonic() + timeout

@@ -93,7 +93,7 @@ def test_analyses_that_run_a_model_go_two_at_a_time_and_the_others_all_at_once(f
 
 
 @pytest.mark.parametrize("keep", [True, False])
-def test_frames_go_once_their_readers_are_done_unless_pictures_will_be_drawn(fixture_path, monkeypatch, keep):
+def test_frames_go_once_their_readers_are_done_but_the_rgb_ones_pictures_are_drawn_from(fixture_path, monkeypatch, keep):
     from dataclasses import dataclass
 
     from preflight import pipeline
@@ -117,9 +117,12 @@ def test_frames_go_once_their_readers_are_done_unless_pictures_will_be_drawn(fix
     (probe,) = pipeline.source_set(pipeline.Sources((fixture_path("talking_head.mp4"),)), {})
     media = pipeline.decode(probe, sample_fps=5.0)
     try:
-        (check,) = pipeline._analyze([media], preflight.Policy(), 60, lambda step: None, keep_frames=keep)
+        (check,) = pipeline._analyze([media], preflight.Policy(), 60, lambda step: None, keep_rgb=keep)
         assert check.value == 2.0  # the reader saw both kinds of frame
         assert len(media.rgb) == 45 and len(media.grey.times) == 225  # what the decode reached stays known
+        for frames in (media.talk, media.grey):  # no picture is drawn of these
+            with pytest.raises(RuntimeError, match="released"):
+                frames[0]
         if keep:
             assert media.rgb[0].shape == (360, 640, 3)
         else:

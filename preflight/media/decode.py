@@ -110,10 +110,11 @@ class Media:
                 box.append(compute())
         return box[0]
 
-    def release_frames(self) -> None:
-        """Let the kept frames' pixels go: every analysis that reads them is done and no picture
-        of them will be drawn. Their times and counts stay (what the decode reached)."""
-        for seq in (self.grey, self.rgb, self.talk):
+    def release_frames(self, *, but_rgb: bool = False) -> None:
+        """Let the kept frames' pixels go: every analysis that reads them is done. ``but_rgb``
+        keeps the RGB frames, for pictures still to be drawn of them. Their times and counts stay
+        (what the decode reached)."""
+        for seq in (self.grey, self.talk) if but_rgb else (self.grey, self.rgb, self.talk):
             if seq is not None and not seq.streamed:
                 seq.release()
 
