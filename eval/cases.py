@@ -470,10 +470,36 @@ FETCHED_DIR = ROOT / "eval" / "out" / "fetched"
 _RETALK = "OpenTalker/video-retalking@d32e8e58248255e2d243eeaf3cba545dbe505ca8:examples/face/{}.mp4"
 _VEXPRESS = "tencent-ailab/V-Express@6814f7db362dc9e26644162034b4d28c5277651a:test_samples/short_case/{}/gt.mp4"
 _EDTALK = "tanshuai0219/EDTalk@06a9a968f4bc12f33d298bfb0d309d56708b5a8a:test_data/pose_source2.mp4"
+# Own-voice talking heads recorded elsewhere than the tuning set (the seventh stop's probe: HDTF
+# clips, a DFDC "real" video, news anchors, interviews): whole files, or cuts re-encoded with x264
+# crf 18 and AAC from the start given. latentsync_* are likely, not certainly, the speaker's own
+# voice (the repository's own track, not its driving audio).
+_SADTALKER = "OpenTalker/SadTalker@68651ebaa6fedad57ca9c878221f9b57212040cb:test/examples/source_image/{}.mp4"
+_WAV2LIP = "Rudrabha/Wav2Lip@721755516b52eca47b83522175a772534cd26152:test.mov"
+_LATENTSYNC = "bytedance/LatentSync@a229c3948406bc2cf6eaf4873e662e70c6a04746:assets/{}_video.mp4"
+_REAL = {**{f"hdtf_{n}.mp4": (n, 0.0, _SADTALKER.format(n))
+            for n in ("WDA_EdMarkey0_000", "RD_Radio34_000", "RD_Radio2_000", "WDA_BobMenendez_000")},
+         "dfdc_real_lynaeydofd.mp4": ("dfdc_lynaeydofd", 0.0,
+                                      "polimi-ispl/icpr2020dfdc@bbd64115e612e50416fb64fa8f60393fe4642dc0:notebook/samples/lynaeydofd.mp4"),
+         "w2l_testmov_0.5-10.5_clean.mp4": ("w2l", 0.5, f"{_WAV2LIP} 0.5-10.5 s"),
+         "w2l_testmov_15.5-22.5_clean.mp4": ("w2l", 15.5, f"{_WAV2LIP} 15.5-22.5 s"),
+         "mimictalk_german_news_0-12.mp4": ("german_anchor", 0.0,
+                                            "yerfor/MimicTalk@bd3ea9f4b708592a6bd50136ceacdcf1ce02db22:data/raw/examples/German_20s.mp4 0-12 s"),
+         "mimictalk_german_news_8-20.mp4": ("german_anchor", 8.0,
+                                            "yerfor/MimicTalk@bd3ea9f4b708592a6bd50136ceacdcf1ce02db22:data/raw/examples/German_20s.mp4 8-20 s"),
+         "mimictalk_trump_10s.mp4": ("trump", 0.0, "yerfor/MimicTalk@44bde25e93ec89d31b6517fe94e7a356d8694fa8:data/raw/examples/Trump_10s.mp4"),
+         "lipread_oldman_interview.mp4": ("oldman", 0.0,
+                                          "astorfi/lip-reading-deeplearning@1391f34785c94bf3ab259b2571488e3713e84ecd:data/sample_video.mp4"),
+         "latentsync_demo1.mp4": ("latentsync1", 0.0, _LATENTSYNC.format("demo1")),
+         "latentsync_demo2_0-12.mp4": ("latentsync2", 0.0, _LATENTSYNC.format("demo2") + " 0-12 s"),
+         "lp_d20_man_outdoor.mp4": ("lp_d20", 0.0, "KwaiVGI/LivePortrait@1986663be3b6902605d32200c01f4bfd36cda83d:assets/examples/driving/d20.mp4"),
+         "vv_noisy_restaurant.mp4": ("restaurant", 0.0, "facebookresearch/VisualVoice@e57e126c7aadc78edc7e7436a7a9dd4af8b95d0f:"
+                                                          "av-enhancement/test_videos/noisy_restaurant.mp4")}
 FETCHED = {**{f"retalk_{i}.mp4": (f"retalk{i}", 0.0, _RETALK.format(i)) for i in range(1, 6)},
            "vx_aoc.mp4": ("aoc", 1000.0, _VEXPRESS.format("AOC")), "vx_case10.mp4": ("case10", 0.0, _VEXPRESS.format("10")),
            "vx_tys.mp4": ("tys", 0.0, _VEXPRESS.format("tys")),
-           **{f"lieu_{i}.mp4": ("lieu", 10.0 * i, f"{_EDTALK} {10 * i}-{10 * i + 9.96} s") for i in range(6)}}
+           **{f"lieu_{i}.mp4": ("lieu", 10.0 * i, f"{_EDTALK} {10 * i}-{10 * i + 9.96} s") for i in range(6)},
+           **_REAL}
 
 
 def fetched() -> dict[str, Path]:

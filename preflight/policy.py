@@ -137,13 +137,17 @@ class AvSyncLimits(_Limits):
     accept_late_ms: int = Field(185, ge=0, description="sound further behind than this is out of sync (BT.1359 acceptability)")
     offset_margin_ms: int = Field(40, ge=0, description="how far past acceptability a measured offset must be to fail: the measure's precision")
     pass_at: float = Field(6.5, description="sync strength (z-score near sync) at or above which the voice is clearly the face's own")
-    fail_below: float = Field(2.2, description="sync strength below which it fails, on strong evidence")
+    fail_below: float = Field(1.0, description="sync strength below which it fails as another voice, on strong evidence")
+    faint_below: float = Field(2.2, description="sync strength under which own voices and dubs read alike, on strong evidence: "
+                                                "it fails there only when the voice agrees better out of sync (a peak of "
+                                                "hint_z or more past acceptability), else warns")
     offset_z: float = Field(6.0, description="a peak this strong away from sync reads as the same voice, out of sync; "
                                              "a copy fix re-synced must show it this strong near sync")
     hint_z: float = Field(3.0, description="a weaker peak away from sync is named as the lag to try, if the voice is their own")
     min_frames: int = Field(150, ge=1, description="speech frames with a face (25 fps) for strong evidence: fewer only warn")
     min_mouth_px: float = Field(90.0, ge=0, description="the mouth crop's side in source pixels for strong evidence: smaller only warns")
-    _ordered = (("fail_below", "pass_at"), ("detect_early_ms", "accept_early_ms"), ("detect_late_ms", "accept_late_ms"))
+    _ordered = (("fail_below", "faint_below"), ("faint_below", "pass_at"), ("detect_early_ms", "accept_early_ms"),
+                ("detect_late_ms", "accept_late_ms"))
 
 
 class SpeechLimits(_Limits):
