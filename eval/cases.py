@@ -472,7 +472,7 @@ _VEXPRESS = "tencent-ailab/V-Express@6814f7db362dc9e26644162034b4d28c5277651a:te
 _EDTALK = "tanshuai0219/EDTalk@06a9a968f4bc12f33d298bfb0d309d56708b5a8a:test_data/pose_source2.mp4"
 # Own-voice talking heads recorded elsewhere than the tuning set (the seventh stop's probe: HDTF
 # clips, a DFDC "real" video, news anchors, interviews): whole files, or cuts re-encoded with x264
-# crf 18 and AAC from the start given. latentsync_* are likely, not certainly, the speaker's own
+# crf 18 and AAC from the start given. lsync_* are likely, not certainly, the speaker's own
 # voice (the repository's own track, not its driving audio).
 _SADTALKER = "OpenTalker/SadTalker@68651ebaa6fedad57ca9c878221f9b57212040cb:test/examples/source_image/{}.mp4"
 _WAV2LIP = "Rudrabha/Wav2Lip@721755516b52eca47b83522175a772534cd26152:test.mov"
@@ -483,15 +483,15 @@ _REAL = {**{f"hdtf_{n}.mp4": (n, 0.0, _SADTALKER.format(n))
                                       "polimi-ispl/icpr2020dfdc@bbd64115e612e50416fb64fa8f60393fe4642dc0:notebook/samples/lynaeydofd.mp4"),
          "w2l_testmov_0.5-10.5_clean.mp4": ("w2l", 0.5, f"{_WAV2LIP} 0.5-10.5 s"),
          "w2l_testmov_15.5-22.5_clean.mp4": ("w2l", 15.5, f"{_WAV2LIP} 15.5-22.5 s"),
-         "mimictalk_german_news_0-12.mp4": ("german_anchor", 0.0,
+         "german_0-12.mp4": ("german_anchor", 0.0,
                                             "yerfor/MimicTalk@bd3ea9f4b708592a6bd50136ceacdcf1ce02db22:data/raw/examples/German_20s.mp4 0-12 s"),
-         "mimictalk_german_news_8-20.mp4": ("german_anchor", 8.0,
+         "german_8-20.mp4": ("german_anchor", 8.0,
                                             "yerfor/MimicTalk@bd3ea9f4b708592a6bd50136ceacdcf1ce02db22:data/raw/examples/German_20s.mp4 8-20 s"),
          "mimictalk_trump_10s.mp4": ("trump", 0.0, "yerfor/MimicTalk@44bde25e93ec89d31b6517fe94e7a356d8694fa8:data/raw/examples/Trump_10s.mp4"),
          "lipread_oldman_interview.mp4": ("oldman", 0.0,
                                           "astorfi/lip-reading-deeplearning@1391f34785c94bf3ab259b2571488e3713e84ecd:data/sample_video.mp4"),
-         "latentsync_demo1.mp4": ("latentsync1", 0.0, _LATENTSYNC.format("demo1")),
-         "latentsync_demo2_0-12.mp4": ("latentsync2", 0.0, _LATENTSYNC.format("demo2") + " 0-12 s"),
+         "lsync_demo1.mp4": ("latentsync1", 0.0, _LATENTSYNC.format("demo1")),
+         "lsync_demo2_0-12.mp4": ("latentsync2", 0.0, _LATENTSYNC.format("demo2") + " 0-12 s"),
          "lp_d20_man_outdoor.mp4": ("lp_d20", 0.0, "KwaiVGI/LivePortrait@1986663be3b6902605d32200c01f4bfd36cda83d:assets/examples/driving/d20.mp4"),
          "vv_noisy_restaurant.mp4": ("restaurant", 0.0, "facebookresearch/VisualVoice@e57e126c7aadc78edc7e7436a7a9dd4af8b95d0f:"
                                                           "av-enhancement/test_videos/noisy_restaurant.mp4")}

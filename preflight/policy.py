@@ -123,6 +123,11 @@ class OverlayLimits(_Limits):
     graphic_contrast: float = Field(
         30.0, ge=0, le=255, description="a drawn region on a still is a logo's shape when it differs at least this much from what lies around it (median, grey levels): a sharp border"
     )
+    min_crossing: float = Field(
+        0.25, ge=0, le=1, description="a static corner mark's edges run both ways: of its edge pixels on level and on upright "
+        "runs, the fewer at least this share of the more; lines all one way (blinds, a shelf's edge) stay on the same pixels "
+        "while the camera moves along them, so they are the scene's: a hint, which warns"
+    )
     around_moving: float = Field(
         3.0, ge=0, description="median change (grey levels, sampled frame to frame) of the scene's edges around a static corner mark above which the scene moves and the mark fails; around a still scene it only warns"
     )

@@ -10,8 +10,9 @@ graphics of any shape that pop in and out (:mod:`~preflight.features.insets`,
 fails at ``fail_area`` (a one-line caption on a 512 px frame covers about 4%), warns at
 ``warn_area``. Static is evidence only where the scene moves: a corner mark fails when the scene's
 edges around it change by ``around_moving`` (a hand-held camera sways 7-22 grey levels, a locked-off
-room under 1.3), else only where it stands out from the scene's own static structure. A still's text
-fails only where it is placed as a caption.
+room under 1.3), else only where it stands out from the scene's own static structure; edges that run
+nearly all one way (``min_crossing``: blinds, a shelf, which a camera moving along them leaves on
+the same pixels) only warn. A still's text fails only where it is placed as a caption.
 Weak spots: level lettering behind the speaker on a locked-off camera reads as burned in; a
 scrolling ticker, text shown under 60% of a clip and a graphic that slides in are missed.
 """
@@ -370,7 +371,9 @@ def _corner_marks(frames: np.ndarray, limits: OverlayLimits, picture: Rect,
     drift or zoom). On a still scene (a locked-off camera) every edge is static, and a shelf, a
     tile or a picture on the wall is as still as a logo: such a region is only a hint, which warns,
     unless the corner regions stand out from the scene's own static structure (its other static
-    regions cover less than half their area: an inset on a blank wall), when they are marks.
+    regions cover less than half their area: an inset on a blank wall), when they are marks. A
+    region whose edges run nearly all one way (``min_crossing``) is only a hint too: blinds or a
+    shelf stay on the same pixels while the camera moves along their lines.
     Bars are cut off first (2 px into the picture): their border with the picture is a static
     edge the width of the frame."""
     import cv2
@@ -410,6 +413,8 @@ def _corner_marks(frames: np.ndarray, limits: OverlayLimits, picture: Rect,
             continue
         if not _in_corner(x, y, w, h, picture) or w > limits.mark_span * width or h > limits.mark_span * height:
             elsewhere += w * h
+        elif _crossing(static[y : y + h, x : x + w]) < limits.min_crossing:
+            hints[y : y + h, x : x + w] = True
         elif _around(change, seen & ~person, (x, y, x + w, y + h)) >= limits.around_moving:
             marks[y : y + h, x : x + w] = True
         else:
@@ -420,6 +425,17 @@ def _corner_marks(frames: np.ndarray, limits: OverlayLimits, picture: Rect,
     for x0, y0, x1, y1 in still:
         (marks if stands_out else hints)[y0:y1, x0:x1] = True
     return marks, hints
+
+
+def _crossing(static: np.ndarray) -> float:
+    """How much a region's static edges run both ways: of its edge pixels on level runs (a static
+    neighbour left or right, none above or below) and on upright runs, the fewer over the more. A
+    logo's or a letter's outline runs both ways (0.6-0.9); blinds or a shelf's edge one way (under 0.1)."""
+    padded = np.pad(static, 1)
+    level = padded[1:-1, :-2] | padded[1:-1, 2:]
+    upright = padded[:-2, 1:-1] | padded[2:, 1:-1]
+    across, down = int(np.sum(static & level & ~upright)), int(np.sum(static & upright & ~level))
+    return min(across, down) / max(across, down, 1)
 
 
 def _around(change: np.ndarray, scene: np.ndarray, box: Rect) -> float:

@@ -151,6 +151,29 @@ def test_a_faint_corner_mark_on_dark_footage_is_found_as_on_bright_footage():
         assert not marks[100:200, 50:200].any() and not hints.any()
 
 
+def test_blinds_in_a_corner_under_a_camera_moving_along_them_only_warn():
+    # HDTF-style close-up: the crop follows the head sideways; the level slats of window blinds in
+    # the top-left corner stay on the same pixels, so their edges are static like a logo's
+    from preflight.analyzers.overlay import _corner_marks
+    from preflight.policy import OverlayLimits
+
+    rng = np.random.default_rng(5)
+    scene = rng.integers(40, 220, (240, 420, 3), dtype=np.uint8)
+    scene[0:60, 0:180, :] = 200
+    scene[2:60:6, 0:180, :] = 40  # slats: level dark lines across the top left of the scene
+    pan = np.stack([scene[:, 10 * i : 10 * i + 320] for i in range(10)])  # the camera moves 10 px a frame sideways
+    limits = OverlayLimits()
+    marks, hints = _corner_marks(pan, limits, (0, 0, 320, 240), [[]] * len(pan))
+    assert not marks[0:60, 0:100].any() and hints[0:60, 0:100].any()
+    marks, _ = _corner_marks(pan, OverlayLimits(min_crossing=0), (0, 0, 320, 240), [[]] * len(pan))
+    assert marks[0:60, 0:100].any()  # without the rule, a mark
+    logo = pan.copy()
+    logo[:, 10:40, 250:310] = 230  # a logo's box in the top-right corner, over the same moving scene
+    logo[:, 14:36, 254:306] = 30
+    marks, _ = _corner_marks(logo, limits, (0, 0, 320, 240), [[]] * len(logo))
+    assert marks[10:40, 250:310].mean() > 0.5
+
+
 def _room(frames=10, seed=2):
     """A locked-off shot of a wall lit from one side: the same picture every frame, with a little sensor noise."""
     rng = np.random.default_rng(seed)
