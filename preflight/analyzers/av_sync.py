@@ -5,18 +5,16 @@ speech, smoothed over 3 lags; the sync strength is its z-score at the best lag w
 (BT.1359's acceptability plus the measure's 40 ms margin); the peak is its highest point within
 1.3 s, placed between lags. Evidence is strong with ``min_frames`` speech frames with a face and a
 mouth crop of ``min_mouth_px`` source pixels; under those own voices and dubs score alike, so it
-only warns (av_sync.unclear) and says what helps. On strong evidence dubs read a median of 0.4-0.7
-and own voices mostly 2-5, but own voices recorded elsewhere than the tuning set read down to about
-1.1, and between 1 and 2.2 own voices and dubs are about as common (eval/avsync.py): under
-``fail_below`` fails as another voice; under ``faint_below`` it fails only when the curve agrees
-better out of sync (a peak of ``hint_z`` past acceptability: another voice, or the same one shifted),
-else warns; ``pass_at`` sits over every dub measured, so most own voices warn (av_sync.weak). A
-peak of ``offset_z`` or more away from sync is the same voice shifted, judged by ITU-R BT.1359: in
-sync within +125/-45 ms, warns to +185/-90 ms plus the margin, fails past it (av_sync.offset);
-weaker peaks are named as the lag to try.
-Weak spots: a dub reading 1-2.2 with no clear peak elsewhere (about a quarter of dubs) only warns;
-own voices shifted 0.5-1 s whose peak is weak fail as another voice, or warn; a voice timed to the
-speaker's pauses can score like an own voice; lips redrawn to match a foreign voice (a lip-sync
+only warns (av_sync.unclear) and says what helps. On strong evidence dubs read a median of 0.4-0.7,
+own voices of clean recordings 1.1-7 (of produced clips, with music or cuts, lower); between 1 and
+2.2 the two are about as common (eval/avsync.py): under ``fail_below`` fails as another voice; under
+``faint_below`` only when the curve agrees better out of sync (a peak of ``hint_z`` past
+acceptability: another voice, or the same one shifted), else warns; ``pass_at`` sits over every dub
+measured. A peak of ``offset_z`` or more away from sync is the same voice shifted, judged by ITU-R
+BT.1359: in sync within +125/-45 ms, warns to +185/-90 ms plus the margin, fails past it
+(av_sync.offset); weaker peaks are named as the lag to try.
+Weak spots: a third of dubs, and own voices shifted 0.5 s whose peak is weak, only warn; a real
+translation dub, or a voice timed to the speaker's pauses, can read like an own voice; lips redrawn to match a foreign voice (a lip-sync
 generator) are in sync by construction.
 """
 
