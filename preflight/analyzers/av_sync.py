@@ -175,21 +175,17 @@ def _check(j: SyncJudgment, curve: SyncCurve, limits: AvSyncLimits, source: Sour
         parts.append(f"the same voice, out of sync: the sound is {_side(j.offset_ms)} (peak z {j.peak_z:.1f}; "
                      f"ITU-R BT.1359 accepts up to {bound} ms {'late' if j.offset_ms > 0 else 'early'})")
         fix = remux
-    elif j.reason == "av_sync.other_voice" and j.strength < limits.fail_below:
-        parts.append(f"the voice does not move with the lips (own voices measure {limits.fail_below:g} or more on this "
-                     "much evidence): a dub, a voice-over or another speaker?")
-        fix = "use a recording of the person speaking in their own voice, sound and picture recorded together"
     elif j.reason == "av_sync.other_voice":
-        parts.append(f"the voice hardly moves with the lips in sync (under {limits.faint_below:g}) and agrees better "
+        parts.append(f"the voice does not move with the lips (own voices measure {limits.fail_below:g} or more on this "
+                     "much evidence): a dub, a voice-over or another speaker?" if j.strength < limits.fail_below else
+                     f"the voice hardly moves with the lips in sync (under {limits.faint_below:g}) and agrees better "
                      f"{_side(j.offset_ms)}: another voice, or this one out of sync?")
         fix = "use a recording of the person speaking in their own voice, sound and picture recorded together"
-    elif j.reason == "av_sync.weak" and j.strength < limits.faint_below:
-        parts.append(f"the lips and the voice agree only faintly (under {limits.faint_below:g}, where own voices and "
-                     "dubs read alike): listen and watch that it is the person's own voice")
-        fix = "make sure the voice is the person's own, recorded with the picture"
     elif j.reason == "av_sync.weak":
-        parts.append(f"the lips and the voice agree, but under {limits.pass_at:g}, where another voice can too: "
-                     "listen and watch that it is the person's own voice")
+        parts.append(f"the lips and the voice agree only faintly (under {limits.faint_below:g}, where own voices and "
+                     "dubs read alike)" if j.strength < limits.faint_below else
+                     f"the lips and the voice agree, but under {limits.pass_at:g}, where another voice can too")
+        parts[-1] += ": listen and watch that it is the person's own voice"
         fix = "make sure the voice is the person's own, recorded with the picture"
     else:
         lacks = []
