@@ -123,6 +123,31 @@ class OverlayLimits(_Limits):
     graphic_contrast: float = Field(
         30.0, ge=0, le=255, description="a drawn region on a still is a logo's shape when it differs at least this much from what lies around it (median, grey levels): a sharp border"
     )
+    text_presence: float = Field(0.6, gt=0, le=1, description="share of the sampled frames a line of text must be on, in one place, to count as burned in")
+    text_drift: float = Field(
+        0.01, ge=0, le=1, description="how far (share of the frame) a burned-in line may seem to move between sampled frames: the text detector's jitter; text in the scene moves with the camera"
+    )
+    min_line_score: float = Field(
+        0.7, ge=0, le=1, description="the text detector's score a line needs: burned-in lines score 0.93-0.98, strokes it lights up on clothes 0.5-0.6"
+    )
+    min_line_height: float = Field(0.01, ge=0, le=1, description="a line of text at least this share of the frame's height (smaller is not legible as a caption)")
+    max_line_height: float = Field(0.15, ge=0, le=1, description="a line of text at most this share of the frame's height (taller boxes are faces or objects)")
+    caption_width: float = Field(0.3, ge=0, le=1, description="on a still, a line across this share of the width reads as a caption (which fails)")
+    caption_top: float = Field(0.15, ge=0, le=1, description="on a still, a line ending above this share of the height reads as a caption (a title)")
+    caption_bottom: float = Field(0.75, ge=0, le=1, description="on a still, a line starting below this share of the height reads as a caption (a lower third)")
+    corner: float = Field(0.15, gt=0, le=0.5, description="a mark is in a corner when it reaches within this share of the picture's width and height of two sides")
+    logo_zone: float = Field(0.25, gt=0, le=0.5, description="on a still, a logo lies within this share of the width and height of a corner")
+    max_logo: float = Field(0.05, ge=0, le=1, description="share of the frame a corner blob of the text detector covers at most to be read as a logo (faces and clothes it lights up are larger)")
+    max_plate: float = Field(0.3, ge=0, le=1, description="share of the frame a flat plate behind burned-in text covers at most (larger: the scene's wall, not a bar)")
+    min_density: float = Field(0.08, ge=0, le=1, description="share of a static corner region's box its static edges must fill to be a mark")
+    inset_frames: int = Field(3, ge=1, description="sampled frames (5 a second) an inset picture must be seen on")
+    inset_gone: float = Field(
+        0.3, ge=0, le=1, description="share of an inset's outline under which it is gone from a frame: outlines still there read 0.5-1, gone ones 0-0.34"
+    )
+    cut_change: float = Field(
+        30.0, ge=0, le=255, description="mean change (grey levels, on a 16 x 16 thumbnail away from an inset) at which the whole picture changed: a cut, not an inset going (cuts 39-65, motion 1-25)"
+    )
+    min_side_px: int = Field(240, ge=0, description="sampled frames whose short side is under this many pixels are too small to tell corner marks and insets from the scene")
     min_crossing: float = Field(
         0.25, ge=0, le=1, description="a static corner mark's edges run both ways: of its edge pixels on level and on upright "
         "runs, the fewer at least this share of the more; lines all one way (blinds, a shelf's edge) stay on the same pixels "
@@ -131,6 +156,7 @@ class OverlayLimits(_Limits):
     around_moving: float = Field(
         3.0, ge=0, description="median change (grey levels, sampled frame to frame) of the scene's edges around a static corner mark above which the scene moves and the mark fails; around a still scene it only warns"
     )
+    _ordered = (("min_line_height", "max_line_height"), ("caption_top", "caption_bottom"))
 
 
 class AvSyncLimits(_Limits):

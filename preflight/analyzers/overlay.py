@@ -43,34 +43,14 @@ REASONS = {
     "overlay.inset": "a picture pasted over part of the clip: a card, a sticker or an inset that pops in or out",
 }
 
-_TEXT_FRAMES = 6
-_MAX_TILT = 3.0
-_MIN_ASPECT = 2.0
-_MAX_LINE_HEIGHT = 0.15
-_MIN_LINE_HEIGHT = 0.01  # under 1% of the frame's height (11 px at 1080p) no caption is legible
-_MIN_LINE_SCORE = 0.7  # every overlay line seen scored 0.93-0.98; stray strokes on shirts 0.51-0.58
-_TEXT_PRESENCE = 0.6
-_MAX_DRIFT = 0.01  # of the frame: how far burned-in text may seem to move (the detector's jitter)
-_IMAGE_LONG_SIDE = 960
-# A still's caption: a line across this share of the width, or in these top / bottom bands.
-_CAPTION_WIDTH, _CAPTION_TOP, _CAPTION_BOTTOM = 0.30, 0.15, 0.75
-_MIN_FRAMES = 5
-_MIN_SIDE_PX = 240
-_CORNER = 0.15
-_LOGO_ZONE = 0.25  # of a still's width and height: how far from a corner a logo lies
-_MAX_PLATE = 0.3  # of the frame: a text's plate larger than this is the scene's wall, not a bar
-_MAX_LOGO = 0.05
-_MIN_DENSITY = 0.08
+# How the picture is sampled and what shape a line of text has; the limits are in ``policy.overlay``.
+_TEXT_FRAMES = 6  # sampled frames the text detector reads
+_MAX_TILT = 3.0  # degrees: a caption is level
+_MIN_ASPECT = 2.0  # a line is at least twice as wide as tall
+_IMAGE_LONG_SIDE = 960  # px: a still's size for the text detector
+_MIN_FRAMES = 5  # sampled frames needed to tell what stays still
 _INSET_MIN, _INSET_MAX = 0.06, 0.6  # of the frame's width and height: an inset's sides
-_INSET_FRAMES = 3  # sampled frames (0.6 s at 5 a second) an inset must be seen on
-# Outline share (median side) under which a rectangle is gone. Measured: outlines still there
-# read 0.88-1 (0.5-0.7 where a drifting one moved on), gone ones 0-0.34 (0.33-0.34 where a busy
-# room's lines lie along its sides), and a synthetic arm across three sides of a frame on the wall
-# 0.34: the two overlap there, so only a clearly gone outline counts, and cards popping over the
-# busiest background are missed rather than a passing arm read as an inset.
-_INSET_GONE = 0.3
 _THUMB = 16  # cells a side of the thumbnail on which a cut is told from motion
-_CUT_CHANGE = 30  # grey levels: the rest of the thumbnail changing this much is a cut, not an inset going
 _FEATURE_WIDTH = 0.6  # of the face box: wider than any eye, brow or mouth the detector lights up
 
 
@@ -104,20 +84,20 @@ def measure(media: Media, policy: Policy) -> Marks:
     blob_seen = np.zeros((height, width), np.float32)
     all_lines: list[list[TextBox]] = []  # each sampled frame's
     for i, boxes in zip(picks, detect_text_each([frames[i] for i in picks])):
-        lines = _lines(boxes, width, height, faces[i] if i < len(faces) else [])
+        lines = _lines(boxes, width, height, faces[i] if i < len(faces) else [], limits)
         all_lines.append(lines)
         text_seen += _mask(lines, width, height)
         blob_seen += _mask([b for b in boxes if b not in lines], width, height)
-    text = _still_text(text_seen / len(picks) >= _TEXT_PRESENCE, all_lines)
+    text = _still_text(text_seen / len(picks) >= limits.text_presence, all_lines, limits.text_drift)
     if text.any():
         text |= _plates(text, frames[picks[len(picks) // 2]], limits)
-    small = min(width, height) < _MIN_SIDE_PX
+    small = min(width, height) < limits.min_side_px
     picture = _picture(frames)
     marks, hints = (np.zeros_like(text), np.zeros_like(text)) if small else _corner_marks(frames, limits, picture, faces)
     if not small:
-        hints |= _corner_blobs(blob_seen / len(picks) >= _TEXT_PRESENCE, picture)
+        hints |= _corner_blobs(blob_seen / len(picks) >= limits.text_presence, picture, limits)
     popped, shown = _pops(media, track, width, height)
-    pasted = (np.zeros_like(text) if small else _pasted(frames)) | popped
+    pasted = (np.zeros_like(text) if small else _pasted(frames, limits)) | popped
     scale = (media.probe.video.width / width, media.probe.video.height / height)
     return Marks(source, text, marks, hints, pasted, shown, scale, None)
 
@@ -155,11 +135,11 @@ def judge(t: Marks, window: Span, policy: Policy) -> list[Check]:
 def _image(media: Media, source: Source, faces: list[Box], limits: OverlayLimits) -> Marks:
     frame = media.rgb[0]
     height, width = frame.shape[:2]
-    lines = _lines(detect_text(frame, _IMAGE_LONG_SIDE), width, height, faces)
+    lines = _lines(detect_text(frame, _IMAGE_LONG_SIDE), width, height, faces, limits)
     logos = _logos(frame, lines, limits)
     covered = _mask(lines, width, height) > 0
-    caption = any(b.width >= _CAPTION_WIDTH * width or b.y + b.height <= _CAPTION_TOP * height
-                  or b.y >= _CAPTION_BOTTOM * height for b in lines)
+    caption = any(b.width >= limits.caption_width * width or b.y + b.height <= limits.caption_top * height
+                  or b.y >= limits.caption_bottom * height for b in lines)
     marks = np.zeros_like(covered)
     for x0, y0, x1, y1 in logos:
         marks[int(y0) : int(np.ceil(y1)), int(x0) : int(np.ceil(x1))] = True
@@ -170,12 +150,12 @@ def _image(media: Media, source: Source, faces: list[Box], limits: OverlayLimits
 
 def _logos(frame: np.ndarray, lines: list[TextBox], limits: OverlayLimits) -> list[tuple[float, float, float, float]]:
     """Logos in the corners of a still: flat graphics (:mod:`preflight.features.graphics`) within
-    ``_LOGO_ZONE`` of a corner and off the picture's edge, one colour (spread at most
+    ``logo_zone`` of a corner and off the picture's edge, one colour (spread at most
     ``graphic_spread``), colourful (``graphic_colour``) and sharply bordered (``graphic_contrast``),
     with the flat fills of any colour touching them and the text lines in the same corner (a logo's
     name): per corner, the box around them all."""
     height, width = frame.shape[:2]
-    zone = _LOGO_ZONE
+    zone = limits.logo_zone
 
     def corner(x0: float, y0: float, x1: float, y1: float) -> tuple[int, int] | None:
         across = 0 if x1 <= zone * width else (1 if x0 >= (1 - zone) * width else None)
@@ -231,7 +211,7 @@ def _grade(area: float, limits: OverlayLimits) -> Status:
     return Status.WARN if area >= limits.warn_area else Status.PASS
 
 
-def _lines(boxes: list[TextBox], width: int, height: int, faces: list[Box]) -> list[TextBox]:
+def _lines(boxes: list[TextBox], width: int, height: int, faces: list[Box], limits: OverlayLimits) -> list[TextBox]:
     """The boxes that look like a line of text rather than a face, an eye or a shirt the detector
     lit up. An eye, a brow or a mouth is level and twice as wide as tall, but spans at most about
     half the face's width: such lines centred on a face do not count, while a caption laid over a
@@ -242,7 +222,8 @@ def _lines(boxes: list[TextBox], width: int, height: int, faces: list[Box]) -> l
                    for f in faces)
 
     return [b for b in boxes if b.tilt <= _MAX_TILT and b.width >= _MIN_ASPECT * b.height
-            and _MIN_LINE_HEIGHT * height <= b.height <= _MAX_LINE_HEIGHT * height and b.score >= _MIN_LINE_SCORE
+            and limits.min_line_height * height <= b.height <= limits.max_line_height * height
+            and b.score >= limits.min_line_score
             and not on_a_face(b)]
 
 
@@ -259,7 +240,7 @@ def _box(mask: np.ndarray, scale: tuple[float, float]) -> str:
     return f"{round(x1 - x0)}x{round(y1 - y0)} px at ({round(x0)}, {round(y0)})"
 
 
-def _still_text(seen: np.ndarray, lines: list[list[TextBox]]) -> np.ndarray:
+def _still_text(seen: np.ndarray, lines: list[list[TextBox]], drift: float) -> np.ndarray:
     """The regions of ``seen`` whose lines (``lines``: each sampled frame's) stay put: burned-in
     text sits within a pixel or two from frame to frame, text on something in the scene moves with
     the camera (a sign in a street shot drifted 15 px and overlapped itself enough to look present
@@ -275,7 +256,7 @@ def _still_text(seen: np.ndarray, lines: list[list[TextBox]]) -> np.ndarray:
         x, y, w, h, _ = stats[i]
         inside = [(k, b) for k, found in enumerate(lines) for b in found
                   if b.x < x + w and b.x + b.width > x and b.y < y + h and b.y + b.height > y]
-        if inside and all(_steady(_spans(row), width, height) for row in _rows(inside)):
+        if inside and all(_steady(_spans(row), width, height, drift) for row in _rows(inside)):
             out |= labels == i
     return out
 
@@ -283,14 +264,14 @@ def _still_text(seen: np.ndarray, lines: list[list[TextBox]]) -> np.ndarray:
 def _plates(text: np.ndarray, frame: np.ndarray, limits: OverlayLimits) -> np.ndarray:
     """The plates burned-in text is drawn on: flat regions of one colour (spread at most
     ``graphic_spread``: drawn, never filmed) that touch a text region and lie on its rows, a lower
-    third's bar or a caption's box (the letters may cut it in parts), each at most ``_MAX_PLATE`` of
+    third's bar or a caption's box (the letters may cut it in parts), each at most ``max_plate`` of
     the frame. The bar is as much of the overlay as its letters."""
     import cv2
 
     height, width = text.shape
     count, _, stats, _ = cv2.connectedComponentsWithStats(text.astype(np.uint8), connectivity=8)
     regions = [r for r in flat_regions(frame) if r.spread <= limits.graphic_spread
-               and r.width * r.height <= _MAX_PLATE * width * height]
+               and r.width * r.height <= limits.max_plate * width * height]
     out = np.zeros_like(text)
     for x, y, w, h, _ in stats[1:count]:
         for r in regions:
@@ -322,13 +303,13 @@ def _spans(row: list[tuple[int, TextBox]]) -> list[tuple[float, float, float, fl
     return [tuple(s) for s in spans.values()]
 
 
-def _steady(spans: list[tuple[float, float, float, float]], width: int, height: int) -> bool:
+def _steady(spans: list[tuple[float, float, float, float]], width: int, height: int, drift: float) -> bool:
     """Whether one row of text stays put: a caption that changes its words keeps one edge (or its
-    centre) and its line's height, within ``_MAX_DRIFT`` of the frame."""
+    centre) and its line's height, within ``drift`` of the frame."""
     left, top, right, bottom = (np.array(v) for v in zip(*spans))
     across = min(np.ptp(left), np.ptp(right), np.ptp((left + right) / 2))
     down = min(np.ptp(top), np.ptp(bottom))
-    return across <= _MAX_DRIFT * width and down <= _MAX_DRIFT * height
+    return across <= drift * width and down <= drift * height
 
 
 def _picture(frames: np.ndarray) -> Rect:
@@ -338,14 +319,14 @@ def _picture(frames: np.ndarray) -> Rect:
     return inside_bars(frames)
 
 
-def _in_corner(x: float, y: float, w: float, h: float, picture: Rect) -> bool:
+def _in_corner(x: float, y: float, w: float, h: float, picture: Rect, corner: float) -> bool:
     x0, y0, x1, y1 = picture
     width, height = x1 - x0, y1 - y0
-    return ((x <= x0 + _CORNER * width or x + w >= x1 - _CORNER * width)
-            and (y <= y0 + _CORNER * height or y + h >= y1 - _CORNER * height))
+    return ((x <= x0 + corner * width or x + w >= x1 - corner * width)
+            and (y <= y0 + corner * height or y + h >= y1 - corner * height))
 
 
-def _corner_blobs(seen: np.ndarray, picture: Rect) -> np.ndarray:
+def _corner_blobs(seen: np.ndarray, picture: Rect, limits: OverlayLimits) -> np.ndarray:
     """Regions the text detector lights up in most frames, in a corner of the picture and small: a
     logo's strokes excite it even without letters (faces and clothes it lights up are larger,
     central, and move)."""
@@ -356,7 +337,7 @@ def _corner_blobs(seen: np.ndarray, picture: Rect) -> np.ndarray:
     out = np.zeros_like(seen)
     for i in range(1, count):
         x, y, w, h, _ = stats[i]
-        if w * h <= _MAX_LOGO * width * height and _in_corner(x, y, w, h, picture):
+        if w * h <= limits.max_logo * width * height and _in_corner(x, y, w, h, picture, limits.corner):
             out |= labels == i
     return out
 
@@ -409,9 +390,9 @@ def _corner_marks(frames: np.ndarray, limits: OverlayLimits, picture: Rect,
     still: list[Rect] = []  # corner regions on a still scene
     elsewhere = 0  # area of the scene's other static regions
     for x, y, w, h, _ in stats[1:count]:
-        if w * h < limits.warn_area * width * height or static[y : y + h, x : x + w].mean() < _MIN_DENSITY:
+        if w * h < limits.warn_area * width * height or static[y : y + h, x : x + w].mean() < limits.min_density:
             continue
-        if not _in_corner(x, y, w, h, picture) or w > limits.mark_span * width or h > limits.mark_span * height:
+        if not _in_corner(x, y, w, h, picture, limits.corner) or w > limits.mark_span * width or h > limits.mark_span * height:
             elsewhere += w * h
         elif _crossing(static[y : y + h, x : x + w]) < limits.min_crossing:
             hints[y : y + h, x : x + w] = True
@@ -462,10 +443,10 @@ def _person(faces: list[list[Box]], width: int, height: int) -> np.ndarray:
     return out
 
 
-def _pasted(frames: np.ndarray) -> np.ndarray:
+def _pasted(frames: np.ndarray, limits: OverlayLimits) -> np.ndarray:
     """Pixels of inset rectangles (:mod:`preflight.features.insets`) seen on at least
-    ``_INSET_FRAMES`` sampled frames that pop in or out mid-clip: their outline gone (under
-    ``_INSET_GONE``) just before they are first seen or just after they are last seen, while the
+    ``inset_frames`` sampled frames that pop in or out mid-clip: their outline gone (under
+    ``inset_gone``) just before they are first seen or just after they are last seen, while the
     rest of the picture stays (see ``_popped``).
     An editor's card, sticker or inset appears and goes at once, held still or moving; a door or a
     frame on the wall is there all along, and a person passing in front of it hides only part of
@@ -473,7 +454,7 @@ def _pasted(frames: np.ndarray) -> np.ndarray:
     height, width = frames.shape[1:3]
     out = np.zeros((height, width), dtype=bool)
     for inset in track([rectangles(f, _INSET_MIN, _INSET_MAX) for f in frames], width, height):
-        if len(inset.frames) < _INSET_FRAMES or not _popped(frames, inset):
+        if len(inset.frames) < limits.inset_frames or not _popped(frames, inset, limits):
             continue
         for x0, y0, x1, y1 in inset.boxes:
             out[y0:y1, x0:x1] = True
@@ -503,17 +484,16 @@ def _pops(media: Media, track: FaceTrack, width: int, height: int) -> tuple[np.n
     return out, shown
 
 
-def _popped(frames: np.ndarray, inset: Inset) -> bool:
+def _popped(frames: np.ndarray, inset: Inset, limits: OverlayLimits) -> bool:
     """Whether ``inset`` is gone from one of the two frames before its first or after its last
     (the detector can miss it on the frame it is last shown), while the rest of the picture stays.
     At a cut every rectangle of the shot goes with the rest, so the rest must stay: on a 16 x 16
-    thumbnail, away from the inset's cells, its mean change is under 30 grey levels. Measured at
-    the shared cuts 39-65 (the reframing cut 39); between the frames of talking heads, pasted
-    cards and the cartoon coming and going included, 1-25 (a close-up turning her head 25)."""
+    thumbnail, away from the inset's cells, its mean change is under ``cut_change`` grey levels
+    (cuts change it far more than a talking head's motion does)."""
     def gone(shown: int, other: int, box: Rect) -> bool:
-        if not 0 <= other < len(frames) or side_cover(frames[other], box) >= _INSET_GONE:
+        if not 0 <= other < len(frames) or side_cover(frames[other], box) >= limits.inset_gone:
             return False
-        return _rest_change(frames[shown], frames[other], box) < _CUT_CHANGE
+        return _rest_change(frames[shown], frames[other], box) < limits.cut_change
 
     return any(gone(inset.first, inset.first - k, inset.boxes[0]) or gone(inset.last, inset.last + k, inset.boxes[-1])
                for k in (1, 2))

@@ -68,6 +68,9 @@ import numpy as np
 from preflight.analyzers.overlay import _lines, _still_text
 from preflight.features.faces import Box
 from preflight.features.text import TextBox
+from preflight.policy import OverlayLimits
+
+LIMITS = OverlayLimits()
 
 
 def _line(x, y, w=120.0, h=20.0, score=0.95, tilt=0.0):
@@ -78,7 +81,7 @@ def test_only_level_wide_confident_lines_off_the_face_count():
     face = Box(200, 100, 200, 220, 0.9)
     boxes = [_line(50, 400), _line(50, 300, tilt=8.0), _line(50, 200, w=30, h=30), _line(50, 100, score=0.55),
              _line(250, 180, w=60, h=25)]  # the last sits on the face: an eye
-    assert _lines(boxes, 640, 480, [face]) == [boxes[0]]
+    assert _lines(boxes, 640, 480, [face], LIMITS) == [boxes[0]]
 
 
 def test_text_that_drifts_with_the_scene_is_not_burned_in():
@@ -86,8 +89,8 @@ def test_text_that_drifts_with_the_scene_is_not_burned_in():
     seen[100:125, 100:240] = True
     steady = [_line(100 + dx, 100, w=140, h=25) for dx in (0, 1, 0, 1, 0, 1)]
     drifting = [_line(100 + dx, 100, w=140, h=25) for dx in (0, 3, 6, 9, 12, 15)]
-    assert _still_text(seen, [[b] for b in steady]).any()
-    assert not _still_text(seen, [[b] for b in drifting]).any()
+    assert _still_text(seen, [[b] for b in steady], LIMITS.text_drift).any()
+    assert not _still_text(seen, [[b] for b in drifting], LIMITS.text_drift).any()
 
 
 def test_a_caption_over_a_close_ups_chin_counts_but_a_mouth_does_not():
@@ -100,7 +103,7 @@ def test_a_caption_over_a_close_ups_chin_counts_but_a_mouth_does_not():
     face = Box(x=60, y=60, width=300, height=380, score=0.95)
     caption = TextBox(x=15, y=410, width=315, height=30, score=0.95, tilt=0.0)
     mouth = TextBox(x=150, y=350, width=110, height=30, score=0.9, tilt=0.0)
-    kept = _lines([caption, mouth], width=410, height=512, faces=[face])
+    kept = _lines([caption, mouth], width=410, height=512, faces=[face], limits=LIMITS)
     assert kept == [caption]
 
 
@@ -131,8 +134,8 @@ def test_a_logo_in_the_pictures_corner_below_the_bar_is_in_a_corner():
     video = _letterboxed()
     seen = np.zeros(video.shape[1:3], bool)
     seen[46:60, 280:310] = True  # the detector's blob on the logo, just under the bar
-    assert _corner_blobs(seen, _picture(video)).any()
-    assert not _corner_blobs(seen, (0, 0, 320, 240)).any()  # the frame's corner ends at 36 px
+    assert _corner_blobs(seen, _picture(video), LIMITS).any()
+    assert not _corner_blobs(seen, (0, 0, 320, 240), LIMITS).any()  # the frame's corner ends at 36 px
 
 
 def test_a_faint_corner_mark_on_dark_footage_is_found_as_on_bright_footage():
@@ -204,7 +207,7 @@ def test_a_steady_two_line_caption_is_burned_in_though_its_lines_differ():
     seen = np.zeros((512, 512), dtype=bool)
     seen[473:507, 211:300] = True
     lines = [[_line(211, 473, w=89, h=19), _line(226, 492, w=59, h=15)] for _ in range(6)]
-    assert _still_text(seen, lines)[480, 250]
+    assert _still_text(seen, lines, LIMITS.text_drift)[480, 250]
 
 
 def test_a_line_the_detector_splits_differently_on_each_frame_is_still_one_steady_line():
@@ -214,7 +217,7 @@ def test_a_line_the_detector_splits_differently_on_each_frame_is_still_one_stead
     seen[343:369, 27:361] = True
     lines = [[_line(27, 343, w=265, h=25), _line(303, 343, w=58, h=26)], [_line(28, 343, w=269, h=24), _line(289, 343, w=71, h=25)],
              [_line(27, 343, w=332, h=26)]] * 2
-    assert _still_text(seen, lines)[355, 200]
+    assert _still_text(seen, lines, LIMITS.text_drift)[355, 200]
 
 
 def test_the_bar_under_burned_in_text_counts_with_it():

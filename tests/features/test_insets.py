@@ -6,6 +6,9 @@ import pytest
 
 from preflight.analyzers.overlay import _pasted
 from preflight.features.insets import rectangles, side_cover, track
+from preflight.policy import OverlayLimits
+
+LIMITS = OverlayLimits()
 
 H, W = 360, 480
 CARD = (60, 50)  # width, height in px
@@ -55,7 +58,7 @@ def test_its_frames_make_one_track_that_follows_it():
 def test_a_card_that_pops_in_or_drifts_is_pasted(motion):
     n = 20
     at = [None] * 5 + [(60 + (6 * i if motion == "drifts across" else 0), 80) for i in range(10)] + [None] * 5
-    found = _pasted(_paste(_scene(n), at))
+    found = _pasted(_paste(_scene(n), at), LIMITS)
     assert found[80 + CARD[1] // 2, 60 + CARD[0] // 2]  # where it was
     assert found.mean() < 0.1 and not found[:40].any()
 
@@ -70,4 +73,4 @@ def test_a_rectangle_there_all_along_is_part_of_the_scene():
     cv2.ellipse(arm, (205, 200), (30, 110), 15, 0, 360, 1.0, -1)
     arm = cv2.GaussianBlur(arm, (0, 0), 3)[..., None]  # a limb: round, soft-edged
     frames[8:12] = (frames[8:12] * (1 - arm) + 90 * arm).astype(np.uint8)
-    assert not _pasted(frames).any()
+    assert not _pasted(frames, LIMITS).any()
