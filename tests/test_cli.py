@@ -223,7 +223,8 @@ def test_verbose_shows_the_policy_timings_and_a_retried_request_and_quiet_shows_
 
 
 def test_create_no_go_shows_the_report_sends_nothing_exits_1(mosaic_api, fixture_path):
-    result = cli("create", "--name", "Ada", "--video", str(fixture_path("cut.mp4")))
+    result = cli("create", "--name", "Ada", "--image", str(fixture_path("face.png")),
+                 "--audio", str(fixture_path("speech_short.wav")))  # 2.5 s of voice: too short
     assert result.returncode == 1
     assert result.stdout.startswith("NO-GO") and "nothing was sent" in result.stderr
     assert mosaic_api.requests == []

@@ -72,12 +72,14 @@ def test_a_source_is_named_once_as_it_is_probed(fixture_path, web):
     # the label is settled with the role: every check, picture and the report carry it as made
     from preflight.pipeline import inspect
 
-    video = fixture_path("cut.mp4")
-    (probe,) = source_set(Sources((video,)), {str(video): "ada.mp4"})
-    assert (probe.source.label, probe.source.path, probe.source.role) == ("ada.mp4", Path(video), Role.VIDEO)
-    report, pictures = inspect(Sources(video=video), labels={str(video): "ada.mp4"}, name="ada")
-    assert report.name == "ada" and [s.path for s in report.sources] == ["ada.mp4"]
-    assert {c.source for c in report.checks} == {"ada.mp4"} and [e.source for e in pictures] == ["ada.mp4"]
+    image, voice = fixture_path("face.png"), fixture_path("speech.wav")
+    (probe,) = source_set(Sources((image,)), {str(image): "ada.png"})
+    assert (probe.source.label, probe.source.path, probe.source.role) == ("ada.png", Path(image), Role.IMAGE)
+    labels = {str(image): "ada.png", str(voice): "ada.wav"}
+    report, pictures = inspect(Sources(image=image, audio=voice), labels=labels, name="ada")
+    assert report.name == "ada" and [s.path for s in report.sources] == ["ada.png", "ada.wav"]
+    assert {c.source for c in report.checks} == {"ada.png", "ada.wav"}
+    assert sorted(e.source for e in pictures) == ["ada.png", "ada.wav"]
     url = f"{web.url}/files/speech.wav"  # a URL's label is its URL, unless one is given for it
     assert [e.source for e in inspect(Sources(audio=url))[1]] == [url]
     assert [s.path for s in inspect(Sources(audio=url), labels={url: "voice.wav"})[0].sources] == ["voice.wav"]
