@@ -105,6 +105,11 @@ class FrontalLimits(_Limits):
     max_yaw: float = Field(30.0, gt=0, le=90, description="head turned left or right beyond this many degrees counts as turned away")
     max_pitch: float = Field(25.0, gt=0, le=90, description="head tilted up or down beyond this many degrees counts as turned away")
     warn_ratio: float = Field(0.3, ge=0, le=1, description="share of frames turned away above which it warns")
+    image_fail_yaw: float = Field(
+        35.0, gt=0, le=90, description="a still whose face is turned left or right beyond this many degrees fails: a three-quarter "
+        "or profile view is the avatar's only view of the face (portraits read 0-22 deg, three-quarter and profile photos 43-55)"
+    )
+    _ordered = (("max_yaw", "image_fail_yaw"),)
 
 
 class OverlayLimits(_Limits):

@@ -5,10 +5,12 @@ face it must guess. Yaw and pitch come from the face landmarker's head pose (see
 :mod:`preflight.features.landmarks`). A frame counts as turned away beyond ``max_yaw`` of yaw or
 ``max_pitch`` of pitch, where one ear or the underside of the chin shows and half the mouth hides;
 the check warns when that is the case in more than ``warn_ratio`` of the measured frames (an
-image: when it is turned). It warns rather than fails: a turned head degrades the avatar, it does
-not break it. On the labelled talking heads the 90th percentile of |yaw| is 6-16 degrees.
-Weak spots: the pose is estimated from one camera; strong lens distortion or a face cut off by
-the frame edge bends it by several degrees.
+image: when it is turned). A video warns rather than fails: a turned head degrades the avatar, and
+the frames that face the camera still show the face (interviews look off-camera by 30-40 degrees).
+A still fails past ``image_fail_yaw``: its one pose is all the avatar has of the face, and a
+three-quarter or profile photo (43-55 degrees as the landmarker reads them) is far from portraits
+(0-22). Weak spots: the pose is estimated from one camera; strong lens distortion or a face cut
+off by the frame edge bends it by several degrees; the landmarker reads a full profile low (about 50).
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from preflight.policy import Policy
 from preflight.report import Check, Span, Status
 from preflight.analyzers.base import Analyzer, Aspect, Needs, Timelines
 
-REASONS = {"frontal.turned_away": "the head is turned or tilted away from the camera too often"}
+REASONS = {"frontal.turned_away": "the head is turned or tilted away from the camera too often",
+           "frontal.profile": "a still of a face turned well away: a three-quarter or profile view"}
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,11 @@ def judge(t: Pose, window: Span, policy: Policy) -> list[Check]:
         message = f"turned away in {ratio:.0%} of {len(yaw)} frames ({angles})"
     if ratio <= limits.warn_ratio:
         return [ANALYZER.check(source, Status.PASS, value=round(ratio, 3), limit=limit, message=message)]
+    if t.role is Role.IMAGE and abs(yaw[0]) > limits.image_fail_yaw:
+        return [ANALYZER.check(source, Status.FAIL, reason="frontal.profile", value=round(ratio, 3),
+                               limit=f"{limit}; a still fails turned beyond {limits.image_fail_yaw:g} deg yaw",
+                               message=f"{message}: a three-quarter or profile view",
+                               fix="use a photo that faces the camera, both ears hidden or equally visible")]
     spans = Span.merge(track.times[found][turned], 1.0 / t.fps) if t.role is Role.VIDEO else []
     return [ANALYZER.check(source, Status.WARN, reason="frontal.turned_away", value=round(ratio, 3), limit=limit,
                            spans=spans, message=message,
