@@ -85,7 +85,10 @@ def judge(t: Faces, window: Span, policy: Policy) -> list[Check]:
         faces = _video_faces(source, track, limits, t.fps)
     if t.landmarks:
         turn = _rolled(track, limits)
-        if turn is None and faces.reason in ("faces.none", "faces.several"):
+        # Turns are tried only where the landmarker did not measure a face, upright, on most frames
+        # as decoded: two photos side by side are no picture on its side.
+        upright = 2 * int(np.count_nonzero(track.measured)) > len(track.measured)
+        if turn is None and faces.reason in ("faces.none", "faces.several") and not upright:
             turn = t.upright()
         if turn is not None:
             faces = _turned(faces, turn, t.role)

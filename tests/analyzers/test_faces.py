@@ -144,6 +144,27 @@ def test_a_second_face_outside_the_window_does_not_count():
     assert before.status is Status.PASS and before.value == 1.0 and size.status is Status.PASS
 
 
+def test_two_upright_faces_side_by_side_are_two_faces_not_a_picture_on_its_side():
+    # a side-by-side photo: the landmarker measures an upright face, so no turn is tried (a turned
+    # copy can find one of the faces a little more surely by chance)
+    import numpy as np
+
+    from preflight.analyzers import faces
+    from preflight.features.faces import Box, FaceTrack
+    from preflight.media import Role
+    from preflight.policy import Policy
+    from preflight.report import Span
+
+    def unasked():
+        raise AssertionError("no turn is tried for upright faces")
+
+    two = [Box(40, 80, 200, 240, 0.9), Box(380, 90, 200, 240, 0.9)]
+    track = FaceTrack(np.zeros(1), [two], 640, 480, np.array([0.03]), np.array([2.0]), np.array([4.0]), np.array([1.0]))
+    still = faces.Faces("pair.jpg", Role.IMAGE, track, 1.0, human=unasked, upright=unasked)
+    count, _ = faces.judge(still, Span(start=0, end=0), Policy())
+    assert count.status is Status.FAIL and count.reason == "faces.several"
+
+
 def test_a_window_avoids_what_fails_any_window_and_its_judgment_weighs_the_rest():
     import numpy as np
 
