@@ -128,3 +128,17 @@ def test_clipping_distortion_is_not_background(report_of):
     # the separation leaves clipped speech's distortion as "background" (3.8 dB, a fail); frames at
     # the clipping level are the clipping check's, not the noise check's
     assert check_of(report_of("speech_clipped.wav"), "noise").status is Status.PASS
+
+
+def test_a_background_as_loud_as_the_speech_reads_no_voice_not_a_number_off_the_scale():
+    from preflight.report import Span
+
+    # a song: the "pauses" as loud as the "speech" (the separation leaves it all as background)
+    n = 1250
+    t = np.arange(n) * 256 / 16_000
+    spoken = (t % 2.0) < 1.0
+    level = np.full(n, 1e-2)
+    heard = noise.Background("song.wav", level, np.zeros(n, bool), level * 1.2, spoken, spoken, 0, 20.0, lambda: 4.0)
+    [check] = noise.judge(heard, Span(start=0, end=20), Policy())
+    assert check.status is Status.FAIL and check.value == -20.0
+    assert check.message.startswith("no voice heard above the background (speech -20 dBFS, background -19 dBFS)")
