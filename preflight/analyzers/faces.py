@@ -9,9 +9,9 @@ be a person's: the landmark model finds a face on it in at least half the frames
 (camera clips: 93-100%; BlazeFace's "faces" in carvings, statues and patterns: none), and its strict
 human check takes ``human_min_views`` of 7 views of the largest face (60 px or more) on most of 3
 frames. A picture on its side or upside down fails as ``faces.turned``: the face's roll past
-``sideways_roll`` for most of the clip, or, when the count fails, a turn under which both models
-find the face more surely. A window is judged on its own frames; the human check and the turn on 3
-frames of the whole source. face_size, the median face height over the frame's, warns under
+``sideways_roll`` for most of the clip, or, when the count fails and no upright face was
+measured, a turn under which both models find the face more surely. A window is judged on its
+own frames; the human check and the turn on 3 frames of the whole source. face_size, the median face height over the frame's, warns under
 ``size_warn_below``: a few dozen pixels in a 360p sample.
 Weak spots: paintings, statues and realistic drawings of people pass; the turn is untried on real
 rotated footage.
