@@ -198,7 +198,7 @@ def test_an_unchanged_set_comes_from_the_cache_until_the_policy_changes(tmp_path
 
 
 def test_batch_command_exit_codes_lines_and_report(tmp_path, fixture_path, fixture_folder, pool_here):
-    folder = fixture_folder(tmp_path, {"ada.png": "face.png", "ada.wav": "speech.wav", "bob.mp4": "talking_head.mp4"})
+    folder = fixture_folder(tmp_path, {"ada.png": "face.png", "ada.wav": "speech.wav", "bob.mp4": "lowres.mp4"})
     lines, html = tmp_path / "r.jsonl", tmp_path / "r.html"
     env = {"PREFLIGHT_HOME": str(tmp_path / "home")}
     result = cli("batch", str(folder), "--jobs", "2", "--jsonl", str(lines), "--report", str(html), env=env)

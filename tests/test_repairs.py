@@ -85,7 +85,7 @@ def test_a_corner_bug_is_cropped_out(fixture_path, tmp_path):
 
 def test_a_quiet_voice_is_brought_to_the_target_picture_copied(fixture_path, tmp_path):
     source = tmp_path / "quiet.mp4"
-    ffmpeg("-i", fixture_path("talking_head.mp4"), "-af", "volume=-18dB", "-c:v", "copy", "-c:a", "aac", source)
+    ffmpeg("-i", fixture_path("lowres.mp4"), "-af", "volume=-18dB", "-c:v", "copy", "-c:a", "aac", source)
     level, peak = true_loudness(probe(source))
     policy = Policy()
     wanted = min(policy.fix.target_lufs - level, policy.fix.max_true_peak_dbtp - peak)
