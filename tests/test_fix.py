@@ -20,6 +20,7 @@ import preflight
 from conftest import SHARED_MEDIA, cli
 from preflight.errors import InputError, UsageError
 from preflight.fix import FixResult
+from preflight.report import Status
 
 INTRO = "vid_music_nospeech_lp_s18.mp4"  # 9.43 s: a woman not speaking, piano music
 INTRO_S = 5.0  # of it before and after a take: a stretch no window can use
@@ -210,14 +211,14 @@ def test_fix_moves_a_sound_out_of_sync_and_writes_it_only_when_go(tmp_path):
     own = next(c for c in preflight.check(video=SHARED_MEDIA / SYNCED).checks if c.id == "av_sync")
     late = _late(tmp_path / "late.mp4", 0.5)
     failed = next(c for c in preflight.check(video=late).checks if c.id == "av_sync")
-    assert failed.status.value == "fail" and failed.reason == "av_sync.offset"
+    assert failed.status is Status.FAIL and failed.reason == "av_sync.offset"
     expected = 500 + own.details["offset_ms"]  # the source itself runs a little late
     assert abs(failed.details["offset_ms"] - expected) <= 80
     result = preflight.fix(late, output=tmp_path / "ada.mp4")
     assert result.go and result.output == str(tmp_path / "ada.mp4")
     assert abs(result.sound_moved_ms - expected) <= 80  # measured again on the window fix cut
     moved = next(c for c in result.report.checks if c.id == "av_sync")
-    assert moved.status.value == "pass" and abs(moved.details["offset_ms"]) <= 80
+    assert moved.status is Status.PASS and abs(moved.details["offset_ms"]) <= 80
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ada.mp4", "late.mp4"]
 
 
@@ -322,7 +323,7 @@ def test_the_first_ranked_window_its_checks_pass_is_chosen():
     window, checks = first_passing([noisy, clean], judges, preflight.Policy())
     assert window == clean and [c.status.value for c in checks] == ["pass"]
     window, checks = first_passing([noisy], judges, preflight.Policy())
-    assert window is None and checks[0].status.value == "fail" and checks[0].reason == "noise.loud"
+    assert window is None and checks[0].status is Status.FAIL and checks[0].reason == "noise.loud"
 
 
 @pytest.mark.console

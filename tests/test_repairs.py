@@ -13,6 +13,7 @@ import pytest
 from preflight.media.probe import probe
 from preflight.media.repair import true_loudness
 from preflight.policy import Policy
+from preflight.report import Status
 from preflight.pipeline import check
 from preflight.repairs import _largest, plan_file, repair
 
@@ -57,7 +58,7 @@ def test_a_crop_under_the_resolution_warning_is_refused_in_its_terms():
 def _repaired(source: Path, tmp_path: Path):
     out = tmp_path / f"fixed{source.suffix}"
     result = repair(source, out, Policy())
-    assert result.go and out.exists(), [c.message for c in result.report.checks if c.status.value == "fail"] if result.report else result.plan
+    assert result.go and out.exists(), [c.message for c in result.report.checks if c.status is Status.FAIL] if result.report else result.plan
     again = plan_file(probe(out), Policy())
     assert again.repairs == [], again  # fix on its own output changes nothing
     return result
