@@ -11,10 +11,11 @@ human check takes ``human_min_views`` of 7 views of the largest face (60 px or m
 frames. A picture on its side or upside down fails as ``faces.turned``: the face's roll past
 ``sideways_roll`` for most of the clip, or, when the count fails and no upright face was
 measured, a turn under which both models find the face more surely. A window is judged on its
-own frames; the human check and the turn on 3 frames of the whole source. face_size, the median face height over the frame's, warns under
-``size_warn_below``: a few dozen pixels in a 360p sample.
-Weak spots: paintings, statues and realistic drawings of people pass; the turn is untried on real
-rotated footage.
+own frames; the human check and the turn on 3 frames of the whole source. face_size, the median
+face height over the frame's, warns under ``size_warn_below``: a few dozen pixels in a 360p sample.
+Weak spots: paintings, statues, cartoons, anime and renders of people pass the human check; a
+face behind the speaker, blurred and cut by the frame's edge, can be missed; the turn is untried
+on real rotated footage.
 """
 
 from __future__ import annotations
