@@ -337,8 +337,8 @@ def _fix_image(image: Probe, output: PathArg | None, policy: Policy, dry_run: bo
                             dry_run=dry_run, timeout=timeout)
     label = image.source.label
     repairs = [r.model_copy(update={"file": label}) for r in done.plan.repairs]
-    why = "an image alone: nothing to cut; " + ("; ".join(r.why for r in repairs) or "; ".join(done.plan.refused)
-                                                 or "nothing in it that a crop repairs (`preflight check` gives its verdict)")
+    nothing = "nothing in it that a crop repairs (`preflight check` gives its verdict)"
+    why = "an image alone: nothing to cut; " + ("; ".join(r.why for r in repairs) or "; ".join(done.plan.refused) or nothing)
     return FixResult(source=label, duration=0.0, window=None, why=why, rejected=[], image_only=True,
                      repairs=repairs, repairs_refused=done.plan.refused, report=done.report, output=done.output)
 

@@ -14,8 +14,8 @@ measured. A peak of ``offset_z`` or more away from sync is the same voice shifte
 BT.1359: in sync within +125/-45 ms, warns to +185/-90 ms plus the margin, fails past it
 (av_sync.offset); weaker peaks are named as the lag to try.
 Weak spots: a third of dubs, and own voices shifted 0.5 s whose peak is weak, only warn; a real
-translation dub, or a voice timed to the speaker's pauses, can read like an own voice; lips redrawn to match a foreign voice (a lip-sync
-generator) are in sync by construction.
+translation dub, or a voice timed to the speaker's pauses, can read like an own voice; lips
+redrawn to match a foreign voice (a lip-sync generator) are in sync by construction.
 """
 
 from __future__ import annotations

@@ -44,7 +44,7 @@ _AWAY_S = 0.1  # a frame this far from any frame that may be speech is backgroun
 _MAYBE_SPEECH = 0.15
 _SILENT = 1e-6  # -60 dBFS: speech frames quieter than this leave nothing to measure
 _FLOOR = 1e-10  # -100 dBFS: digital silence in the pauses
-_LEAST_VOICE = 0.01  # of the background's power: the lowest voice the estimate reports (-20 dB)
+_LEAST_SNR_DB = -20.0  # the lowest SNR the estimate reports: speech frames within 1% of the background's power
 
 
 @dataclass(frozen=True)
@@ -86,8 +86,7 @@ def judge(t: Background, window: Span, policy: Policy) -> list[Check]:
     snr, voice_db, floor_db = estimate(power, rest, speech, maybe, lead=max(0, t.lead - a))
     status = grade(snr, warn_below=limits.warn_below_db, fail_below=limits.fail_below_db)
     levels = f"speech {voice_db:.0f} dBFS, background {floor_db:.0f} dBFS"
-    least = 10 * np.log10(_LEAST_VOICE) + 1e-6
-    message = f"no voice heard above the background ({levels})" if snr <= least else \
+    message = f"no voice heard above the background ({levels})" if snr <= _LEAST_SNR_DB + 1e-6 else \
         f"voice {snr:.1f} dB above the background ({levels})"
     reason = {Status.FAIL: "noise.loud", Status.WARN: "noise.some"}.get(status)
     if status is Status.PASS and window.start <= 0 and window.end >= t.seconds:
@@ -114,9 +113,9 @@ def estimate(power: np.ndarray, rest: np.ndarray, speech: np.ndarray, maybe: np.
     counted = (speech | ~near) & (power > _FLOOR) & ~np.isnan(rest)  # not an editor's digital silence, not clipped
     noise = max(float(rest[counted].mean()), _FLOOR) if counted.any() else _FLOOR
     total = float(power[speech].mean())
-    # Speech frames no louder than the background leave no voice to measure: -20 dB is the least
-    # the estimate says (the speech frames within 1% of the background's power), not -100 - the floor.
-    voice = max(total - noise, _LEAST_VOICE * noise)
+    # Speech frames no louder than the background leave no voice to measure: the estimate says
+    # _LEAST_SNR_DB, not a number set by the floor.
+    voice = max(total - noise, 10 ** (_LEAST_SNR_DB / 10) * noise)
     return 10 * np.log10(voice / noise), 10 * np.log10(total), 10 * np.log10(noise)
 
 
