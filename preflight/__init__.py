@@ -22,15 +22,16 @@ def _interrupted_while_loading(*_: object) -> None:
 # mediapipe (a second of CPU, more on a busy machine): a Ctrl-C meanwhile ends the run with 130
 # and one line, not a traceback. The command line takes SIGINT over once loaded (cli.main). A
 # SIGINT ignored by whoever started the process stays ignored; a library import changes nothing.
-# The console script also sets the process's allocator and numpy's BLAS threads up before any
-# analysis thread starts (and before numpy loads).
+# The console script also sets the process's allocator, numpy's BLAS threads and its pages up
+# before any analysis thread starts (and before numpy loads).
 _console = _os.path.basename(getattr(_sys.modules.get("__main__"), "__file__", None) or "") == "preflight"
 if _console and _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler:
     _signal.signal(_signal.SIGINT, _interrupted_while_loading)
 if _console:
-    from preflight.process import limit_malloc_arenas, single_threaded_blas
+    from preflight.process import limit_malloc_arenas, single_threaded_blas, small_pages_for_arrays
 
     single_threaded_blas()
+    small_pages_for_arrays()
     limit_malloc_arenas()
 
 from preflight.pipeline import check  # noqa: E402 - after the handler above

@@ -44,3 +44,22 @@ def single_threaded_blas(environ: MutableMapping[str, str] = os.environ) -> bool
         return False
     environ["OPENBLAS_NUM_THREADS"] = "1"
     return True
+
+
+def small_pages_for_arrays(environ: MutableMapping[str, str] = os.environ) -> bool:
+    """Ask numpy not to request transparent huge pages for its large arrays, unless the caller
+    chose; True when this call set it. Must run before numpy is first imported; processes started
+    afterwards (batch workers, the suite's) inherit it.
+
+    numpy marks every array of 4 MB or more for huge pages (``madvise``). Where the kernel gives
+    huge pages to marked memory only (``/sys/kernel/mm/transparent_hugepage/enabled`` set to
+    ``madvise``, as here), each first touch of such an array waits for the kernel to find and zero
+    a free 2 MB page: on these machines about 10 ms of system CPU a MB, against under 1 ms in
+    ordinary pages. A check's large arrays (the decoded frames'
+    blocks, the sound, the models' inputs) are written once and read a few times, where huge pages
+    gain nothing that pays for that (bench/floor.py and eval/README.md have the figures).
+    """
+    if "NUMPY_MADVISE_HUGEPAGE" in environ:
+        return False
+    environ["NUMPY_MADVISE_HUGEPAGE"] = "0"
+    return True

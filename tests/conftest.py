@@ -19,10 +19,12 @@ from pathlib import Path
 
 import pytest
 
-# The suite's processes run checks as the console script's do: numpy's BLAS on one thread
-# (preflight.process.single_threaded_blas, which must act before numpy loads, so here by hand).
+# The suite's processes run checks as the console script's do: numpy's BLAS on one thread and its
+# arrays in ordinary pages (preflight.process.single_threaded_blas and small_pages_for_arrays,
+# which must act before numpy loads, so here by hand).
 if "numpy" not in sys.modules:
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
 
 import preflight  # noqa: E402
 from preflight.report import Report  # noqa: E402
