@@ -40,26 +40,27 @@ def single_threaded_blas(environ: MutableMapping[str, str] = os.environ) -> bool
     own worker threads gain no speed on them and spin between them, burning CPU the decoder and the
     models need (bench/floor.py shows the difference).
     """
-    if "OPENBLAS_NUM_THREADS" in environ:
-        return False
-    environ["OPENBLAS_NUM_THREADS"] = "1"
-    return True
+    return _unless_chosen(environ, "OPENBLAS_NUM_THREADS", "1")
 
 
 def small_pages_for_arrays(environ: MutableMapping[str, str] = os.environ) -> bool:
     """Ask numpy not to request transparent huge pages for its large arrays, unless the caller
     chose; True when this call set it. Must run before numpy is first imported; processes started
-    afterwards (batch workers, the suite's) inherit it.
+    afterwards (batch workers) inherit it.
 
     numpy marks every array of 4 MB or more for huge pages (``madvise``). Where the kernel gives
     huge pages to marked memory only (``/sys/kernel/mm/transparent_hugepage/enabled`` set to
     ``madvise``, as here), each first touch of such an array waits for the kernel to find and zero
     a free 2 MB page: on these machines about 10 ms of system CPU a MB, against under 1 ms in
-    ordinary pages. A check's large arrays (the decoded frames'
-    blocks, the sound, the models' inputs) are written once and read a few times, where huge pages
-    gain nothing that pays for that (bench/floor.py and eval/README.md have the figures).
+    ordinary pages. A check's large arrays (the frames' blocks, the sound, the models' inputs) are
+    written once and read a few times: the first touches cost more than huge pages save.
     """
-    if "NUMPY_MADVISE_HUGEPAGE" in environ:
+    return _unless_chosen(environ, "NUMPY_MADVISE_HUGEPAGE", "0")
+
+
+def _unless_chosen(environ: MutableMapping[str, str], name: str, value: str) -> bool:
+    """``environ[name] = value`` unless the caller set ``name``; True when this call set it."""
+    if name in environ:
         return False
-    environ["NUMPY_MADVISE_HUGEPAGE"] = "0"
+    environ[name] = value
     return True
