@@ -378,3 +378,35 @@ def test_an_address_that_is_no_schedulers_is_one_line(tmp_path, fixture_folder, 
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1] == (
         f"error: --cluster {address}: give a Dask scheduler's address (tcp://host:8786) or local:N")
+
+
+def test_a_client_close_that_times_out_still_stops_what_the_client_started(caplog):
+    # A scheduler already gone can leave the client's close waiting past its time-out: that must
+    # not replace the error the batch stopped with, nor leave the local cluster and the
+    # configuration behind. (A real close cannot be made to time out on demand, so the client and
+    # the local cluster are stand-ins here; the configuration is dask's own.)
+    import dask
+
+    from preflight.batch.cluster import Cluster
+
+    class Closing:
+        closed: list[float] = []
+
+        def __init__(self, error: Exception | None = None) -> None:
+            self.error = error
+
+        def close(self, timeout: float) -> None:
+            self.closed.append(timeout)
+            if self.error:
+                raise self.error
+
+    cluster = Cluster.__new__(Cluster)
+    cluster.sent = cluster.sent_bytes = 0
+    cluster._client, cluster._local = Closing(TimeoutError("timed out after 10 s")), Closing()
+    cluster._config = dask.config.set({"distributed.admin.tick.interval": "1234s"})
+    assert dask.config.get("distributed.admin.tick.interval") == "1234s"
+    with caplog.at_level("WARNING", logger="preflight"):
+        cluster.__exit__(None, None, None)
+    assert Closing.closed == [10, 10]  # the client's close tried, then the local cluster's
+    assert dask.config.get("distributed.admin.tick.interval") != "1234s"
+    assert "did not close cleanly (timed out after 10 s)" in caplog.text

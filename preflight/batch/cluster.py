@@ -327,8 +327,12 @@ class Cluster:
 
     def __exit__(self, *exc: object) -> None:
         log.info("cluster: %d sets sent, %d bytes", self.sent, self.sent_bytes)
-        self._client.close(timeout=10)
-        self._close_local()
+        try:
+            self._client.close(timeout=10)
+        except (TimeoutError, OSError) as err:  # a scheduler already gone can leave the close waiting
+            log.warning("cluster: the client did not close cleanly (%s)", err or type(err).__name__)
+        finally:
+            self._close_local()
 
     def _close_local(self) -> None:
         """Stop what this client started: a local cluster, and its own configuration."""
