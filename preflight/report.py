@@ -21,7 +21,7 @@ Reason = Literal[
     "analysis.broken", "analysis.timed_out", "av_sync.offset", "av_sync.other_voice", "av_sync.unclear", "av_sync.weak",
     "check.error", "clipping.clipped", "decodable.broken", "decodable.errors", "decodable.stops_early",
     "duration.too_long", "duration.too_short", "duration.unknown", "face_size.small", "faces.none",
-    "faces.not_human", "faces.several", "faces.turned", "frontal.profile", "frontal.turned_away", "loudness.quiet",
+    "faces.not_human", "faces.several", "faces.turned", "frontal.eyes_closed", "frontal.profile", "frontal.turned_away", "loudness.quiet",
     "mouth_motion.still", "music.bed", "music.between_words", "music.heard", "music.some", "noise.intrusive", "noise.loud",
     "noise.some", "overlay.inset", "overlay.mark", "overlay.mark_minor", "overlay.text", "overlay.text_minor",
     "resolution.low", "resolution.too_low", "scene_cuts.cut", "scene_cuts.fade", "scene_cuts.stray_frames",

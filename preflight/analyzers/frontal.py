@@ -1,4 +1,4 @@
-"""frontal: whether the person faces the camera.
+"""frontal: whether the person faces the camera, and on a still, with the eyes open.
 
 Mosaic builds the avatar facing the viewer; a profile or a head turned down to notes gives it a
 face it must guess. Yaw and pitch come from the face landmarker's head pose (see
@@ -11,6 +11,12 @@ A still fails past ``image_fail_yaw``: its one pose is all the avatar has of the
 three-quarter or profile photo (43-55 degrees as the landmarker reads them) is far from portraits
 (0-22). Weak spots: the pose is estimated from one camera; strong lens distortion or a face cut
 off by the frame edge bends it by several degrees; the landmarker reads a full profile low (about 50).
+
+A still also warns when its eyes look closed (the avatar would have to invent them): the
+landmarker's blink scores for both eyes, their mean, above ``image_eyes_closed_above``. Open eyes
+read up to about 0.4 (narrowed by a broad smile or cast down), most shut ones 0.5-0.8. It warns,
+not fails: a fifth of shut eyes read as low as open ones (webcam light, a face on its side), and
+eyes cast down to a page read near the limit. A video is not judged on its eyes (blinks come and go).
 """
 
 from __future__ import annotations
@@ -26,7 +32,8 @@ from preflight.report import Check, Span, Status
 from preflight.analyzers.base import Analyzer, Aspect, Needs, Timelines
 
 REASONS = {"frontal.turned_away": "the head is turned or tilted away from the camera too often",
-           "frontal.profile": "a still of a face turned well away: a three-quarter or profile view"}
+           "frontal.profile": "a still of a face turned well away: a three-quarter or profile view",
+           "frontal.eyes_closed": "a still whose eyes look closed"}
 
 
 @dataclass(frozen=True)
@@ -58,13 +65,21 @@ def judge(t: Pose, window: Span, policy: Policy) -> list[Check]:
         message = f"{'turned away' if turned[0] else 'facing the camera'} (yaw {yaw[0]:+.0f} deg, pitch {pitch[0]:+.0f} deg)"
     else:
         message = f"turned away in {ratio:.0%} of {len(yaw)} frames ({angles})"
-    if ratio <= limits.warn_ratio:
+    shut = track.eyes_closed[found][0] if t.role is Role.IMAGE and track.eyes_closed is not None else None
+    closed = shut is not None and shut > limits.image_eyes_closed_above  # NaN (not scored) compares False
+    if ratio <= limits.warn_ratio and not closed:
         return [ANALYZER.check(source, Status.PASS, value=round(ratio, 3), limit=limit, message=message)]
     if t.role is Role.IMAGE and abs(yaw[0]) > limits.image_fail_yaw:
         return [ANALYZER.check(source, Status.FAIL, reason="frontal.profile", value=round(ratio, 3),
                                limit=f"{limit}; a still fails turned beyond {limits.image_fail_yaw:g} deg yaw",
                                message=f"{message}: a three-quarter or profile view",
                                fix="use a photo that faces the camera, both ears hidden or equally visible")]
+    if closed:
+        return [ANALYZER.check(source, Status.WARN, reason="frontal.eyes_closed", value=round(ratio, 3),
+                               limit=f"{limit}; a still's eyes score at most {limits.image_eyes_closed_above:g} shut "
+                               "(0 open, 1 shut)", details={"eyes_closed": round(float(shut), 3)},
+                               message=f"{message}; the eyes look closed (scored {shut:.2f} shut)",
+                               fix="use a photo with the eyes open, looking into the lens")]
     spans = Span.merge(track.times[found][turned], 1.0 / t.fps) if t.role is Role.VIDEO else []
     return [ANALYZER.check(source, Status.WARN, reason="frontal.turned_away", value=round(ratio, 3), limit=limit,
                            spans=spans, message=message,

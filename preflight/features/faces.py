@@ -49,6 +49,7 @@ class FaceTrack:
     yaw: np.ndarray  # degrees
     pitch: np.ndarray  # degrees
     roll: np.ndarray  # degrees
+    eyes_closed: np.ndarray | None = None  # the eyes' blink scores, 0 open to 1 shut (stills; None: not measured)
 
     @property
     def counts(self) -> np.ndarray:
@@ -65,7 +66,8 @@ class FaceTrack:
         if keep.all():
             return self
         return FaceTrack(self.times[keep], [f for f, k in zip(self.faces, keep) if k], self.frame_width,
-                         self.frame_height, self.opening[keep], self.yaw[keep], self.pitch[keep], self.roll[keep])
+                         self.frame_height, self.opening[keep], self.yaw[keep], self.pitch[keep], self.roll[keep],
+                         None if self.eyes_closed is None else self.eyes_closed[keep])
 
 
 @dataclass(frozen=True)
@@ -178,7 +180,7 @@ def _track(media: Media, min_confidence: float, landmarks: bool) -> FaceTrack:
     mp, _, _ = mediapipe_tasks()  # loaded on first use
 
     detector = _get_detector()
-    landmarker = Landmarker(video=media.role is Role.VIDEO) if landmarks else None
+    landmarker = Landmarker(video=media.role is Role.VIDEO, eyes=media.role is Role.IMAGE) if landmarks else None
     frames = media.rgb
     faces: list[list[Box]] = []
     poses = []
@@ -198,13 +200,14 @@ def _track(media: Media, min_confidence: float, landmarks: bool) -> FaceTrack:
             # Frames arrive at the sampling rate; their times are known once decoding ends.
             pose = landmarker.measure(frame, (largest.x, largest.y, largest.width, largest.height),
                                       i / (media.sample_fps or 1.0)) if largest and landmarker else None
-            poses.append((pose.opening, pose.yaw, pose.pitch, pose.roll) if pose else (np.nan,) * 4)
+            poses.append((pose.opening, pose.yaw, pose.pitch, pose.roll, pose.eyes_closed) if pose else (np.nan,) * 5)
     finally:
         if landmarker is not None:
             landmarker.close()
-    opening, yaw, pitch, roll = (np.array(v, dtype=float) for v in zip(*poses)) if poses else (np.zeros(0),) * 4
+    opening, yaw, pitch, roll, closed = (np.array(v, dtype=float) for v in zip(*poses)) if poses else (np.zeros(0),) * 5
     return FaceTrack(times=frames.times, faces=faces, frame_width=frames.width, frame_height=frames.height,
-                     opening=opening, yaw=yaw, pitch=pitch, roll=roll)
+                     opening=opening, yaw=yaw, pitch=pitch, roll=roll,
+                     eyes_closed=closed if media.role is Role.IMAGE else None)
 
 
 def _get_detector():

@@ -9,6 +9,8 @@ From the points:
   about 0 with the lips closed, 0.05-0.10 in open vowels.
 - yaw, pitch and roll, degrees, from the face's transformation matrix (0, 0, 0 facing the
   camera upright; a roll near 90 means the face, or the whole picture, lies on its side).
+- eyes closed (stills only, ``eyes=True``): the bundle's blendshape model's eyeBlinkLeft and
+  eyeBlinkRight scores, their mean; near 0 with the eyes open, 0.5-0.8 shut.
 
 Reference: Kartynnik et al., "Real-time Facial Surface Geometry from Monocular Video on Mobile
 GPUs", CVPR Workshops 2019.
@@ -26,6 +28,7 @@ from preflight.features.native import mediapipe_tasks, quiet_stderr
 
 CROP_SCALE = 2.0
 _UPPER_LIP, _LOWER_LIP, _FOREHEAD, _CHIN = 13, 14, 10, 152
+_BLINKS = ("eyeBlinkLeft", "eyeBlinkRight")
 
 
 @dataclass(frozen=True)
@@ -34,12 +37,14 @@ class Pose:
     yaw: float  # degrees, + = the face turns to the image's left
     pitch: float  # degrees, + = the face tilts down
     roll: float  # degrees, + = the face lies turned counter-clockwise in the image
+    eyes_closed: float  # the eyes' blink blendshapes, mean (0 open, 1 shut); NaN when not measured
 
 
 class Landmarker:
-    """One landmarker for one stream of frames (VIDEO mode tracks from frame to frame)."""
+    """One landmarker for one stream of frames (VIDEO mode tracks from frame to frame); ``eyes``
+    also scores the eyes' closure (the blendshape model: for stills, whose eyes are judged)."""
 
-    def __init__(self, *, video: bool) -> None:
+    def __init__(self, *, video: bool, eyes: bool = False) -> None:
         _, BaseOptions, vision = mediapipe_tasks()
 
         options = vision.FaceLandmarkerOptions(
@@ -47,6 +52,7 @@ class Landmarker:
             running_mode=vision.RunningMode.VIDEO if video else vision.RunningMode.IMAGE,
             num_faces=1,
             output_facial_transformation_matrixes=True,
+            output_face_blendshapes=eyes,
         )
         self._video = video
         with quiet_stderr():  # model loading prints native log lines
@@ -67,7 +73,9 @@ class Landmarker:
         points = result.face_landmarks[0]
         opening = _distance(points, _UPPER_LIP, _LOWER_LIP) / max(_distance(points, _FOREHEAD, _CHIN), 1e-6)
         yaw, pitch, roll = _angles(np.array(result.facial_transformation_matrixes[0]))
-        return Pose(opening=opening, yaw=yaw, pitch=pitch, roll=roll)
+        scores = {c.category_name: c.score for c in result.face_blendshapes[0]} if result.face_blendshapes else {}
+        closed = float(np.mean([scores[b] for b in _BLINKS])) if all(b in scores for b in _BLINKS) else math.nan
+        return Pose(opening=opening, yaw=yaw, pitch=pitch, roll=roll, eyes_closed=closed)
 
     def close(self) -> None:
         with quiet_stderr():
