@@ -110,8 +110,8 @@ class FrontalLimits(_Limits):
         "or profile view is the avatar's only view of the face (portraits read 0-22 deg, three-quarter and profile photos 43-55)"
     )
     image_eyes_closed_above: float = Field(
-        0.5, ge=0, le=1, description="a still whose eyes' blink score (the landmarker's blendshapes, both eyes' mean) is above this "
-        "warns that the eyes look closed: open eyes read 0-0.38 (the most, narrowed by a broad smile), most shut ones 0.5-0.8"
+        0.55, ge=0, le=1, description="a still whose eyes' blink score (the landmarker's blendshapes, both eyes' mean) is above this "
+        "warns that the eyes look closed: open eyes read 0-0.49 (the most, heavy lids narrowed half shut), most shut ones 0.56-0.81"
     )
     _ordered = (("max_yaw", "image_fail_yaw"),)
 

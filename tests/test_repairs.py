@@ -161,6 +161,28 @@ def _captioned_portrait(face: Path, out: Path) -> Path:
     return out
 
 
+@pytest.mark.parametrize("suffix", [".jpg", ".png"])  # ffmpeg 5.1 would turn the JPEG by itself, not the PNG
+def test_a_still_stored_turned_is_cropped_as_it_is_shown(fixture_path, tmp_path, suffix):
+    # the crop's rectangle is in the picture as shown (upright): the photo's 512 px square above its grey band
+    import numpy as np
+    from PIL import Image
+
+    from preflight.media import decode
+    from preflight.media.repair import Edit, apply
+
+    source = tmp_path / f"turned{suffix}"
+    with Image.open(fixture_path("face_turned.jpg")) as stored:  # the same stored pixels and tag
+        stored.save(source, exif=stored.getexif(), **({"quality": 95} if suffix == ".jpg" else {}))
+    turned = probe(source)
+    assert (turned.video.width, turned.video.height, turned.video.orientation) == (512, 640, 6)
+    apply(turned, Edit(crop=(0, 0, 512, 512)), tmp_path / "ada.png")
+    out = probe(tmp_path / "ada.png")
+    assert (out.video.width, out.video.height, out.video.orientation) == (512, 512, 1)
+    face = decode(probe(fixture_path("face.png")), sample_fps=1.0, with_audio=False).rgb[0].astype(np.int16)
+    cropped = decode(out, sample_fps=1.0, with_audio=False).rgb[0].astype(np.int16)
+    assert np.abs(cropped - face).mean() < 4.0  # the photo itself, up to the JPEG's loss
+
+
 @pytest.mark.slow
 def test_fix_crops_an_image_alone_and_writes_it_as_it_came(fixture_path, tmp_path):
     from preflight.fix import fix

@@ -4,7 +4,8 @@ Measured on the decode pass every other analyzer reads from: ffmpeg's exit statu
 reported, and how far into the file the pictures and the sound reach compared with the
 duration the header claims. A truncated upload or a broken export shows as a decode that stops
 early; the server would fail on it late. Errors in a decode that still reached the end (a few
-damaged frames) only warn: players and Mosaic's decoder conceal them.
+damaged frames) only warn: players and Mosaic's decoder conceal them. A still stored turned (a
+phone's EXIF orientation) is checked as viewers show it, and the message says so.
 """
 
 from __future__ import annotations
@@ -55,7 +56,8 @@ def judge(t: Decoded, window: Span, policy: Policy) -> list[Check]:
         ok = status.returncode == 0 and t.pictures == 1
         return [ANALYZER.check(source, Status.PASS if ok else Status.FAIL, reason=None if ok else "decodable.broken",
                                value=None, limit="decodes",
-                               message="the image decodes" if ok else _why("the image does not decode", status.errors),
+                               message=(f"the image decodes{_turned(p)}" if ok
+                                        else _why("the image does not decode", status.errors)),
                                fix=None if ok else fix)]
     cap = status.seconds_limit or float("inf")
     reached = []  # (what, seconds decoded, seconds the header states for that stream)
@@ -85,6 +87,13 @@ def judge(t: Decoded, window: Span, policy: Policy) -> list[Check]:
                                fix="re-export the file to repair the damaged frames")]
     return [ANALYZER.check(source, Status.PASS, value=value, limit=limit,
                            message=f"decodes cleanly to {expected:.1f} s{scope}")]
+
+
+def _turned(p: Probe) -> str:
+    """What the checks saw of a still stored turned: the picture as its orientation tag shows it."""
+    if p.video is None or p.video.orientation == 1:
+        return ""
+    return f" (stored turned; checked as shown, turned by its EXIF orientation {p.video.orientation})"
 
 
 def _why(message: str, errors: list[str]) -> str:

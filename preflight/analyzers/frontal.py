@@ -14,9 +14,9 @@ off by the frame edge bends it by several degrees; the landmarker reads a full p
 
 A still also warns when its eyes look closed (the avatar would have to invent them): the
 landmarker's blink scores for both eyes, their mean, above ``image_eyes_closed_above``. Open eyes
-read up to about 0.4 (narrowed by a broad smile or cast down), most shut ones 0.5-0.8. It warns,
-not fails: a fifth of shut eyes read as low as open ones (webcam light, a face on its side), and
-eyes cast down to a page read near the limit. A video is not judged on its eyes (blinks come and go).
+read up to about 0.5 (heavy lids narrowed half shut, a broad smile), most shut ones 0.56-0.81. It
+warns, not fails: a fifth of shut eyes read as low as open ones (webcam light, a face on its
+side), and half-shut lids read near the limit. A video is not judged on its eyes (blinks come and go).
 """
 
 from __future__ import annotations

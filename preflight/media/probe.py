@@ -6,7 +6,7 @@ import errno
 import shutil
 import stat
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import ffmpeg
@@ -23,6 +23,14 @@ _STILL_BRANDS = {"avif", "heic", "heix", "mif1", "msf1"}
 # is 50 MB. 8192 px covers every camera sensor sold today.
 MAX_IMAGE_SIDE = 8192
 
+# What shows a still as its EXIF orientation (1-8) says, in ffmpeg's filters: phone cameras store
+# the sensor's picture and tag how to turn it (6: a quarter turn clockwise, a portrait held upright),
+# and every viewer, browser and photo editor turns it. Which stills ffmpeg's own autorotation turns
+# depends on its version (5.1 turns JPEGs by their EXIF tag, not PNGs or WebPs), so a still is
+# decoded with it off and turned by these.
+_UPRIGHT = {2: ("hflip",), 3: ("hflip", "vflip"), 4: ("vflip",), 5: ("transpose=0",), 6: ("transpose=1",),
+            7: ("transpose=3",), 8: ("transpose=2",)}
+
 
 @dataclass(frozen=True)
 class VideoStream:
@@ -33,6 +41,12 @@ class VideoStream:
     fps: float  # average frame rate
     duration: float | None  # seconds
     start: float = 0.0  # seconds: when the stream starts on the file's timeline
+    orientation: int = 1  # a still's EXIF orientation (1: as stored); width and height are after it
+
+    @property
+    def upright(self) -> tuple[str, ...]:
+        """The ffmpeg filters that turn the stored picture as its orientation says (none for 1)."""
+        return _UPRIGHT.get(self.orientation, ())
 
 
 @dataclass(frozen=True)
@@ -153,6 +167,12 @@ def probe(path: Path, label: str = "") -> Probe:
             f"{name}: the picture's size cannot be read: the file is damaged or larger than FFmpeg decodes "
             f"(keep images under {MAX_IMAGE_SIDE} px a side)"
         )
+    if role is Role.IMAGE:
+        # as stored, then as shown: by its EXIF tag, or else by the turn ffprobe reads (a HEIF's)
+        orientation = _exif_orientation(path) or _ROTATION_ORIENTATION.get(_rotation(video_info) % 360, 1)
+        stored = int(video_info.get("width") or 0), int(video_info.get("height") or 0)
+        width, height = stored[::-1] if orientation >= 5 else stored  # the four that swap the sides
+        video = replace(video, orientation=orientation, width=width, height=height)
     if role is Role.IMAGE and max(video.width, video.height) > MAX_IMAGE_SIDE:
         raise InputError(
             f"{name}: the image is {video.width}x{video.height} px; the largest accepted is "
@@ -169,6 +189,23 @@ def probe(path: Path, label: str = "") -> Probe:
         other_audio=tuple(_audio_stream(t) for t in tracks if t is not audio_info),
         label=label,
     )
+
+
+# ffprobe's rotation (degrees, counter-clockwise, of the display matrix) as the EXIF orientation that turns alike
+_ROTATION_ORIENTATION = {270: 6, 90: 8, 180: 3}
+
+
+def _exif_orientation(path: Path) -> int | None:
+    """A still's EXIF orientation tag (JPEG, PNG, WebP, TIFF), from its header; None where it has
+    none or it cannot be read."""
+    from PIL import Image  # loaded for stills only
+
+    try:
+        with Image.open(path) as image:
+            value = image.getexif().get(0x0112)
+    except Exception:  # noqa: BLE001 - any reason Pillow cannot read the header leaves the tag unknown
+        return None
+    return value if isinstance(value, int) and 1 <= value <= 8 else None
 
 
 def _is_still(format_name: str, fmt: dict, video: dict, audio: AudioStream | None) -> bool:

@@ -34,11 +34,13 @@ def apply(source: Probe, edit: Edit, dest: Path, timeout: float | None = None) -
     trimmed = edit.start is not None or edit.end is not None
     if edit.start:
         args += ["-ss", f"{edit.start:.6f}"]
-    args += ["-i", tool_path(source.path)]
+    args += [*(["-noautorotate"] if source.role is Role.IMAGE else []), "-i", tool_path(source.path)]
     if edit.end is not None:
         args += ["-t", f"{edit.end - (edit.start or 0.0):.6f}"]
     crop = [] if edit.crop is None else ["-vf", "crop={2}:{3}:{0}:{1}".format(*edit.crop)]
     if source.role is Role.IMAGE:
+        # turned upright first (the crop is in the picture as shown); the output has no EXIF tag to turn it again
+        crop = [] if edit.crop is None else ["-vf", ",".join([*source.video.upright, crop[1]])]
         quality = ["-q:v", "2"] if dest.suffix.lower() in (".jpg", ".jpeg") else []
         args += ["-map", f"0:{source.video.index}", *crop, *quality, "-frames:v", "1", "-update", "1"]
     else:

@@ -53,6 +53,16 @@ def test_decodable(report_of):
     assert report_of("truncated.mp4").verdict == "no-go"
 
 
+def test_a_photo_stored_turned_is_checked_as_viewers_show_it(report_of):
+    # a phone's portrait: stored 640x512 on its side with EXIF orientation 6, shown 512x640 upright
+    report = report_of(image="face_turned.jpg", audio="speech.wav")
+    decoded = check_of(report, "decodable", "face_turned.jpg")
+    assert decoded.status is Status.PASS and "EXIF orientation 6" in decoded.message
+    assert check_of(report, "resolution").message.startswith("512x640")
+    assert check_of(report, "faces").status is Status.PASS and check_of(report, "frontal").status is Status.PASS
+    assert report.verdict == "go"
+
+
 @pytest.mark.slow
 def test_resolution(report_of):
     from preflight.analyzers import resolution

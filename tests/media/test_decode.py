@@ -112,3 +112,34 @@ def test_a_source_runs_to_its_last_frame_even_when_the_picture_starts_late():
     late.finish(0.5 + np.arange(10) / 10.0, rate=10.0)
     m.grey = late
     assert m.seconds() == pytest.approx(1.5)
+
+
+@pytest.mark.parametrize("suffix", [".png", ".jpg"])
+def test_a_still_is_decoded_as_its_exif_orientation_shows_it(tmp_path, suffix):
+    # Every orientation a camera writes, against Pillow's own turn of the same file. ffmpeg 5.1
+    # turns JPEGs by their tag by itself and PNGs not at all: a still must come out upright either way.
+    from PIL import Image, ImageOps
+
+    rng = np.random.default_rng(7)
+    blocks = rng.integers(0, 256, (3, 4, 3), dtype=np.uint8)  # 3 x 4 blocks of 16 px, no two turns alike
+    upright = Image.fromarray(np.kron(blocks, np.ones((16, 16, 1), dtype=np.uint8)))  # 64 wide, 48 tall
+    undo = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+            5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_90, 7: Image.Transpose.TRANSVERSE,
+            8: Image.Transpose.ROTATE_270}
+    for orientation in range(1, 9):
+        path = tmp_path / f"o{orientation}{suffix}"
+        exif = Image.Exif()
+        exif[0x0112] = orientation
+        stored = upright.transpose(undo[orientation]) if orientation in undo else upright
+        stored.save(path, exif=exif, **({"quality": 95} if suffix == ".jpg" else {}))
+        with Image.open(path) as image:
+            shown = np.asarray(ImageOps.exif_transpose(image).convert("RGB"), dtype=np.int16)
+        p = probe(path)
+        assert (p.video.width, p.video.height, p.video.orientation) == (64, 48, orientation)
+        frame = decode(p, sample_fps=1.0, with_audio=False).rgb[0].astype(np.int16)
+        assert frame.shape == shown.shape == (48, 64, 3), orientation
+        assert np.abs(frame - shown).mean() < (0.5 if suffix == ".png" else 6.0), orientation
+
+
+def test_a_still_without_an_orientation_is_as_stored(fixture_path):
+    assert probe(fixture_path("face.png")).video.orientation == 1
