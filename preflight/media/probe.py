@@ -110,6 +110,22 @@ def _starts_with_mp4_box(path: Path) -> bool:
         return handle.read(8)[4:8] in _MP4_BOXES
 
 
+# HEIF's brands for HEVC-coded pictures (an iPhone's photos: .heic): an MP4-like file with no
+# 'moov', which FFmpeg before 7.1 cannot read. (AVIF, the same container with AV1 inside, it reads.)
+_HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx"}
+
+
+def _is_heif(path: Path) -> bool:
+    """The file's 'ftyp' box names a HEVC-coded HEIF picture as its major or a compatible brand."""
+    with path.open("rb") as handle:
+        head = handle.read(64)
+    if head[4:8] != b"ftyp":
+        return False
+    size = min(int.from_bytes(head[:4], "big"), len(head))
+    brands = {head[i:i + 4] for i in range(16, size - 3, 4)} | {head[8:12]}
+    return bool(brands & _HEIF_BRANDS) and b"avif" not in brands
+
+
 def probe(path: Path, label: str = "") -> Probe:
     """Probe ``path`` and infer its role. Raises InputError when it is not readable media, naming
     the file by ``label`` (what the reports call it: a URL, a client's file name) or its path."""
@@ -133,6 +149,9 @@ def probe(path: Path, label: str = "") -> Probe:
         info = ffmpeg.probe(tool_path(path), cmd=ffprobe)
     except ffmpeg.Error as exc:
         text = (exc.stderr or b"").decode("utf-8", "replace")
+        if _is_heif(path):
+            raise InputError(f"{name}: a HEIC/HEIF photo, which this FFmpeg cannot read; save it as JPEG or PNG and "
+                             "check that (an iPhone takes JPEGs with Settings > Camera > Formats > Most Compatible)") from None
         if "moov atom not found" in text and _starts_with_mp4_box(path):
             raise InputError(f"{name}: the file is incomplete: its index (the MP4 'moov' atom) is missing, "
                              "as when an upload or an export is cut short; export or download it again") from None

@@ -105,3 +105,23 @@ def test_a_text_file_named_mp4_is_not_media_rather_than_incomplete(fixture_path)
     with pytest.raises(InputError, match="not a readable") as raised:
         probe(fixture_path("text.mp4"))
     assert "incomplete" not in str(raised.value)
+
+
+def _box(kind: bytes, body: bytes) -> bytes:
+    return (8 + len(body)).to_bytes(4, "big") + kind + body
+
+
+def test_a_heic_photo_is_named_as_one_with_what_to_do(tmp_path):
+    # an iPhone's photo: HEIF (an 'ftyp' naming heic, then 'meta', no 'moov'), which ffprobe 5.1 reads as an
+    # MP4 without its index; the message must not send the user to download it again
+    heic = tmp_path / "IMG_0001.HEIC"
+    heic.write_bytes(_box(b"ftyp", b"heic" + bytes(4) + b"mif1heic") + _box(b"meta", bytes(4) + _box(b"hdlr", bytes(24))))
+    with pytest.raises(InputError, match=r"a HEIC/HEIF photo, which this FFmpeg cannot read; save it as JPEG or PNG") as raised:
+        probe(heic)
+    assert "incomplete" not in str(raised.value)
+    # the same box with AVIF's brands (AV1 inside, which FFmpeg reads) is not taken for one
+    avif = tmp_path / "cut.avif"
+    avif.write_bytes(_box(b"ftyp", b"avif" + bytes(4) + b"mif1avifmiaf") + _box(b"meta", bytes(4)))
+    with pytest.raises(InputError) as raised:
+        probe(avif)
+    assert "HEIC" not in str(raised.value)
