@@ -111,7 +111,7 @@ def _starts_with_mp4_box(path: Path) -> bool:
 
 
 # HEIF's brands for HEVC-coded pictures (an iPhone's photos: .heic): an MP4-like file with no
-# 'moov', which FFmpeg before 7.1 cannot read. (AVIF, the same container with AV1 inside, it reads.)
+# 'moov', which FFmpeg 5.1 (Debian 12's) cannot read. (AVIF, the same container with AV1 inside, it reads.)
 _HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx"}
 
 
