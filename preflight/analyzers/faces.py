@@ -13,9 +13,10 @@ frames. A picture on its side or upside down fails as ``faces.turned``: the face
 measured, a turn under which both models find the face more surely. A window is judged on its
 own frames; the human check and the turn on 3 frames of the whole source. face_size, the median
 face height over the frame's, warns under ``size_warn_below``: a few dozen pixels in a 360p sample.
-Weak spots: paintings, statues, cartoons, anime and renders of people pass the human check; a
-face behind the speaker, blurred and cut by the frame's edge, can be missed; the turn is untried
-on real rotated footage.
+Weak spots: paintings, statues, cartoons, anime and renders of people pass the human check, and
+a real face covered by a hand or cut off by the frame's edge can fail it (the message names
+both); a face behind the speaker, blurred and cut by the frame's edge, can be missed; the turn is
+untried on real rotated footage.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ REASONS = {
     "faces.none": "no face (an image), or no face in too many frames (a video)",
     "faces.several": "two or more faces (an image), or in too many frames or too long a run (a video)",
     "faces.turned": "the picture is upside down or on its side: the face stands upright only when it is turned",
-    "faces.not_human": "the face does not look like a person's: an animal, a mask, a cartoon",
+    "faces.not_human": "the face does not look like a person's: an animal, a mask, a cartoon, or a face covered or cut off",
     "face_size.small": "the face is small in the frame",
 }
 
@@ -188,8 +189,9 @@ def _human(passed: Check, human: Humanness, limits: FaceLimits) -> Check:
         "status": Status.FAIL,
         "reason": "faces.not_human",
         "message": f"the face does not look like a person's (the landmark model took {views} of 7 views of it, "
-                   f"{limits.human_min_views} needed): an animal, a mask or a cartoon?",
-        "fix": "use footage or a photo of the person themselves",
+                   f"{limits.human_min_views} needed): an animal, a mask or a cartoon, or a real face covered "
+                   "(a hand over the mouth) or cut off by the frame's edge?",
+        "fix": "use footage or a photo of the person themselves, the whole face in the frame and uncovered",
         "spans": tuple(Span(start=round(float(t), 3), end=round(float(t), 3)) for t in human.times),
     })
 
