@@ -5,23 +5,28 @@
             -> create (or the avatar the ledger already holds for this name and media)
             -> wait (optional)
 
-Local files are uploaded; URLs are downloaded and checked, then sent as URLs; asset ids cannot be
-checked and are sent only on trust. The ledger is written before and after every step that
-changes something on the API, so a run that dies anywhere is resumed by the next one.
+Local files are uploaded (a still stored turned, as phones store portraits, as an upright copy:
+the picture the check judged, whatever Mosaic makes of its EXIF tag); URLs are downloaded and
+checked, then sent as URLs; asset ids cannot be checked and are sent only on trust. The ledger
+is written before and after every step that changes something on the API, so a run that dies
+anywhere is resumed by the next one.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from preflight.download import is_url
 from preflight.errors import AvatarFailed, MosaicError, PreflightError, RejectedSources, UsageError
 from preflight.ledger import AvatarRecord, Ledger, Upload, default_path
-from preflight.media import Role
+from preflight.media import Probe, Role, probe
+from preflight.media.repair import Edit, apply
 from preflight.mosaic import DEFAULT_BASE_URL, Avatar, MosaicClient, base_url_from_env
 from preflight.pipeline import inspect
 from preflight.policy import Policy
@@ -85,7 +90,8 @@ class Plan:
                 body[s.field] = done.asset_id
                 continue
             steps += [f"POST /uploads/{kind}/get_upload_url",
-                      f"POST <signed upload URL>  multipart: the upload fields, then file={name}",
+                      f"POST <signed upload URL>  multipart: the upload fields, then file={name}"
+                      + (" (an upright copy: the photo is stored turned)" if _stored_turned(Path(s.given), s.role) else ""),
                       f"POST /uploads/{kind}/finalize_upload  {{\"{s.field}\": <from get_upload_url>}}"]
             body[s.field] = f"<{s.field} of {name}>"
         steps.append("GET /avatar-profiles  (the avatars already named so, to know this one again if its answer is lost)")
@@ -345,9 +351,11 @@ def _upload(source: Source, client: MosaicClient, ledger: Ledger, say: Notify) -
             return done.asset_id
     if sha256_of(path) != sha:
         raise UsageError(f"{path}: the file changed after it was checked; nothing was uploaded. Check it again")
-    say(f"{path.name}: uploading ({path.stat().st_size / 1e6:.1f} MB)")
-    target = client.get_upload_url(role)
-    client.put_file(target, path)
+    with _as_shown(path, role) as sent:
+        say(f"{path.name}: uploading ({sent.stat().st_size / 1e6:.1f} MB)"
+            + (", an upright copy: the photo is stored turned, with an EXIF orientation tag" if sent != path else ""))
+        target = client.get_upload_url(role)
+        client.put_file(target, sent)
     ledger.record_upload(base, kind, sha, target.asset_id, "stored")
     try:
         client.finalize_upload(role, target.asset_id)
@@ -357,6 +365,30 @@ def _upload(source: Source, client: MosaicClient, ledger: Ledger, say: Notify) -
         raise
     ledger.record_upload(base, kind, sha, target.asset_id, "final")
     return target.asset_id
+
+
+@contextmanager
+def _as_shown(path: Path, role: Role) -> Iterator[Path]:
+    """The file to upload: ``path`` itself, or for a still stored turned (its EXIF orientation
+    says how to show it) an upright copy without the tag, in a temporary folder: the picture the
+    check judged, for a reader that ignores the tag as well as one that follows it."""
+    source = _stored_turned(path, role)
+    if source is None:
+        yield path
+        return
+    suffix = path.suffix.lower() if path.suffix.lower() in (".jpg", ".jpeg", ".png") else ".png"
+    with tempfile.TemporaryDirectory(prefix="preflight-upright-") as folder:
+        copy = Path(folder) / f"{path.stem}{suffix}"
+        apply(source, Edit(), copy)
+        yield copy
+
+
+def _stored_turned(path: Path, role: Role) -> Probe | None:
+    """The probe of a still whose EXIF orientation turns it (phones store portraits so), else None."""
+    if role is not Role.IMAGE:
+        return None
+    source = probe(path)
+    return source if source.video is not None and source.video.orientation != 1 else None
 
 
 def _seen(ledger: Ledger, client: MosaicClient, avatar: Avatar, say: Notify) -> None:

@@ -66,6 +66,7 @@ class Upload:
     parts: list[str] = field(default_factory=list)  # part names in the order they came
     sha256: str | None = None
     size: int = 0
+    content: bytes = b""  # the file as stored
     finalized: bool = False
 
 
@@ -198,7 +199,7 @@ class StandIn:
             upload.parts.append(name)
             payload = part.get_payload(decode=True) or b""
             if name == "file":
-                upload.sha256, upload.size = hashlib.sha256(payload).hexdigest(), len(payload)
+                upload.sha256, upload.size, upload.content = hashlib.sha256(payload).hexdigest(), len(payload), payload
             elif upload.fields.get(name) != payload.decode():
                 return 403, {"error": f"field {name} does not match the signed policy"}
         if upload.sha256 is None or upload.parts[-1] != "file" or set(upload.parts[:-1]) != set(upload.fields):

@@ -5,6 +5,7 @@ Most tests submit reports checked once per session (``report_of``) through ``pla
 stand-in answering in this process (``httpx.MockTransport``); a few run ``create_avatar`` end to
 end, checking the files, against the stand-in as a real HTTP server (``mosaic_api``)."""
 
+import io
 import json
 import os
 import signal
@@ -16,7 +17,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image, ImageOps
 
 from conftest import FIXTURES
 from preflight.errors import AvatarFailed, MosaicError, RejectedSources
@@ -98,6 +101,25 @@ def test_the_same_media_and_name_make_no_second_avatar(api):
     assert sorted(u.kind for u in api.server.uploads.values()) == ["audio", "image"]
     assert len(api.server.avatars) == 1 and len(api.server.uploads) == 2
     assert len(api.server.calls("POST /avatar-profiles/create")) == 1
+
+
+def test_a_photo_stored_turned_is_sent_upright_as_checked_and_an_upright_one_as_it_is(api, fixture_path):
+    # a phone's portrait stored on its side with EXIF orientation 6: a reader that ignores the tag
+    # would see a face on its side, so the upload is the upright picture the check judged, untagged
+    turned = {"image": "face_turned.jpg", "audio": "speech.wav"}
+    assert "an upright copy" in api.plan("Ada", **turned).requests()[1]
+    api.submit("Ada", **turned)
+    api.submit("Ada", new=True, **turned)  # the copy's upload is reused, keyed by the checked bytes
+    (image,) = [u for u in api.server.uploads.values() if u.kind == "image"]
+    with Image.open(io.BytesIO(image.content)) as sent, Image.open(fixture_path("face_turned.jpg")) as stored:
+        assert stored.size == (640, 512) and sent.size == (512, 640)
+        assert sent.getexif().get(0x0112, 1) == 1
+        shown = np.asarray(ImageOps.exif_transpose(stored).convert("RGB"), float)
+        assert np.abs(np.asarray(sent.convert("RGB"), float) - shown).mean() < 3  # the same picture, re-encoded
+    api.submit("Grace", **VOICE)
+    (plain,) = [u for u in api.server.uploads.values() if u.kind == "image" and u is not image]
+    assert plain.content == fixture_path("face.png").read_bytes()
+    assert "upright" not in " ".join(api.plan("Grace", **VOICE).requests())
 
 
 def test_new_or_another_name_creates_another_and_reuses_the_uploads(api):

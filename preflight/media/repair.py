@@ -2,8 +2,9 @@
 
 The picture is re-encoded (x264, CRF 18) only when it is cropped or trimmed; a gain alone copies
 it stream for stream. The sound is re-encoded only when its gain changes (AAC 192k in MP4, 16-bit
-PCM in WAV) or a trim needs it cut; otherwise copied. An image is cropped to the output's own
-format (PNG, JPEG at quality 2).
+PCM in WAV) or a trim needs it cut; otherwise copied. An image is written as shown (turned upright
+by its EXIF orientation, the output carrying no tag), cropped, in the output's own format (PNG,
+JPEG at quality 2).
 """
 
 from __future__ import annotations
@@ -37,16 +38,16 @@ def apply(source: Probe, edit: Edit, dest: Path, timeout: float | None = None) -
     args += [*(["-noautorotate"] if source.role is Role.IMAGE else []), "-i", tool_path(source.path)]
     if edit.end is not None:
         args += ["-t", f"{edit.end - (edit.start or 0.0):.6f}"]
-    crop = [] if edit.crop is None else ["-vf", "crop={2}:{3}:{0}:{1}".format(*edit.crop)]
+    crop = [] if edit.crop is None else ["crop={2}:{3}:{0}:{1}".format(*edit.crop)]
     if source.role is Role.IMAGE:
         # turned upright first (the crop is in the picture as shown); the output has no EXIF tag to turn it again
-        crop = [] if edit.crop is None else ["-vf", ",".join([*source.video.upright, crop[1]])]
         quality = ["-q:v", "2"] if dest.suffix.lower() in (".jpg", ".jpeg") else []
-        args += ["-map", f"0:{source.video.index}", *crop, *quality, "-frames:v", "1", "-update", "1"]
+        args += ["-map", f"0:{source.video.index}", *_vf([*source.video.upright, *crop]), *quality,
+                 "-frames:v", "1", "-update", "1"]
     else:
         if source.video is not None:
             args += ["-map", f"0:{source.video.index}"]
-            args += ([*crop, "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p"]
+            args += ([*_vf(crop), "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p"]
                      if crop or trimmed else ["-c:v", "copy"])
         if source.audio is not None:
             args += ["-map", f"0:{source.audio.index}"]
@@ -61,6 +62,10 @@ def apply(source: Probe, edit: Edit, dest: Path, timeout: float | None = None) -
     code, errors = run_ffmpeg([*args, f"file:{dest.absolute()}"], timeout, source, "writing the repair")
     if code != 0:
         raise InputError(f"{source.source.label}: writing the repair failed ({(errors.strip().splitlines() or ['ffmpeg failed'])[-1]})")
+
+
+def _vf(filters: list[str]) -> list[str]:
+    return ["-vf", ",".join(filters)] if filters else []
 
 
 def true_loudness(source: Probe, timeout: float | None = None) -> tuple[float, float]:
