@@ -1,18 +1,19 @@
 """faces and face_size: exactly one face, a person's, upright and big enough.
 
-faces counts the faces BlazeFace full-range finds (``min_confidence``) on each sampled frame
-(``sample_fps`` a second). Mosaic wants one person: a second face in ``multi_max_ratio`` of the
-frames, or for ``multi_max_run_s`` in a row (someone walking through behind), fails; no face in over
-``none_max_ratio`` of them (the speaker leaves or turns away) fails; the margins absorb the
-detector's misses on single frames (blinks, motion blur). An image must show one face. The face must
-be a person's: the landmark model finds a face on it in at least half the frames with one face
-(camera clips: 93-100%; BlazeFace's "faces" in carvings, statues and patterns: none), and its strict
-human check takes ``human_min_views`` of 7 views of the largest face (60 px or more) on most of 3
-frames. A picture on its side or upside down fails as ``faces.turned``: the face's roll past
-``sideways_roll`` for most of the clip, or, when the count fails and no upright face was
-measured, a turn under which both models find the face more surely. A window is judged on its
-own frames; the human check and the turn on 3 frames of the whole source. face_size, the median
-face height over the frame's, warns under ``size_warn_below``: a few dozen pixels in a 360p sample.
+faces counts the faces BlazeFace finds (``min_confidence``; full-range, else short-range for a
+close-up) on each sampled frame (``sample_fps`` a second). Mosaic wants one person: a second face in
+``multi_max_ratio`` of the frames, or for ``multi_max_run_s`` in a row (someone walking through
+behind), fails; no face in over ``none_max_ratio`` of them (the speaker leaves or turns away) fails;
+the margins absorb the detector's misses on single frames (blinks, motion blur). An image must show
+one face. The face must be a person's: the landmark model finds a face on it in at least half the
+frames with one face (camera clips: 93-100%; BlazeFace's "faces" in carvings, statues and patterns:
+none), and its strict human check takes ``human_min_views`` of 7 views of the largest face (60 px or
+more) on most of 3 frames. A picture on its side or upside down fails as ``faces.turned``: the
+face's roll past ``sideways_roll`` for most of the clip, or, when the count fails and no upright
+face was measured or when the human check fails, a turn under which both models find the face more
+surely. A window is judged on its own frames; the human check and the turn on 3 frames of the whole
+source. face_size, the median face height over the frame's, warns under ``size_warn_below``: a few
+dozen pixels in a 360p sample.
 Weak spots: paintings, statues, cartoons, anime and renders of people pass the human check, and
 a real face covered by a hand or cut off by the frame's edge can fail it (the message names
 both); a face behind the speaker, blurred and cut by the frame's edge, can be missed; the turn is
@@ -96,6 +97,8 @@ def judge(t: Faces, window: Span, policy: Policy) -> list[Check]:
             faces = _turned(faces, turn, t.role)
         elif faces.status is Status.PASS:
             faces = _measurable(faces, track) or _human(faces, t.human(), limits)
+            if faces.reason == "faces.not_human" and (turn := t.upright()) is not None:
+                faces = _turned(faces, turn, t.role)  # a face upside down is no person's until turned
     return [faces, _face_size(source, track, limits)]
 
 
@@ -160,7 +163,8 @@ def _turned(failed: Check, turn: int, role: Role) -> Check:
 
 def _measurable(passed: Check, track: FaceTrack) -> Check | None:
     """A face the landmark model finds nothing on, in most frames with one face, is a face-like
-    shape (a carving, a statue far off, a pattern), not a person's face: the failing check, else None."""
+    shape (an animal, a carving, a statue far off, a pattern), not a person's face: the failing check,
+    else None."""
     one = track.counts == 1
     measured = int(np.count_nonzero(track.measured & one))
     if 2 * measured >= int(np.count_nonzero(one)):
@@ -171,7 +175,7 @@ def _measurable(passed: Check, track: FaceTrack) -> Check | None:
         "status": Status.FAIL,
         "reason": "faces.not_human",
         "message": f"{passed.message}, but the landmark model finds no face on it{where}: "
-                   "a carving, a statue or a pattern rather than a person?",
+                   "an animal, a carving, a statue or a pattern rather than a person?",
         "fix": "use footage or a photo of the person themselves, face clearly visible",
         "spans": tuple(Span(start=round(float(t), 3), end=round(float(t), 3)) for t in track.times[one & ~track.measured][:20]),
     })

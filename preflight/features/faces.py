@@ -2,8 +2,11 @@
 full-range (``models/face_detection_full_range_sparse.tflite``), then the lip opening and head
 pose of the largest face (:mod:`preflight.features.landmarks`), in one pass as frames arrive.
 
-Full-range, not short-range: on two people side by side the short-range model finds neither or
-only the nearer face, and counting faces is the point. Boxes are in pixels of the sampled frame.
+Full-range first: on two people side by side the short-range model finds neither or only the
+nearer face, and counting faces is the point. On a frame where full-range finds no face, the
+short-range model (``models/face_detection_short_range.tflite``, made for faces near the camera)
+looks again: full-range misses a face that fills most of the frame, a close-up cut at the brow or
+the chin, which short-range finds. Boxes are in pixels of the sampled frame.
 Reference: Bazarevsky et al., "BlazeFace: Sub-millisecond Neural Face Detection on Mobile GPUs", 2019.
 """
 
@@ -19,7 +22,8 @@ from preflight.features.landmarks import HumanCheck, Landmarker
 from preflight.features.native import mediapipe_tasks, quiet_stderr
 from preflight.media import Media, Role
 
-_detector = None
+_FULL_RANGE, _SHORT_RANGE = "face_detection_full_range_sparse.tflite", "face_detection_short_range.tflite"
+_detectors: dict[str, object] = {}
 _create_lock = threading.Lock()
 _human_lock = threading.Lock()  # one strict landmarker graph: one crop at a time
 HUMAN_MIN_PX = 60  # faces smaller than this often fail the strict check even when they are people's
@@ -179,7 +183,7 @@ def face_track(media: Media, min_confidence: float, *, landmarks: bool = True) -
 def _track(media: Media, min_confidence: float, landmarks: bool) -> FaceTrack:
     mp, _, _ = mediapipe_tasks()  # loaded on first use
 
-    detector = _get_detector()
+    full = _get_detector()
     landmarker = Landmarker(video=media.role is Role.VIDEO, eyes=media.role is Role.IMAGE) if landmarks else None
     frames = media.rgb
     faces: list[list[Box]] = []
@@ -187,14 +191,9 @@ def _track(media: Media, min_confidence: float, landmarks: bool) -> FaceTrack:
     try:
         for i, frame in enumerate(frames):
             image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(frame))
-            with _detect_lock, quiet_stderr():
-                result = detector.detect(image)
-            boxes = [
-                Box(d.bounding_box.origin_x, d.bounding_box.origin_y, d.bounding_box.width, d.bounding_box.height,
-                    d.categories[0].score)
-                for d in result.detections
-                if d.categories and d.categories[0].score >= min_confidence
-            ]
+            # none found: a close-up, perhaps (the short-range model is made when first needed)
+            boxes = _boxes(full, image, min_confidence) or \
+                [_as_full_range(b) for b in _boxes(_get_detector(_SHORT_RANGE), image, min_confidence)]
             faces.append(boxes)
             largest = max(boxes, key=lambda b: b.width * b.height, default=None)
             # Frames arrive at the sampling rate; their times are known once decoding ends.
@@ -210,22 +209,40 @@ def _track(media: Media, min_confidence: float, landmarks: bool) -> FaceTrack:
                      eyes_closed=closed if media.role is Role.IMAGE else None)
 
 
-def _get_detector():
-    global _detector
+def _boxes(detector, image, min_confidence: float) -> list[Box]:
+    """The faces ``detector`` finds on ``image`` with at least ``min_confidence``."""
+    with _detect_lock, quiet_stderr():
+        result = detector.detect(image)
+    return [Box(d.bounding_box.origin_x, d.bounding_box.origin_y, d.bounding_box.width, d.bounding_box.height,
+                d.categories[0].score)
+            for d in result.detections if d.categories and d.categories[0].score >= min_confidence]
+
+
+def _as_full_range(box: Box) -> Box:
+    """A short-range box as full-range draws the same face: on faces both models find, the
+    short-range box is about 0.93 times the size, its centre about 0.05 of the size lower
+    (eval/README.md), so the lip crops and the face's size read alike from either."""
+    scale = 1 / 0.93
+    width, height = box.width * scale, box.height * scale
+    cx, cy = box.x + box.width / 2, box.y + box.height / 2 - 0.05 * max(width, height)
+    return Box(cx - width / 2, cy - height / 2, width, height, box.score)
+
+
+def _get_detector(model: str = _FULL_RANGE):
     with _create_lock:
-        if _detector is None:
+        if model not in _detectors:
             mp, BaseOptions, vision = mediapipe_tasks()
 
             options = vision.FaceDetectorOptions(
-                base_options=BaseOptions(model_asset_path=str(model_path("face_detection_full_range_sparse.tflite"))),
+                base_options=BaseOptions(model_asset_path=str(model_path(model))),
                 running_mode=vision.RunningMode.IMAGE,
                 # Scores are filtered by the policy's limit afterwards; ask for everything plausible.
                 min_detection_confidence=0.3,
             )
             with quiet_stderr():  # loading, the first run and closing print native log lines
-                _detector = vision.FaceDetector.create_from_options(options)
-                _detector.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=np.zeros((64, 64, 3), np.uint8)))
-            detector = _detector
+                detector = vision.FaceDetector.create_from_options(options)
+                detector.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=np.zeros((64, 64, 3), np.uint8)))
+            _detectors[model] = detector
 
             def close() -> None:
                 with quiet_stderr():
@@ -235,4 +252,4 @@ def _get_detector():
             # before plain atexit handlers run (and its __del__ fails later still); threading's
             # exit hooks run in reverse order, so this one runs before the pool goes.
             threading._register_atexit(close)
-        return _detector
+        return _detectors[model]

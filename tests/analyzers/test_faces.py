@@ -28,6 +28,13 @@ def test_no_face_fails(report_of):
     assert image.status is Status.FAIL and image.value == 0.0 and image.details["most_faces"] == 0
 
 
+def test_a_face_filling_the_frame_is_found(report_of):
+    # a close-up cut at the brow and the chin, which the full-range detector does not find
+    report = report_of("face_closeup.png")
+    assert check_of(report, "faces").status is Status.PASS and check_of(report, "faces").value == 1.0
+    assert check_of(report, "face_size").value > 0.8
+
+
 def test_face_leaving_frame_fails(report_of):
     # cut.mp4 shows the face for 4.5 s, then a photo without one for 4.5 s
     faces = check_of(report_of("cut.mp4"), "faces")
