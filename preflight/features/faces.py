@@ -163,14 +163,8 @@ def _best(frame: np.ndarray) -> tuple[float, Box | None]:
     mp, _, _ = mediapipe_tasks()
 
     image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(frame))
-    with _detect_lock, quiet_stderr():
-        detections = _get_detector().detect(image).detections
-    scored = [d for d in detections if d.categories]
-    if not scored:
-        return 0.0, None
-    d = max(scored, key=lambda d: d.categories[0].score)
-    box = d.bounding_box
-    return d.categories[0].score, Box(box.origin_x, box.origin_y, box.width, box.height, d.categories[0].score)
+    best = max(_boxes(_get_detector(), image, 0.0), key=lambda b: b.score, default=None)
+    return (0.0, None) if best is None else (best.score, best)
 
 
 def face_track(media: Media, min_confidence: float, *, landmarks: bool = True) -> FaceTrack:
