@@ -140,7 +140,7 @@ def test_a_bad_target_is_a_usage_error(tmp_path, content):
 
 
 @pytest.mark.slow
-def test_a_corrupt_file_among_good_ones_is_one_error_row(fixture_path):
+def test_a_corrupt_file_among_good_ones_is_one_error_row(fixture_path, pool_here):
     sets = [SourceSet("good", video=str(fixture_path("talking_head.mp4"))),
             SourceSet("text", video=str(fixture_path("text.mp4"))),
             SourceSet("voice", image=str(fixture_path("face.png")), audio=str(fixture_path("speech.wav"))),
@@ -180,7 +180,8 @@ def test_a_set_s_time_limit_counts_from_when_its_worker_is_ready():
 
 
 @pytest.mark.slow
-def test_an_unchanged_set_comes_from_the_cache_until_the_policy_changes(tmp_path, fixture_path):
+def test_an_unchanged_set_comes_from_the_cache_until_the_policy_changes(tmp_path, fixture_path, pool_here):
+    # the checks in this process (the cache is the batch's, not its workers')
     sets = [SourceSet("voice", image=str(fixture_path("face.png")), audio=str(fixture_path("speech.wav")))]
     with Ledger(tmp_path / "ledger.sqlite") as ledger:
         (first,) = run(sets, Policy(), jobs=1, ledger=ledger)

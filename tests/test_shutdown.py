@@ -181,7 +181,7 @@ FIX_MOMENTS = [
     Moment("the streamed decode of the recording", lambda kids, cpu, seen: _decoding(kids)),
     Moment("choosing the window, after the decode", _after_decode(0.2)),
     Moment("cutting (ffmpeg writes the partial file)", lambda kids, cpu, seen: any("partial" in k and "-filter_complex" not in k for k in kids)),
-    Moment("re-checking the cut: its decode", lambda kids, cpu, seen: _decoding(kids, "partial")),
+    # (an interrupt in a check's decode and in its inference: CHECK_MOMENTS; here, that the partial cut goes too)
     Moment("re-checking the cut: inference after its decode", _after_decode(0.0, "partial")),
 ]
 
