@@ -219,4 +219,5 @@ def _info(p: Probe) -> SourceInfo:
         audio_codec=p.audio.codec if p.audio else None,
         sample_rate=p.audio.sample_rate if p.audio else None,
         sha256=sha256_of(p.path),
+        orientation=p.video.orientation if p.video and p.role is Role.IMAGE else None,
     )

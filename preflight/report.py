@@ -125,6 +125,8 @@ class SourceInfo(BaseModel):
     audio_codec: str | None = Field(None, description="the judged audio track's codec")
     sample_rate: int | None = Field(None, description="the judged audio track's sample rate, Hz")
     sha256: str | None = Field(None, description="of the bytes that were checked: what an upload must match")
+    orientation: int | None = Field(None, description="a still's EXIF orientation: 1 stored as shown, 2-8 stored "
+                                                      "turned or mirrored (width and height are as shown)")
 
 
 class Outcome(enum.StrEnum):

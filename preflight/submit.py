@@ -5,11 +5,12 @@
             -> create (or the avatar the ledger already holds for this name and media)
             -> wait (optional)
 
-Local files are uploaded (a still stored turned, as phones store portraits, as an upright copy:
-the picture the check judged, whatever Mosaic makes of its EXIF tag); URLs are downloaded and
-checked, then sent as URLs; asset ids cannot be checked and are sent only on trust. The ledger
-is written before and after every step that changes something on the API, so a run that dies
-anywhere is resumed by the next one.
+Local files are uploaded; URLs are downloaded and checked, then sent as URLs. A still stored
+turned (as phones store portraits, with an EXIF orientation tag) is uploaded as an upright copy,
+the picture the check judged, whatever Mosaic makes of the tag: from a URL, downloaded again and
+sent only if its bytes are the ones checked. Asset ids cannot be checked and are sent only on
+trust. The ledger is written before and after every step that changes something on the API, so
+a run that dies anywhere is resumed by the next one.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from preflight.mosaic import DEFAULT_BASE_URL, Avatar, MosaicClient, base_url_fr
 from preflight.pipeline import inspect
 from preflight.policy import Policy
 from preflight.report import Check, Report, Status
-from preflight.sources import PathArg, Sources, sha256_of
+from preflight.sources import PathArg, Sources, local_copies, sha256_of
 from preflight.version import judges
 
 Notify = Callable[[str], None]
@@ -45,11 +46,17 @@ class Source:
     given: str
     kind: str  # "file", "url" or "asset"
     identity: str = ""  # what makes it the same media: "sha256:..." or "asset:..."
+    turned: bool = False  # a still stored turned, by its check: uploaded upright, also from a URL
+
+    @property
+    def uploaded(self) -> bool:
+        """Sent as an upload (an id), not as its URL: a file, or a URL's still stored turned."""
+        return self.kind == "file" or (self.kind == "url" and self.turned)
 
     @property
     def field(self) -> str:
         """Its key in the create request's ``sources``."""
-        return f"{self.role.value}_{'id' if self.kind in ('file', 'asset') else 'url'}"
+        return f"{self.role.value}_{'id' if self.uploaded or self.kind == 'asset' else 'url'}"
 
 
 @dataclass(frozen=True)
@@ -76,11 +83,13 @@ class Plan:
         steps = []
         body: dict[str, str] = {}
         for s in self.sources:
-            if s.kind != "file":
+            if not s.uploaded:
                 body[s.field] = s.given
                 continue
             name, kind = Path(s.given).name, s.role.value
             done = _upload_step(s, ledger, base_url)
+            if s.kind == "url" and not (done is not None and done.state == "final"):
+                steps.append(f"GET {s.given}  (again: it is sent only if its bytes are the ones checked)")
             if done is not None and done.state == "final":
                 body[s.field] = done.asset_id  # uploaded before: reused
                 continue
@@ -91,7 +100,7 @@ class Plan:
                 continue
             steps += [f"POST /uploads/{kind}/get_upload_url",
                       f"POST <signed upload URL>  multipart: the upload fields, then file={name}"
-                      + (" (an upright copy: the photo is stored turned)" if _stored_turned(Path(s.given), s.role) else ""),
+                      + (" (an upright copy: the photo is stored turned)" if s.turned else ""),
                       f"POST /uploads/{kind}/finalize_upload  {{\"{s.field}\": <from get_upload_url>}}"]
             body[s.field] = f"<{s.field} of {name}>"
         steps.append("GET /avatar-profiles  (the avatars already named so, to know this one again if its answer is lost)")
@@ -260,10 +269,11 @@ def _gather(named: dict[Role, tuple[PathArg | None, str | None]]) -> list[Source
 def _identified(source: Source, report: Report) -> Source:
     """The source with the sha256 its check recorded: the same media is the same bytes, whether
     they came from a file or a URL."""
-    found = [i.sha256 for i in report.sources if i.role is source.role and i.sha256]
+    found = [i for i in report.sources if i.role is source.role and i.sha256]
     if not found:
         raise UsageError(f"{source.given}: no checked bytes recorded for it; check it again")
-    return Source(source.role, source.given, source.kind, f"sha256:{found[0]}")
+    turned = source.role is Role.IMAGE and (found[0].orientation or 1) != 1
+    return Source(source.role, source.given, source.kind, f"sha256:{found[0].sha256}", turned)
 
 
 def _unchecked(source: Source, trusted: bool) -> Check:
@@ -298,7 +308,7 @@ def _submit(plan: Plan, client: MosaicClient, ledger: Ledger, new: bool, say: No
                 "returning it (pass --new to create another)")
             ledger.set_status(base, avatar.id, avatar.status, avatar.status_message)
             return avatar
-    body = {s.field: _upload(s, client, ledger, say) if s.kind == "file" else s.given for s in plan.sources}
+    body = {s.field: _upload(s, client, ledger, say) if s.uploaded else s.given for s in plan.sources}
     names_before = [a.id for a in client.list_avatars() if a.name == plan.name]
     row = ledger.begin_create(base, key, plan.name, body, names_before)
     say(f"creating avatar {plan.name!r}")
@@ -332,9 +342,18 @@ def _find_lost_create(row: int, name: str, names_before: list[str], client: Mosa
 
 
 def _upload(source: Source, client: MosaicClient, ledger: Ledger, say: Notify) -> str:
+    """The asset id of ``source``'s upload: made now, or reused from the ledger (the same bytes)."""
+    done = _upload_step(source, ledger, client.base_url)
+    if source.kind == "url" and not (done and done.state == "final"):
+        # a still stored turned, not uploaded before: its bytes again, for the upright copy
+        with local_copies(Sources(**{source.role.value: source.given})) as local:
+            return _upload_file(source, Path(local.sources.named[source.role]), client, ledger, say)
+    return _upload_file(source, Path(source.given), client, ledger, say)
+
+
+def _upload_file(source: Source, path: Path, client: MosaicClient, ledger: Ledger, say: Notify) -> str:
     role, kind = source.role, source.role.value  # the client takes the Role; the ledger and the words its name
     base, sha = client.base_url, source.identity.removeprefix("sha256:")
-    path = Path(source.given)
     done = _upload_step(source, ledger, base)
     if done and done.state == "final":
         say(f"{path.name}: uploaded before as {kind}_id {done.asset_id}; reusing it")
@@ -350,7 +369,8 @@ def _upload(source: Source, client: MosaicClient, ledger: Ledger, say: Notify) -
             ledger.record_upload(base, kind, sha, done.asset_id, "final")
             return done.asset_id
     if sha256_of(path) != sha:
-        raise UsageError(f"{path}: the file changed after it was checked; nothing was uploaded. Check it again")
+        what = f"{source.given}: its bytes" if source.kind == "url" else f"{path}: the file"
+        raise UsageError(f"{what} changed after it was checked; nothing was uploaded. Check it again")
     with _as_shown(path, role) as sent:
         say(f"{path.name}: uploading ({sent.stat().st_size / 1e6:.1f} MB)"
             + (", an upright copy: the photo is stored turned, with an EXIF orientation tag" if sent != path else ""))

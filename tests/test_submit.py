@@ -22,7 +22,7 @@ import pytest
 from PIL import Image, ImageOps
 
 from conftest import FIXTURES
-from preflight.errors import AvatarFailed, MosaicError, RejectedSources
+from preflight.errors import AvatarFailed, MosaicError, RejectedSources, UsageError
 from preflight.ledger import Ledger, default_path
 from preflight.media import Role
 from preflight.mosaic import MosaicClient
@@ -120,6 +120,34 @@ def test_a_photo_stored_turned_is_sent_upright_as_checked_and_an_upright_one_as_
     (plain,) = [u for u in api.server.uploads.values() if u.kind == "image" and u is not image]
     assert plain.content == fixture_path("face.png").read_bytes()
     assert "upright" not in " ".join(api.plan("Grace", **VOICE).requests())
+
+
+def test_a_photo_stored_turned_behind_a_url_is_uploaded_upright_only_when_its_bytes_are_the_checked_ones(api, web):
+    # a URL is sent as its URL, except a still its check found stored turned: that one is
+    # downloaded again and, when its bytes are the ones checked, uploaded as the upright copy
+    def plan(name, checked, served):
+        report = api.report_of(image=checked, audio="speech.wav")
+        return plan_checked(name, report, {"image": f"{web.url}/files/{served}", "audio": str(FIXTURES / "speech.wav")})
+
+    # another file behind the URL than the one checked: nothing of it goes up, and no avatar
+    with pytest.raises(UsageError, match="its bytes changed after it was checked; nothing was uploaded"):
+        submit_plan(plan("Bo", "face_turned.jpg", "face.png"), api.client, api.ledger)
+    assert api.server.uploads == {} and api.server.avatars == {}
+    turned = plan("Ada", "face_turned.jpg", "face_turned.jpg")
+    steps = turned.requests()
+    assert steps[0] == f"GET {web.url}/files/face_turned.jpg  (again: it is sent only if its bytes are the ones checked)"
+    assert "an upright copy" in steps[2]
+    avatar = submit_plan(turned, api.client, api.ledger)
+    (image,) = [u for u in api.server.uploads.values() if u.kind == "image"]
+    assert set(api.server.avatars[avatar.id]["sources"]) == {"image_id", "audio_id"}
+    with Image.open(io.BytesIO(image.content)) as sent:
+        assert sent.size == (512, 640) and sent.getexif().get(0x0112, 1) == 1
+    fetched = web.hits.count("/files/face_turned.jpg")
+    submit_plan(plan("Ada", "face_turned.jpg", "face_turned.jpg"), api.client, api.ledger, new=True)
+    assert web.hits.count("/files/face_turned.jpg") == fetched and len(api.server.uploads) == 2  # the upload reused
+    # a still stored as shown stays a URL
+    upright = submit_plan(plan("Cy", "face.png", "face.png"), api.client, api.ledger)
+    assert api.server.avatars[upright.id]["sources"]["image_url"] == f"{web.url}/files/face.png"
 
 
 def test_new_or_another_name_creates_another_and_reuses_the_uploads(api):
