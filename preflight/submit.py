@@ -88,11 +88,11 @@ class Plan:
                 continue
             name, kind = Path(s.given).name, s.role.value
             done = _upload_step(s, ledger, base_url)
-            if s.kind == "url" and not (done is not None and done.state == "final"):
-                steps.append(f"GET {s.given}  (again: it is sent only if its bytes are the ones checked)")
             if done is not None and done.state == "final":
                 body[s.field] = done.asset_id  # uploaded before: reused
                 continue
+            if s.kind == "url":
+                steps.append(f"GET {s.given}  (again: it is sent only if its bytes are the ones checked)")
             if done is not None:  # stored by an earlier run that stopped before finalizing
                 steps.append(f"POST /uploads/{kind}/finalize_upload  {{\"{s.field}\": \"{done.asset_id}\"}}  "
                              "(uploaded by an earlier run; if it expired, uploaded again)")
@@ -347,14 +347,15 @@ def _upload(source: Source, client: MosaicClient, ledger: Ledger, say: Notify) -
     if source.kind == "url" and not (done and done.state == "final"):
         # a still stored turned, not uploaded before: its bytes again, for the upright copy
         with local_copies(Sources(**{source.role.value: source.given})) as local:
-            return _upload_file(source, Path(local.sources.named[source.role]), client, ledger, say)
-    return _upload_file(source, Path(source.given), client, ledger, say)
+            return _upload_file(source, Path(local.sources.named[source.role]), done, client, ledger, say)
+    return _upload_file(source, Path(source.given), done, client, ledger, say)
 
 
-def _upload_file(source: Source, path: Path, client: MosaicClient, ledger: Ledger, say: Notify) -> str:
+def _upload_file(source: Source, path: Path, done: Upload | None, client: MosaicClient, ledger: Ledger,
+                 say: Notify) -> str:
+    """:func:`_upload` of the bytes at ``path``; ``done``: what the ledger holds for them."""
     role, kind = source.role, source.role.value  # the client takes the Role; the ledger and the words its name
     base, sha = client.base_url, source.identity.removeprefix("sha256:")
-    done = _upload_step(source, ledger, base)
     if done and done.state == "final":
         say(f"{path.name}: uploaded before as {kind}_id {done.asset_id}; reusing it")
         return done.asset_id
